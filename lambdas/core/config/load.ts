@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, type ConfigProblem } from '../errors';
+import { type CertflowConfig, configSchema, crossFieldProblems, normalizeConfig } from './schema';
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
+    .join('');
+}
+
+/** Validate an already-parsed config object; throws {@link ConfigError} listing every problem. */
+export function parseConfig(input: unknown, source = 'configuration'): CertflowConfig {
+  const result = configSchema.safeParse(input);
+  const issues = [...(result.success ? [] : result.error.issues), ...crossFieldProblems(input)];
+  if (!result.success || issues.length > 0) {
+    const problems: ConfigProblem[] = issues.map((issue) => ({
+      path: formatPath(issue.path),
+      message: issue.message,
+    }));
+    throw new ConfigError(problems, source);
+  }
+  return normalizeConfig(result.data);
+}
+
+/** Read and validate a config file. */
+export function loadConfigFile(path: string): CertflowConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError([{ path: '', message: `cannot read ${path}: ${(cause as Error).message}` }], path);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError([{ path: '', message: `not valid JSON: ${(cause as Error).message}` }], path);
+  }
+  return parseConfig(json, path);
+}

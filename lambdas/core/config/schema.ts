@@ -1,0 +1,343 @@
+import { z } from 'zod';
+import { isAtOrBelow, normalizeDomain } from '../dns/names';
+
+/**
+ * The one configuration file (`certflow.config.json`), read by the CDK app, the Lambdas, the
+ * CLI and local mode. {@link parseConfig} lists every problem at once.
+ */
+
+export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
+/** Key types ACM can import (ACM also takes RSA 1024 and EC P-521, which certflow does not issue). */
+export const ACM_KEY_TYPES: readonly string[] = [
+  'ecdsa-p256',
+  'ecdsa-p384',
+  'rsa-2048',
+  'rsa-3072',
+  'rsa-4096',
+];
+export const STORE_KINDS = ['local', 'secretsmanager', 'acm'] as const;
+
+/** Well-known ACME directories (RFC 8555 §7.1.1). */
+export const KNOWN_DIRECTORIES: Record<string, string> = {
+  letsencrypt: 'https://acme-v02.api.letsencrypt.org/directory',
+  'letsencrypt-staging': 'https://acme-staging-v02.api.letsencrypt.org/directory',
+  google: 'https://dv.acme-v02.api.pki.goog/directory',
+  'google-staging': 'https://dv.acme-v02.test-api.pki.goog/directory',
+  zerossl: 'https://acme.zerossl.com/v2/DV90',
+};
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+const hostPort = z
+  .string()
+  .regex(
+    /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/,
+    'must be "host" or "host:port", e.g. "127.0.0.1:53"',
+  );
+
+const domainString = z.string().superRefine((value, ctx) => {
+  const n = normalizeDomain(value);
+  if (!n.ok) ctx.addIssue({ code: 'custom', message: n.problem });
+});
+
+const zoneString = z.string().superRefine((value, ctx) => {
+  const n = normalizeDomain(value, { allowWildcard: false });
+  if (!n.ok) ctx.addIssue({ code: 'custom', message: n.problem });
+});
+
+const directory = z.string().superRefine((value, ctx) => {
+  if (KNOWN_DIRECTORIES[value]) return;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${value}" is neither a URL nor a known name (${Object.keys(KNOWN_DIRECTORIES).join(', ')})`,
+    });
+    return;
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must use https:// (plain http is allowed only on loopback), got "${value}"`,
+    });
+  }
+});
+
+const tsig = z.strictObject({
+  name: z.string().min(1, 'the TSIG key name, as in the server configuration'),
+  algorithm: z.enum(['hmac-sha256', 'hmac-sha384', 'hmac-sha512', 'hmac-sha1']).default('hmac-sha256'),
+  /** Path to a file holding the base64 secret (or a BIND `key` clause). */
+  secretFile: z.string().min(1).optional(),
+  /** Name of an environment variable holding the base64 secret. */
+  secretEnv: z.string().min(1).optional(),
+});
+
+const rfc2136 = z.strictObject({
+  provider: z.literal('rfc2136'),
+  /** Primary server that accepts UPDATE for the delegated zone. */
+  server: hostPort,
+  tsig,
+});
+
+const route53 = z.strictObject({
+  provider: z.literal('route53'),
+  /** Hosted zone id of the delegated zone; omit with `createHostedZone: true`. */
+  hostedZoneId: z
+    .string()
+    .regex(/^Z[A-Z0-9]{1,32}$/, 'a Route 53 hosted zone id such as "Z0123456789ABC"')
+    .optional(),
+  createHostedZone: z.boolean().default(false),
+});
+
+const certificate = z.strictObject({
+  name: z
+    .string()
+    .regex(
+      /^[a-z0-9][a-z0-9-]{0,62}$/,
+      'lowercase letters, digits and hyphens, starting with a letter or digit (it names files and secrets)',
+    ),
+  domains: z
+    .array(domainString)
+    .min(1, 'list at least one domain')
+    .max(100, "at most 100 names per certificate (RFC 8555 CAs such as Let's Encrypt limit orders to 100)"),
+  keyType: z.enum(KEY_TYPES).default('ecdsa-p256'),
+  stores: z.array(z.enum(STORE_KINDS)).min(1).optional(),
+  /** Extra ACM regions to import into (e.g. us-east-1 for CloudFront). */
+  acmRegions: z
+    .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as "us-east-1"'))
+    .default([]),
+});
+
+const schemaBase = z.strictObject({
+  $schema: z.string().optional(),
+  acme: z.strictObject({
+    directory,
+    email: z.email('must be an email address the CA can write to'),
+    termsOfServiceAgreed: z.literal(true, "must be true: you agree to the CA's terms of service"),
+    /** PEM bundle to trust for the directory's TLS (local and on-premises CAs). */
+    caBundleFile: z.string().min(1).optional(),
+    externalAccountBinding: z
+      .strictObject({
+        kid: z.string().min(1),
+        /** Environment variable holding the base64url HMAC key (never the key itself). */
+        hmacKeyEnv: z.string().min(1).optional(),
+        /** Secrets Manager secret holding the HMAC key (AWS). */
+        hmacKeySecretArn: z.string().min(1).optional(),
+      })
+      .optional(),
+  }),
+  delegation: z.strictObject({
+    /** The delegated validation zone certflow writes TXT records in. */
+    zone: zoneString,
+    /** Primary-zone domains whose `_acme-challenge` CNAMEs point into `zone`. */
+    domains: z.array(zoneString).min(1, 'list the domains whose _acme-challenge CNAMEs point into the zone'),
+    /** Authoritative servers to check propagation on; default: the zone's NS records. */
+    nameservers: z.array(hostPort).optional(),
+    /** Recursive resolver used to follow CNAMEs; default: the system resolver. */
+    resolver: hostPort.optional(),
+  }),
+  dns: z.discriminatedUnion('provider', [rfc2136, route53]),
+  renewal: z
+    .strictObject({
+      /** Renew when fewer than this many days remain; default: a third of the lifetime. */
+      renewBeforeDays: z.number().int().min(1).max(365).optional(),
+      /** Use the CA's ACME Renewal Information (RFC 9773) where offered. */
+      useAri: z.boolean().default(true),
+      maxConcurrency: z.number().int().min(1).max(40).default(4),
+    })
+    .default({ useAri: true, maxConcurrency: 4 }),
+  timing: z
+    .strictObject({
+      propagationIntervalSeconds: z.number().int().min(1).max(300).default(10),
+      propagationMaxChecks: z.number().int().min(1).max(200).default(60),
+      orderIntervalSeconds: z.number().int().min(1).max(300).default(5),
+      orderMaxChecks: z.number().int().min(1).max(200).default(60),
+    })
+    .default({
+      propagationIntervalSeconds: 10,
+      propagationMaxChecks: 60,
+      orderIntervalSeconds: 5,
+      orderMaxChecks: 60,
+    }),
+  storage: z
+    .strictObject({
+      /** Directory of the local store (certbot's `live/<name>/` layout). */
+      localDirectory: z.string().min(1).optional(),
+      /** Default stores for certificates that do not list their own. */
+      defaultStores: z.array(z.enum(STORE_KINDS)).min(1).default(['secretsmanager']),
+    })
+    .default({ defaultStores: ['secretsmanager'] }),
+  alerts: z.strictObject({ emails: z.array(z.email()).default([]) }).default({ emails: [] }),
+  schedule: z
+    .strictObject({
+      /** EventBridge Scheduler expression. */
+      expression: z.string().min(1).default('cron(17 3,15 * * ? *)'),
+      flexibleWindowMinutes: z.number().int().min(1).max(1440).default(60),
+      enabled: z.boolean().default(true),
+    })
+    .default({ expression: 'cron(17 3,15 * * ? *)', flexibleWindowMinutes: 60, enabled: true }),
+  certificates: z.array(certificate).min(1, 'list at least one certificate'),
+});
+
+type RawConfig = z.infer<typeof schemaBase>;
+const configSchema = schemaBase;
+
+/** A loosely-typed view of unvalidated input, for the cross-field rules. */
+interface Loose {
+  [k: string]: unknown;
+}
+const obj = (v: unknown): Loose =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Loose) : {};
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/**
+ * Cross-field rules, run on the raw input even when field validation failed, so one pass
+ * reports every problem. Field-level problems (bad syntax) are left to the schema.
+ */
+export function crossFieldProblems(input: unknown): { path: (string | number)[]; message: string }[] {
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  const root = obj(input);
+  const delegation = obj(root.delegation);
+  const zoneRaw = str(delegation.zone);
+  const zone = zoneRaw ? normalizeDomain(zoneRaw, { allowWildcard: false }) : undefined;
+  const delegated = arr(delegation.domains)
+    .map((d) => (typeof d === 'string' ? normalizeDomain(d, { allowWildcard: false }) : undefined))
+    .flatMap((n) => (n?.ok ? [n.name] : []));
+  const storage = obj(root.storage);
+  const defaultStores = Array.isArray(storage.defaultStores) ? storage.defaultStores : ['secretsmanager'];
+  const seenNames = new Set<string>();
+  arr(root.certificates).forEach((c, ci) => {
+    const cert = obj(c);
+    const name = str(cert.name);
+    if (name !== undefined && seenNames.has(name)) {
+      problems.push({
+        path: ['certificates', ci, 'name'],
+        message: `"${name}" is used by two certificates; names must be unique`,
+      });
+    }
+    if (name !== undefined) seenNames.add(name);
+    const seenDomains = new Map<string, number>();
+    arr(cert.domains).forEach((raw, di) => {
+      if (typeof raw !== 'string') return;
+      const n = normalizeDomain(raw);
+      if (!n.ok) return;
+      const prior = seenDomains.get(n.name);
+      if (prior !== undefined) {
+        problems.push({
+          path: ['certificates', ci, 'domains', di],
+          message: `"${raw}" duplicates domains[${prior}]; list each name once`,
+        });
+      }
+      seenDomains.set(n.name, di);
+      const base = n.name.replace(/^\*\./, '');
+      if (zone?.ok && isAtOrBelow(base, zone.name)) return;
+      if (delegated.length > 0 && !delegated.some((d) => isAtOrBelow(base, d))) {
+        problems.push({
+          path: ['certificates', ci, 'domains', di],
+          message: `"${raw}" is not under any delegation.domains entry (${delegated.join(', ')}); add its domain there and its _acme-challenge CNAME to the primary zone`,
+        });
+      }
+    });
+    const stores = Array.isArray(cert.stores) ? cert.stores : defaultStores;
+    const keyType = str(cert.keyType) ?? 'ecdsa-p256';
+    if (
+      stores.includes('acm') &&
+      (KEY_TYPES as readonly string[]).includes(keyType) &&
+      !ACM_KEY_TYPES.includes(keyType)
+    ) {
+      problems.push({
+        path: ['certificates', ci, 'keyType'],
+        message: `ACM cannot import ${keyType}; use one of ${ACM_KEY_TYPES.join(', ')}`,
+      });
+    }
+    if (stores.includes('local') && !str(storage.localDirectory)) {
+      problems.push({
+        path: ['storage', 'localDirectory'],
+        message: `certificate "${name ?? ci}" uses the local store; set storage.localDirectory`,
+      });
+    }
+    if (arr(cert.acmRegions).length > 0 && !stores.includes('acm')) {
+      problems.push({
+        path: ['certificates', ci, 'acmRegions'],
+        message: 'acmRegions needs "acm" in stores',
+      });
+    }
+  });
+  const dns = obj(root.dns);
+  const tsig = obj(dns.tsig);
+  if (dns.provider === 'rfc2136' && !str(tsig.secretFile) && !str(tsig.secretEnv)) {
+    problems.push({
+      path: ['dns', 'tsig'],
+      message: 'set secretFile or secretEnv (the TSIG secret never goes in this file)',
+    });
+  }
+  if (dns.provider === 'route53' && !str(dns.hostedZoneId) && dns.createHostedZone !== true) {
+    problems.push({
+      path: ['dns', 'hostedZoneId'],
+      message: "set the delegated zone's hostedZoneId, or createHostedZone: true",
+    });
+  }
+  const eab = root.acme === undefined ? undefined : obj(root.acme).externalAccountBinding;
+  if (eab !== undefined) {
+    const e = obj(eab);
+    if (!str(e.hmacKeyEnv) && !str(e.hmacKeySecretArn)) {
+      problems.push({
+        path: ['acme', 'externalAccountBinding'],
+        message: 'set hmacKeyEnv or hmacKeySecretArn (the HMAC key never goes in this file)',
+      });
+    }
+  }
+  return problems;
+}
+
+export type CertflowConfigInput = z.input<typeof configSchema>;
+
+/** A certificate with names normalised and stores resolved. */
+export interface CertificateConfig {
+  name: string;
+  domains: string[];
+  keyType: (typeof KEY_TYPES)[number];
+  stores: (typeof STORE_KINDS)[number][];
+  acmRegions: string[];
+}
+
+/** The validated, normalised configuration. */
+export type CertflowConfig = Omit<RawConfig, 'certificates' | 'acme'> & {
+  acme: RawConfig['acme'] & { directoryUrl: string };
+  certificates: CertificateConfig[];
+};
+
+export type { RawConfig };
+export { configSchema };
+
+/** Normalise a validated raw config (names to A-labels, directory names to URLs). */
+export function normalizeConfig(raw: RawConfig): CertflowConfig {
+  const norm = (d: string, wildcard = true): string => {
+    const n = normalizeDomain(d, { allowWildcard: wildcard });
+    if (!n.ok) throw new Error(`unreachable: ${d} passed validation`);
+    return n.name;
+  };
+  return {
+    ...raw,
+    acme: { ...raw.acme, directoryUrl: KNOWN_DIRECTORIES[raw.acme.directory] ?? raw.acme.directory },
+    delegation: {
+      ...raw.delegation,
+      zone: norm(raw.delegation.zone, false),
+      domains: raw.delegation.domains.map((d) => norm(d, false)),
+    },
+    certificates: raw.certificates.map((c) => ({
+      name: c.name,
+      domains: c.domains.map((d) => norm(d)),
+      keyType: c.keyType,
+      stores: c.stores ?? raw.storage.defaultStores,
+      acmRegions: c.acmRegions,
+    })),
+  };
+}

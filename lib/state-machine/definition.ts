@@ -1,0 +1,180 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import type { TaskStep } from '../../lambdas/core/state';
+
+/** One Lambda function per Task state. */
+export type StepFunctions = Record<TaskStep, lambda.IFunction>;
+
+export interface RenewalDefinitionProps {
+  /** Certificates issued at once inside the Map. @default 4 */
+  readonly maxConcurrency?: number;
+  /** Step Functions timeout of each Task. @default 5 minutes */
+  readonly taskTimeout?: Duration;
+}
+
+/** Errors that mean "try again shortly" (named errors from lambdas/core/errors.ts). */
+export const TRANSIENT_ERRORS = [
+  'AcmeRequestError',
+  'DnsQueryError',
+  'DnsProviderThrottledError',
+  'States.Timeout',
+];
+
+/** Steps that are safe to repeat after a transient failure (FinalizeAndStore is not: a new key per call). */
+const IDEMPOTENT_STEPS: ReadonlySet<TaskStep> = new Set([
+  'SelectDue',
+  'CreateOrder',
+  'PublishRecords',
+  'CheckPropagation',
+  'AnswerChallenges',
+  'CheckOrder',
+  'Cleanup',
+  'RecordFailure',
+  'Summarize',
+]);
+
+/**
+ * The renewal run: SelectDue → Map(IssueCertificate per due certificate) → Summarize.
+ *
+ * Per certificate (RFC 8555 §7.4 order flow with dns-01, §8.4):
+ * CreateOrder → PublishRecords → CheckPropagation ⟲ Wait → AnswerChallenges →
+ * CheckOrder ⟲ Wait → FinalizeAndStore → Cleanup. Every Task in the iteration catches
+ * `States.ALL` into `<Step>Failed` → CleanupAfterFailure → RecordFailure → CertificateFailed,
+ * so one certificate's failure never stops the others, TXT records never outlive the order,
+ * and a cleanup failure never hides the original error. Checks come before waits, so a
+ * record that is already visible costs no wait.
+ *
+ * JSONPath query language; the same definition is deployed by the stack and run locally.
+ */
+export function buildRenewalDefinition(
+  scope: Construct,
+  fns: StepFunctions,
+  props: RenewalDefinitionProps = {},
+): sfn.IChainable {
+  const timeout = props.taskTimeout ?? Duration.minutes(5);
+  const task = (step: TaskStep, resultPath: string, id: string = step): tasks.LambdaInvoke => {
+    const t = new tasks.LambdaInvoke(scope, id, {
+      lambdaFunction: fns[step],
+      payloadResponseOnly: true,
+      resultPath,
+      taskTimeout: sfn.Timeout.duration(timeout),
+      comment: `certflow ${step}`,
+    });
+    if (IDEMPOTENT_STEPS.has(step)) {
+      t.addRetry({
+        errors: TRANSIENT_ERRORS,
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: 3,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+    }
+    return t;
+  };
+
+  // ---- failure path (inside the Map iteration) ----
+  const certificateFailed = new sfn.Pass(scope, 'CertificateFailed', {
+    parameters: {
+      'certificate.$': '$.certificate',
+      status: 'failed',
+      'step.$': '$.failedStep',
+      'error.$': '$.error',
+    },
+  });
+  const recordFailure = task('RecordFailure', '$.failure');
+  recordFailure.addCatch(certificateFailed, { errors: ['States.ALL'], resultPath: '$.alertError' });
+  recordFailure.next(certificateFailed);
+  const cleanupAfterFailure = task('Cleanup', '$.cleanup', 'CleanupAfterFailure');
+  cleanupAfterFailure.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.cleanupError' });
+  cleanupAfterFailure.next(recordFailure);
+
+  const onFailure = (step: string, t: tasks.LambdaInvoke): void => {
+    const mark = new sfn.Pass(scope, `${step}Failed`, {
+      result: sfn.Result.fromString(step),
+      resultPath: '$.failedStep',
+    });
+    mark.next(cleanupAfterFailure);
+    t.addCatch(mark, { errors: ['States.ALL'], resultPath: '$.error' });
+  };
+
+  // ---- success path ----
+  const createOrder = task('CreateOrder', '$.order');
+  const publishRecords = task('PublishRecords', '$.publication');
+  const checkPropagation = task('CheckPropagation', '$.propagation');
+  const waitForPropagation = new sfn.Wait(scope, 'WaitForPropagation', {
+    time: sfn.WaitTime.secondsPath('$.timing.propagationIntervalSeconds'),
+  });
+  const answerChallenges = task('AnswerChallenges', '$.answered');
+  const checkOrder = task('CheckOrder', '$.orderStatus');
+  const waitForOrder = new sfn.Wait(scope, 'WaitForOrder', {
+    time: sfn.WaitTime.secondsPath('$.timing.orderIntervalSeconds'),
+  });
+  const finalizeAndStore = task('FinalizeAndStore', '$.issued');
+  const cleanup = task('Cleanup', '$.cleanup');
+  const certificateIssued = new sfn.Pass(scope, 'CertificateIssued', {
+    parameters: { 'certificate.$': '$.certificate', status: 'issued', 'issued.$': '$.issued' },
+  });
+
+  for (const [step, t] of [
+    ['CreateOrder', createOrder],
+    ['PublishRecords', publishRecords],
+    ['CheckPropagation', checkPropagation],
+    ['AnswerChallenges', answerChallenges],
+    ['CheckOrder', checkOrder],
+    ['FinalizeAndStore', finalizeAndStore],
+    ['Cleanup', cleanup],
+  ] as const) {
+    onFailure(step, t);
+  }
+
+  waitForPropagation.next(checkPropagation);
+  waitForOrder.next(checkOrder);
+  const iteration = createOrder
+    .next(publishRecords)
+    .next(checkPropagation)
+    .next(
+      new sfn.Choice(scope, 'RecordsVisible?')
+        .when(sfn.Condition.booleanEquals('$.propagation.ready', true), answerChallenges)
+        .otherwise(waitForPropagation),
+    );
+  answerChallenges
+    .next(checkOrder)
+    .next(
+      new sfn.Choice(scope, 'OrderReady?')
+        .when(sfn.Condition.stringEquals('$.orderStatus.status', 'ready'), finalizeAndStore)
+        .otherwise(waitForOrder),
+    );
+  finalizeAndStore.next(cleanup).next(certificateIssued);
+
+  // ---- the run ----
+  const selectDue = task('SelectDue', '$.selection');
+  const issueEach = new sfn.Map(scope, 'IssueEach', {
+    itemsPath: '$.selection.due',
+    maxConcurrency: props.maxConcurrency ?? 4,
+    itemSelector: {
+      'certificate.$': '$$.Map.Item.Value.certificate',
+      'reason.$': '$$.Map.Item.Value.reason',
+      'runId.$': '$.selection.runId',
+      'accountUrl.$': '$.selection.accountUrl',
+      'timing.$': '$.selection.timing',
+    },
+    resultPath: '$.results',
+  });
+  issueEach.itemProcessor(iteration);
+  const summarize = task('Summarize', '$.summary');
+  const runFailed = new sfn.Fail(scope, 'SomeCertificatesFailed', {
+    error: 'CertificatesFailed',
+    cause: 'One or more certificates failed; the Summarize output and the SNS alert list them.',
+  });
+  return selectDue
+    .next(issueEach)
+    .next(summarize)
+    .next(
+      new sfn.Choice(scope, 'AllIssued?')
+        .when(sfn.Condition.numberGreaterThan('$.summary.failedCount', 0), runFailed)
+        .otherwise(new sfn.Succeed(scope, 'RunSucceeded')),
+    );
+}
