@@ -5,5 +5,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   setupFiles: ['<rootDir>/test/support/polyfills.ts'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 120000,
 };

@@ -1,0 +1,355 @@
+/**
+ * Certificate store on the local file system, in certbot's layout, so servers configured for
+ * certbot (`ssl_certificate /etc/letsencrypt/live/<name>/fullchain.pem`) read it unchanged:
+ *
+ *     <dir>/live/<name>              -> symlink to ../archive/<name>/<version>
+ *     <dir>/archive/<name>/<version>/cert.pem       leaf
+ *                                   /chain.pem      intermediates
+ *                                   /fullchain.pem  leaf + intermediates
+ *                                   /privkey.pem    private key (0600)
+ *                                   /metadata.json  CertificateMetadata (no key material)
+ *
+ * Replacement is atomic: a new version is written and fsynced under a temporary name, renamed
+ * to its version number, and only then is `live/<name>` switched by `rename(2)`-ing a fresh
+ * symlink over it. Readers that open `live/<name>/...` see either the old set or the new set,
+ * never a mix of half-written files; a failure before that rename leaves the old set untouched.
+ */
+import { promises as nodeFs } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { privateKeyMatchesCertificate } from '../../../core/certificate/inspect';
+import { KEY_TYPES } from '../../../core/config/schema';
+import { CertificateStoreError } from '../../../core/errors';
+import type {
+  CertificateMetadata,
+  CertificateStore,
+  IssuedCertificate,
+  StoredLocation,
+} from '../../../core/ports';
+
+/** The file-system calls the store makes; injectable so tests can make a write fail mid-way. */
+export type StoreFileSystem = Pick<
+  typeof nodeFs,
+  'mkdir' | 'open' | 'rename' | 'symlink' | 'readlink' | 'lstat' | 'stat' | 'readdir' | 'readFile' | 'rm' | 'chmod'
+>;
+
+export interface LocalDirectoryStoreOptions {
+  /** The root directory (certbot's `/etc/letsencrypt` equivalent). Created when missing. */
+  directory: string;
+  /** How many versions before the current one to keep in `archive/<name>/` (default 2). */
+  keepPrevious?: number;
+  /** File-system implementation; defaults to `node:fs/promises`. */
+  fs?: StoreFileSystem;
+}
+
+/** Files of one version, with their modes. `privkey.pem` is readable by the owner only. */
+const FILE_MODES = {
+  cert: 0o644,
+  chain: 0o644,
+  fullchain: 0o644,
+  privkey: 0o600,
+  metadata: 0o644,
+} as const;
+const PRIVATE_DIR_MODE = 0o700;
+const LIVE_DIR_MODE = 0o755;
+/** Temporary directories older than this are left-overs of a crashed put and are removed. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+const TEMP_PREFIX = '.tmp-';
+const VERSION = /^[0-9]+$/;
+
+const metadataSchema = z.object({
+  name: z.string().min(1),
+  domains: z.array(z.string().min(1)).min(1),
+  keyType: z.enum(KEY_TYPES),
+  serial: z.string().min(1),
+  issuer: z.string(),
+  notBefore: z.iso.datetime({ offset: true }),
+  notAfter: z.iso.datetime({ offset: true }),
+  ariCertId: z.string().min(1).optional(),
+  storedAt: z.iso.datetime({ offset: true }),
+});
+
+/** {@link CertificateStore} over a local directory in certbot's `live/` + `archive/` layout. */
+export class LocalDirectoryStore implements CertificateStore {
+  readonly kind = 'local';
+  private readonly root: string;
+  private readonly keepPrevious: number;
+  private readonly fs: StoreFileSystem;
+
+  constructor(options: LocalDirectoryStoreOptions) {
+    this.root = resolve(options.directory);
+    this.keepPrevious = options.keepPrevious ?? 2;
+    this.fs = options.fs ?? nodeFs;
+  }
+
+  /** `<dir>/live/<name>`: where servers read the certificate. */
+  liveDirectory(name: string): string {
+    return join(this.root, 'live', checkName(name));
+  }
+
+  /** `<dir>/archive/<name>`: the stored versions. */
+  archiveDirectory(name: string): string {
+    return join(this.root, 'archive', checkName(name));
+  }
+
+  /**
+   * The metadata of the certificate in `live/<name>`, or `undefined` when there is none.
+   * @throws CertificateStoreError when `metadata.json` exists but cannot be read or is not valid.
+   */
+  async current(name: string): Promise<CertificateMetadata | undefined> {
+    const file = join(this.liveDirectory(name), 'metadata.json');
+    let text: string;
+    try {
+      text = await this.fs.readFile(file, 'utf8');
+    } catch (error) {
+      if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined;
+      throw new CertificateStoreError(`cannot read ${file}`, { cause: error });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new CertificateStoreError(`${file} is not valid JSON; delete it or store the certificate again`, {
+        cause: error,
+      });
+    }
+    const parsed = metadataSchema.safeParse(json);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+      throw new CertificateStoreError(`${file} is not valid certificate metadata (${problems.join('; ')})`);
+    }
+    if (parsed.data.name !== name) {
+      throw new CertificateStoreError(`${file} describes certificate "${parsed.data.name}", not "${name}"`);
+    }
+    return parsed.data;
+  }
+
+  /**
+   * Store a new version and switch `live/<name>` to it atomically; keep the previous
+   * {@link LocalDirectoryStoreOptions.keepPrevious} versions and delete older ones.
+   * @throws CertificateStoreError when anything fails; `live/<name>` then still holds the previous set.
+   */
+  async put(certificate: IssuedCertificate): Promise<StoredLocation> {
+    const { name } = certificate.metadata;
+    const live = this.liveDirectory(name);
+    const archive = this.archiveDirectory(name);
+    if (!privateKeyMatchesCertificate(certificate.privateKeyPem, certificate.certificatePem)) {
+      throw new CertificateStoreError(
+        `the private key does not match the certificate for "${name}"; nothing was stored`,
+      );
+    }
+    let step = 'preparing directories';
+    let version: string | undefined;
+    try {
+      await this.ensureDirectory(join(this.root, 'live'), LIVE_DIR_MODE);
+      await this.ensureDirectory(join(this.root, 'archive'), PRIVATE_DIR_MODE);
+      await this.ensureDirectory(archive, PRIVATE_DIR_MODE);
+      step = 'migrating the old live directory';
+      await this.migrateRealDirectory(name);
+      step = 'writing the new version';
+      version = await this.writeVersion(archive, versionFiles(certificate));
+      step = `switching ${live} to version ${version}`;
+      await this.switchLive(name, version);
+    } catch (error) {
+      if (version !== undefined && (await this.liveVersion(name)) !== version) {
+        await this.fs.rm(join(archive, version), { recursive: true, force: true }).catch(() => undefined);
+      }
+      throw new CertificateStoreError(
+        `storing "${name}" in ${this.root} failed while ${step}; the previous certificate in ${live} is unchanged`,
+        { cause: error },
+      );
+    }
+    // The new certificate is in place; pruning is housekeeping and is retried on the next put.
+    await this.prune(name).catch(() => undefined);
+    return { store: this.kind, location: live };
+  }
+
+  /** The version number `live/<name>` points to, if it is a symlink into the archive. */
+  private async liveVersion(name: string): Promise<string | undefined> {
+    try {
+      const target = basename(await this.fs.readlink(this.liveDirectory(name)));
+      return VERSION.test(target) ? target : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async ensureDirectory(path: string, mode: number): Promise<void> {
+    await this.fs.mkdir(path, { recursive: true, mode });
+    await this.fs.chmod(path, mode);
+  }
+
+  /** Versions in `archive/<name>`, ascending. */
+  private async versions(archive: string): Promise<number[]> {
+    const entries = await this.fs.readdir(archive);
+    return entries
+      .filter((e) => VERSION.test(e))
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  /**
+   * Write `files` into a temporary directory (each file fsynced), fsync it, and rename it to the
+   * next version number. Returns that version. The temporary directory is removed on failure.
+   */
+  private async writeVersion(archive: string, files: [string, string | Buffer, number][]): Promise<string> {
+    const temp = join(archive, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+    await this.fs.mkdir(temp, { mode: PRIVATE_DIR_MODE });
+    try {
+      await this.fs.chmod(temp, PRIVATE_DIR_MODE);
+      for (const [file, content, mode] of files) {
+        await this.writeDurably(join(temp, file), content, mode);
+      }
+      await this.syncDirectory(temp);
+      const existing = await this.versions(archive);
+      const version = String((existing[existing.length - 1] ?? 0) + 1);
+      await this.fs.rename(temp, join(archive, version));
+      await this.syncDirectory(archive);
+      return version;
+    } catch (error) {
+      await this.fs.rm(temp, { recursive: true, force: true }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async writeDurably(path: string, content: string | Buffer, mode: number): Promise<void> {
+    const handle = await this.fs.open(path, 'wx', mode);
+    try {
+      await handle.writeFile(content);
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async syncDirectory(path: string): Promise<void> {
+    const handle = await this.fs.open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Point `live/<name>` at `archive/<name>/<version>` with one rename(2) of a new symlink. */
+  private async switchLive(name: string, version: string): Promise<void> {
+    const liveRoot = join(this.root, 'live');
+    const temp = join(liveRoot, `${TEMP_PREFIX}${name}-${process.pid}-${randomBytes(6).toString('hex')}`);
+    await this.fs.symlink(join('..', 'archive', name, version), temp);
+    try {
+      await this.fs.rename(temp, join(liveRoot, name));
+    } catch (error) {
+      await this.fs.rm(temp, { force: true }).catch(() => undefined);
+      throw error;
+    }
+    await this.syncDirectory(liveRoot);
+  }
+
+  /**
+   * Older layout: `live/<name>` is a real directory (possibly of symlinks, as certbot makes).
+   * Copy its files (dereferenced) into a new archive version, switch `live/<name>` to a symlink
+   * to it, and remove the old directory. A symlink cannot be renamed over a directory, so readers
+   * may find `live/<name>` missing for the instant between the two renames, once.
+   */
+  private async migrateRealDirectory(name: string): Promise<void> {
+    const live = this.liveDirectory(name);
+    let stats: Awaited<ReturnType<StoreFileSystem['lstat']>>;
+    try {
+      stats = await this.fs.lstat(live);
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) return;
+      throw error;
+    }
+    if (stats.isSymbolicLink()) return;
+    if (!stats.isDirectory()) {
+      throw new CertificateStoreError(`${live} is neither a directory nor a symlink; move it away`);
+    }
+    const files: [string, Buffer, number][] = [];
+    for (const entry of await this.fs.readdir(live)) {
+      const path = join(live, entry);
+      const entryStats = await this.fs.stat(path);
+      if (!entryStats.isFile()) continue;
+      const mode = entry === 'privkey.pem' ? FILE_MODES.privkey : entryStats.mode & 0o777;
+      files.push([entry, await this.fs.readFile(path), mode]);
+    }
+    const archive = this.archiveDirectory(name);
+    const version = await this.writeVersion(archive, files);
+    const old = join(archive, `${TEMP_PREFIX}migrated-${randomBytes(6).toString('hex')}`);
+    await this.fs.rename(live, old);
+    try {
+      await this.switchLive(name, version);
+    } catch (error) {
+      await this.fs.rename(old, live).catch(() => undefined);
+      throw error;
+    }
+    await this.fs.rm(old, { recursive: true, force: true });
+  }
+
+  /** Keep the live version, anything newer, and the `keepPrevious` versions before it. */
+  private async prune(name: string): Promise<void> {
+    const archive = this.archiveDirectory(name);
+    const live = await this.liveVersion(name);
+    if (live === undefined) return;
+    const current = Number(live);
+    const older = (await this.versions(archive)).filter((v) => v < current);
+    const doomed = older.slice(0, Math.max(0, older.length - this.keepPrevious));
+    for (const v of doomed) {
+      await this.fs.rm(join(archive, String(v)), { recursive: true, force: true });
+    }
+    for (const entry of await this.fs.readdir(archive)) {
+      if (!entry.startsWith(TEMP_PREFIX)) continue;
+      const path = join(archive, entry);
+      const stats = await this.fs.lstat(path);
+      if (Date.now() - stats.mtimeMs > STALE_TEMP_MS) {
+        await this.fs.rm(path, { recursive: true, force: true });
+      }
+    }
+  }
+}
+
+/** The files of one version; metadata.json is written from the known fields only. */
+function versionFiles(certificate: IssuedCertificate): [string, string, number][] {
+  const m = certificate.metadata;
+  const metadata: CertificateMetadata = {
+    name: m.name,
+    domains: m.domains,
+    keyType: m.keyType,
+    serial: m.serial,
+    issuer: m.issuer,
+    notBefore: m.notBefore,
+    notAfter: m.notAfter,
+    ...(m.ariCertId === undefined ? {} : { ariCertId: m.ariCertId }),
+    storedAt: m.storedAt,
+  };
+  return [
+    ['cert.pem', withNewline(certificate.certificatePem), FILE_MODES.cert],
+    ['chain.pem', withNewline(certificate.chainPem), FILE_MODES.chain],
+    ['fullchain.pem', withNewline(certificate.fullchainPem), FILE_MODES.fullchain],
+    ['privkey.pem', withNewline(certificate.privateKeyPem), FILE_MODES.privkey],
+    ['metadata.json', `${JSON.stringify(metadata, null, 2)}\n`, FILE_MODES.metadata],
+  ];
+}
+
+function withNewline(text: string): string {
+  return text === '' || text.endsWith('\n') ? text : `${text}\n`;
+}
+
+/** A certificate name becomes a path segment: refuse anything that could escape the directory. */
+function checkName(name: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(name)) {
+    throw new CertificateStoreError(
+      `"${name}" cannot name a certificate directory (letters, digits, ".", "_", "-"; not starting with ".")`,
+    );
+  }
+  return name;
+}
+
+function isCode(error: unknown, ...codes: string[]): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    codes.includes(String((error as { code?: unknown }).code))
+  );
+}

@@ -1,0 +1,18 @@
+import { loadAccount } from '../acme/account';
+import { acmeCall, acmeClient } from '../acme/client';
+import type { CertificateItem } from '../state';
+import { required, type StepContext } from './context';
+
+/** AnswerChallenges (RFC 8555 §7.5.1): tell the CA each dns-01 challenge is ready to validate. */
+export async function answerChallenges(item: CertificateItem, ctx: StepContext): Promise<{ challenges: number }> {
+  const order = required(item.order, 'order', 'CreateOrder');
+  const account = await loadAccount(ctx.accounts(), ctx.config.acme.directoryUrl, order.accountUrl);
+  const client = acmeClient(account);
+  for (const record of order.records) {
+    await acmeCall('challenge response', () =>
+      client.completeChallenge({ type: 'dns-01', url: record.challengeUrl, status: 'pending', token: '' }),
+    );
+  }
+  ctx.logger.info('answered challenges', { certificate: item.certificate, challenges: order.records.length });
+  return { challenges: order.records.length };
+}

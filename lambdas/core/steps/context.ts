@@ -1,0 +1,45 @@
+import type { EabKey } from '../acme/client';
+import type { CertificateConfig, CertflowConfig } from '../config/schema';
+import type { DnsClient } from '../dns/dns-client';
+import { InvalidInputError } from '../errors';
+import type { AccountStore, Alerter, CertificateStore, DnsProvider, Logger, ServerAddress } from '../ports';
+
+/**
+ * What a step needs from the outside world. Built once per cold start by the runtime; adapters
+ * are created lazily, so a function only builds (and only holds permissions for) what it uses.
+ */
+export interface StepContext {
+  config: CertflowConfig;
+  logger: Logger;
+  now(): Date;
+  random(): number;
+  accounts(): AccountStore;
+  eab(): Promise<EabKey | undefined>;
+  dnsProvider(): DnsProvider;
+  dnsClient(): DnsClient;
+  /** Recursive resolver used to follow `_acme-challenge` CNAMEs. */
+  resolver(): ServerAddress;
+  /** Every authoritative server of the delegated zone. */
+  authoritativeServers(): Promise<ServerAddress[]>;
+  stores(certificate: CertificateConfig): CertificateStore[];
+  alerter(): Alerter;
+}
+
+/** The configured certificate by name, or an error that lists the known names. */
+export function certificateByName(config: CertflowConfig, name: string): CertificateConfig {
+  const cert = config.certificates.find((c) => c.name === name);
+  if (!cert) {
+    throw new InvalidInputError(
+      `unknown certificate "${name}"; configured certificates: ${config.certificates.map((c) => c.name).join(', ')}`,
+    );
+  }
+  return cert;
+}
+
+/** Require a field a previous state must have set. */
+export function required<T>(value: T | undefined | null, field: string, producer: string): T {
+  if (value === undefined || value === null) {
+    throw new InvalidInputError(`state input lacks ${field}; it is set by ${producer}`);
+  }
+  return value;
+}

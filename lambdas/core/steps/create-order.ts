@@ -1,0 +1,64 @@
+import { loadAccount } from '../acme/account';
+import { acmeCall, acmeClient } from '../acme/client';
+import { resolveDelegation } from '../dns/delegation';
+import { DelegationError, OrderInvalidError } from '../errors';
+import type { CertificateItem, ChallengeRecord, OrderState } from '../state';
+import { certificateByName, required, type StepContext } from './context';
+
+/**
+ * CreateOrder (RFC 8555 §7.4 newOrder, §7.5 authorizations, §8.4 dns-01): first resolve where
+ * each `_acme-challenge` CNAME lands, refusing any name not delegated into the zone (so no order
+ * is placed for a name that cannot validate), then place the order and compute each pending
+ * authorization's TXT value. Valid (reused) authorizations need no record.
+ */
+export async function createOrder(item: CertificateItem, ctx: StepContext): Promise<OrderState> {
+  const cert = certificateByName(ctx.config, item.certificate);
+  const accountUrl = required(item.accountUrl, 'accountUrl', 'SelectDue');
+  const zone = ctx.config.delegation.zone;
+
+  const targets = new Map<string, { challengeName: string; fqdn: string }>();
+  const problems: DelegationError[] = [];
+  for (const domain of cert.domains) {
+    try {
+      targets.set(domain, await resolveDelegation(domain, { zone, resolver: ctx.resolver(), client: ctx.dnsClient() }));
+    } catch (error) {
+      if (!(error instanceof DelegationError)) throw error;
+      if (!problems.some((p) => p.message === error.message)) problems.push(error);
+    }
+  }
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) {
+    throw new DelegationError(problems.map((p) => p.message).join('\n'), problems[0].domain, problems[0].expectedRecord, {
+      cause: problems,
+    });
+  }
+
+  const account = await loadAccount(ctx.accounts(), ctx.config.acme.directoryUrl, accountUrl);
+  const client = acmeClient(account);
+  // Wildcards go in as "*.name" identifiers (RFC 8555 §7.1.3).
+  const order = await acmeCall('newOrder', () =>
+    client.createOrder({ identifiers: cert.domains.map((value) => ({ type: 'dns', value })) }),
+  );
+  const authorizations = await acmeCall('authorizations', () => client.getAuthorizations(order));
+  const records: ChallengeRecord[] = [];
+  for (const authz of authorizations) {
+    if (authz.status === 'valid') continue;
+    const domain = `${authz.wildcard ? '*.' : ''}${authz.identifier.value}`;
+    const challenge = authz.challenges.find((c) => c.type === 'dns-01');
+    if (!challenge) {
+      throw new OrderInvalidError(`the CA offered no dns-01 challenge for ${domain}`, undefined);
+    }
+    const target = targets.get(domain) ?? targets.get(authz.identifier.value) ?? targets.get(`*.${authz.identifier.value}`);
+    if (!target) throw new OrderInvalidError(`the CA returned an authorization for ${domain}, which was not ordered`, undefined);
+    records.push({
+      domain,
+      challengeName: target.challengeName,
+      fqdn: target.fqdn,
+      value: await client.getChallengeKeyAuthorization(challenge),
+      authorizationUrl: authz.url,
+      challengeUrl: challenge.url,
+    });
+  }
+  ctx.logger.info('order created', { certificate: cert.name, order: order.url, pendingAuthorizations: records.length });
+  return { url: order.url, accountUrl, domains: cert.domains, keyType: cert.keyType, records };
+}

@@ -1,0 +1,27 @@
+import type { RunSummary } from '../ports';
+import type { SummarizeInput } from '../state';
+import type { StepContext } from './context';
+import { describeFailure } from './failure';
+
+export type SummaryOutput = RunSummary & { issuedCount: number; failedCount: number; skippedCount: number };
+
+/** Summarize: the run's outcome; one alert listing the failures when anything failed. */
+export async function summarize(input: SummarizeInput, ctx: StepContext): Promise<SummaryOutput> {
+  const results = input.results ?? [];
+  const summary: RunSummary = {
+    runId: input.selection.runId,
+    issued: results.flatMap((r) =>
+      r.status === 'issued' ? [{ certificate: r.certificate, notAfter: r.issued.notAfter, locations: r.issued.locations }] : [],
+    ),
+    failed: results.flatMap((r) => (r.status === 'failed' ? [describeFailure(r.certificate, r.step, r.error)] : [])),
+    skipped: input.selection.skipped,
+  };
+  try {
+    await ctx.alerter().runFinished(summary);
+  } catch (error) {
+    // The summary still reaches the execution output; a failed run still ends in SomeCertificatesFailed.
+    ctx.logger.error('could not send the run summary alert', { error });
+  }
+  ctx.logger.info('run finished', { issued: summary.issued.length, failed: summary.failed.length, skipped: summary.skipped.length });
+  return { ...summary, issuedCount: summary.issued.length, failedCount: summary.failed.length, skippedCount: summary.skipped.length };
+}

@@ -1,0 +1,7 @@
+import type { CertificateItem } from '../core/state';
+import { checkOrder } from '../core/steps/check-order';
+import { makeHandler } from '../runtime/handler';
+import { parseCertificateItem } from '../runtime/inputs';
+
+/** Task state `CheckOrder`: see {@link checkOrder}. */
+export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof checkOrder>>>('CheckOrder', parseCertificateItem, checkOrder);

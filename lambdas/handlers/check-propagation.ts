@@ -1,0 +1,7 @@
+import type { CertificateItem } from '../core/state';
+import { checkPropagation } from '../core/steps/check-propagation';
+import { makeHandler } from '../runtime/handler';
+import { parseCertificateItem } from '../runtime/inputs';
+
+/** Task state `CheckPropagation`: see {@link checkPropagation}. */
+export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof checkPropagation>>>('CheckPropagation', parseCertificateItem, checkPropagation);

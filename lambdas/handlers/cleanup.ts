@@ -1,0 +1,7 @@
+import type { CertificateItem } from '../core/state';
+import { cleanup } from '../core/steps/cleanup';
+import { makeHandler } from '../runtime/handler';
+import { parseCertificateItem } from '../runtime/inputs';
+
+/** Task state `Cleanup`: see {@link cleanup}. */
+export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof cleanup>>>('Cleanup', parseCertificateItem, cleanup);

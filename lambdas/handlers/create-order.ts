@@ -1,0 +1,7 @@
+import type { CertificateItem } from '../core/state';
+import { createOrder } from '../core/steps/create-order';
+import { makeHandler } from '../runtime/handler';
+import { parseCertificateItem } from '../runtime/inputs';
+
+/** Task state `CreateOrder`: see {@link createOrder}. */
+export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof createOrder>>>('CreateOrder', parseCertificateItem, createOrder);

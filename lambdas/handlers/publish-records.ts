@@ -1,0 +1,7 @@
+import type { CertificateItem } from '../core/state';
+import { publishRecords } from '../core/steps/publish-records';
+import { makeHandler } from '../runtime/handler';
+import { parseCertificateItem } from '../runtime/inputs';
+
+/** Task state `PublishRecords`: see {@link publishRecords}. */
+export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof publishRecords>>>('PublishRecords', parseCertificateItem, publishRecords);

@@ -1,0 +1,42 @@
+/**
+ * The environment contract between the CDK stack (lib/) and the Lambda runtime (lambdas/).
+ * The stack sets these; `lambdas/runtime/runtime.ts` reads them once per cold start.
+ */
+export const ENV = {
+  /** The validated configuration as JSON (no secrets in it, by schema). */
+  config: 'CERTFLOW_CONFIG',
+  /** Path to the configuration file (local mode; used when CERTFLOW_CONFIG is unset). */
+  configFile: 'CERTFLOW_CONFIG_FILE',
+  /** The Task step this function serves (one of TASK_STEPS). */
+  step: 'CERTFLOW_STEP',
+  /** `aws` (default in Lambda) or `local`. */
+  mode: 'CERTFLOW_MODE',
+  /** Secrets Manager secret holding the ACME account key(s). */
+  accountSecretArn: 'CERTFLOW_ACCOUNT_SECRET_ARN',
+  /** JSON object: certificate name → Secrets Manager secret ARN. */
+  certificateSecrets: 'CERTFLOW_CERTIFICATE_SECRETS',
+  /** SNS topic for alerts. */
+  topicArn: 'CERTFLOW_TOPIC_ARN',
+  /** Hosted zone id of the delegated zone (overrides config; set when the stack creates the zone). */
+  hostedZoneId: 'CERTFLOW_HOSTED_ZONE_ID',
+  /** Secrets Manager secret holding the EAB HMAC key (when the CA needs EAB). */
+  eabSecretArn: 'CERTFLOW_EAB_SECRET_ARN',
+  /** Local mode: state directory (account keys). */
+  stateDirectory: 'CERTFLOW_STATE_DIR',
+  /** Local mode: file that handler logs and alerts are appended to. */
+  logFile: 'CERTFLOW_LOG_FILE',
+} as const;
+
+/** Entry file of each Task step's handler, relative to the repository root. */
+export const HANDLER_ENTRIES = {
+  SelectDue: 'lambdas/handlers/select-due.ts',
+  CreateOrder: 'lambdas/handlers/create-order.ts',
+  PublishRecords: 'lambdas/handlers/publish-records.ts',
+  CheckPropagation: 'lambdas/handlers/check-propagation.ts',
+  AnswerChallenges: 'lambdas/handlers/answer-challenges.ts',
+  CheckOrder: 'lambdas/handlers/check-order.ts',
+  FinalizeAndStore: 'lambdas/handlers/finalize-and-store.ts',
+  Cleanup: 'lambdas/handlers/cleanup.ts',
+  RecordFailure: 'lambdas/handlers/record-failure.ts',
+  Summarize: 'lambdas/handlers/summarize.ts',
+} as const;

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { InvalidInputError } from '../core/errors';
+import type { CertificateItem, RunInput, SummarizeInput } from '../core/state';
+
+const errorShape = z.object({ Error: z.string(), Cause: z.string().optional() }).loose();
+
+const certificateItem = z
+  .object({
+    certificate: z.string().min(1),
+    runId: z.string().min(1),
+    accountUrl: z.string().min(1),
+    timing: z.object({
+      propagationIntervalSeconds: z.number(),
+      propagationMaxChecks: z.number(),
+      orderIntervalSeconds: z.number(),
+      orderMaxChecks: z.number(),
+    }),
+    error: errorShape.optional(),
+    cleanupError: errorShape.optional(),
+  })
+  .loose();
+
+const runInput = z.strictObject({
+  certificates: z.array(z.string()).optional(),
+  force: z.boolean().optional(),
+});
+
+const summarizeInput = z
+  .object({ selection: z.object({ runId: z.string(), skipped: z.array(z.unknown()) }).loose(), results: z.array(z.unknown()) })
+  .loose();
+
+function parser<T>(schema: z.ZodType, what: string, fix: string): (raw: unknown) => T {
+  return (raw: unknown): T => {
+    const result = schema.safeParse(raw ?? {});
+    if (!result.success) {
+      const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      throw new InvalidInputError(`${what} is malformed (${problems}); ${fix}`);
+    }
+    return raw as T;
+  };
+}
+
+/** A renewal run's input: `{}` or `{"certificates": ["name"], "force": true}`. */
+export const parseRunInput = parser<RunInput>(
+  runInput,
+  'run input',
+  'start a run with {} or {"certificates": ["name"], "force": true}',
+);
+/** The per-certificate item the Map passes to each Task. */
+export const parseCertificateItem = parser<CertificateItem>(
+  certificateItem,
+  'certificate state',
+  'this state is produced by the IssueEach Map; do not start this function by hand',
+);
+/** Summarize's input: the selection and the Map's results. */
+export const parseSummarizeInput = parser<SummarizeInput>(
+  summarizeInput,
+  'summary input',
+  'this state is produced by the IssueEach Map; do not start this function by hand',
+);

@@ -1,0 +1,65 @@
+import { trustCaBundle } from '../core/acme/client';
+import type { CertflowConfig } from '../core/config/schema';
+import { loadConfigFile, parseConfig } from '../core/config/load';
+import { type DnsClient, parseServerAddress, systemResolver, UdpDnsClient } from '../core/dns/dns-client';
+import { discoverAuthoritativeServers } from '../core/dns/propagation';
+import { ConfigError } from '../core/errors';
+import type { ServerAddress } from '../core/ports';
+import type { StepContext } from '../core/steps/context';
+import { ENV } from './env';
+
+/** Read the configuration from CERTFLOW_CONFIG (JSON) or CERTFLOW_CONFIG_FILE. */
+export function configFromEnvironment(): CertflowConfig {
+  const json = process.env[ENV.config];
+  if (json) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch (cause) {
+      throw new ConfigError([{ path: '', message: `${ENV.config} is not JSON: ${(cause as Error).message}` }], ENV.config);
+    }
+    return parseConfig(parsed, ENV.config);
+  }
+  const file = process.env[ENV.configFile];
+  if (file) return loadConfigFile(file);
+  throw new ConfigError([{ path: '', message: `set ${ENV.config} (JSON) or ${ENV.configFile} (path)` }], 'environment');
+}
+
+/** Memoize a zero-argument factory. */
+export function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  let made = false;
+  return () => {
+    if (!made) {
+      value = make();
+      made = true;
+    }
+    return value as T;
+  };
+}
+
+/** The parts of the context that do not depend on where it runs. */
+export function sharedContext(config: CertflowConfig): Pick<StepContext, 'config' | 'now' | 'random' | 'dnsClient' | 'resolver' | 'authoritativeServers'> {
+  trustCaBundle(config.acme.caBundleFile);
+  const dnsClient = lazy<DnsClient>(() => new UdpDnsClient());
+  const resolver = lazy<ServerAddress>(() =>
+    config.delegation.resolver ? parseServerAddress(config.delegation.resolver) : systemResolver(),
+  );
+  let servers: Promise<ServerAddress[]> | undefined;
+  return {
+    config,
+    now: () => new Date(),
+    random: Math.random,
+    dnsClient,
+    resolver,
+    authoritativeServers: () => {
+      const found =
+        servers ??
+        (config.delegation.nameservers
+          ? Promise.resolve(config.delegation.nameservers.map((s) => parseServerAddress(s)))
+          : discoverAuthoritativeServers(config.delegation.zone, resolver(), dnsClient()));
+      servers = found;
+      return found;
+    },
+  };
+}

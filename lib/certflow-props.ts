@@ -1,0 +1,247 @@
+import * as path from 'node:path';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { ACM_KEY_TYPES, type CertflowConfig } from '../lambdas/core/config/schema';
+import { ConfigError, type ConfigProblem } from '../lambdas/core/errors';
+
+/** Properties of the {@link Certflow} construct. */
+export interface CertflowProps {
+  /** The validated configuration (`loadConfigFile` / `parseConfig` from lambdas/core/config/load.ts). */
+  readonly config: CertflowConfig;
+  /** Retention of every log group the construct creates. @default RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+  /** Repository root holding package-lock.json and lambdas/ (for bundling). @default this repository */
+  readonly projectRoot?: string;
+  /** Secrets are named `<prefix>/<certificate>` and `<prefix>/_acme-account`. @default 'certflow' */
+  readonly secretNamePrefix?: string;
+  /**
+   * What happens to the secrets (certificates, ACME account key) and their KMS key when the
+   * stack is deleted. @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** {@link CertflowProps} with every default applied. */
+export interface ResolvedCertflowProps {
+  readonly config: CertflowConfig;
+  readonly logRetention: logs.RetentionDays;
+  readonly projectRoot: string;
+  readonly secretNamePrefix: string;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+export const DEFAULT_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS;
+
+/** Lambda's limit on the total size of a function's environment variables (keys and values). */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+
+/** Upper bound of a Secrets Manager secret ARN with its random suffix, for the size estimate. */
+const SECRET_ARN_ESTIMATE = 120;
+
+interface Loose {
+  [k: string]: unknown;
+}
+const obj = (v: unknown): Loose =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Loose) : {};
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const CRON_FIELD = /^[0-9A-Za-z*?,/#LW-]+$/;
+
+/**
+ * What is wrong with an EventBridge Scheduler expression for a recurring run, or undefined.
+ * Accepts `rate(<n> <unit>)` and six-field `cron(min hour day-of-month month day-of-week year)`
+ * with `?` in one of the two day fields; `at(...)` is refused (it runs once).
+ */
+export function scheduleExpressionProblem(expression: string): string | undefined {
+  const rate = RATE.exec(expression);
+  if (rate) {
+    const n = Number(rate[1]);
+    const unit = rate[2];
+    if (n < 1) return `"${expression}": the rate must be at least 1`;
+    if ((n === 1) !== !unit.endsWith('s')) {
+      return `"${expression}": write "rate(1 ${unit.replace(/s$/, '')})" for one and "rate(${n} ${unit.replace(/s?$/, 's')})" otherwise`;
+    }
+    return undefined;
+  }
+  if (expression.startsWith('at(')) {
+    return `"${expression}": at() runs once; renewals need rate() or cron()`;
+  }
+  const cron = /^cron\((.*)\)$/.exec(expression);
+  if (!cron) {
+    return `"${expression}" is not an EventBridge Scheduler expression; use e.g. "cron(17 3,15 * * ? *)" or "rate(12 hours)"`;
+  }
+  const fields = cron[1].trim().split(/\s+/);
+  if (fields.length !== 6) {
+    return `"${expression}" has ${fields.length} fields; cron() takes six: minutes hours day-of-month month day-of-week year`;
+  }
+  const bad = fields.find((f) => !CRON_FIELD.test(f));
+  if (bad !== undefined) return `"${expression}": "${bad}" is not a valid cron field`;
+  if ((fields[2] === '?') === (fields[4] === '?')) {
+    return `"${expression}": exactly one of day-of-month and day-of-week must be "?"`;
+  }
+  return undefined;
+}
+
+function urlHost(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+}
+
+function isLoopbackHostPort(value: string): boolean {
+  const host = value.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Problems that make a (schema-valid or raw) configuration undeployable to AWS: things local
+ * mode accepts but Lambda cannot use. Loose on purpose, so the CDK app can list them together
+ * with schema problems.
+ */
+export function deploymentProblems(config: unknown): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const root = obj(config);
+  const acme = obj(root.acme);
+  const dns = obj(root.dns);
+  const storage = obj(root.storage);
+  const delegation = obj(root.delegation);
+
+  if (root.dns !== undefined && dns.provider !== 'route53') {
+    problems.push({
+      path: 'dns.provider',
+      message: 'the AWS stack writes records through Route 53: set "route53" (rfc2136 is for local mode)',
+    });
+  }
+  if (dns.provider === 'route53') {
+    const hasId = str(dns.hostedZoneId) !== undefined;
+    if (!hasId && dns.createHostedZone !== true) {
+      problems.push({
+        path: 'dns.hostedZoneId',
+        message: "set the delegated zone's hostedZoneId, or createHostedZone: true",
+      });
+    }
+    if (hasId && dns.createHostedZone === true) {
+      problems.push({
+        path: 'dns.createHostedZone',
+        message: 'set either hostedZoneId (an existing zone) or createHostedZone: true, not both',
+      });
+    }
+  }
+
+  const directory = str(acme.directory) ?? '';
+  if (/^https?:\/\//.test(directory) && isLoopbackHostPort(urlHost(directory))) {
+    problems.push({
+      path: 'acme.directory',
+      message: `"${directory}" is a loopback URL that Lambda cannot reach; use a public https:// directory`,
+    });
+  }
+  if (str(acme.caBundleFile) !== undefined) {
+    problems.push({
+      path: 'acme.caBundleFile',
+      message: 'a local CA bundle file is not available to the Lambda functions; remove it for AWS',
+    });
+  }
+  if (acme.externalAccountBinding !== undefined) {
+    const arn = str(obj(acme.externalAccountBinding).hmacKeySecretArn);
+    if (arn === undefined) {
+      problems.push({
+        path: 'acme.externalAccountBinding.hmacKeySecretArn',
+        message: 'in AWS the EAB HMAC key is read from Secrets Manager: set hmacKeySecretArn',
+      });
+    } else if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/.test(arn)) {
+      problems.push({
+        path: 'acme.externalAccountBinding.hmacKeySecretArn',
+        message: `"${arn}" is not a Secrets Manager secret ARN`,
+      });
+    }
+  }
+  for (const key of ['resolver', 'nameservers'] as const) {
+    const values = key === 'resolver' ? [delegation.resolver] : arr(delegation.nameservers);
+    if (values.some((v) => typeof v === 'string' && isLoopbackHostPort(v))) {
+      problems.push({
+        path: `delegation.${key}`,
+        message: 'loopback addresses are unreachable from Lambda; remove them or use public servers',
+      });
+    }
+  }
+
+  const defaultStores = Array.isArray(storage.defaultStores) ? storage.defaultStores : ['secretsmanager'];
+  let secretCount = 0;
+  arr(root.certificates).forEach((c, i) => {
+    const cert = obj(c);
+    const stores = Array.isArray(cert.stores) ? cert.stores : defaultStores;
+    if (stores.includes('local')) {
+      problems.push({
+        path: Array.isArray(cert.stores) ? `certificates[${i}].stores` : 'storage.defaultStores',
+        message: `certificate "${str(cert.name) ?? i}": the local store is not available in Lambda; use "secretsmanager" and/or "acm"`,
+      });
+    }
+    const keyType = str(cert.keyType) ?? 'ecdsa-p256';
+    if (stores.includes('acm') && !ACM_KEY_TYPES.includes(keyType)) {
+      problems.push({
+        path: `certificates[${i}].keyType`,
+        message: `ACM cannot import ${keyType}; use one of ${ACM_KEY_TYPES.join(', ')}`,
+      });
+    }
+    if (stores.includes('secretsmanager')) secretCount += 1;
+  });
+
+  const schedule = obj(root.schedule);
+  const expression = str(schedule.expression);
+  if (expression !== undefined) {
+    const problem = scheduleExpressionProblem(expression);
+    if (problem) problems.push({ path: 'schedule.expression', message: problem });
+  }
+
+  const configBytes = Buffer.byteLength(JSON.stringify(config) ?? '');
+  const estimate = configBytes + secretCount * SECRET_ARN_ESTIMATE + 400;
+  if (estimate > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
+    problems.push({
+      path: '',
+      message: `the configuration (${configBytes} bytes) and secret ARNs would not fit Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte environment (estimated ${estimate}); deploy several stacks with fewer certificates each`,
+    });
+  }
+  return problems;
+}
+
+const SECRET_PREFIX = /^[A-Za-z0-9_+=.@-]+(\/[A-Za-z0-9_+=.@-]+)*$/;
+
+/**
+ * Apply defaults and validate everything the construct relies on; throws one {@link ConfigError}
+ * listing every problem (configuration and props), not just the first.
+ */
+export function validateCertflowProps(props: CertflowProps): ResolvedCertflowProps {
+  const problems = deploymentProblems(props.config);
+  const logRetention = props.logRetention ?? DEFAULT_LOG_RETENTION;
+  const known = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number');
+  if (!known.includes(logRetention)) {
+    problems.push({
+      path: 'logRetention',
+      message: `${String(logRetention)} is not a CloudWatch Logs retention (use logs.RetentionDays)`,
+    });
+  } else if (logRetention === logs.RetentionDays.INFINITE) {
+    problems.push({
+      path: 'logRetention',
+      message: 'logs must expire: choose a finite logs.RetentionDays (default THREE_MONTHS)',
+    });
+  }
+  const secretNamePrefix = props.secretNamePrefix ?? 'certflow';
+  if (!SECRET_PREFIX.test(secretNamePrefix) || secretNamePrefix.length > 200) {
+    problems.push({
+      path: 'secretNamePrefix',
+      message: `"${secretNamePrefix}": letters, digits and _+=.@- separated by "/", at most 200 characters`,
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(problems, 'certflow construct props');
+  return {
+    config: props.config,
+    logRetention,
+    projectRoot: props.projectRoot ?? path.resolve(__dirname, '..'),
+    secretNamePrefix,
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+  };
+}

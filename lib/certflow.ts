@@ -1,0 +1,452 @@
+import * as path from 'node:path';
+import { CfnOutput, Duration, Fn, SecretValue, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import type { CertflowConfig } from '../lambdas/core/config/schema';
+import { delegationRecord } from '../lambdas/core/dns/names';
+import { ConfigError } from '../lambdas/core/errors';
+import { TASK_STEPS, type TaskStep } from '../lambdas/core/state';
+import { ENV, HANDLER_ENTRIES } from '../lambdas/runtime/env';
+import { type CertflowProps, type ResolvedCertflowProps, validateCertflowProps } from './certflow-props';
+import { logWriteStatements, type PolicyInputs, stepPolicyStatements } from './iam';
+import type { StepFunctions } from './state-machine/definition';
+import { RenewalStateMachine } from './state-machine/renewal-state-machine';
+
+/** CloudFormation's limit on an output value. */
+const OUTPUT_VALUE_LIMIT = 4000;
+
+/**
+ * The distinct primary-zone CNAMEs a configuration needs, in zone-file form (one per
+ * `_acme-challenge.<base name>`; apex and wildcard share one, RFC 8555 §8.4).
+ */
+export function delegationRecords(config: CertflowConfig): string[] {
+  const records = new Set<string>();
+  for (const certificate of config.certificates) {
+    for (const domain of certificate.domains) records.add(delegationRecord(domain, config.delegation.zone));
+  }
+  return [...records];
+}
+
+/** Split `items` into `sep`-joined chunks of at most `limit` characters (CloudFormation output values). */
+export function chunkJoin(items: readonly string[], sep: string, limit = OUTPUT_VALUE_LIMIT): string[] {
+  const chunks: string[] = [];
+  let current = '';
+  for (const item of items) {
+    const next = current === '' ? item : `${current}${sep}${item}`;
+    if (next.length > limit && current !== '') {
+      chunks.push(current);
+      current = item;
+    } else {
+      current = next;
+    }
+  }
+  if (current !== '') chunks.push(current);
+  return chunks;
+}
+
+/** The manual-run command for a renewal of `certificate`, forced (the README's first-certificate step). */
+export function startExecutionCommand(stateMachineArn: string, certificate: string): string {
+  return `aws stepfunctions start-execution --state-machine-arn ${stateMachineArn} --input '${JSON.stringify({ certificates: [certificate], force: true })}'`;
+}
+
+/**
+ * The configuration as the functions receive it in `CERTFLOW_CONFIG`: the validated config in
+ * schema input form (the runtime validates it again with `parseConfig`), so the derived
+ * `acme.directoryUrl` and the editor-only `$schema` are left out.
+ */
+export function configForEnvironment(config: CertflowConfig): string {
+  const { directoryUrl: _derived, ...acme } = config.acme;
+  const { $schema: _editorOnly, ...rest } = config;
+  return JSON.stringify({ ...rest, acme });
+}
+
+function memoryFor(step: TaskStep): number {
+  // RSA 4096 key generation in FinalizeAndStore is CPU-bound; Lambda CPU scales with memory.
+  return step === 'FinalizeAndStore' ? 1024 : 512;
+}
+
+/** Which environment variables (beyond the common ones) each step gets: only what it uses. */
+const STEP_ENV: Record<TaskStep, readonly (keyof typeof ENV)[]> = {
+  SelectDue: ['accountSecretArn', 'certificateSecrets', 'eabSecretArn'],
+  CreateOrder: ['accountSecretArn'],
+  PublishRecords: ['hostedZoneId'],
+  CheckPropagation: ['hostedZoneId'],
+  AnswerChallenges: ['accountSecretArn'],
+  CheckOrder: ['accountSecretArn'],
+  FinalizeAndStore: ['accountSecretArn', 'certificateSecrets'],
+  Cleanup: ['hostedZoneId'],
+  RecordFailure: ['topicArn'],
+  Summarize: ['topicArn'],
+};
+
+/** A complete secret ARN from one that may lack Secrets Manager's random six-character suffix. */
+function secretArnPattern(arn: string): string {
+  return /-[A-Za-z0-9]{6}$/.test(arn) ? arn : `${arn}-??????`;
+}
+
+/**
+ * certflow: scheduled ACME DNS-01 (RFC 8555 §8.4) issuance and renewal with CNAME delegation.
+ *
+ * One Lambda function per Task state, each with its own least-privilege role (lib/iam.ts); a
+ * Standard Step Functions workflow (lib/state-machine); an EventBridge Scheduler schedule; an
+ * SNS alerts topic; KMS-encrypted secrets for the certificates and the ACME account key; and,
+ * on request, the delegated validation hosted zone. Throws {@link ConfigError} listing every
+ * problem when the props or configuration cannot be deployed.
+ */
+export class Certflow extends Construct {
+  readonly config: CertflowConfig;
+  readonly stateMachine: sfn.StateMachine;
+  readonly topic: sns.Topic;
+  readonly topicKey: kms.Key;
+  readonly secretsKey: kms.Key;
+  readonly accountSecret: secretsmanager.Secret;
+  /** Certificate name → its secret (certificates whose stores include `secretsmanager`). */
+  readonly certificateSecrets: Readonly<Record<string, secretsmanager.Secret>>;
+  readonly functions: Readonly<Record<TaskStep, NodejsFunction>>;
+  readonly logGroups: readonly logs.LogGroup[];
+  readonly schedule: scheduler.Schedule;
+  /** Present with `dns.createHostedZone: true`. */
+  readonly hostedZone?: route53.PublicHostedZone;
+  /** The delegated zone's hosted zone id (a token when the construct creates the zone). */
+  readonly hostedZoneId: string;
+  /** The CNAMEs to add to the primary zone(s), in zone-file form. */
+  readonly delegationRecords: readonly string[];
+
+  constructor(scope: Construct, id: string, props: CertflowProps) {
+    super(scope, id);
+    const resolved = validateCertflowProps(props);
+    const { config } = resolved;
+    this.config = config;
+    const stack = Stack.of(this);
+    if (config.dns.provider !== 'route53') {
+      throw new ConfigError([{ path: 'dns.provider', message: 'the AWS stack needs "route53"' }]);
+    }
+
+    // ---- keys, secrets, topic ----
+    this.secretsKey = new kms.Key(this, 'SecretsKey', {
+      description: 'certflow: encrypts certificate and ACME account secrets',
+      enableKeyRotation: true,
+      removalPolicy: resolved.removalPolicy,
+    });
+    this.topicKey = new kms.Key(this, 'AlertsTopicKey', {
+      description: 'certflow: encrypts the alerts topic',
+      enableKeyRotation: true,
+      removalPolicy: resolved.removalPolicy,
+    });
+    this.topic = new sns.Topic(this, 'AlertsTopic', {
+      displayName: 'certflow alerts',
+      masterKey: this.topicKey,
+      enforceSSL: true,
+    });
+    for (const email of config.alerts.emails) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+    const placeholder = (what: string): Partial<secretsmanager.SecretProps> => ({
+      // Not secret: replaced by certflow; the stack must not generate a random value.
+      secretStringValue: SecretValue.unsafePlainText('{}'),
+      encryptionKey: this.secretsKey,
+      removalPolicy: resolved.removalPolicy,
+      description: `certflow: ${what}`,
+    });
+    this.accountSecret = new secretsmanager.Secret(this, 'AcmeAccountSecret', {
+      ...placeholder('ACME account keys, one per directory URL (written by SelectDue)'),
+      secretName: `${resolved.secretNamePrefix}/_acme-account`,
+    });
+    const certificateSecrets: Record<string, secretsmanager.Secret> = {};
+    for (const certificate of config.certificates) {
+      if (!certificate.stores.includes('secretsmanager')) continue;
+      certificateSecrets[certificate.name] = new secretsmanager.Secret(
+        this,
+        `CertificateSecret-${certificate.name}`,
+        {
+          ...placeholder(
+            `certificate "${certificate.name}" (${certificate.domains.slice(0, 3).join(', ')}${certificate.domains.length > 3 ? ', ...' : ''}); written by FinalizeAndStore`,
+          ),
+          secretName: `${resolved.secretNamePrefix}/${certificate.name}`,
+        },
+      );
+    }
+    this.certificateSecrets = certificateSecrets;
+
+    // ---- delegated zone ----
+    if (config.dns.createHostedZone) {
+      this.hostedZone = new route53.PublicHostedZone(this, 'DelegatedZone', {
+        zoneName: config.delegation.zone,
+        comment: 'certflow: delegated ACME dns-01 validation zone (TXT records only)',
+      });
+      this.hostedZoneId = this.hostedZone.hostedZoneId;
+    } else if (config.dns.hostedZoneId !== undefined) {
+      this.hostedZoneId = config.dns.hostedZoneId;
+    } else {
+      throw new ConfigError([{ path: 'dns.hostedZoneId', message: 'set hostedZoneId or createHostedZone' }]);
+    }
+    this.delegationRecords = delegationRecords(config);
+
+    // ---- functions, one role each ----
+    const usesAcm = config.certificates.some((c) => c.stores.includes('acm'));
+    const acmRegions = usesAcm
+      ? [...new Set([stack.region, ...config.certificates.flatMap((c) => c.acmRegions)])]
+      : [];
+    const eabArn = config.acme.externalAccountBinding?.hmacKeySecretArn;
+    const inputs: PolicyInputs = {
+      partition: stack.partition,
+      account: stack.account,
+      region: stack.region,
+      hostedZoneId: this.hostedZoneId,
+      zone: config.delegation.zone,
+      accountSecretArn: this.accountSecret.secretArn,
+      certificateSecretArns: Object.values(certificateSecrets).map((s) => s.secretArn),
+      secretsKeyArn: this.secretsKey.keyArn,
+      topicArn: this.topic.topicArn,
+      topicKeyArn: this.topicKey.keyArn,
+      eabSecretArn: eabArn === undefined ? undefined : secretArnPattern(eabArn),
+      acmRegions,
+    };
+    const envValues: Record<keyof typeof ENV, string | undefined> = {
+      config: undefined,
+      configFile: undefined,
+      step: undefined,
+      mode: undefined,
+      stateDirectory: undefined,
+      logFile: undefined,
+      accountSecretArn: this.accountSecret.secretArn,
+      certificateSecrets: stack.toJsonString(
+        Object.fromEntries(Object.entries(certificateSecrets).map(([n, s]) => [n, s.secretArn])),
+      ),
+      topicArn: this.topic.topicArn,
+      hostedZoneId: this.hostedZoneId,
+      eabSecretArn: eabArn,
+    };
+    const configJson = configForEnvironment(config);
+    const logGroups: logs.LogGroup[] = [];
+    const functions = {} as Record<TaskStep, NodejsFunction>;
+    for (const step of TASK_STEPS) {
+      functions[step] = this.stepFunction(step, resolved, inputs, configJson, envValues, logGroups);
+    }
+    this.functions = functions;
+
+    // ---- state machine, schedule ----
+    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', { retention: resolved.logRetention });
+    logGroups.push(stateMachineLogs);
+    this.logGroups = logGroups;
+    const renewal = new RenewalStateMachine(this, 'Renewal', {
+      functions: functions as StepFunctions,
+      maxConcurrency: config.renewal.maxConcurrency,
+      // Execution data (order state, TXT values) stays out of the logs; errors are logged.
+      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ERROR, includeExecutionData: false },
+      tracingEnabled: true,
+    });
+    this.stateMachine = renewal.stateMachine;
+    this.schedule = new scheduler.Schedule(this, 'RenewalSchedule', {
+      description: 'certflow: scheduled renewal run (renews only what is due)',
+      schedule: scheduler.ScheduleExpression.expression(config.schedule.expression),
+      timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(config.schedule.flexibleWindowMinutes)),
+      enabled: config.schedule.enabled,
+      target: new schedulerTargets.StepFunctionsStartExecution(this.stateMachine, {
+        input: scheduler.ScheduleTargetInput.fromObject({}),
+      }),
+    });
+
+    this.outputs();
+    this.suppressNagFindings();
+  }
+
+  /**
+   * Let `grantee` read one certificate's secret (GetSecretValue, DescribeSecret, and KMS Decrypt
+   * through Secrets Manager): what a server that uses the certificate needs.
+   */
+  grantReadCertificate(certificate: string, grantee: iam.IGrantable): iam.Grant {
+    const secret = this.certificateSecrets[certificate];
+    if (secret === undefined) {
+      throw new ConfigError([
+        {
+          path: 'certificates',
+          message: `no Secrets Manager secret for certificate "${certificate}" (unknown, or not stored in secretsmanager)`,
+        },
+      ]);
+    }
+    return secret.grantRead(grantee);
+  }
+
+  private stepFunction(
+    step: TaskStep,
+    resolved: ResolvedCertflowProps,
+    inputs: PolicyInputs,
+    configJson: string,
+    envValues: Record<keyof typeof ENV, string | undefined>,
+    logGroups: logs.LogGroup[],
+  ): NodejsFunction {
+    const logGroup = new logs.LogGroup(this, `${step}Logs`, { retention: resolved.logRetention });
+    logGroups.push(logGroup);
+    const role = new iam.Role(this, `${step}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `certflow ${step}: least privilege for this step only`,
+      inlinePolicies: {
+        certflow: new iam.PolicyDocument({
+          // Keep the statements exactly as lib/iam.ts builds them (tests pin them).
+          minimize: false,
+          statements: [...logWriteStatements(logGroup.logGroupArn), ...stepPolicyStatements(step, inputs)],
+        }),
+      },
+    });
+    const environment: Record<string, string> = {
+      [ENV.config]: configJson,
+      [ENV.step]: step,
+      [ENV.mode]: 'aws',
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    for (const key of STEP_ENV[step]) {
+      const value = envValues[key];
+      if (value !== undefined) environment[ENV[key]] = value;
+    }
+    const root = resolved.projectRoot;
+    return new NodejsFunction(this, `${step}Function`, {
+      description: `certflow ${step}`,
+      entry: path.join(root, HANDLER_ENTRIES[step]),
+      handler: 'handler',
+      projectRoot: root,
+      depsLockFilePath: path.join(root, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: memoryFor(step),
+      timeout: Duration.minutes(2),
+      role,
+      logGroup,
+      environment,
+      bundling: {
+        forceDockerBundling: false,
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        format: OutputFormat.CJS,
+        externalModules: [],
+      },
+    });
+  }
+
+  private outputs(): void {
+    new CfnOutput(this, 'StateMachineArn', {
+      description: 'certflow renewal state machine',
+      value: this.stateMachine.stateMachineArn,
+    });
+    new CfnOutput(this, 'AlertsTopicArn', {
+      description: 'SNS topic for failure alerts',
+      value: this.topic.topicArn,
+    });
+    const first = this.config.certificates[0]?.name ?? 'name';
+    new CfnOutput(this, 'StartExecutionCommand', {
+      description: 'Issue a certificate now (forced renewal)',
+      value: startExecutionCommand(this.stateMachine.stateMachineArn, first),
+    });
+    new CfnOutput(this, 'CertificateSecretArns', {
+      description: 'certificate name -> Secrets Manager secret ARN',
+      value: Stack.of(this).toJsonString(
+        Object.fromEntries(Object.entries(this.certificateSecrets).map(([n, s]) => [n, s.secretArn])),
+      ),
+    });
+    new CfnOutput(this, 'DelegatedZoneId', {
+      description: `hosted zone id of ${this.config.delegation.zone}`,
+      value: this.hostedZoneId,
+    });
+    if (this.hostedZone) {
+      new CfnOutput(this, 'DelegatedZoneNameServers', {
+        description: `NS records to add for ${this.config.delegation.zone} in its parent zone`,
+        value: Fn.join(', ', this.hostedZone.hostedZoneNameServers ?? []),
+      });
+    }
+    chunkJoin(this.delegationRecords, ' ; ').forEach((value, i) => {
+      new CfnOutput(this, i === 0 ? 'DelegationCnames' : `DelegationCnames${i + 1}`, {
+        description: 'CNAMEs to add to the primary zone(s), separated by " ; "',
+        value,
+      });
+    });
+  }
+
+  /** Acknowledge the cdk-nag AwsSolutions findings that are by design, each with its reason. */
+  private suppressNagFindings(): void {
+    NagSuppressions.addResourceSuppressions(
+      [this.accountSecret, ...Object.values(this.certificateSecrets)],
+      [
+        {
+          id: 'AwsSolutions-SMG4',
+          reason:
+            'certflow itself rotates these secrets: certificates are renewed by the scheduled run (FinalizeAndStore writes a new version); the ACME account key is rotated by ACME account key rollover (RFC 8555 §7.3.5), not by a Secrets Manager rotation Lambda',
+        },
+      ],
+    );
+    NagSuppressions.addResourceSuppressions(this.stateMachine, [
+      {
+        id: 'AwsSolutions-SF1',
+        reason:
+          'Logging level ERROR with includeExecutionData false by design: execution data carries ACME order state, and failures are logged and alerted via SNS; ALL would log every state transition of every run',
+      },
+    ]);
+    NagSuppressions.addResourceSuppressions(
+      this.stateMachine.role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'Generated by CDK for LambdaInvoke: the function ARN with ":*" covers its versions and aliases only',
+          appliesTo: [{ regex: '/^Resource::<.*Function[0-9A-F]{8}\\.Arn>:\\*$/g' }],
+        },
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling* and CloudWatch Logs delivery actions do not support resource-level permissions (AWS requires "*")',
+          appliesTo: ['Resource::*'],
+        },
+      ],
+      true,
+    );
+    const usesAcm = this.config.certificates.some((c) => c.stores.includes('acm'));
+    for (const step of ['SelectDue', 'FinalizeAndStore'] as const) {
+      const role = this.functions[step].role;
+      if (role === undefined || !usesAcm) continue;
+      NagSuppressions.addResourceSuppressions(role, [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'acm:ListCertificates supports no resource-level permissions; it finds the existing certflow certificate (by tag) to re-import into the same ARN',
+          appliesTo: ['Resource::*'],
+        },
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'ACM certificate ARNs exist only after the first ImportCertificate (and differ per region), so ACM actions are scoped to certificates of this account in the configured ACM regions',
+          appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:acm:.+:certificate\\/\\*$/g' }],
+        },
+      ]);
+    }
+    NagSuppressions.addResourceSuppressions(Object.values(this.functions), [
+      {
+        id: 'AwsSolutions-L1',
+        reason:
+          'Node.js 22 is pinned on purpose: the bundles are built for target node22 and tested on it; the runtime is upgraded deliberately together with the esbuild target, not implicitly',
+      },
+    ]);
+    const checkPropagationRole = this.functions.CheckPropagation.role;
+    if (checkPropagationRole !== undefined) {
+      NagSuppressions.addResourceSuppressions(checkPropagationRole, [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'route53:GetChange takes a change id returned at write time; change ids cannot be known in advance, so the resource is arn:<partition>:route53:::change/*',
+          appliesTo: ['Resource::arn:<AWS::Partition>:route53:::change/*'],
+        },
+      ]);
+    }
+  }
+}

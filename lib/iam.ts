@@ -1,0 +1,189 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { TaskStep } from '../lambdas/core/state';
+
+/**
+ * Least-privilege IAM statements for each Task step's function (one role per function).
+ *
+ * Pure: builds {@link iam.PolicyStatement}s from ARNs and names (plain strings or CDK tokens),
+ * creates no constructs. The construct puts them, unminimised, into each role's inline policy,
+ * so what this module returns is exactly what is deployed.
+ *
+ * Posture (see docs/deploy.md):
+ * - Only PublishRecords and Cleanup may change records, only in the delegated hosted zone, only
+ *   TXT, only CREATE/DELETE, and only for names below the delegated zone (Route 53 condition keys).
+ * - Only FinalizeAndStore writes certificate secrets and imports into ACM.
+ * - KMS use is pinned to the key and to the service that uses it (`kms:ViaService`).
+ * - No `*` actions. `*` resources only for `acm:ListCertificates`, which supports no resource
+ *   scoping (acknowledged in cdk-nag by the construct).
+ */
+
+/** Everything the statements refer to. Values may be CDK tokens. */
+export interface PolicyInputs {
+  /** `aws`, `aws-cn`, `aws-us-gov` (usually `Aws.PARTITION`). */
+  readonly partition: string;
+  /** Account id (usually `Aws.ACCOUNT_ID`). */
+  readonly account: string;
+  /** Region the functions run in (usually `Aws.REGION`); ACM's home region. */
+  readonly region: string;
+  /** Hosted zone id of the delegated validation zone. */
+  readonly hostedZoneId: string;
+  /** Name of the delegated validation zone, lowercase, no trailing dot. */
+  readonly zone: string;
+  /** The ACME account key secret. */
+  readonly accountSecretArn: string;
+  /** Certificate secrets (certificates stored in Secrets Manager); may be empty. */
+  readonly certificateSecretArns: readonly string[];
+  /** KMS key encrypting the account and certificate secrets. */
+  readonly secretsKeyArn: string;
+  /** SNS alerts topic. */
+  readonly topicArn: string;
+  /** KMS key encrypting the alerts topic. */
+  readonly topicKeyArn: string;
+  /** Secret holding the EAB HMAC key, when the CA needs External Account Binding. */
+  readonly eabSecretArn?: string;
+  /**
+   * ACM regions certificates are imported into (home region first); empty when no certificate
+   * uses the `acm` store.
+   */
+  readonly acmRegions: readonly string[];
+}
+
+/** Route 53 condition keys that confine a record change (IAM, Route 53 "fine-grained access"). */
+export function route53ChangeConditions(zone: string): Record<string, Record<string, string[]>> {
+  return {
+    'ForAllValues:StringEquals': {
+      'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'],
+      'route53:ChangeResourceRecordSetsActions': ['CREATE', 'DELETE'],
+    },
+    'ForAllValues:StringLike': {
+      'route53:ChangeResourceRecordSetsNormalizedRecordNames': [`*.${zone}`],
+    },
+  };
+}
+
+/** `arn:<partition>:route53:::hostedzone/<id>`. */
+export function hostedZoneArn(partition: string, hostedZoneId: string): string {
+  return `arn:${partition}:route53:::hostedzone/${hostedZoneId}`;
+}
+
+/** `arn:<partition>:acm:<region>:<account>:certificate/*`. */
+export function acmCertificatesArn(partition: string, region: string, account: string): string {
+  return `arn:${partition}:acm:${region}:${account}:certificate/*`;
+}
+
+function viaService(service: string, region: string): Record<string, Record<string, string>> {
+  return { StringEquals: { 'kms:ViaService': `${service}.${region}.amazonaws.com` } };
+}
+
+function allow(actions: string[], resources: readonly string[], conditions?: iam.PolicyStatementProps['conditions']) {
+  return new iam.PolicyStatement({
+    effect: iam.Effect.ALLOW,
+    actions,
+    resources: [...resources],
+    ...(conditions ? { conditions } : {}),
+  });
+}
+
+/** Record writes for RFC 8555 §8.4 dns-01: read-merge-CAS with CREATE+DELETE only. */
+function recordWrites(i: PolicyInputs): iam.PolicyStatement[] {
+  const zoneArn = hostedZoneArn(i.partition, i.hostedZoneId);
+  return [
+    allow(['route53:ChangeResourceRecordSets'], [zoneArn], route53ChangeConditions(i.zone)),
+    allow(['route53:ListResourceRecordSets'], [zoneArn]),
+  ];
+}
+
+function accountSecretRead(i: PolicyInputs): iam.PolicyStatement[] {
+  return [
+    allow(['secretsmanager:GetSecretValue'], [i.accountSecretArn]),
+    allow(['kms:Decrypt'], [i.secretsKeyArn], viaService('secretsmanager', i.region)),
+  ];
+}
+
+function alertPublish(i: PolicyInputs): iam.PolicyStatement[] {
+  return [
+    allow(['sns:Publish'], [i.topicArn]),
+    allow(['kms:GenerateDataKey', 'kms:Decrypt'], [i.topicKeyArn], viaService('sns', i.region)),
+  ];
+}
+
+function certificateSecretsStatement(actions: string[], i: PolicyInputs): iam.PolicyStatement[] {
+  return i.certificateSecretArns.length > 0 ? [allow(actions, i.certificateSecretArns)] : [];
+}
+
+function selectDue(i: PolicyInputs): iam.PolicyStatement[] {
+  const out = [
+    // SelectDue registers (or loads) the ACME account once per run (RFC 8555 §7.3).
+    allow(['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], [i.accountSecretArn]),
+    allow(['kms:Decrypt', 'kms:GenerateDataKey'], [i.secretsKeyArn], viaService('secretsmanager', i.region)),
+    // Certificate metadata lives in the secrets' tags; the private key is never read here.
+    ...certificateSecretsStatement(['secretsmanager:DescribeSecret'], i),
+  ];
+  const home = i.acmRegions[0];
+  if (home !== undefined) {
+    out.push(
+      allow(
+        ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
+        [acmCertificatesArn(i.partition, home, i.account)],
+      ),
+      allow(['acm:ListCertificates'], ['*']),
+    );
+  }
+  if (i.eabSecretArn !== undefined) out.push(allow(['secretsmanager:GetSecretValue'], [i.eabSecretArn]));
+  return out;
+}
+
+function finalizeAndStore(i: PolicyInputs): iam.PolicyStatement[] {
+  const out = [
+    ...certificateSecretsStatement(
+      ['secretsmanager:PutSecretValue', 'secretsmanager:TagResource', 'secretsmanager:DescribeSecret'],
+      i,
+    ),
+    allow(['secretsmanager:GetSecretValue'], [i.accountSecretArn]),
+    allow(
+      ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:Decrypt'],
+      [i.secretsKeyArn],
+      viaService('secretsmanager', i.region),
+    ),
+  ];
+  if (i.acmRegions.length > 0) {
+    out.push(
+      allow(
+        ['acm:ImportCertificate', 'acm:AddTagsToCertificate', 'acm:ListTagsForCertificate'],
+        i.acmRegions.map((r) => acmCertificatesArn(i.partition, r, i.account)),
+      ),
+      allow(['acm:ListCertificates'], ['*']),
+    );
+  }
+  return out;
+}
+
+/**
+ * The statements of one Task step's role (besides writing its own log group, see
+ * {@link logWriteStatements}).
+ */
+export function stepPolicyStatements(step: TaskStep, inputs: PolicyInputs): iam.PolicyStatement[] {
+  switch (step) {
+    case 'SelectDue':
+      return selectDue(inputs);
+    case 'CreateOrder':
+    case 'AnswerChallenges':
+    case 'CheckOrder':
+      return accountSecretRead(inputs);
+    case 'PublishRecords':
+    case 'Cleanup':
+      return recordWrites(inputs);
+    case 'CheckPropagation':
+      return [allow(['route53:GetChange'], [`arn:${inputs.partition}:route53:::change/*`])];
+    case 'FinalizeAndStore':
+      return finalizeAndStore(inputs);
+    case 'RecordFailure':
+    case 'Summarize':
+      return alertPublish(inputs);
+  }
+}
+
+/** Writing to the function's own log group (instead of the AWSLambdaBasicExecutionRole managed policy). */
+export function logWriteStatements(logGroupArn: string): iam.PolicyStatement[] {
+  return [allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [logGroupArn])];
+}

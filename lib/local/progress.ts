@@ -1,0 +1,93 @@
+import type { EventLog } from './execute';
+
+interface Pending {
+  at: number;
+}
+
+/**
+ * One line per state as the execution goes: elapsed time, certificate (inside the Map),
+ * state, outcome and a short detail. Never prints state data beyond these public facts.
+ */
+export class ProgressPrinter {
+  private readonly started = Date.now();
+  private readonly entered = new Map<string, Pending>();
+  private certificatesByIndex: string[] = [];
+
+  constructor(private readonly out: (line: string) => void) {}
+
+  handle(event: EventLog): void {
+    if (event.type === 'StateEntered') {
+      this.entered.set(this.key(event.state.name, event.index), { at: event.timestamp });
+      return;
+    }
+    if (event.type !== 'StateExited' && event.type !== 'StateFailed' && event.type !== 'StateCaught' && event.type !== 'StateRetried') {
+      return;
+    }
+    const { name, type, output } = event.state;
+    if (name === 'SelectDue' && event.type === 'StateExited') {
+      const selection = (output as { selection?: { due?: { certificate: string }[] } } | undefined)?.selection;
+      this.certificatesByIndex = (selection?.due ?? []).map((d) => d.certificate);
+    }
+    const key = this.key(name, event.index);
+    const since = this.entered.get(key)?.at ?? event.timestamp;
+    const who = event.index === undefined ? 'run' : (this.certificatesByIndex[event.index] ?? `#${event.index}`);
+    const outcome =
+      event.type === 'StateExited' ? 'ok' : event.type === 'StateRetried' ? 'retrying' : event.type === 'StateCaught' ? 'caught' : 'failed';
+    const detail = this.detail(name, type, event);
+    const elapsed = ((event.timestamp - this.started) / 1000).toFixed(1).padStart(6);
+    this.out(`${elapsed}s  ${who.padEnd(20)} ${name.padEnd(22)} ${outcome.padEnd(8)} ${String(event.timestamp - since).padStart(6)} ms${detail ? `  ${detail}` : ''}`);
+  }
+
+  private key(name: string, index: number | undefined): string {
+    return `${index ?? 'run'}:${name}`;
+  }
+
+  private detail(name: string, type: string, event: EventLog): string {
+    if ('Error' in event && event.Error) return `${event.Error}: ${firstLine(String(event.Cause ?? ''))}`;
+    if (event.type !== 'StateExited') return '';
+    const out = event.state.output as Record<string, unknown> | undefined;
+    switch (name) {
+      case 'SelectDue': {
+        const s = out?.selection as { due: unknown[]; skipped: unknown[] } | undefined;
+        return s ? `${s.due.length} due, ${s.skipped.length} not due` : '';
+      }
+      case 'CreateOrder': {
+        const o = out?.order as { records: unknown[] } | undefined;
+        return o ? `${o.records.length} TXT value(s) to publish` : '';
+      }
+      case 'CheckPropagation': {
+        const p = out?.propagation as { ready: boolean; checks: number } | undefined;
+        return p ? `${p.ready ? 'visible at every authoritative server' : 'not visible yet'} (check ${p.checks})` : '';
+      }
+      case 'CheckOrder': {
+        const o = out?.orderStatus as { status: string; checks: number } | undefined;
+        return o ? `order ${o.status} (check ${o.checks})` : '';
+      }
+      case 'FinalizeAndStore': {
+        const i = out?.issued as { serial: string; notAfter: string } | undefined;
+        return i ? `serial ${i.serial.slice(0, 16)}…, notAfter ${i.notAfter}` : '';
+      }
+      case 'Summarize': {
+        const s = out?.summary as { issuedCount: number; failedCount: number; skippedCount: number } | undefined;
+        return s ? `${s.issuedCount} issued, ${s.failedCount} failed, ${s.skippedCount} not due` : '';
+      }
+      default:
+        return type === 'Wait' ? 'waited' : '';
+    }
+  }
+}
+
+function parseCause(cause: string): string {
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}
+
+function firstLine(cause: string): string {
+  const text = parseCause(cause);
+  const line = text.split('\n')[0];
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}

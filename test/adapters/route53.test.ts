@@ -1,0 +1,463 @@
+import {
+  type Change,
+  ChangeResourceRecordSetsCommand,
+  type ChangeResourceRecordSetsCommandInput,
+  type ChangeResourceRecordSetsCommandOutput,
+  GetChangeCommand,
+  InvalidChangeBatch,
+  ListResourceRecordSetsCommand,
+  type ListResourceRecordSetsCommandInput,
+  type ListResourceRecordSetsCommandOutput,
+  PriorRequestNotComplete,
+  type ResourceRecordSet,
+  Route53Client,
+  Route53ServiceException,
+} from '@aws-sdk/client-route-53';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { Route53Provider } from '../../lambdas/adapters/dns/route53/route53-provider';
+import { DnsProviderError, DnsProviderThrottledError } from '../../lambdas/core/errors';
+
+const ZONE = 'acme.example.net';
+const ZONE_ID = 'Z0123456789ABC';
+const NAME = `example-com.${ZONE}`;
+const APEX_VALUE = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0';
+const WILDCARD_VALUE = 'CiHEcv3ATq2Z3N3pHOdH3oZ6vtqXCeXm2vaVzBCpFZc';
+const OTHER_ORDER_VALUE = 'q9cMYbM2e1kBfeSKj2C8wb0Cy8qPqaPj8CvJi1ZJ7Ek';
+
+const route53 = mockClient(Route53Client);
+
+function provider(overrides: Partial<ConstructorParameters<typeof Route53Provider>[0]> = {}): Route53Provider {
+  return new Route53Provider({
+    client: new Route53Client({ region: 'us-east-1' }),
+    hostedZoneId: ZONE_ID,
+    zone: ZONE,
+    baseDelayMs: 1,
+    ...overrides,
+  });
+}
+
+const quoted = (value: string): string => `"${value}"`;
+const txtSet = (name: string, values: string[], ttl = 60): ResourceRecordSet => ({
+  Name: `${name}.`,
+  Type: 'TXT',
+  TTL: ttl,
+  ResourceRecords: values.map((v) => ({ Value: quoted(v) })),
+});
+const changeInfo = (id: string, status: 'PENDING' | 'INSYNC' = 'PENDING') => ({
+  ChangeInfo: { Id: id, Status: status, SubmittedAt: new Date() },
+});
+const invalidChangeBatch = (message: string): InvalidChangeBatch =>
+  new InvalidChangeBatch({ message, messages: [message], $metadata: { httpStatusCode: 400 } });
+const throttling = (): Route53ServiceException =>
+  new Route53ServiceException({
+    name: 'Throttling',
+    $fault: 'client',
+    message: 'Rate exceeded',
+    $metadata: { httpStatusCode: 400 },
+  });
+
+/** The change batches the provider sent, in order. */
+function sentBatches(): Change[][] {
+  return route53
+    .commandCalls(ChangeResourceRecordSetsCommand)
+    .map((call) => call.args[0].input.ChangeBatch?.Changes ?? []);
+}
+
+/**
+ * An in-memory hosted zone with Route 53's change-batch semantics (atomic batch; DELETE must
+ * match the current set exactly; CREATE fails when a set exists) and the IAM conditions from the
+ * README (TXT only, CREATE/DELETE only, names below the zone), so concurrent writers really race.
+ */
+class FakeHostedZone {
+  readonly sets = new Map<string, ResourceRecordSet>();
+  private changeCount = 0;
+  private gate: { waiting: number; release: () => void; opened: Promise<void> } | undefined;
+
+  /** Hold the next `readers` ListResourceRecordSets calls until all of them have arrived. */
+  holdReads(readers: number): void {
+    let release = (): void => {};
+    const opened = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.gate = { waiting: readers, release, opened };
+  }
+
+  async list(input: ListResourceRecordSetsCommandInput): Promise<ListResourceRecordSetsCommandOutput> {
+    const gate = this.gate;
+    if (gate) {
+      gate.waiting -= 1;
+      if (gate.waiting === 0) {
+        this.gate = undefined;
+        gate.release();
+      }
+      await gate.opened;
+    }
+    const start = input.StartRecordName ?? '';
+    const sets = [...this.sets.keys()]
+      .sort()
+      .filter((name) => name >= start)
+      .slice(0, input.MaxItems ?? 100)
+      .map((name) => structuredClone(this.sets.get(name) as ResourceRecordSet));
+    return { ResourceRecordSets: sets, IsTruncated: false, MaxItems: input.MaxItems, $metadata: {} };
+  }
+
+  async change(input: ChangeResourceRecordSetsCommandInput): Promise<ChangeResourceRecordSetsCommandOutput> {
+    if (input.HostedZoneId !== ZONE_ID) throw new Error(`wrong zone ${input.HostedZoneId}`);
+    const next = new Map(this.sets);
+    for (const change of input.ChangeBatch?.Changes ?? []) {
+      const set = change.ResourceRecordSet as ResourceRecordSet;
+      const name = String(set.Name);
+      if (change.Action !== 'CREATE' && change.Action !== 'DELETE') throw accessDenied('action');
+      if (set.Type !== 'TXT') throw accessDenied('record type');
+      if (!name.endsWith(`.${ZONE}.`)) throw accessDenied('record name');
+      const current = next.get(name);
+      if (change.Action === 'DELETE') {
+        if (!current) {
+          throw invalidChangeBatch(`Tried to delete resource record set [name='${name}', type='TXT'] but it was not found`);
+        }
+        if (!sameSet(current, set)) {
+          throw invalidChangeBatch(
+            `Tried to delete resource record set [name='${name}', type='TXT'] but the values provided do not match the current values`,
+          );
+        }
+        next.delete(name);
+      } else {
+        if (current) {
+          throw invalidChangeBatch(`Tried to create resource record set [name='${name}', type='TXT'] but it already exists`);
+        }
+        next.set(name, structuredClone(set));
+      }
+    }
+    this.sets.clear();
+    for (const [k, v] of next) this.sets.set(k, v);
+    this.changeCount += 1;
+    return { ...changeInfo(`/change/C${this.changeCount}`), $metadata: {} };
+  }
+
+  values(name: string): string[] {
+    return (this.sets.get(`${name}.`)?.ResourceRecords ?? []).map((r) => String(r.Value)).sort();
+  }
+}
+
+function accessDenied(what: string): Route53ServiceException {
+  return new Route53ServiceException({
+    name: 'AccessDenied',
+    $fault: 'client',
+    message: `not authorized: ${what} is outside the IAM policy`,
+    $metadata: { httpStatusCode: 403 },
+  });
+}
+
+function sameSet(a: ResourceRecordSet, b: ResourceRecordSet): boolean {
+  const values = (s: ResourceRecordSet) => (s.ResourceRecords ?? []).map((r) => String(r.Value)).sort();
+  return a.TTL === b.TTL && JSON.stringify(values(a)) === JSON.stringify(values(b));
+}
+
+function useFakeZone(): FakeHostedZone {
+  const zone = new FakeHostedZone();
+  route53.on(ListResourceRecordSetsCommand).callsFake((input) => zone.list(input));
+  route53.on(ChangeResourceRecordSetsCommand).callsFake((input) => zone.change(input));
+  return zone;
+}
+
+beforeEach(() => route53.reset());
+
+describe('Route53Provider: publishing', () => {
+  it('puts the apex and wildcard values for one name into one CREATE, and returns the change id', async () => {
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
+    route53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('/change/C1'));
+
+    const tokens = await provider().addTxtValues([
+      { fqdn: NAME, value: APEX_VALUE },
+      { fqdn: `${NAME.toUpperCase()}.`, value: WILDCARD_VALUE },
+    ]);
+
+    expect(tokens).toEqual(['/change/C1']);
+    expect(route53).toHaveReceivedCommandTimes(ChangeResourceRecordSetsCommand, 1);
+    expect(route53).toHaveReceivedCommandWith(ListResourceRecordSetsCommand, {
+      HostedZoneId: ZONE_ID,
+      StartRecordName: `${NAME}.`,
+      StartRecordType: 'TXT',
+    });
+    expect(sentBatches()).toEqual([
+      [{ Action: 'CREATE', ResourceRecordSet: txtSet(NAME, [APEX_VALUE, WILDCARD_VALUE]) }],
+    ]);
+  });
+
+  it("merges with another order's value already there: DELETE exactly what was read, CREATE both", async () => {
+    const existing = txtSet(NAME, [OTHER_ORDER_VALUE], 300);
+    route53.on(ListResourceRecordSetsCommand).resolves({
+      // Route 53 lists from the start name onwards; the next name must not be mistaken for ours.
+      ResourceRecordSets: [existing, txtSet(`www.${NAME}`, ['unrelated'])],
+    });
+    route53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('/change/C2'));
+
+    await provider().addTxtValues([{ fqdn: NAME, value: APEX_VALUE }]);
+
+    expect(sentBatches()).toEqual([
+      [
+        { Action: 'DELETE', ResourceRecordSet: existing },
+        { Action: 'CREATE', ResourceRecordSet: txtSet(NAME, [OTHER_ORDER_VALUE, APEX_VALUE]) },
+      ],
+    ]);
+  });
+
+  it('writes nothing and returns no token when every value is already there (idempotent retry)', async () => {
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [txtSet(NAME, [APEX_VALUE])] });
+
+    await expect(provider().addTxtValues([{ fqdn: NAME, value: APEX_VALUE }])).resolves.toEqual([]);
+    expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+  });
+
+  it("keeps a foreign value byte-for-byte even when Route 53 stores it as several strings", async () => {
+    const foreign: ResourceRecordSet = {
+      Name: `${NAME}.`,
+      Type: 'TXT',
+      TTL: 60,
+      ResourceRecords: [{ Value: '"v=spf1 " "-all"' }],
+    };
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [foreign] });
+    route53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('/change/C3'));
+
+    await provider().addTxtValues([{ fqdn: NAME, value: APEX_VALUE }]);
+
+    const [batch] = sentBatches();
+    expect(batch?.[1]?.ResourceRecordSet?.ResourceRecords).toEqual([
+      { Value: '"v=spf1 " "-all"' },
+      { Value: quoted(APEX_VALUE) },
+    ]);
+  });
+
+  it('uses only CREATE and DELETE on TXT records below the zone (what the IAM policy allows)', async () => {
+    const zone = useFakeZone();
+    const p = provider();
+    await p.addTxtValues([{ fqdn: NAME, value: APEX_VALUE }]);
+    await p.addTxtValues([{ fqdn: NAME, value: WILDCARD_VALUE }]);
+    await p.removeTxtValues([{ fqdn: NAME, value: APEX_VALUE }]);
+    await p.removeTxtValues([{ fqdn: NAME, value: WILDCARD_VALUE }]);
+
+    const changes = sentBatches().flat();
+    expect(changes.length).toBeGreaterThan(0);
+    for (const change of changes) {
+      expect(['CREATE', 'DELETE']).toContain(change.Action);
+      expect(change.ResourceRecordSet?.Type).toBe('TXT');
+      expect(change.ResourceRecordSet?.Name?.endsWith(`.${ZONE}.`)).toBe(true);
+    }
+    expect(zone.sets.size).toBe(0);
+  });
+
+  it.each([
+    ['the zone apex', ZONE],
+    ['a name in another zone', '_acme-challenge.example.com'],
+    ['a look-alike zone', `x.evil${ZONE}`],
+  ])('refuses %s before any API call', async (_what, fqdn) => {
+    const error = await provider()
+      .addTxtValues([{ fqdn, value: APEX_VALUE }])
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(DnsProviderError);
+    expect((error as Error).message).toMatch(/^route53: /);
+    expect((error as Error).message).toContain(ZONE);
+    expect(route53.calls()).toHaveLength(0);
+  });
+
+  it('rejects bad options with a route53-prefixed error', () => {
+    expect(() => provider({ hostedZoneId: 'not-a-zone' })).toThrow(/^route53: hostedZoneId/);
+    expect(() => provider({ zone: '' })).toThrow(/^route53: zone/);
+    expect(() => provider({ ttl: 0 })).toThrow(/^route53: ttl/);
+    expect(provider({ hostedZoneId: `/hostedzone/${ZONE_ID}` }).name).toBe('route53');
+  });
+});
+
+describe('Route53Provider: concurrent orders on one name', () => {
+  it("retries a rejected compare-and-swap with the other order's value included", async () => {
+    route53
+      .on(ListResourceRecordSetsCommand)
+      .resolvesOnce({ ResourceRecordSets: [] })
+      .resolvesOnce({ ResourceRecordSets: [txtSet(NAME, [OTHER_ORDER_VALUE])] });
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .rejectsOnce(
+        invalidChangeBatch(
+          `Tried to create resource record set [name='${NAME}.', type='TXT'] but it already exists`,
+        ),
+      )
+      .resolves(changeInfo('/change/C9'));
+
+    const tokens = await provider().addTxtValues([{ fqdn: NAME, value: APEX_VALUE }]);
+
+    expect(tokens).toEqual(['/change/C9']);
+    expect(route53).toHaveReceivedCommandTimes(ListResourceRecordSetsCommand, 2);
+    expect(sentBatches()).toEqual([
+      [{ Action: 'CREATE', ResourceRecordSet: txtSet(NAME, [APEX_VALUE]) }],
+      [
+        { Action: 'DELETE', ResourceRecordSet: txtSet(NAME, [OTHER_ORDER_VALUE]) },
+        { Action: 'CREATE', ResourceRecordSet: txtSet(NAME, [OTHER_ORDER_VALUE, APEX_VALUE]) },
+      ],
+    ]);
+  });
+
+  it('two executions publishing the same name at once both end up in the zone', async () => {
+    const zone = useFakeZone();
+    zone.holdReads(2); // both read the (empty) name before either writes
+
+    await Promise.all([
+      provider().addTxtValues([{ fqdn: NAME, value: APEX_VALUE }]),
+      provider().addTxtValues([{ fqdn: NAME, value: OTHER_ORDER_VALUE }]),
+    ]);
+
+    expect(zone.values(NAME)).toEqual([quoted(APEX_VALUE), quoted(OTHER_ORDER_VALUE)].sort());
+    expect(route53).toHaveReceivedCommandTimes(ChangeResourceRecordSetsCommand, 3);
+  });
+
+  it("cleanup racing another order's publication never drops the other order's value", async () => {
+    const zone = useFakeZone();
+    await provider().addTxtValues([
+      { fqdn: NAME, value: APEX_VALUE },
+      { fqdn: NAME, value: WILDCARD_VALUE },
+    ]);
+    zone.holdReads(2);
+
+    await Promise.all([
+      provider().removeTxtValues([
+        { fqdn: NAME, value: APEX_VALUE },
+        { fqdn: NAME, value: WILDCARD_VALUE },
+      ]),
+      provider().addTxtValues([{ fqdn: NAME, value: OTHER_ORDER_VALUE }]),
+    ]);
+
+    expect(zone.values(NAME)).toEqual([quoted(OTHER_ORDER_VALUE)]);
+  });
+
+  it('gives up after maxAttempts when the set keeps changing, with Route 53 messages kept', async () => {
+    const message = `Tried to delete resource record set [name='${NAME}.', type='TXT'] but the values provided do not match the current values`;
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [txtSet(NAME, [OTHER_ORDER_VALUE])] });
+    route53.on(ChangeResourceRecordSetsCommand).rejects(invalidChangeBatch(message));
+
+    const error = await provider({ maxAttempts: 3 })
+      .addTxtValues([{ fqdn: NAME, value: APEX_VALUE }])
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(DnsProviderError);
+    expect(error).not.toBeInstanceOf(DnsProviderThrottledError);
+    expect((error as Error).message).toContain('ChangeResourceRecordSets');
+    expect((error as Error).message).toContain('do not match the current values');
+    expect((error as Error).cause).toBeInstanceOf(InvalidChangeBatch);
+    expect(route53).toHaveReceivedCommandTimes(ChangeResourceRecordSetsCommand, 3);
+  });
+});
+
+describe('Route53Provider: cleanup', () => {
+  it("removes only this order's values and keeps the other order's", async () => {
+    const current = txtSet(NAME, [APEX_VALUE, OTHER_ORDER_VALUE, WILDCARD_VALUE]);
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [current] });
+    route53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('/change/C4'));
+
+    await provider().removeTxtValues([
+      { fqdn: NAME, value: APEX_VALUE },
+      { fqdn: NAME, value: WILDCARD_VALUE },
+    ]);
+
+    expect(sentBatches()).toEqual([
+      [
+        { Action: 'DELETE', ResourceRecordSet: current },
+        { Action: 'CREATE', ResourceRecordSet: txtSet(NAME, [OTHER_ORDER_VALUE]) },
+      ],
+    ]);
+  });
+
+  it('deletes the record set when its last value goes', async () => {
+    const current = txtSet(NAME, [APEX_VALUE], 120);
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [current] });
+    route53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('/change/C5'));
+
+    await provider().removeTxtValues([{ fqdn: NAME, value: APEX_VALUE }]);
+
+    expect(sentBatches()).toEqual([[{ Action: 'DELETE', ResourceRecordSet: current }]]);
+  });
+
+  it('is a no-op when the values are already gone', async () => {
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [txtSet(NAME, [OTHER_ORDER_VALUE])] });
+
+    await provider().removeTxtValues([{ fqdn: NAME, value: APEX_VALUE }]);
+
+    expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+  });
+});
+
+describe('Route53Provider: change status', () => {
+  it('reports a change applied only once GetChange says INSYNC', async () => {
+    route53
+      .on(GetChangeCommand, { Id: '/change/C7' })
+      .resolvesOnce(changeInfo('/change/C7', 'PENDING'))
+      .resolvesOnce(changeInfo('/change/C7', 'INSYNC'));
+    const p = provider();
+
+    await expect(p.isChangeApplied('/change/C7')).resolves.toBe(false);
+    await expect(p.isChangeApplied('/change/C7')).resolves.toBe(true);
+    expect(route53).toHaveReceivedCommandTimes(GetChangeCommand, 2);
+  });
+
+  it('refuses a token that is not a change id', async () => {
+    await expect(provider().isChangeApplied('../../etc')).rejects.toThrow(DnsProviderError);
+    expect(route53.calls()).toHaveLength(0);
+  });
+});
+
+describe('Route53Provider: throttling and errors', () => {
+  it('retries throttled calls with backoff and then succeeds', async () => {
+    route53
+      .on(ListResourceRecordSetsCommand)
+      .rejectsOnce(new PriorRequestNotComplete({ message: 'busy', $metadata: { httpStatusCode: 400 } }))
+      .resolves({ ResourceRecordSets: [] });
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .rejectsOnce(throttling())
+      .rejectsOnce(throttling())
+      .resolves(changeInfo('/change/C8'));
+
+    await expect(provider().addTxtValues([{ fqdn: NAME, value: APEX_VALUE }])).resolves.toEqual(['/change/C8']);
+    expect(route53).toHaveReceivedCommandTimes(ListResourceRecordSetsCommand, 2);
+    expect(route53).toHaveReceivedCommandTimes(ChangeResourceRecordSetsCommand, 3);
+  });
+
+  it('gives up with DnsProviderThrottledError after maxAttempts, keeping the cause', async () => {
+    const throttled = new Route53ServiceException({
+      name: 'ThrottlingException',
+      $fault: 'client',
+      message: 'slow down',
+      $metadata: { httpStatusCode: 429 },
+    });
+    route53.on(GetChangeCommand).rejects(throttled);
+
+    const error = await provider({ maxAttempts: 4 })
+      .isChangeApplied('/change/C1')
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(DnsProviderThrottledError);
+    expect((error as Error).name).toBe('DnsProviderThrottledError');
+    expect((error as Error).message).toMatch(/^route53: GetChange in zone acme\.example\.net/);
+    expect((error as Error).cause).toBe(throttled);
+    expect(route53).toHaveReceivedCommandTimes(GetChangeCommand, 4);
+  });
+
+  it('translates other errors at once into DnsProviderError naming the operation and zone', async () => {
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
+    const denied = accessDenied('hosted zone');
+    route53.on(ChangeResourceRecordSetsCommand).rejects(denied);
+
+    const error = await provider()
+      .addTxtValues([{ fqdn: NAME, value: APEX_VALUE }])
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(DnsProviderError);
+    expect(error).not.toBeInstanceOf(DnsProviderThrottledError);
+    expect((error as Error).name).toBe('DnsProviderError');
+    expect((error as Error).message).toContain('ChangeResourceRecordSets');
+    expect((error as Error).message).toContain(`${ZONE} (${ZONE_ID})`);
+    expect((error as Error).message).toContain('AccessDenied');
+    expect((error as Error).cause).toBe(denied);
+    expect(route53).toHaveReceivedCommandTimes(ChangeResourceRecordSetsCommand, 1);
+  });
+});

@@ -1,0 +1,511 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { parseConfig } from '../../lambdas/core/config/load';
+import type { CertflowConfig } from '../../lambdas/core/config/schema';
+import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
+import { type AslState, definitionFromTemplate, taskStates } from '../../lib/state-machine/render';
+import { ACCOUNT, exampleConfig, patchedConfig, REGION, type Synthesized, synth } from './synth';
+
+type Json = Record<string, unknown>;
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+const partitionJoin = (...rest: unknown[]) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ...rest]] });
+
+/** Every IAM statement in the template, with the logical id of the role it applies to. */
+function allRoleStatements(s: Synthesized): { role: string; statement: Statement }[] {
+  const out: { role: string; statement: Statement }[] = [];
+  for (const [logicalId, resource] of Object.entries(s.json.Resources)) {
+    const props = resource.Properties ?? {};
+    if (resource.Type === 'AWS::IAM::Role') {
+      for (const p of (props.Policies as { PolicyDocument: { Statement: Statement[] } }[] | undefined) ?? []) {
+        for (const statement of p.PolicyDocument.Statement) out.push({ role: logicalId, statement });
+      }
+    }
+    if (resource.Type === 'AWS::IAM::Policy') {
+      const roles = props.Roles as { Ref: string }[];
+      for (const statement of (props.PolicyDocument as { Statement: Statement[] }).Statement) {
+        for (const r of roles) out.push({ role: r.Ref, statement });
+      }
+    }
+  }
+  return out;
+}
+
+const actions = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const resources = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
+
+describe('Certflow stack (example config: created zone, Secrets Manager + ACM)', () => {
+  let s: Synthesized;
+  let config: CertflowConfig;
+  let ref: (c: IConstruct) => { Ref: string };
+  let arn: (c: IConstruct) => { 'Fn::GetAtt': [string, string] };
+  let roleId: (step: TaskStep) => string;
+  let statementsOf: (step: TaskStep) => Statement[];
+
+  beforeAll(() => {
+    config = exampleConfig();
+    s = synth(config);
+    ref = (c) => ({ Ref: s.id(c) });
+    arn = (c) => ({ 'Fn::GetAtt': [s.id(c), 'Arn'] });
+    roleId = (step) => {
+      const role = s.stack.certflow.functions[step].role;
+      if (role === undefined) throw new Error(`${step} has no role`);
+      return s.id(role);
+    };
+    statementsOf = (step) => {
+      const role = s.json.Resources[roleId(step)];
+      const policies = role.Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[];
+      expect(policies).toHaveLength(1);
+      return policies[0].PolicyDocument.Statement;
+    };
+  });
+
+  /** The deployed definition, each function's ARN replaced by `function:<logical id>`. */
+  const resolvedDefinition = () =>
+    definitionFromTemplate(s.json as Parameters<typeof definitionFromTemplate>[0], (v) => {
+      const getAtt = v['Fn::GetAtt'];
+      if (!getAtt || getAtt[1] !== 'Arn') throw new Error(`unexpected intrinsic ${JSON.stringify(v)}`);
+      return `function:${getAtt[0]}`;
+    });
+
+  describe('one least-privilege role per function', () => {
+    const c = () => s.stack.certflow;
+    const logs = (step: TaskStep) => ({
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Effect: 'Allow',
+      Resource: arn(c().node.findChild(`${step}Logs`)),
+    });
+    const secretsKms = (kmsActions: string | string[]) => ({
+      Action: kmsActions,
+      Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` } },
+      Effect: 'Allow',
+      Resource: arn(c().secretsKey),
+    });
+    const certSecrets = () => [ref(c().certificateSecrets.example), ref(c().certificateSecrets.www)];
+    const zoneArn = () => partitionJoin(':route53:::hostedzone/', ref(c().node.findChild('DelegatedZone')));
+    const recordWrites = () => [
+      {
+        Action: 'route53:ChangeResourceRecordSets',
+        Condition: {
+          'ForAllValues:StringEquals': {
+            'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'],
+            'route53:ChangeResourceRecordSetsActions': ['CREATE', 'DELETE'],
+          },
+          'ForAllValues:StringLike': {
+            'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['*.acme.example.net'],
+          },
+        },
+        Effect: 'Allow',
+        Resource: zoneArn(),
+      },
+      { Action: 'route53:ListResourceRecordSets', Effect: 'Allow', Resource: zoneArn() },
+    ];
+    const accountRead = () => [
+      { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: ref(c().accountSecret) },
+      secretsKms('kms:Decrypt'),
+    ];
+    const publish = () => [
+      { Action: 'sns:Publish', Effect: 'Allow', Resource: ref(c().topic) },
+      {
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Condition: { StringEquals: { 'kms:ViaService': `sns.${REGION}.amazonaws.com` } },
+        Effect: 'Allow',
+        Resource: arn(c().topicKey),
+      },
+    ];
+    const acm = (region: string) => partitionJoin(`:acm:${region}:${ACCOUNT}:certificate/*`);
+
+    it('SelectDue: account secret read+write, certificate metadata (DescribeSecret), ACM reads', () => {
+      expect(statementsOf('SelectDue')).toEqual([
+        logs('SelectDue'),
+        {
+          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+          Effect: 'Allow',
+          Resource: ref(c().accountSecret),
+        },
+        secretsKms(['kms:Decrypt', 'kms:GenerateDataKey']),
+        { Action: 'secretsmanager:DescribeSecret', Effect: 'Allow', Resource: certSecrets() },
+        {
+          Action: ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
+          Effect: 'Allow',
+          Resource: acm(REGION),
+        },
+        { Action: 'acm:ListCertificates', Effect: 'Allow', Resource: '*' },
+      ]);
+    });
+
+    it.each(['CreateOrder', 'AnswerChallenges', 'CheckOrder'] as const)(
+      '%s: reads the account secret only',
+      (step) => {
+        expect(statementsOf(step)).toEqual([logs(step), ...accountRead()]);
+      },
+    );
+
+    it.each(['PublishRecords', 'Cleanup'] as const)(
+      '%s: TXT CREATE/DELETE below the delegated zone only, in that hosted zone only',
+      (step) => {
+        expect(statementsOf(step)).toEqual([logs(step), ...recordWrites()]);
+      },
+    );
+
+    it('CheckPropagation: route53:GetChange only', () => {
+      expect(statementsOf('CheckPropagation')).toEqual([
+        logs('CheckPropagation'),
+        { Action: 'route53:GetChange', Effect: 'Allow', Resource: partitionJoin(':route53:::change/*') },
+      ]);
+    });
+
+    it('FinalizeAndStore: the only writer of certificate secrets and ACM imports (home + acmRegions)', () => {
+      expect(statementsOf('FinalizeAndStore')).toEqual([
+        logs('FinalizeAndStore'),
+        {
+          Action: ['secretsmanager:PutSecretValue', 'secretsmanager:TagResource', 'secretsmanager:DescribeSecret'],
+          Effect: 'Allow',
+          Resource: certSecrets(),
+        },
+        { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: ref(c().accountSecret) },
+        secretsKms(['kms:Encrypt', 'kms:GenerateDataKey', 'kms:Decrypt']),
+        {
+          Action: ['acm:ImportCertificate', 'acm:AddTagsToCertificate', 'acm:ListTagsForCertificate'],
+          Effect: 'Allow',
+          Resource: [acm(REGION), acm('us-east-1')],
+        },
+        { Action: 'acm:ListCertificates', Effect: 'Allow', Resource: '*' },
+      ]);
+    });
+
+    it.each(['RecordFailure', 'Summarize'] as const)('%s: publishes to the alerts topic only', (step) => {
+      expect(statementsOf(step)).toEqual([logs(step), ...publish()]);
+    });
+
+    it('every function has its own role, without managed policies', () => {
+      const roles = TASK_STEPS.map(roleId);
+      expect(new Set(roles).size).toBe(TASK_STEPS.length);
+      for (const r of roles) {
+        expect(s.json.Resources[r].Properties?.ManagedPolicyArns).toBeUndefined();
+        expect(s.json.Resources[r].Properties?.AssumeRolePolicyDocument).toEqual({
+          Statement: [
+            { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+          ],
+          Version: '2012-10-17',
+        });
+      }
+    });
+
+    it('only PublishRecords and Cleanup can change DNS records; only FinalizeAndStore writes certificates', () => {
+      const all = allRoleStatements(s);
+      const who = (action: string) =>
+        [...new Set(all.filter((x) => actions(x.statement).includes(action)).map((x) => x.role))].sort();
+      expect(who('route53:ChangeResourceRecordSets')).toEqual(
+        [roleId('PublishRecords'), roleId('Cleanup')].sort(),
+      );
+      expect(who('acm:ImportCertificate')).toEqual([roleId('FinalizeAndStore')]);
+      expect(who('secretsmanager:TagResource')).toEqual([roleId('FinalizeAndStore')]);
+      const certificateSecretWriters = all
+        .filter(
+          (x) =>
+            actions(x.statement).includes('secretsmanager:PutSecretValue') &&
+            resources(x.statement).some((r) => certSecrets().some((cs) => JSON.stringify(cs) === JSON.stringify(r))),
+        )
+        .map((x) => x.role);
+      expect([...new Set(certificateSecretWriters)]).toEqual([roleId('FinalizeAndStore')]);
+      expect(who('sns:Publish').sort()).toEqual([roleId('RecordFailure'), roleId('Summarize')].sort());
+    });
+
+    it('no "*" actions anywhere; "*" resources only where AWS allows nothing narrower', () => {
+      const all = allRoleStatements(s);
+      for (const { statement } of all) {
+        for (const a of actions(statement)) expect(a).not.toMatch(/\*/);
+      }
+      const starActions = all
+        .filter((x) => resources(x.statement).includes('*'))
+        .flatMap((x) => actions(x.statement))
+        .sort();
+      expect([...new Set(starActions)]).toEqual(
+        [
+          // ACM: no resource-level permission for ListCertificates.
+          'acm:ListCertificates',
+          // Step Functions log delivery and X-Ray (CDK-generated on the state machine role).
+          'logs:CreateLogDelivery',
+          'logs:DeleteLogDelivery',
+          'logs:DescribeLogGroups',
+          'logs:DescribeResourcePolicies',
+          'logs:GetLogDelivery',
+          'logs:ListLogDeliveries',
+          'logs:PutResourcePolicy',
+          'logs:UpdateLogDelivery',
+          'xray:GetSamplingRules',
+          'xray:GetSamplingTargets',
+          'xray:PutTelemetryRecords',
+          'xray:PutTraceSegments',
+        ].sort(),
+      );
+    });
+  });
+
+  it('secrets: one per certificate and one for the ACME account, KMS CMK, placeholder value', () => {
+    const c = s.stack.certflow;
+    for (const [name, secret] of [
+      ['certflow/example', c.certificateSecrets.example],
+      ['certflow/www', c.certificateSecrets.www],
+      ['certflow/_acme-account', c.accountSecret],
+    ] as const) {
+      expect(s.json.Resources[s.id(secret)].Properties).toEqual(
+        expect.objectContaining({ Name: name, KmsKeyId: arn(c.secretsKey), SecretString: '{}' }),
+      );
+      expect(s.json.Resources[s.id(secret)].Properties?.GenerateSecretString).toBeUndefined();
+    }
+    s.template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+  });
+
+  it('KMS: both keys rotate; the topic is encrypted with its own key', () => {
+    s.template.resourceCountIs('AWS::KMS::Key', 2);
+    s.template.allResourcesProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    s.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: arn(s.stack.certflow.topicKey) });
+  });
+
+  it('the topic accepts TLS only', () => {
+    s.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [ref(s.stack.certflow.topic)],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 'sns:Publish',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('schedule: the configured expression and flexible window start the state machine with {}', () => {
+    const schedules = s.template.findResources('AWS::Scheduler::Schedule');
+    expect(Object.keys(schedules)).toHaveLength(1);
+    const props = Object.values(schedules)[0].Properties as Json;
+    expect(props).toEqual(
+      expect.objectContaining({
+        ScheduleExpression: 'cron(17 3,15 * * ? *)',
+        FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 60 },
+        State: 'ENABLED',
+      }),
+    );
+    const target = props.Target as Json;
+    expect(target.Arn).toEqual(ref(s.stack.certflow.stateMachine));
+    expect(target.Input).toBe('{}');
+    const schedulerRole = (target.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const starts = allRoleStatements(s).filter((x) => x.role === schedulerRole);
+    expect(starts.map((x) => x.statement)).toEqual([
+      { Action: 'states:StartExecution', Effect: 'Allow', Resource: ref(s.stack.certflow.stateMachine) },
+    ]);
+  });
+
+  it('state machine: every Task retries, every per-certificate Task catches into the failure path', () => {
+    const def = resolvedDefinition();
+    const tasks = taskStates(def);
+    expect(tasks.length).toBeGreaterThanOrEqual(TASK_STEPS.length);
+    const invoked = new Set(tasks.map(([, t]) => t.Resource));
+    for (const step of TASK_STEPS) {
+      expect(invoked).toContain(`function:${s.id(s.stack.certflow.functions[step])}`);
+    }
+    const topLevel = new Set(Object.keys(def.States));
+    for (const [name, state] of tasks) {
+      expect({ name, retry: ((state.Retry as unknown[] | undefined) ?? []).length > 0 }).toEqual({
+        name,
+        retry: true,
+      });
+      if (!topLevel.has(name)) {
+        const catches = (state.Catch as { ErrorEquals: string[] }[] | undefined) ?? [];
+        expect({ name, catchesAll: catches.some((c) => c.ErrorEquals.includes('States.ALL')) }).toEqual({
+          name,
+          catchesAll: true,
+        });
+      }
+    }
+  });
+
+  it('state machine: Standard, X-Ray on, ERROR logs without execution data', () => {
+    const sm = s.json.Resources[s.id(s.stack.certflow.stateMachine)].Properties as Json;
+    expect(sm.StateMachineType).toBe('STANDARD');
+    expect(sm.TracingConfiguration).toEqual({ Enabled: true });
+    expect(sm.LoggingConfiguration).toEqual({
+      Destinations: [
+        { CloudWatchLogsLogGroup: { LogGroupArn: arn(s.stack.certflow.node.findChild('StateMachineLogs')) } },
+      ],
+      IncludeExecutionData: false,
+      Level: 'ERROR',
+    });
+    const def = resolvedDefinition();
+    const map = Object.values(def.States).find((st: AslState) => st.Type === 'Map');
+    expect(map?.MaxConcurrency).toBe(config.renewal.maxConcurrency);
+  });
+
+  it('every log group has an explicit retention (90 days by default), one per function + the state machine', () => {
+    const groups = s.template.findResources('AWS::Logs::LogGroup');
+    expect(Object.keys(groups)).toHaveLength(TASK_STEPS.length + 1);
+    for (const g of Object.values(groups)) expect(g.Properties.RetentionInDays).toBe(90);
+    for (const step of TASK_STEPS) {
+      const fn = s.json.Resources[s.id(s.stack.certflow.functions[step])].Properties as Json;
+      expect(fn.LoggingConfig).toEqual({ LogGroup: ref(s.stack.certflow.node.findChild(`${step}Logs`)) });
+    }
+  });
+
+  it('functions: nodejs22.x on arm64, 2 min, 512 MB (FinalizeAndStore 1024), one per step', () => {
+    s.template.resourceCountIs('AWS::Lambda::Function', TASK_STEPS.length);
+    for (const step of TASK_STEPS) {
+      const fn = s.json.Resources[s.id(s.stack.certflow.functions[step])].Properties as Json;
+      expect(fn).toEqual(
+        expect.objectContaining({
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          Timeout: 120,
+          MemorySize: step === 'FinalizeAndStore' ? 1024 : 512,
+          Handler: 'index.handler',
+          Role: arn(s.stack.certflow.functions[step].role as IConstruct),
+        }),
+      );
+    }
+  });
+
+  it('function environment: the config (re-validates to the same config), the step, and only the ARNs it needs', () => {
+    const c = s.stack.certflow;
+    const certSecretsJson = {
+      'Fn::Join': [
+        '',
+        [
+          '{"example":"',
+          ref(c.certificateSecrets.example),
+          '","www":"',
+          ref(c.certificateSecrets.www),
+          '"}',
+        ],
+      ],
+    };
+    const extra: Record<TaskStep, Json> = {
+      SelectDue: { CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret), CERTFLOW_CERTIFICATE_SECRETS: certSecretsJson },
+      CreateOrder: { CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret) },
+      PublishRecords: { CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')) },
+      CheckPropagation: { CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')) },
+      AnswerChallenges: { CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret) },
+      CheckOrder: { CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret) },
+      FinalizeAndStore: {
+        CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret),
+        CERTFLOW_CERTIFICATE_SECRETS: certSecretsJson,
+      },
+      Cleanup: { CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')) },
+      RecordFailure: { CERTFLOW_TOPIC_ARN: ref(c.topic) },
+      Summarize: { CERTFLOW_TOPIC_ARN: ref(c.topic) },
+    };
+    for (const step of TASK_STEPS) {
+      const fn = s.json.Resources[s.id(c.functions[step])].Properties as Json;
+      const vars = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+      const { CERTFLOW_CONFIG: configJson, ...rest } = vars;
+      expect(rest).toEqual({
+        CERTFLOW_STEP: step,
+        CERTFLOW_MODE: 'aws',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...extra[step],
+      });
+      expect(parseConfig(JSON.parse(configJson as string), 'CERTFLOW_CONFIG')).toEqual(config);
+    }
+  });
+
+  it('delegated zone: created, name servers and the primary-zone CNAMEs are outputs', () => {
+    s.template.hasResourceProperties('AWS::Route53::HostedZone', { Name: 'acme.example.net.' });
+    const outputs = s.template.findOutputs('*');
+    const byId = (suffix: string) => {
+      const found = Object.entries(outputs).find(([k]) => k.startsWith(`Certflow${suffix}`));
+      if (!found) throw new Error(`no output ${suffix}`);
+      return found[1].Value as unknown;
+    };
+    expect(byId('DelegationCnames')).toBe(
+      '_acme-challenge.example.com. CNAME example.com.acme.example.net. ; ' +
+        '_acme-challenge.www.example.com. CNAME www.example.com.acme.example.net.',
+    );
+    expect(byId('DelegatedZoneNameServers')).toEqual({
+      'Fn::Join': [', ', { 'Fn::GetAtt': [s.id(s.stack.certflow.node.findChild('DelegatedZone')), 'NameServers'] }],
+    });
+    expect(byId('StateMachineArn')).toEqual(ref(s.stack.certflow.stateMachine));
+    expect(byId('AlertsTopicArn')).toEqual(ref(s.stack.certflow.topic));
+    expect(byId('StartExecutionCommand')).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'aws stepfunctions start-execution --state-machine-arn ',
+          ref(s.stack.certflow.stateMachine),
+          ` --input '{"certificates":["example"],"force":true}'`,
+        ],
+      ],
+    });
+  });
+});
+
+describe('Certflow stack (existing zone, Secrets Manager only, EAB, alert emails)', () => {
+  let s: Synthesized;
+
+  beforeAll(() => {
+    const config = patchedConfig((raw) => {
+      raw.dns = { provider: 'route53', hostedZoneId: 'Z0123456789ABC' };
+      raw.acme = {
+        directory: 'zerossl',
+        email: 'hostmaster@example.com',
+        termsOfServiceAgreed: true,
+        externalAccountBinding: {
+          kid: 'kid-1',
+          hmacKeySecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:zerossl-eab`,
+        },
+      };
+      raw.alerts = { emails: ['oncall@example.com', 'pki@example.com'] };
+      raw.schedule = { expression: 'rate(12 hours)', flexibleWindowMinutes: 15, enabled: false };
+      raw.certificates = [{ name: 'example', domains: ['example.com', '*.example.com'] }];
+    });
+    s = synth(config);
+  });
+
+  it('writes only in the given hosted zone and creates none', () => {
+    s.template.resourceCountIs('AWS::Route53::HostedZone', 0);
+    const role = s.stack.certflow.functions.PublishRecords.role as IConstruct;
+    const statements = (
+      s.json.Resources[s.id(role)].Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[]
+    )[0].PolicyDocument.Statement;
+    expect(statements[1].Resource).toEqual(partitionJoin(':route53:::hostedzone/Z0123456789ABC'));
+    const fn = s.json.Resources[s.id(s.stack.certflow.functions.PublishRecords)].Properties as Json;
+    expect((fn.Environment as { Variables: Json }).Variables.CERTFLOW_HOSTED_ZONE_ID).toBe('Z0123456789ABC');
+    const outputs = Object.keys(s.template.findOutputs('*'));
+    expect(outputs.some((o) => o.includes('NameServers'))).toBe(false);
+  });
+
+  it('no ACM permissions when no certificate uses ACM; SelectDue may read the EAB secret', () => {
+    const acmUsers = allRoleStatements(s).filter((x) => actions(x.statement).some((a) => a.startsWith('acm:')));
+    expect(acmUsers).toEqual([]);
+    const selectDue = s.stack.certflow.functions.SelectDue;
+    const statements = allRoleStatements(s).filter((x) => x.role === s.id(selectDue.role as IConstruct));
+    expect(statements.map((x) => x.statement)).toContainEqual({
+      Action: 'secretsmanager:GetSecretValue',
+      Effect: 'Allow',
+      Resource: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:zerossl-eab-??????`,
+    });
+    const eabReaders = allRoleStatements(s).filter((x) =>
+      JSON.stringify(x.statement.Resource).includes('zerossl-eab'),
+    );
+    expect(eabReaders.map((x) => x.role)).toEqual([s.id(selectDue.role as IConstruct)]);
+    const fn = s.json.Resources[s.id(selectDue)].Properties as Json;
+    expect((fn.Environment as { Variables: Json }).Variables.CERTFLOW_EAB_SECRET_ARN).toBe(
+      `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:zerossl-eab`,
+    );
+  });
+
+  it('alert emails subscribe to the topic; the schedule follows the config', () => {
+    s.template.resourceCountIs('AWS::SNS::Subscription', 2);
+    s.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
+    s.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(12 hours)',
+      FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 15 },
+      State: 'DISABLED',
+    });
+  });
+});

@@ -1,0 +1,97 @@
+import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
+import { keyMaterial, opensslVerify, publicKeyDescription, sanNames, serialOf } from '../support/certificates';
+
+/**
+ * `npm run local` as a user runs it: bundled Pebble + BIND on loopback, the rendered state
+ * machine on aws-local-stepfunctions, the real handlers, the local certificate store.
+ */
+describe('local mode with the bundled Pebble and BIND', () => {
+  const workdir = mkdtempSync(join(tmpdir(), 'certflow-e2e-'));
+  const live = (name: string) => join(workdir, 'certs', 'live', name);
+  const runs: { result: LocalRunResult; lines: string[] }[] = [];
+  const run = async (opts: { force?: boolean; certificates?: string[] } = {}) => {
+    const lines: string[] = [];
+    const result = await runLocal({ workdir, out: (l) => lines.push(l), ...opts });
+    runs.push({ result, lines });
+    return { result, lines };
+  };
+
+  it('issues the demo certificates that verify against Pebble, with exactly the configured names, ECDSA P-256', async () => {
+    const { result, lines } = await run();
+    expect(lines.join('\n')).toContain('ISSUED   example-test');
+    expect(result.exitCode).toBe(0);
+    expect(result.summary?.issuedCount).toBe(2);
+    const root = result.caRootFile as string;
+    for (const [name, names] of [
+      ['example-test', ['*.example.test', 'example.test']],
+      ['www-example-test', ['www.example.test']],
+    ] as const) {
+      expect(opensslVerify(root, live(name))).toBe(`${join(live(name), 'cert.pem')}: OK`);
+      expect(sanNames(join(live(name), 'cert.pem'))).toEqual(names);
+      expect(publicKeyDescription(join(live(name), 'cert.pem'))).toBe('id-ecPublicKey 256 prime256v1');
+      expect(statSync(join(live(name), 'privkey.pem')).mode & 0o777).toBe(0o600);
+      const fullchain = readFileSync(join(live(name), 'fullchain.pem'), 'utf8');
+      expect(fullchain).toBe(readFileSync(join(live(name), 'cert.pem'), 'utf8') + readFileSync(join(live(name), 'chain.pem'), 'utf8'));
+    }
+    // one line per state as it goes, then the report and the timing
+    expect(lines.some((l) => /example-test\s+CreateOrder\s+ok/.test(l))).toBe(true);
+    expect(lines.some((l) => /www-example-test\s+FinalizeAndStore\s+ok/.test(l))).toBe(true);
+    expect(lines).toContain('  key type: ecdsa-p256');
+    expect(lines.some((l) => l.startsWith('  notAfter: '))).toBe(true);
+    expect(lines.some((l) => /run took \d+\.\d s/.test(l))).toBe(true);
+    // nothing of ours left in the delegated zone (asked of BIND before it stopped)
+    expect(lines.some((l) => l.startsWith('delegated zone: no TXT value of this run remains'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(result.runDirectory, 'leftover-txt.json'), 'utf8'))).toEqual([]);
+  });
+
+  it('issues nothing on a second run right after: not due', async () => {
+    const before = serialOf(join(live('www-example-test'), 'cert.pem'));
+    const { result, lines } = await run();
+    expect(result.exitCode).toBe(0);
+    expect(result.summary).toMatchObject({ issuedCount: 0, failedCount: 0, skippedCount: 2 });
+    expect(lines.filter((l) => l.startsWith('NOT DUE  '))).toHaveLength(2);
+    expect(lines.some((l) => /\sCreateOrder\s/.test(l))).toBe(false);
+    expect(serialOf(join(live('www-example-test'), 'cert.pem'))).toBe(before);
+  });
+
+  it('renews when forced, only the certificates asked for', async () => {
+    const wwwBefore = serialOf(join(live('www-example-test'), 'cert.pem'));
+    const exampleBefore = serialOf(join(live('example-test'), 'cert.pem'));
+    const { result } = await run({ force: true, certificates: ['www-example-test'] });
+    expect(result.exitCode).toBe(0);
+    expect(result.summary?.issued.map((i) => i.certificate)).toEqual(['www-example-test']);
+    expect(serialOf(join(live('www-example-test'), 'cert.pem'))).not.toBe(wwwBefore);
+    expect(serialOf(join(live('example-test'), 'cert.pem'))).toBe(exampleBefore);
+    expect(opensslVerify(result.caRootFile as string, live('www-example-test'))).toMatch(/: OK$/);
+  });
+
+  it('keeps private-key material out of every state input and output and every log line', () => {
+    const secrets = [
+      ...keyMaterial(join(live('example-test'), 'privkey.pem')),
+      ...keyMaterial(join(live('www-example-test'), 'privkey.pem')),
+    ];
+    expect(secrets.length).toBeGreaterThan(0);
+    let statesSeen = 0;
+    for (const { result } of runs) {
+      const history = JSON.parse(readFileSync(result.historyFile, 'utf8')) as { state?: { input?: unknown; output?: unknown } }[];
+      for (const event of history) {
+        if (!event.state) continue;
+        statesSeen++;
+        for (const value of [event.state.input, event.state.output]) {
+          const text = JSON.stringify(value ?? null);
+          expect(text).not.toMatch(/PRIVATE KEY/);
+          for (const s of secrets) expect(text).not.toContain(s);
+        }
+      }
+      const logs = readFileSync(join(result.runDirectory, 'handlers.log'), 'utf8');
+      expect(logs.length).toBeGreaterThan(0);
+      expect(logs).not.toMatch(/PRIVATE KEY/);
+      for (const s of secrets) expect(logs).not.toContain(s);
+    }
+    expect(statesSeen).toBeGreaterThan(50);
+  });
+});

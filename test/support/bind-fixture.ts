@@ -1,0 +1,125 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSocket } from 'node:dgram';
+import { promisify } from 'node:util';
+import { type BindServer, generateTsigSecret, startBind } from '../../lib/local/bind';
+import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
+import type { ServerAddress } from '../../lambdas/core/ports';
+import type { TsigKey } from '../../lambdas/adapters/dns/rfc2136/tsig';
+
+/** The demo zones every DNS test uses. */
+export const PRIMARY_ZONE = 'example.test';
+export const DELEGATED_ZONE = 'acme.certflow.test';
+export const DEMO_CNAMES = [
+  { name: '_acme-challenge.example.test', target: 'example.test.acme.certflow.test' },
+  { name: '_acme-challenge.www.example.test', target: 'www.example.test.acme.certflow.test' },
+];
+
+/** A port free for both TCP and UDP on 127.0.0.1 (found by binding port 0). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        const found = typeof address === 'object' && address !== null ? address.port : 0;
+        server.close(() => resolve(found));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const socket = createSocket('udp4');
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+    });
+    if (port !== 0 && udpFree) return port;
+  }
+  throw new Error('no free port found on 127.0.0.1');
+}
+
+export interface TestBind {
+  server: BindServer;
+  address: ServerAddress;
+  /** The key BIND grants TXT updates in the delegated zone. */
+  tsig: TsigKey;
+  primaryZone: string;
+  delegatedZone: string;
+  directory: string;
+  /** The TXT values at `fqdn`, asked of BIND (RD=0). */
+  listTxt(fqdn: string): Promise<string[]>;
+  /** Every TXT record in the delegated zone, by zone transfer (dig AXFR). */
+  axfrTxt(): Promise<{ name: string; value: string }[]>;
+  /** Stop BIND and remove its directory. */
+  stop(): Promise<void>;
+}
+
+/** Start BIND with the demo zones (plus `extraCnames`) on a free loopback port, in a temp directory. */
+export async function startTestBind(opts: { extraCnames?: { name: string; target: string }[] } = {}): Promise<TestBind> {
+  const directory = mkdtempSync(join(tmpdir(), 'certflow-bind-'));
+  const tsig: TsigKey & { algorithm: 'hmac-sha256' } = {
+    name: 'certflow-acme',
+    algorithm: 'hmac-sha256',
+    secret: generateTsigSecret(),
+  };
+  let server: BindServer;
+  try {
+    server = await startBind({
+      directory,
+      port: await freePort(),
+      primaryZone: PRIMARY_ZONE,
+      delegatedZone: DELEGATED_ZONE,
+      cnames: [...DEMO_CNAMES, ...(opts.extraCnames ?? [])],
+      tsig,
+    });
+  } catch (error) {
+    rmSync(directory, { recursive: true, force: true });
+    throw error;
+  }
+  const client = new UdpDnsClient();
+  return {
+    server,
+    address: server.address,
+    tsig,
+    primaryZone: PRIMARY_ZONE,
+    delegatedZone: DELEGATED_ZONE,
+    directory,
+    async listTxt(fqdn) {
+      const r = await client.query(server.address, fqdn, 'TXT', { recursionDesired: false });
+      return r.answers
+        .filter((a) => a.type === 'TXT')
+        .map((a) => a.data)
+        .sort();
+    },
+    async axfrTxt() {
+      const { stdout } = await promisify(execFile)('dig', [
+        `@${server.address.host}`,
+        '-p',
+        String(server.address.port),
+        DELEGATED_ZONE,
+        'AXFR',
+        '+noall',
+        '+answer',
+      ]);
+      return stdout
+        .split('\n')
+        .map((line) => /^(\S+)\s+\d+\s+IN\s+TXT\s+(.*)$/.exec(line))
+        .flatMap((m) =>
+          m
+            ? [
+                {
+                  name: (m[1] ?? '').replace(/\.$/, ''),
+                  value: [...(m[2] ?? '').matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((q) => q[1]).join(''),
+                },
+              ]
+            : [],
+        );
+    },
+    async stop() {
+      await server.stop();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}

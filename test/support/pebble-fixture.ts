@@ -1,0 +1,71 @@
+/**
+ * Pebble for tests: a temporary directory, free loopback ports, and a `stop()` that also
+ * removes the directory. Call `stop()` in `afterAll`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type PebbleServer, startPebble } from '../../lib/local/pebble';
+
+export interface TestPebble extends PebbleServer {
+  /** Loopback port of the ACME API. */
+  port: number;
+  /** Loopback port of the management interface. */
+  managementPort: number;
+  /** The temporary directory (removed by `stop()`). */
+  directory: string;
+}
+
+export interface TestPebbleOptions {
+  /** The DNS server Pebble validates dns-01 against, `"127.0.0.1:port"`. */
+  dnsServer: string;
+  /** Extra Pebble environment, e.g. `{ PEBBLE_VA_ALWAYS_VALID: '1' }`. */
+  env?: Record<string, string>;
+  /** Lifetime of issued certificates (default 90 days). */
+  certificateValiditySeconds?: number;
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago (bind to port 0, read, close). */
+export function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Start Pebble on free loopback ports in a fresh temporary directory. */
+export async function startTestPebble(options: TestPebbleOptions): Promise<TestPebble> {
+  const directory = mkdtempSync(join(tmpdir(), 'certflow-pebble-'));
+  try {
+    const port = await freeTcpPort();
+    let managementPort = await freeTcpPort();
+    while (managementPort === port) managementPort = await freeTcpPort();
+    const server = await startPebble({
+      directory,
+      port,
+      managementPort,
+      dnsServer: options.dnsServer,
+      env: options.env,
+      certificateValiditySeconds: options.certificateValiditySeconds,
+    });
+    return {
+      ...server,
+      port,
+      managementPort,
+      directory,
+      stop: async () => {
+        await server.stop();
+        rmSync(directory, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(directory, { recursive: true, force: true });
+    throw error;
+  }
+}
