@@ -14,24 +14,35 @@ const program = new Command()
 
 program
   .command('local')
-  .description('run the renewal state machine locally: bundled Pebble + BIND on loopback, or your own servers with --external')
+  .description(
+    'run the renewal state machine locally: bundled Pebble + BIND on loopback, or your own servers with --external',
+  )
   .option('-c, --config <file>', 'certflow config file (default: the bundled demo under example.test)')
   .option('--external', 'use the ACME directory and RFC 2136 server from --config; start nothing', false)
   .option('-w, --workdir <dir>', 'where certificates, account keys and run records go', '.certflow-local')
   .option('-f, --force', 'renew even certificates that are not due', false)
   .addOption(new Option('--certificate <name...>', 'only these certificates'))
   .option('--no-install', 'never install missing Debian packages')
-  .action(async (opts: { config?: string; external: boolean; workdir: string; force: boolean; certificate?: string[]; install: boolean }) => {
-    const result = await runLocal({
-      configFile: opts.config,
-      external: opts.external,
-      workdir: opts.workdir,
-      force: opts.force,
-      certificates: opts.certificate,
-      install: opts.install,
-    });
-    process.exitCode = result.exitCode;
-  });
+  .action(
+    async (opts: {
+      config?: string;
+      external: boolean;
+      workdir: string;
+      force: boolean;
+      certificate?: string[];
+      install: boolean;
+    }) => {
+      const result = await runLocal({
+        configFile: opts.config,
+        external: opts.external,
+        workdir: opts.workdir,
+        force: opts.force,
+        certificates: opts.certificate,
+        install: opts.install,
+      });
+      process.exitCode = result.exitCode;
+    },
+  );
 
 program
   .command('validate')

@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Certflow } from './certflow';
 import type { CertflowProps } from './certflow-props';
@@ -22,5 +22,10 @@ export class CertflowStack extends Stack {
       secretNamePrefix: props.secretNamePrefix,
       removalPolicy: props.removalPolicy,
     });
+    // One Certflow per stack, so its outputs can have stable keys (`StateMachineArn`, ...) that
+    // scripts and docs/deploy.md can rely on.
+    for (const child of this.certflow.node.children) {
+      if (child instanceof CfnOutput) child.overrideLogicalId(child.node.id);
+    }
   }
 }

@@ -136,7 +136,14 @@ function selectDue(i: PolicyInputs): iam.PolicyStatement[] {
 function finalizeAndStore(i: PolicyInputs): iam.PolicyStatement[] {
   const out = [
     ...certificateSecretsStatement(
-      ['secretsmanager:PutSecretValue', 'secretsmanager:TagResource', 'secretsmanager:DescribeSecret'],
+      // PutSecretValue keeps the previous version as AWSPREVIOUS; metadata goes in tags
+      // (stale certflow:* tags are removed).
+      [
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:TagResource',
+        'secretsmanager:UntagResource',
+      ],
       i,
     ),
     allow(['secretsmanager:GetSecretValue'], [i.accountSecretArn]),
@@ -149,7 +156,14 @@ function finalizeAndStore(i: PolicyInputs): iam.PolicyStatement[] {
   if (i.acmRegions.length > 0) {
     out.push(
       allow(
-        ['acm:ImportCertificate', 'acm:AddTagsToCertificate', 'acm:ListTagsForCertificate'],
+        // Re-import into the same ARN (found by its certflow:certificate tag) keeps
+        // CloudFront/ALB attachments; the ARI tag is replaced on each import.
+        [
+          'acm:ImportCertificate',
+          'acm:AddTagsToCertificate',
+          'acm:RemoveTagsFromCertificate',
+          'acm:ListTagsForCertificate',
+        ],
         i.acmRegions.map((r) => acmCertificatesArn(i.partition, r, i.account)),
       ),
       allow(['acm:ListCertificates'], ['*']),

@@ -19,11 +19,12 @@ export interface ConfigProblem {
 /** The configuration is invalid; `problems` lists every problem found, not just the first. */
 export class ConfigError extends CertflowError {
   readonly problems: ConfigProblem[];
-  constructor(problems: ConfigProblem[], source = 'configuration') {
+  constructor(problems: ConfigProblem[], source = 'configuration', options?: { cause?: unknown }) {
     super(
       `${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems
         .map((p) => `  - ${p.path || '(root)'}: ${p.message}`)
         .join('\n')}`,
+      options,
     );
     this.problems = problems;
   }

@@ -4,4 +4,8 @@ import { makeHandler } from '../runtime/handler';
 import { parseCertificateItem } from '../runtime/inputs';
 
 /** Task state `AnswerChallenges`: see {@link answerChallenges}. */
-export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof answerChallenges>>>('AnswerChallenges', parseCertificateItem, answerChallenges);
+export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof answerChallenges>>>(
+  'AnswerChallenges',
+  parseCertificateItem,
+  answerChallenges,
+);

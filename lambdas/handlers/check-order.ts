@@ -4,4 +4,8 @@ import { makeHandler } from '../runtime/handler';
 import { parseCertificateItem } from '../runtime/inputs';
 
 /** Task state `CheckOrder`: see {@link checkOrder}. */
-export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof checkOrder>>>('CheckOrder', parseCertificateItem, checkOrder);
+export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof checkOrder>>>(
+  'CheckOrder',
+  parseCertificateItem,
+  checkOrder,
+);

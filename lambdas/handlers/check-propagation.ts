@@ -4,4 +4,8 @@ import { makeHandler } from '../runtime/handler';
 import { parseCertificateItem } from '../runtime/inputs';
 
 /** Task state `CheckPropagation`: see {@link checkPropagation}. */
-export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof checkPropagation>>>('CheckPropagation', parseCertificateItem, checkPropagation);
+export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof checkPropagation>>>(
+  'CheckPropagation',
+  parseCertificateItem,
+  checkPropagation,
+);

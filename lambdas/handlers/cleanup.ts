@@ -4,4 +4,8 @@ import { makeHandler } from '../runtime/handler';
 import { parseCertificateItem } from '../runtime/inputs';
 
 /** Task state `Cleanup`: see {@link cleanup}. */
-export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof cleanup>>>('Cleanup', parseCertificateItem, cleanup);
+export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof cleanup>>>(
+  'Cleanup',
+  parseCertificateItem,
+  cleanup,
+);

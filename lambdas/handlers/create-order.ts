@@ -4,4 +4,8 @@ import { makeHandler } from '../runtime/handler';
 import { parseCertificateItem } from '../runtime/inputs';
 
 /** Task state `CreateOrder`: see {@link createOrder}. */
-export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof createOrder>>>('CreateOrder', parseCertificateItem, createOrder);
+export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof createOrder>>>(
+  'CreateOrder',
+  parseCertificateItem,
+  createOrder,
+);

@@ -4,4 +4,8 @@ import { makeHandler } from '../runtime/handler';
 import { parseCertificateItem } from '../runtime/inputs';
 
 /** Task state `FinalizeAndStore`: see {@link finalizeAndStore}. */
-export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof finalizeAndStore>>>('FinalizeAndStore', parseCertificateItem, finalizeAndStore);
+export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof finalizeAndStore>>>(
+  'FinalizeAndStore',
+  parseCertificateItem,
+  finalizeAndStore,
+);

@@ -4,4 +4,8 @@ import { makeHandler } from '../runtime/handler';
 import { parseCertificateItem } from '../runtime/inputs';
 
 /** Task state `PublishRecords`: see {@link publishRecords}. */
-export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof publishRecords>>>('PublishRecords', parseCertificateItem, publishRecords);
+export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof publishRecords>>>(
+  'PublishRecords',
+  parseCertificateItem,
+  publishRecords,
+);

@@ -4,4 +4,8 @@ import { makeHandler } from '../runtime/handler';
 import { parseCertificateItem } from '../runtime/inputs';
 
 /** Task state `RecordFailure`: see {@link recordFailure}. */
-export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof recordFailure>>>('RecordFailure', parseCertificateItem, recordFailure);
+export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof recordFailure>>>(
+  'RecordFailure',
+  parseCertificateItem,
+  recordFailure,
+);

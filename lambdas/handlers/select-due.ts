@@ -4,4 +4,8 @@ import { makeHandler } from '../runtime/handler';
 import { parseRunInput } from '../runtime/inputs';
 
 /** Task state `SelectDue`: see {@link selectDue}. */
-export const handler = makeHandler<RunInput, Awaited<ReturnType<typeof selectDue>>>('SelectDue', parseRunInput, selectDue);
+export const handler = makeHandler<RunInput, Awaited<ReturnType<typeof selectDue>>>(
+  'SelectDue',
+  parseRunInput,
+  selectDue,
+);

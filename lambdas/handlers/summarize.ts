@@ -4,4 +4,8 @@ import { makeHandler } from '../runtime/handler';
 import { parseSummarizeInput } from '../runtime/inputs';
 
 /** Task state `Summarize`: see {@link summarize}. */
-export const handler = makeHandler<SummarizeInput, Awaited<ReturnType<typeof summarize>>>('Summarize', parseSummarizeInput, summarize);
+export const handler = makeHandler<SummarizeInput, Awaited<ReturnType<typeof summarize>>>(
+  'Summarize',
+  parseSummarizeInput,
+  summarize,
+);

@@ -2,23 +2,31 @@ import { ACMClient } from '@aws-sdk/client-acm';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { ConfigError } from '../core/errors';
-import { JsonLogger } from '../core/logger';
-import type { CertificateStore } from '../core/ports';
-import type { TaskStep } from '../core/state';
-import type { StepContext } from '../core/steps/context';
 import { SecretsManagerAccountStore } from '../adapters/account/secrets-manager-account-store';
 import { SnsAlerter } from '../adapters/alerts/sns-alerter';
 import { Route53Provider } from '../adapters/dns/route53/route53-provider';
 import { AcmCertificateStore } from '../adapters/store/acm/acm-store';
 import { SecretsManagerCertificateStore } from '../adapters/store/secrets-manager/secrets-manager-store';
+import { ConfigError } from '../core/errors';
+import { JsonLogger } from '../core/logger';
+import type { CertificateStore } from '../core/ports';
+import type { TaskStep } from '../core/state';
+import type { StepContext } from '../core/steps/context';
 import { ENV } from './env';
 import { configFromEnvironment, lazy, sharedContext } from './shared-context';
 
 function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value) {
-    throw new ConfigError([{ path: name, message: `environment variable ${name} is not set; the certflow stack sets it on the function that needs it` }], 'environment');
+    throw new ConfigError(
+      [
+        {
+          path: name,
+          message: `environment variable ${name} is not set; the certflow stack sets it on the function that needs it`,
+        },
+      ],
+      'environment',
+    );
   }
   return value;
 }
@@ -48,7 +56,10 @@ export function buildAwsContext(step: TaskStep): StepContext {
   return {
     ...sharedContext(config),
     logger,
-    accounts: lazy(() => new SecretsManagerAccountStore({ client: secrets(), secretArn: requireEnv(ENV.accountSecretArn) })),
+    accounts: lazy(
+      () =>
+        new SecretsManagerAccountStore({ client: secrets(), secretArn: requireEnv(ENV.accountSecretArn) }),
+    ),
     eab: async () => {
       const eab = config.acme.externalAccountBinding;
       if (!eab) return undefined;
@@ -56,33 +67,49 @@ export function buildAwsContext(step: TaskStep): StepContext {
       const fromEnv = eab.hmacKeyEnv ? process.env[eab.hmacKeyEnv] : undefined;
       if (fromEnv) return { kid: eab.kid, hmacKey: fromEnv };
       if (!arn) {
-        throw new ConfigError([{ path: 'acme.externalAccountBinding', message: 'set hmacKeySecretArn to the secret holding the EAB HMAC key' }]);
+        throw new ConfigError([
+          {
+            path: 'acme.externalAccountBinding',
+            message: 'set hmacKeySecretArn to the secret holding the EAB HMAC key',
+          },
+        ]);
       }
       const res = await secrets().send(new GetSecretValueCommand({ SecretId: arn }));
       return { kid: eab.kid, hmacKey: (res.SecretString ?? '').trim() };
     },
     dnsProvider: lazy(() => {
       if (config.dns.provider !== 'route53') {
-        throw new ConfigError([{ path: 'dns.provider', message: 'the AWS deployment writes records with "route53"' }]);
+        throw new ConfigError([
+          { path: 'dns.provider', message: 'the AWS deployment writes records with "route53"' },
+        ]);
       }
       const hostedZoneId = process.env[ENV.hostedZoneId] ?? config.dns.hostedZoneId;
-      if (!hostedZoneId) throw new ConfigError([{ path: 'dns.hostedZoneId', message: 'set it, or createHostedZone: true' }]);
-      return new Route53Provider({ client: new Route53Client({ region: 'us-east-1' }), hostedZoneId, zone: config.delegation.zone });
+      if (!hostedZoneId)
+        throw new ConfigError([{ path: 'dns.hostedZoneId', message: 'set it, or createHostedZone: true' }]);
+      return new Route53Provider({
+        client: new Route53Client({ region: 'us-east-1' }),
+        hostedZoneId,
+        zone: config.delegation.zone,
+      });
     }),
     stores: (certificate): CertificateStore[] =>
-      certificate.stores.map((kind) => {
-        switch (kind) {
-          case 'secretsmanager':
-            return secretStore();
-          case 'acm':
-            return new AcmCertificateStore({
-              clientFor: acmClientFor,
-              regions: [...new Set([region ?? 'us-east-1', ...certificate.acmRegions])],
-            });
-          case 'local':
-            throw new ConfigError([{ path: `certificates[${certificate.name}].stores`, message: 'the "local" store is for local mode; use "secretsmanager" and/or "acm" on AWS' }]);
+      certificate.stores.map((kind): CertificateStore => {
+        if (kind === 'secretsmanager') return secretStore();
+        if (kind === 'acm') {
+          return new AcmCertificateStore({
+            clientFor: acmClientFor,
+            regions: [...new Set([region ?? 'us-east-1', ...certificate.acmRegions])],
+          });
         }
+        throw new ConfigError([
+          {
+            path: `certificates[${certificate.name}].stores`,
+            message: 'the "local" store is for local mode; use "secretsmanager" and/or "acm" on AWS',
+          },
+        ]);
       }),
-    alerter: lazy(() => new SnsAlerter({ client: new SNSClient({ region }), topicArn: requireEnv(ENV.topicArn) })),
+    alerter: lazy(
+      () => new SnsAlerter({ client: new SNSClient({ region }), topicArn: requireEnv(ENV.topicArn) }),
+    ),
   };
 }

@@ -1,6 +1,6 @@
 import { describeError } from '../core/errors';
-import type { StepContext } from '../core/steps/context';
 import type { TaskStep } from '../core/state';
+import type { StepContext } from '../core/steps/context';
 import { buildContext } from './runtime';
 
 let context: StepContext | undefined;
@@ -36,7 +36,12 @@ export function makeHandler<I, O>(
       ctx.logger.info('step succeeded', { step, certificate, ms: Date.now() - started });
       return result;
     } catch (error) {
-      ctx.logger.error('step failed', { step, certificate, ms: Date.now() - started, error: describeError(error) });
+      ctx.logger.error('step failed', {
+        step,
+        certificate,
+        ms: Date.now() - started,
+        error: describeError(error),
+      });
       throw error;
     }
   };

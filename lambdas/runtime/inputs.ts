@@ -26,14 +26,19 @@ const runInput = z.strictObject({
 });
 
 const summarizeInput = z
-  .object({ selection: z.object({ runId: z.string(), skipped: z.array(z.unknown()) }).loose(), results: z.array(z.unknown()) })
+  .object({
+    selection: z.object({ runId: z.string(), skipped: z.array(z.unknown()) }).loose(),
+    results: z.array(z.unknown()),
+  })
   .loose();
 
 function parser<T>(schema: z.ZodType, what: string, fix: string): (raw: unknown) => T {
   return (raw: unknown): T => {
     const result = schema.safeParse(raw ?? {});
     if (!result.success) {
-      const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      const problems = result.error.issues
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ');
       throw new InvalidInputError(`${what} is malformed (${problems}); ${fix}`);
     }
     return raw as T;

@@ -1,6 +1,6 @@
 import { trustCaBundle } from '../core/acme/client';
-import type { CertflowConfig } from '../core/config/schema';
 import { loadConfigFile, parseConfig } from '../core/config/load';
+import type { CertflowConfig } from '../core/config/schema';
 import { type DnsClient, parseServerAddress, systemResolver, UdpDnsClient } from '../core/dns/dns-client';
 import { discoverAuthoritativeServers } from '../core/dns/propagation';
 import { ConfigError } from '../core/errors';
@@ -16,13 +16,19 @@ export function configFromEnvironment(): CertflowConfig {
     try {
       parsed = JSON.parse(json);
     } catch (cause) {
-      throw new ConfigError([{ path: '', message: `${ENV.config} is not JSON: ${(cause as Error).message}` }], ENV.config);
+      throw new ConfigError(
+        [{ path: '', message: `${ENV.config} is not JSON: ${(cause as Error).message}` }],
+        ENV.config,
+      );
     }
     return parseConfig(parsed, ENV.config);
   }
   const file = process.env[ENV.configFile];
   if (file) return loadConfigFile(file);
-  throw new ConfigError([{ path: '', message: `set ${ENV.config} (JSON) or ${ENV.configFile} (path)` }], 'environment');
+  throw new ConfigError(
+    [{ path: '', message: `set ${ENV.config} (JSON) or ${ENV.configFile} (path)` }],
+    'environment',
+  );
 }
 
 /** Memoize a zero-argument factory. */
@@ -39,7 +45,9 @@ export function lazy<T>(make: () => T): () => T {
 }
 
 /** The parts of the context that do not depend on where it runs. */
-export function sharedContext(config: CertflowConfig): Pick<StepContext, 'config' | 'now' | 'random' | 'dnsClient' | 'resolver' | 'authoritativeServers'> {
+export function sharedContext(
+  config: CertflowConfig,
+): Pick<StepContext, 'config' | 'now' | 'random' | 'dnsClient' | 'resolver' | 'authoritativeServers'> {
   trustCaBundle(config.acme.caBundleFile);
   const dnsClient = lazy<DnsClient>(() => new UdpDnsClient());
   const resolver = lazy<ServerAddress>(() =>

@@ -52,7 +52,9 @@ const INSTALL_HINT = 'apt-get install -y bind9 bind9-dnsutils';
 function findNamed(explicit?: string): string {
   const candidates = explicit
     ? [explicit]
-    : [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'].filter(Boolean).map((d) => join(d, 'named'));
+    : [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin']
+        .filter(Boolean)
+        .map((d) => join(d, 'named'));
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);
@@ -61,7 +63,9 @@ function findNamed(explicit?: string): string {
       // try the next one
     }
   }
-  throw new LocalServerError(`BIND's named was not found (${candidates.join(', ')}); install it: ${INSTALL_HINT}`);
+  throw new LocalServerError(
+    `BIND's named was not found (${candidates.join(', ')}); install it: ${INSTALL_HINT}`,
+  );
 }
 
 const bare = (name: string): string => name.toLowerCase().replace(/\.$/, '');
@@ -204,9 +208,12 @@ export async function startBind(opts: BindOptions): Promise<BindServer> {
   const address: ServerAddress = { host: '127.0.0.1', port: opts.port };
   const fail = async (why: string, cause?: unknown): Promise<never> => {
     await kill(child);
-    throw new LocalServerError(`BIND did not start on ${address.host}:${opts.port}: ${why}\n${logTail(logFile)}`, {
-      cause,
-    });
+    throw new LocalServerError(
+      `BIND did not start on ${address.host}:${opts.port}: ${why}\n${logTail(logFile)}`,
+      {
+        cause,
+      },
+    );
   };
 
   const client = new UdpDnsClient({ retries: 0, timeoutMs: 250 });

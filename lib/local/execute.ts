@@ -8,7 +8,8 @@ import { type AslDefinition, taskStates } from '../state-machine/render';
 
 type JsonValue = Parameters<StateMachine['run']>[0];
 /** One event of aws-local-stepfunctions' execution log (the type is not exported by name). */
-export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+export type EventLog =
+  ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 type LocalHandler = (input: JsonValue) => Promise<JsonValue>;
 
 const REPO_ROOT = resolvePath(__dirname, '..', '..');
@@ -43,7 +44,9 @@ export function localHandlers(definition: AslDefinition): Record<string, LocalHa
   for (const [stateName, state] of taskStates(definition)) {
     const step = stepOfResource(state.Resource);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(resolvePath(REPO_ROOT, HANDLER_ENTRIES[step])) as { handler: (e: unknown) => Promise<unknown> };
+    const mod = require(resolvePath(REPO_ROOT, HANDLER_ENTRIES[step])) as {
+      handler: (e: unknown) => Promise<unknown>;
+    };
     handlers[stateName] = async (input) => {
       try {
         return (await mod.handler(input)) as JsonValue;
@@ -89,7 +92,10 @@ export async function executeLocally(
     output = await execution.result;
   } catch (error) {
     const caught = (error as { cause?: { name?: string; message?: string } }).cause;
-    failed = { Error: caught?.name ?? (error as Error).name, Cause: caught?.message ?? (error as Error).message };
+    failed = {
+      Error: caught?.name ?? (error as Error).name,
+      Cause: caught?.message ?? (error as Error).message,
+    };
   }
   await consume;
   return { output, failed, events };

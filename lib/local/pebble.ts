@@ -146,10 +146,14 @@ export async function startPebble(options: PebbleOptions): Promise<PebbleServer>
     try {
       answer = await httpsGet(`${managementUrl}${path}`, tls.certPem, 5000);
     } catch (error) {
-      throw new LocalServerError(`cannot fetch Pebble's ${what} from ${managementUrl}${path}`, { cause: error });
+      throw new LocalServerError(`cannot fetch Pebble's ${what} from ${managementUrl}${path}`, {
+        cause: error,
+      });
     }
     if (answer.status !== 200 || !answer.body.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new LocalServerError(`Pebble's ${managementUrl}${path} answered HTTP ${answer.status} without a certificate`);
+      throw new LocalServerError(
+        `Pebble's ${managementUrl}${path} answered HTTP ${answer.status} without a certificate`,
+      );
     }
     return answer.body;
   };

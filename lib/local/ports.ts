@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 
 function tcpFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {

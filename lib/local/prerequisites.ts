@@ -89,7 +89,12 @@ export async function ensureLocalPrerequisites(options: PrerequisiteOptions): Pr
   }
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<void> {
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+): Promise<void> {
   const shown = [command, ...args].join(' ');
   log(`$ ${shown}`);
   return new Promise((resolve, reject) => {
@@ -98,7 +103,9 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, log: (line
       createInterface({ input: stream }).on('line', (line) => log(line));
     }
     child.once('error', (error) => {
-      reject(new LocalServerError(`cannot run "${shown}". Install manually: ${INSTALL_COMMAND}`, { cause: error }));
+      reject(
+        new LocalServerError(`cannot run "${shown}". Install manually: ${INSTALL_COMMAND}`, { cause: error }),
+      );
     });
     child.once('close', (code, signal) => {
       if (code === 0) resolve();

@@ -12,6 +12,7 @@ export class ProgressPrinter {
   private readonly started = Date.now();
   private readonly entered = new Map<string, Pending>();
   private certificatesByIndex: string[] = [];
+  private readonly caught = new Set<string>();
 
   constructor(private readonly out: (line: string) => void) {}
 
@@ -20,22 +21,37 @@ export class ProgressPrinter {
       this.entered.set(this.key(event.state.name, event.index), { at: event.timestamp });
       return;
     }
-    if (event.type !== 'StateExited' && event.type !== 'StateFailed' && event.type !== 'StateCaught' && event.type !== 'StateRetried') {
+    if (
+      event.type !== 'StateExited' &&
+      event.type !== 'StateFailed' &&
+      event.type !== 'StateCaught' &&
+      event.type !== 'StateRetried'
+    ) {
       return;
     }
     const { name, type, output } = event.state;
     if (name === 'SelectDue' && event.type === 'StateExited') {
-      const selection = (output as { selection?: { due?: { certificate: string }[] } } | undefined)?.selection;
+      const selection = (output as { selection?: { due?: { certificate: string }[] } } | undefined)
+        ?.selection;
       this.certificatesByIndex = (selection?.due ?? []).map((d) => d.certificate);
     }
     const key = this.key(name, event.index);
+    if (event.type === 'StateCaught') {
+      // already printed as "failed"; the StateExited that follows a catch carries no new outcome
+      this.caught.add(key);
+      return;
+    }
+    if (event.type === 'StateExited' && this.caught.delete(key)) return;
     const since = this.entered.get(key)?.at ?? event.timestamp;
-    const who = event.index === undefined ? 'run' : (this.certificatesByIndex[event.index] ?? `#${event.index}`);
+    const who =
+      event.index === undefined ? 'run' : (this.certificatesByIndex[event.index] ?? `#${event.index}`);
     const outcome =
-      event.type === 'StateExited' ? 'ok' : event.type === 'StateRetried' ? 'retrying' : event.type === 'StateCaught' ? 'caught' : 'failed';
+      event.type === 'StateExited' ? 'ok' : event.type === 'StateRetried' ? 'retrying' : 'failed';
     const detail = this.detail(name, type, event);
     const elapsed = ((event.timestamp - this.started) / 1000).toFixed(1).padStart(6);
-    this.out(`${elapsed}s  ${who.padEnd(20)} ${name.padEnd(22)} ${outcome.padEnd(8)} ${String(event.timestamp - since).padStart(6)} ms${detail ? `  ${detail}` : ''}`);
+    this.out(
+      `${elapsed}s  ${who.padEnd(20)} ${name.padEnd(22)} ${outcome.padEnd(8)} ${String(event.timestamp - since).padStart(6)} ms${detail ? `  ${detail}` : ''}`,
+    );
   }
 
   private key(name: string, index: number | undefined): string {
@@ -57,7 +73,9 @@ export class ProgressPrinter {
       }
       case 'CheckPropagation': {
         const p = out?.propagation as { ready: boolean; checks: number } | undefined;
-        return p ? `${p.ready ? 'visible at every authoritative server' : 'not visible yet'} (check ${p.checks})` : '';
+        return p
+          ? `${p.ready ? 'visible at every authoritative server' : 'not visible yet'} (check ${p.checks})`
+          : '';
       }
       case 'CheckOrder': {
         const o = out?.orderStatus as { status: string; checks: number } | undefined;
@@ -68,7 +86,9 @@ export class ProgressPrinter {
         return i ? `serial ${i.serial.slice(0, 16)}…, notAfter ${i.notAfter}` : '';
       }
       case 'Summarize': {
-        const s = out?.summary as { issuedCount: number; failedCount: number; skippedCount: number } | undefined;
+        const s = out?.summary as
+          | { issuedCount: number; failedCount: number; skippedCount: number }
+          | undefined;
         return s ? `${s.issuedCount} issued, ${s.failedCount} failed, ${s.skippedCount} not due` : '';
       }
       default:

@@ -63,7 +63,8 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     let config: CertflowConfig;
     let rawConfig: unknown;
     if (options.external) {
-      if (!options.configFile) throw new ConfigError([{ path: '', message: '--external needs --config <file>' }]);
+      if (!options.configFile)
+        throw new ConfigError([{ path: '', message: '--external needs --config <file>' }]);
       rawConfig = readJson(options.configFile);
       config = parseConfig(rawConfig, options.configFile);
       out(`certflow local: using the servers in ${options.configFile} (nothing started)`);
@@ -79,7 +80,10 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
         port: dnsPort,
         primaryZone: DEMO.primaryZone,
         delegatedZone: DEMO.delegatedZone,
-        cnames: DEMO.delegatedNames.map((name) => ({ name: `_acme-challenge.${name}`, target: `${name}.${DEMO.delegatedZone}` })),
+        cnames: DEMO.delegatedNames.map((name) => ({
+          name: `_acme-challenge.${name}`,
+          target: `${name}.${DEMO.delegatedZone}`,
+        })),
         tsig: { name: DEMO.tsigKeyName, algorithm: 'hmac-sha256', secret: tsigSecret },
       });
       const dns = `127.0.0.1:${bind.address.port}`;
@@ -89,16 +93,25 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
         managementPort: await pickPort(DEMO.ports.acmeManagement),
         dnsServer: dns,
       });
-      out(`certflow local: BIND on ${dns} (zones ${DEMO.primaryZone}, ${DEMO.delegatedZone}), Pebble at ${pebble.directoryUrl}`);
+      out(
+        `certflow local: BIND on ${dns} (zones ${DEMO.primaryZone}, ${DEMO.delegatedZone}), Pebble at ${pebble.directoryUrl}`,
+      );
       rawConfig = bundledConfig({ options, workdir, dns, tsigFile, pebble });
-      config = parseConfig(rawConfig, options.configFile ? `${options.configFile} (with the bundled Pebble and BIND)` : 'the bundled demo');
+      config = parseConfig(
+        rawConfig,
+        options.configFile ? `${options.configFile} (with the bundled Pebble and BIND)` : 'the bundled demo',
+      );
     }
     const effectiveConfigFile = join(runDirectory, 'config.json');
     writeFileSync(effectiveConfigFile, `${JSON.stringify(rawConfig, null, 2)}\n`);
 
     const definition = renderLocalDefinition({ maxConcurrency: config.renewal.maxConcurrency });
     writeFileSync(join(runDirectory, 'definition.asl.json'), `${JSON.stringify(definition, null, 2)}\n`);
-    setLocalEnvironment({ configFile: effectiveConfigFile, stateDirectory: join(workdir, 'state'), logFile: join(runDirectory, 'handlers.log') });
+    setLocalEnvironment({
+      configFile: effectiveConfigFile,
+      stateDirectory: join(workdir, 'state'),
+      logFile: join(runDirectory, 'handlers.log'),
+    });
 
     const input: RunInput = {};
     if (options.certificates?.length) input.certificates = options.certificates;
@@ -108,7 +121,9 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     writeFileSync(historyFile, `${JSON.stringify(execution.events, null, 2)}\n`);
 
     const summary = summaryFrom(execution.events);
-    const nameservers = bind ? [bind.address] : (config.delegation.nameservers ?? []).map((n) => parseServerAddress(n));
+    const nameservers = bind
+      ? [bind.address]
+      : (config.delegation.nameservers ?? []).map((n) => parseServerAddress(n));
     const leftovers = await leftoverTxtValues(execution.events, nameservers);
     writeFileSync(join(runDirectory, 'leftover-txt.json'), `${JSON.stringify(leftovers, null, 2)}\n`);
     if (pebble) {
@@ -127,12 +142,22 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     }
     const durationMs = Date.now() - started;
     out(`certflow local: run took ${(durationMs / 1000).toFixed(1)} s; history in ${historyFile}`);
-    const exitCode = !summary || summary.failedCount > 0 || (execution.failed && execution.failed.Error !== 'CertificatesFailed') ? 1 : 0;
+    const exitCode =
+      !summary ||
+      summary.failedCount > 0 ||
+      (execution.failed && execution.failed.Error !== 'CertificatesFailed')
+        ? 1
+        : 0;
     return { exitCode, summary, runDirectory, historyFile, caRootFile, durationMs };
   } catch (error) {
     if (error instanceof ConfigError) out(error.message);
     else out(`certflow local: ${describeError(error)}`);
-    return { exitCode: error instanceof ConfigError ? 2 : 1, runDirectory, historyFile, durationMs: Date.now() - started };
+    return {
+      exitCode: error instanceof ConfigError ? 2 : 1,
+      runDirectory,
+      historyFile,
+      durationMs: Date.now() - started,
+    };
   } finally {
     await pebble?.stop().catch(() => undefined);
     await bind?.stop().catch(() => undefined);
@@ -141,23 +166,29 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
 }
 
 /** TXT values this run published that an authoritative server still answers (real queries). */
-async function leftoverTxtValues(events: EventLog[], servers: ServerAddress[]): Promise<{ fqdn: string; server: string }[]> {
+async function leftoverTxtValues(
+  events: EventLog[],
+  servers: ServerAddress[],
+): Promise<{ fqdn: string; server: string }[]> {
   const records = new Map<string, Set<string>>();
   for (const e of events) {
     if (e.type !== 'StateExited' || e.state.name !== 'CreateOrder') continue;
-    const order = (e.state.output as { order?: { records?: { fqdn: string; value: string }[] } } | undefined)?.order;
+    const order = (e.state.output as { order?: { records?: { fqdn: string; value: string }[] } } | undefined)
+      ?.order;
     for (const r of order?.records ?? []) {
       const values = records.get(r.fqdn) ?? new Set<string>();
       values.add(r.value);
       records.set(r.fqdn, values);
     }
   }
-  const client = new UdpDnsClient();
+  const client = new UdpDnsClient({ timeoutMs: 1000, retries: 0 });
   const left: { fqdn: string; server: string }[] = [];
   for (const server of servers) {
     for (const [fqdn, values] of records) {
-      const res = await client.query(server, fqdn, 'TXT', { recursionDesired: false });
-      if (res.answers.some((a) => a.type === 'TXT' && values.has(a.data))) left.push({ fqdn, server: formatServer(server) });
+      const res = await client.query(server, fqdn, 'TXT', { recursionDesired: false }).catch(() => undefined);
+      if (!res) continue; // an unreachable server has nothing to report; the others are still checked
+      if (res.answers.some((a) => a.type === 'TXT' && values.has(a.data)))
+        left.push({ fqdn, server: formatServer(server) });
     }
   }
   return left;
@@ -167,7 +198,10 @@ function readJson(file: string): Record<string, unknown> {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (cause) {
-    throw new ConfigError([{ path: '', message: `cannot read ${file} as JSON: ${(cause as Error).message}` }], file);
+    throw new ConfigError(
+      [{ path: '', message: `cannot read ${file} as JSON: ${(cause as Error).message}` }],
+      file,
+    );
   }
 }
 
@@ -184,13 +218,29 @@ function bundledConfig(args: {
 }): Record<string, unknown> {
   const { options, workdir, dns, tsigFile, pebble } = args;
   const user = options.configFile ? readJson(options.configFile) : {};
-  const certificates = (user.certificates as { stores?: unknown }[] | undefined)?.map((c) => ({ ...c, stores: ['local'] })) ?? DEMO.certificates;
+  const certificates =
+    (user.certificates as { stores?: unknown }[] | undefined)?.map((c) => ({ ...c, stores: ['local'] })) ??
+    DEMO.certificates;
   const raw = {
-    acme: { directory: pebble.directoryUrl, email: DEMO.email, termsOfServiceAgreed: true, caBundleFile: pebble.caBundleFile },
+    acme: {
+      directory: pebble.directoryUrl,
+      email: DEMO.email,
+      termsOfServiceAgreed: true,
+      caBundleFile: pebble.caBundleFile,
+    },
     delegation: { zone: DEMO.delegatedZone, domains: [DEMO.primaryZone], nameservers: [dns], resolver: dns },
-    dns: { provider: 'rfc2136', server: dns, tsig: { name: DEMO.tsigKeyName, algorithm: 'hmac-sha256', secretFile: tsigFile } },
+    dns: {
+      provider: 'rfc2136',
+      server: dns,
+      tsig: { name: DEMO.tsigKeyName, algorithm: 'hmac-sha256', secretFile: tsigFile },
+    },
     renewal: user.renewal,
-    timing: { propagationIntervalSeconds: 1, propagationMaxChecks: 30, orderIntervalSeconds: 1, orderMaxChecks: 60 },
+    timing: {
+      propagationIntervalSeconds: 1,
+      propagationMaxChecks: 30,
+      orderIntervalSeconds: 1,
+      orderMaxChecks: 60,
+    },
     storage: { localDirectory: join(workdir, 'certs'), defaultStores: ['local'] },
     certificates,
   };
@@ -207,7 +257,9 @@ function setLocalEnvironment(env: { configFile: string; stateDirectory: string; 
   chmodSync(env.stateDirectory, 0o700);
 }
 
-function summaryFrom(events: { type: string; state?: { name: string; output?: unknown } }[]): SummaryOutput | undefined {
+function summaryFrom(
+  events: { type: string; state?: { name: string; output?: unknown } }[],
+): SummaryOutput | undefined {
   const exited = events.filter((e) => e.type === 'StateExited' && e.state?.name === 'Summarize').pop();
   return (exited?.state?.output as { summary?: SummaryOutput } | undefined)?.summary;
 }
@@ -221,7 +273,9 @@ function report(
 ): void {
   out('');
   if (!summary) {
-    out(`certflow local: the run failed before its summary: ${failed?.Error}: ${String(failed?.Cause ?? '')}`);
+    out(
+      `certflow local: the run failed before its summary: ${failed?.Error}: ${String(failed?.Cause ?? '')}`,
+    );
     return;
   }
   for (const cert of config.certificates) {
@@ -235,7 +289,8 @@ function report(
       out(`  key type: ${cert.keyType}`);
       out(`  issuer:   ${meta?.issuer ?? '?'}`);
       out(`  notAfter: ${issued.notAfter}`);
-      for (const l of issued.locations) out(`  files:    ${l.location}/{cert,chain,fullchain,privkey}.pem (${l.store})`);
+      for (const l of issued.locations)
+        out(`  files:    ${l.location}/{cert,chain,fullchain,privkey}.pem (${l.store})`);
     } else if (fail) {
       out(`FAILED   ${cert.name} at ${fail.step}: ${fail.error}`);
       for (const line of fail.message.split('\n')) out(`  ${line}`);

@@ -46,7 +46,9 @@ export async function createSelfSignedTls(hosts: string[]): Promise<{ certPem: s
           new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
           new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth]),
           new SubjectAlternativeNameExtension(
-            names.map((n) => (isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n })),
+            names.map((n) =>
+              isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n },
+            ),
           ),
         ],
       },
@@ -55,6 +57,8 @@ export async function createSelfSignedTls(hosts: string[]): Promise<{ certPem: s
     const pkcs8 = await crypto.subtle.exportKey('pkcs8', keys.privateKey);
     return { certPem: `${cert.toString('pem')}\n`, keyPem: `${PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n` };
   } catch (error) {
-    throw new LocalServerError('cannot create the TLS certificate for the local ACME server', { cause: error });
+    throw new LocalServerError('cannot create the TLS certificate for the local ACME server', {
+      cause: error,
+    });
   }
 }

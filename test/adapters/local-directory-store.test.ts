@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { promises as fsp, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {

@@ -1,6 +1,5 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { promises as fsp, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalFileAccountStore } from '../../lambdas/adapters/account/local-file-account-store';
@@ -32,7 +31,11 @@ describe('LocalFileAccountStore', () => {
     const store = new LocalFileAccountStore({ directory: dir });
     expect(await store.load(PEBBLE)).toBeUndefined();
 
-    const account = { directoryUrl: PEBBLE, keyPem: accountKey(), accountUrl: 'https://127.0.0.1:14000/my-account/1' };
+    const account = {
+      directoryUrl: PEBBLE,
+      keyPem: accountKey(),
+      accountUrl: 'https://127.0.0.1:14000/my-account/1',
+    };
     await store.save(account);
 
     const file = join(dir, 'accounts', `${hash16(PEBBLE)}.json`);

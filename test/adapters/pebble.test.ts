@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:https';
 import { createServer, type Server } from 'node:net';
@@ -27,9 +27,10 @@ function fetchText(url: string, ca?: string): Promise<{ status: number; body: st
   });
 }
 
+/** A plain TCP listener on 127.0.0.1 that drops every connection. */
 function listen(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
+    const server = createServer((socket) => socket.destroy());
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve(server));
   });
@@ -62,7 +63,9 @@ describe('Pebble for local mode', () => {
     for (const resource of ['newNonce', 'newAccount', 'newOrder', 'revokeCert']) {
       expect(String(directory[resource])).toMatch(new RegExp(`^https://127\\.0\\.0\\.1:${pebble.port}/`));
     }
-    expect(readFileSync(pebble.logFile, 'utf8')).toContain(`Using custom DNS resolver for ACME challenges: ${dnsServer}`);
+    expect(readFileSync(pebble.logFile, 'utf8')).toContain(
+      `Using custom DNS resolver for ACME challenges: ${dnsServer}`,
+    );
   });
 
   it('is not trusted by a client that does not trust caBundleFile', async () => {
@@ -177,6 +180,8 @@ describe('Pebble lifecycle', () => {
       await expect(failure).rejects.toThrow(LocalServerError);
       await expect(failure).rejects.toThrow(/address already in use/);
       await expect(failure).rejects.toThrow(/Last lines of .*pebble\.log/);
+      // pgrep exits 1 when no process matches.
+      expect(spawnSync('pgrep', ['-f', join(dir, 'pebble-config.json')]).status).toBe(1);
     } finally {
       await close(busy);
       rmSync(dir, { recursive: true, force: true });
@@ -187,7 +192,12 @@ describe('Pebble lifecycle', () => {
     const path = process.env.PATH;
     process.env.PATH = '';
     try {
-      const failure = startPebble({ directory: tmpdir(), port: 1, managementPort: 2, dnsServer: '127.0.0.1:53' });
+      const failure = startPebble({
+        directory: tmpdir(),
+        port: 1,
+        managementPort: 2,
+        dnsServer: '127.0.0.1:53',
+      });
       await expect(failure).rejects.toThrow(LocalServerError);
       await expect(failure).rejects.toThrow('sudo apt-get install -y pebble bind9 bind9-dnsutils');
     } finally {
@@ -206,7 +216,11 @@ describe('local prerequisites', () => {
     const empty = mkdtempSync(join(tmpdir(), 'certflow-empty-path-'));
     const log: string[] = [];
     try {
-      const failure = ensureLocalPrerequisites({ install: false, log: (l) => log.push(l), searchPath: [empty] });
+      const failure = ensureLocalPrerequisites({
+        install: false,
+        log: (l) => log.push(l),
+        searchPath: [empty],
+      });
       await expect(failure).rejects.toThrow(LocalServerError);
       await expect(failure).rejects.toThrow('pebble, named, dig are not installed');
       await expect(failure).rejects.toThrow(INSTALL_COMMAND);

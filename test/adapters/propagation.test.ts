@@ -40,7 +40,10 @@ describe('propagation checks against BIND', () => {
     });
 
     await provider.addTxtValues([...records.slice(2), { fqdn: APEX, value: 'another-orders-value' }]);
-    await expect(checkTxtPropagation(records, [bind.address], client)).resolves.toEqual({ ready: true, missing: [] });
+    await expect(checkTxtPropagation(records, [bind.address], client)).resolves.toEqual({
+      ready: true,
+      missing: [],
+    });
     await provider.removeTxtValues([...records, { fqdn: APEX, value: 'another-orders-value' }]);
   });
 
@@ -63,6 +66,8 @@ describe('propagation checks against BIND', () => {
     await expect(discoverAuthoritativeServers(bind.delegatedZone, bind.address, client)).resolves.toEqual([
       { host: '127.0.0.1', port: 53 },
     ]);
-    await expect(discoverAuthoritativeServers('nowhere.test', bind.address, client)).rejects.toThrow(DnsQueryError);
+    await expect(discoverAuthoritativeServers('nowhere.test', bind.address, client)).rejects.toThrow(
+      DnsQueryError,
+    );
   });
 });

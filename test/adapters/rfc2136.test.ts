@@ -74,7 +74,10 @@ describe('Rfc2136Provider against BIND 9', () => {
 
   it('is idempotent: adding twice keeps one value, removing a missing value is fine', async () => {
     await provider.addTxtValues([{ fqdn: APEX, value: 'twice' }]);
-    await provider.addTxtValues([{ fqdn: APEX, value: 'twice' }, { fqdn: APEX, value: 'twice' }]);
+    await provider.addTxtValues([
+      { fqdn: APEX, value: 'twice' },
+      { fqdn: APEX, value: 'twice' },
+    ]);
     expect(await bind.listTxt(APEX)).toEqual(['twice']);
     await provider.removeTxtValues([{ fqdn: APEX, value: 'twice' }]);
     await expect(provider.removeTxtValues([{ fqdn: APEX, value: 'twice' }])).resolves.toBeUndefined();
@@ -82,7 +85,10 @@ describe('Rfc2136Provider against BIND 9', () => {
   });
 
   it('serves a TXT RRset too large for one UDP answer (the client falls back to TCP)', async () => {
-    const values = Array.from({ length: 40 }, (_, i) => `value-${String(i).padStart(2, '0')}-${'x'.repeat(34)}`);
+    const values = Array.from(
+      { length: 40 },
+      (_, i) => `value-${String(i).padStart(2, '0')}-${'x'.repeat(34)}`,
+    );
     await provider.addTxtValues(values.map((value) => ({ fqdn: WWW, value })));
     expect(await bind.listTxt(WWW)).toEqual(values);
     await provider.removeTxtValues(values.map((value) => ({ fqdn: WWW, value })));
@@ -92,7 +98,9 @@ describe('Rfc2136Provider against BIND 9', () => {
   it("refuses (REFUSED) the key's update of the primary zone and leaves that zone unchanged", async () => {
     const before = await serial(bind.primaryZone);
     const primary = new Rfc2136Provider({ server: bind.address, zone: bind.primaryZone, tsig: bind.tsig });
-    const error = await rejection(primary.addTxtValues([{ fqdn: '_acme-challenge.example.test', value: 'hijack' }]));
+    const error = await rejection(
+      primary.addTxtValues([{ fqdn: '_acme-challenge.example.test', value: 'hijack' }]),
+    );
     expect(error).toBeInstanceOf(DnsUpdateError);
     expect(error.message).toContain('REFUSED');
     expect(error.message).toContain(bind.primaryZone);
@@ -133,7 +141,9 @@ describe('Rfc2136Provider against BIND 9', () => {
   it('refuses a non-TXT record in the delegated zone (the key may write TXT only)', async () => {
     const target = { server: bind.address, zone: bind.delegatedZone, tsig: bind.tsig };
     const error = await rejection(
-      sendUpdate(target, [{ op: 'add', record: { name: `evil.${bind.delegatedZone}`, type: 'A', ttl: 60, data: '127.0.0.9' } }]),
+      sendUpdate(target, [
+        { op: 'add', record: { name: `evil.${bind.delegatedZone}`, type: 'A', ttl: 60, data: '127.0.0.9' } },
+      ]),
     );
     expect(error).toBeInstanceOf(DnsUpdateError);
     expect(error.message).toContain('REFUSED');
@@ -143,14 +153,18 @@ describe('Rfc2136Provider against BIND 9', () => {
 
   it('does not send records outside the delegated zone, and BIND would refuse them anyway', async () => {
     const before = readFileSync(bind.server.logFile, 'utf8');
-    const error = await rejection(provider.addTxtValues([{ fqdn: '_acme-challenge.example.test', value: 'x' }]));
+    const error = await rejection(
+      provider.addTxtValues([{ fqdn: '_acme-challenge.example.test', value: 'x' }]),
+    );
     expect(error).toBeInstanceOf(DnsUpdateError);
     expect(error.message).toContain('outside the delegated zone acme.certflow.test');
     expect(readFileSync(bind.server.logFile, 'utf8')).toBe(before);
 
     const target = { server: bind.address, zone: bind.delegatedZone, tsig: bind.tsig };
     const notZone = await rejection(
-      sendUpdate(target, [{ op: 'add', record: { name: 'x.example.test', type: 'TXT', ttl: 60, data: 'x' } }]),
+      sendUpdate(target, [
+        { op: 'add', record: { name: 'x.example.test', type: 'TXT', ttl: 60, data: 'x' } },
+      ]),
     );
     expect(notZone.message).toContain('NOTZONE');
   });

@@ -27,7 +27,9 @@ const OTHER_ORDER_VALUE = 'q9cMYbM2e1kBfeSKj2C8wb0Cy8qPqaPj8CvJi1ZJ7Ek';
 
 const route53 = mockClient(Route53Client);
 
-function provider(overrides: Partial<ConstructorParameters<typeof Route53Provider>[0]> = {}): Route53Provider {
+function provider(
+  overrides: Partial<ConstructorParameters<typeof Route53Provider>[0]> = {},
+): Route53Provider {
   return new Route53Provider({
     client: new Route53Client({ region: 'us-east-1' }),
     hostedZoneId: ZONE_ID,
@@ -114,7 +116,9 @@ class FakeHostedZone {
       const current = next.get(name);
       if (change.Action === 'DELETE') {
         if (!current) {
-          throw invalidChangeBatch(`Tried to delete resource record set [name='${name}', type='TXT'] but it was not found`);
+          throw invalidChangeBatch(
+            `Tried to delete resource record set [name='${name}', type='TXT'] but it was not found`,
+          );
         }
         if (!sameSet(current, set)) {
           throw invalidChangeBatch(
@@ -124,7 +128,9 @@ class FakeHostedZone {
         next.delete(name);
       } else {
         if (current) {
-          throw invalidChangeBatch(`Tried to create resource record set [name='${name}', type='TXT'] but it already exists`);
+          throw invalidChangeBatch(
+            `Tried to create resource record set [name='${name}', type='TXT'] but it already exists`,
+          );
         }
         next.set(name, structuredClone(set));
       }
@@ -210,7 +216,7 @@ describe('Route53Provider: publishing', () => {
     expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
   });
 
-  it("keeps a foreign value byte-for-byte even when Route 53 stores it as several strings", async () => {
+  it('keeps a foreign value byte-for-byte even when Route 53 stores it as several strings', async () => {
     const foreign: ResourceRecordSet = {
       Name: `${NAME}.`,
       Type: 'TXT',
@@ -332,7 +338,9 @@ describe('Route53Provider: concurrent orders on one name', () => {
 
   it('gives up after maxAttempts when the set keeps changing, with Route 53 messages kept', async () => {
     const message = `Tried to delete resource record set [name='${NAME}.', type='TXT'] but the values provided do not match the current values`;
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [txtSet(NAME, [OTHER_ORDER_VALUE])] });
+    route53
+      .on(ListResourceRecordSetsCommand)
+      .resolves({ ResourceRecordSets: [txtSet(NAME, [OTHER_ORDER_VALUE])] });
     route53.on(ChangeResourceRecordSetsCommand).rejects(invalidChangeBatch(message));
 
     const error = await provider({ maxAttempts: 3 })
@@ -378,7 +386,9 @@ describe('Route53Provider: cleanup', () => {
   });
 
   it('is a no-op when the values are already gone', async () => {
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [txtSet(NAME, [OTHER_ORDER_VALUE])] });
+    route53
+      .on(ListResourceRecordSetsCommand)
+      .resolves({ ResourceRecordSets: [txtSet(NAME, [OTHER_ORDER_VALUE])] });
 
     await provider().removeTxtValues([{ fqdn: NAME, value: APEX_VALUE }]);
 
@@ -417,7 +427,9 @@ describe('Route53Provider: throttling and errors', () => {
       .rejectsOnce(throttling())
       .resolves(changeInfo('/change/C8'));
 
-    await expect(provider().addTxtValues([{ fqdn: NAME, value: APEX_VALUE }])).resolves.toEqual(['/change/C8']);
+    await expect(provider().addTxtValues([{ fqdn: NAME, value: APEX_VALUE }])).resolves.toEqual([
+      '/change/C8',
+    ]);
     expect(route53).toHaveReceivedCommandTimes(ListResourceRecordSetsCommand, 2);
     expect(route53).toHaveReceivedCommandTimes(ChangeResourceRecordSetsCommand, 3);
   });

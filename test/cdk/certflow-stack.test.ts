@@ -159,14 +159,24 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       expect(statementsOf('FinalizeAndStore')).toEqual([
         logs('FinalizeAndStore'),
         {
-          Action: ['secretsmanager:PutSecretValue', 'secretsmanager:TagResource', 'secretsmanager:DescribeSecret'],
+          Action: [
+            'secretsmanager:PutSecretValue',
+            'secretsmanager:DescribeSecret',
+            'secretsmanager:TagResource',
+            'secretsmanager:UntagResource',
+          ],
           Effect: 'Allow',
           Resource: certSecrets(),
         },
         { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: ref(c().accountSecret) },
         secretsKms(['kms:Encrypt', 'kms:GenerateDataKey', 'kms:Decrypt']),
         {
-          Action: ['acm:ImportCertificate', 'acm:AddTagsToCertificate', 'acm:ListTagsForCertificate'],
+          Action: [
+            'acm:ImportCertificate',
+            'acm:AddTagsToCertificate',
+            'acm:RemoveTagsFromCertificate',
+            'acm:ListTagsForCertificate',
+          ],
           Effect: 'Allow',
           Resource: [acm(REGION), acm('us-east-1')],
         },
@@ -201,6 +211,8 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       );
       expect(who('acm:ImportCertificate')).toEqual([roleId('FinalizeAndStore')]);
       expect(who('secretsmanager:TagResource')).toEqual([roleId('FinalizeAndStore')]);
+      expect(who('secretsmanager:UntagResource')).toEqual([roleId('FinalizeAndStore')]);
+      expect(who('acm:RemoveTagsFromCertificate')).toEqual([roleId('FinalizeAndStore')]);
       const certificateSecretWriters = all
         .filter(
           (x) =>
@@ -414,10 +426,21 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
   it('delegated zone: created, name servers and the primary-zone CNAMEs are outputs', () => {
     s.template.hasResourceProperties('AWS::Route53::HostedZone', { Name: 'acme.example.net.' });
     const outputs = s.template.findOutputs('*');
+    expect(Object.keys(outputs).sort()).toEqual(
+      [
+        'AlertsTopicArn',
+        'CertificateSecretArns',
+        'DelegatedZoneId',
+        'DelegatedZoneNameServers',
+        'DelegationCnames',
+        'StartExecutionCommand',
+        'StateMachineArn',
+      ].sort(),
+    );
     const byId = (suffix: string) => {
-      const found = Object.entries(outputs).find(([k]) => k.startsWith(`Certflow${suffix}`));
+      const found = outputs[suffix];
       if (!found) throw new Error(`no output ${suffix}`);
-      return found[1].Value as unknown;
+      return found.Value as unknown;
     };
     expect(byId('DelegationCnames')).toBe(
       '_acme-challenge.example.com. CNAME example.com.acme.example.net. ; ' +

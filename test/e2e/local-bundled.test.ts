@@ -1,9 +1,14 @@
-import { readFileSync, statSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
-import { keyMaterial, opensslVerify, publicKeyDescription, sanNames, serialOf } from '../support/certificates';
+import {
+  keyMaterial,
+  opensslVerify,
+  publicKeyDescription,
+  sanNames,
+  serialOf,
+} from '../support/certificates';
 
 /**
  * `npm run local` as a user runs it: bundled Pebble + BIND on loopback, the rendered state
@@ -35,7 +40,10 @@ describe('local mode with the bundled Pebble and BIND', () => {
       expect(publicKeyDescription(join(live(name), 'cert.pem'))).toBe('id-ecPublicKey 256 prime256v1');
       expect(statSync(join(live(name), 'privkey.pem')).mode & 0o777).toBe(0o600);
       const fullchain = readFileSync(join(live(name), 'fullchain.pem'), 'utf8');
-      expect(fullchain).toBe(readFileSync(join(live(name), 'cert.pem'), 'utf8') + readFileSync(join(live(name), 'chain.pem'), 'utf8'));
+      expect(fullchain).toBe(
+        readFileSync(join(live(name), 'cert.pem'), 'utf8') +
+          readFileSync(join(live(name), 'chain.pem'), 'utf8'),
+      );
     }
     // one line per state as it goes, then the report and the timing
     expect(lines.some((l) => /example-test\s+CreateOrder\s+ok/.test(l))).toBe(true);
@@ -70,14 +78,19 @@ describe('local mode with the bundled Pebble and BIND', () => {
   });
 
   it('keeps private-key material out of every state input and output and every log line', () => {
-    const secrets = [
-      ...keyMaterial(join(live('example-test'), 'privkey.pem')),
-      ...keyMaterial(join(live('www-example-test'), 'privkey.pem')),
-    ];
+    // every private key issued in these runs (the live ones and the previous versions kept in archive/)
+    const archive = join(workdir, 'certs', 'archive');
+    const keyFiles = readdirSync(archive).flatMap((name) =>
+      readdirSync(join(archive, name)).map((version) => join(archive, name, version, 'privkey.pem')),
+    );
+    expect(keyFiles.length).toBeGreaterThanOrEqual(3);
+    const secrets = keyFiles.flatMap((f) => keyMaterial(f));
     expect(secrets.length).toBeGreaterThan(0);
     let statesSeen = 0;
     for (const { result } of runs) {
-      const history = JSON.parse(readFileSync(result.historyFile, 'utf8')) as { state?: { input?: unknown; output?: unknown } }[];
+      const history = JSON.parse(readFileSync(result.historyFile, 'utf8')) as {
+        state?: { input?: unknown; output?: unknown };
+      }[];
       for (const event of history) {
         if (!event.state) continue;
         statesSeen++;

@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSocket } from 'node:dgram';
 import { promisify } from 'node:util';
-import { type BindServer, generateTsigSecret, startBind } from '../../lib/local/bind';
+import type { TsigKey } from '../../lambdas/adapters/dns/rfc2136/tsig';
 import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
 import type { ServerAddress } from '../../lambdas/core/ports';
-import type { TsigKey } from '../../lambdas/adapters/dns/rfc2136/tsig';
+import { type BindServer, generateTsigSecret, startBind } from '../../lib/local/bind';
 
 /** The demo zones every DNS test uses. */
 export const PRIMARY_ZONE = 'example.test';
@@ -57,7 +57,9 @@ export interface TestBind {
 }
 
 /** Start BIND with the demo zones (plus `extraCnames`) on a free loopback port, in a temp directory. */
-export async function startTestBind(opts: { extraCnames?: { name: string; target: string }[] } = {}): Promise<TestBind> {
+export async function startTestBind(
+  opts: { extraCnames?: { name: string; target: string }[] } = {},
+): Promise<TestBind> {
   const directory = mkdtempSync(join(tmpdir(), 'certflow-bind-'));
   const tsig: TsigKey & { algorithm: 'hmac-sha256' } = {
     name: 'certflow-acme',

@@ -1,17 +1,23 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** `openssl verify` of a live certificate directory against a root; returns openssl's output. */
 export function opensslVerify(root: string, liveDir: string): string {
-  return execFileSync('openssl', ['verify', '-CAfile', root, '-untrusted', join(liveDir, 'chain.pem'), join(liveDir, 'cert.pem')], {
-    encoding: 'utf8',
-  }).trim();
+  return execFileSync(
+    'openssl',
+    ['verify', '-CAfile', root, '-untrusted', join(liveDir, 'chain.pem'), join(liveDir, 'cert.pem')],
+    {
+      encoding: 'utf8',
+    },
+  ).trim();
 }
 
 /** The certificate's SAN dNSNames as openssl prints them. */
 export function sanNames(certFile: string): string[] {
-  const text = execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-ext', 'subjectAltName'], { encoding: 'utf8' });
+  const text = execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-ext', 'subjectAltName'], {
+    encoding: 'utf8',
+  });
   return [...text.matchAll(/DNS:([^,\s]+)/g)].map((m) => m[1]).sort();
 }
 

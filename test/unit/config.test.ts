@@ -45,7 +45,11 @@ describe('configuration', () => {
       delegation: { zone: 'acme.example.net', domains: ['example.com'] },
       dns: { provider: 'rfc2136', server: '127.0.0.1:53', tsig: { name: 'k' } },
       certificates: [
-        { name: 'Bad Name', domains: ['www.other.org', 'a.*.example.com', 'example.com', 'EXAMPLE.com.'], keyType: 'rsa-1024' },
+        {
+          name: 'Bad Name',
+          domains: ['www.other.org', 'a.*.example.com', 'example.com', 'EXAMPLE.com.'],
+          keyType: 'rsa-1024',
+        },
       ],
     });
     expect(problems).toEqual(
@@ -65,8 +69,12 @@ describe('configuration', () => {
   });
 
   it('allows plain http only for loopback directories', () => {
-    expect(problemsOf({ ...valid, acme: { ...valid.acme, directory: 'http://127.0.0.1:14000/dir' } })).toEqual([]);
-    expect(problemsOf({ ...valid, acme: { ...valid.acme, directory: 'http://localhost:14000/dir' } })).toEqual([]);
+    expect(
+      problemsOf({ ...valid, acme: { ...valid.acme, directory: 'http://127.0.0.1:14000/dir' } }),
+    ).toEqual([]);
+    expect(
+      problemsOf({ ...valid, acme: { ...valid.acme, directory: 'http://localhost:14000/dir' } }),
+    ).toEqual([]);
   });
 
   it('refuses more than 100 names, duplicate certificate names and a route53 zone without an id', () => {
@@ -92,7 +100,9 @@ describe('configuration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'certflow-config-'));
     const file = join(dir, 'broken.json');
     writeFileSync(file, '{ not json');
-    expect(() => loadConfigFile(file)).toThrow(/broken\.json is invalid \(1 problem\):\n {2}- \(root\): not valid JSON/);
+    expect(() => loadConfigFile(file)).toThrow(
+      /broken\.json is invalid \(1 problem\):\n {2}- \(root\): not valid JSON/,
+    );
     expect(() => loadConfigFile(join(dir, 'missing.json'))).toThrow(/cannot read .*missing\.json/);
   });
 });

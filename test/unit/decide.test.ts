@@ -27,7 +27,9 @@ const base = { certificate: cert, force: false, random: () => 0.5 };
 
 describe('renewal decision', () => {
   it('issues what was never issued, and re-issues what a store lacks', () => {
-    expect(decideRenewal({ ...base, current: [{ store: 'local', metadata: undefined }], now: at('2026-02-01') })).toEqual({
+    expect(
+      decideRenewal({ ...base, current: [{ store: 'local', metadata: undefined }], now: at('2026-02-01') }),
+    ).toEqual({
       due: true,
       reason: 'not issued yet',
     });
@@ -45,20 +47,43 @@ describe('renewal decision', () => {
 
   it('renews at a third of the lifetime by default, and not before', () => {
     // 90-day certificate: due 30 days before notAfter, i.e. from 2026-03-02.
-    expect(decideRenewal({ ...base, current: [{ store: 'local', metadata: meta() }], now: at('2026-03-01T00:00:00Z') }).due).toBe(false);
-    expect(decideRenewal({ ...base, current: [{ store: 'local', metadata: meta() }], now: at('2026-03-03T00:00:00Z') }).due).toBe(true);
+    expect(
+      decideRenewal({
+        ...base,
+        current: [{ store: 'local', metadata: meta() }],
+        now: at('2026-03-01T00:00:00Z'),
+      }).due,
+    ).toBe(false);
+    expect(
+      decideRenewal({
+        ...base,
+        current: [{ store: 'local', metadata: meta() }],
+        now: at('2026-03-03T00:00:00Z'),
+      }).due,
+    ).toBe(true);
   });
 
   it('honours renewBeforeDays, force, name and key type changes', () => {
     const current = [{ store: 'local', metadata: meta() }];
     expect(decideRenewal({ ...base, current, renewBeforeDays: 10, now: at('2026-03-10') }).due).toBe(false);
     expect(decideRenewal({ ...base, current, renewBeforeDays: 10, now: at('2026-03-23') }).due).toBe(true);
-    expect(decideRenewal({ ...base, current, force: true, now: at('2026-01-02') })).toEqual({ due: true, reason: 'forced' });
+    expect(decideRenewal({ ...base, current, force: true, now: at('2026-01-02') })).toEqual({
+      due: true,
+      reason: 'forced',
+    });
     expect(
-      decideRenewal({ ...base, current: [{ store: 'local', metadata: meta({ domains: ['example.com'] }) }], now: at('2026-01-02') }).reason,
+      decideRenewal({
+        ...base,
+        current: [{ store: 'local', metadata: meta({ domains: ['example.com'] }) }],
+        now: at('2026-01-02'),
+      }).reason,
     ).toBe('names changed (local)');
     expect(
-      decideRenewal({ ...base, current: [{ store: 'local', metadata: meta({ keyType: 'rsa-2048' }) }], now: at('2026-01-02') }).reason,
+      decideRenewal({
+        ...base,
+        current: [{ store: 'local', metadata: meta({ keyType: 'rsa-2048' }) }],
+        now: at('2026-01-02'),
+      }).reason,
     ).toBe('key type changed from rsa-2048 to ecdsa-p256');
   });
 

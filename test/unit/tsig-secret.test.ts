@@ -31,8 +31,9 @@ describe('readTsigSecret', () => {
   it('picks the named clause when the file has several, and refuses to guess otherwise', () => {
     const two = `key "a" { algorithm hmac-sha256; secret "${SECRET}"; };\nkey "b" { algorithm hmac-sha256; secret "YmJiYg=="; };\n`;
     const path = file('two', two);
-    expect(readTsigSecret({ secretFile: path, keyName: 'b' })).toBe('YmJiYg==');
+    expect(readTsigSecret({ secretFile: path, name: 'b' })).toBe('YmJiYg==');
     expect(() => readTsigSecret({ secretFile: path })).toThrow(/2 key clauses \(a, b\)/);
+    expect(() => readTsigSecret({ secretFile: path, name: 'c' })).toThrow(/no key clause named "c"/);
   });
 
   it('reads the secret from the named environment variable', () => {

@@ -41,7 +41,11 @@ function digExchange(key: TsigKey, answerKey: TsigKey = key): Promise<DigExchang
         questions: query.questions,
         answers: [{ name: 'probe.example.test', type: 'TXT', ttl: 5, data: 'signed by certflow' }],
       });
-      socket.send(signMessage(answer, answerKey, { requestMac: parsed.tsig.mac }).signed, peer.port, peer.address);
+      socket.send(
+        signMessage(answer, answerKey, { requestMac: parsed.tsig.mac }).signed,
+        peer.port,
+        peer.address,
+      );
     });
     socket.bind(0, '127.0.0.1', () => {
       const args = [
@@ -71,17 +75,23 @@ const keyFor = (algorithm: TsigAlgorithm): TsigKey => ({
 });
 
 describe('TSIG (RFC 8945) against BIND 9 dig', () => {
-  it.each(TSIG_ALGORITHMS)('%s: our MAC of a request equals dig’s, and dig accepts our signed response', async (alg) => {
-    const result = await digExchange(keyFor(alg));
-    expect(result.requestMacFromDig.length).toBeGreaterThan(0);
-    expect(result.requestMacOurs.toString('hex')).toBe(result.requestMacFromDig.toString('hex'));
-    expect(result.digOutput).toContain('signed by certflow');
-    expect(result.digOutput).not.toMatch(/Couldn't verify|could not be validated/);
-  });
+  it.each(TSIG_ALGORITHMS)(
+    '%s: our MAC of a request equals dig’s, and dig accepts our signed response',
+    async (alg) => {
+      const result = await digExchange(keyFor(alg));
+      expect(result.requestMacFromDig.length).toBeGreaterThan(0);
+      expect(result.requestMacOurs.toString('hex')).toBe(result.requestMacFromDig.toString('hex'));
+      expect(result.digOutput).toContain('signed by certflow');
+      expect(result.digOutput).not.toMatch(/Couldn't verify|could not be validated/);
+    },
+  );
 
   it('dig rejects a response signed with a different secret (so the check above is meaningful)', async () => {
     const key = keyFor('hmac-sha256');
-    const result = await digExchange(key, { ...key, secret: Buffer.from('another secret').toString('base64') });
+    const result = await digExchange(key, {
+      ...key,
+      secret: Buffer.from('another secret').toString('base64'),
+    });
     expect(result.digOutput).toMatch(/Couldn't verify|could not be validated/);
   });
 });
@@ -89,7 +99,12 @@ describe('TSIG (RFC 8945) against BIND 9 dig', () => {
 describe('verifyResponse', () => {
   const key = keyFor('hmac-sha256');
   const requestMac = Buffer.alloc(32, 9);
-  const response = dnsPacket.encode({ type: 'response', id: 4242, flags: 0, questions: [{ name: 'a.test', type: 'SOA' }] });
+  const response = dnsPacket.encode({
+    type: 'response',
+    id: 4242,
+    flags: 0,
+    questions: [{ name: 'a.test', type: 'SOA' }],
+  });
   const now = 1_800_000_000;
 
   it('accepts a response signed over the request MAC with the same key', () => {
@@ -102,9 +117,15 @@ describe('verifyResponse', () => {
     const tampered = Buffer.from(signed);
     tampered.writeUInt16BE(tampered.readUInt16BE(2) | 0x0005, 2); // rcode REFUSED
     expect(verifyResponse(tampered, key, requestMac, now)).toMatchObject({ ok: false, reason: 'bad-mac' });
-    expect(verifyResponse(signed, key, Buffer.alloc(32, 1), now)).toMatchObject({ ok: false, reason: 'bad-mac' });
+    expect(verifyResponse(signed, key, Buffer.alloc(32, 1), now)).toMatchObject({
+      ok: false,
+      reason: 'bad-mac',
+    });
     expect(verifyResponse(response, key, requestMac, now)).toMatchObject({ ok: false, reason: 'unsigned' });
-    expect(verifyResponse(signed, key, requestMac, now + 301)).toMatchObject({ ok: false, reason: 'bad-time' });
+    expect(verifyResponse(signed, key, requestMac, now + 301)).toMatchObject({
+      ok: false,
+      reason: 'bad-time',
+    });
     expect(verifyResponse(signed, { ...key, name: 'other' }, requestMac, now)).toMatchObject({
       ok: false,
       reason: 'wrong-key',

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccountStoreError } from '../../core/errors';
-import type { AcmeAccount, AccountStore } from '../../core/ports';
+import type { AccountStore, AcmeAccount } from '../../core/ports';
 
 export interface LocalFileAccountStoreOptions {
   /** The local state directory; account files go to `<directory>/accounts/`. */

@@ -42,10 +42,16 @@ export async function ensureAccount(options: EnsureAccountOptions): Promise<Acme
 }
 
 /** Load the account a previous step registered; its URL comes from the state. */
-export async function loadAccount(store: AccountStore, directoryUrl: string, accountUrl: string): Promise<AcmeAccount> {
+export async function loadAccount(
+  store: AccountStore,
+  directoryUrl: string,
+  accountUrl: string,
+): Promise<AcmeAccount> {
   const account = await store.load(directoryUrl);
   if (!account) {
-    throw new AccountStoreError(`no ACME account key for ${directoryUrl}; SelectDue creates it at the start of a run`);
+    throw new AccountStoreError(
+      `no ACME account key for ${directoryUrl}; SelectDue creates it at the start of a run`,
+    );
   }
   return { ...account, accountUrl };
 }

@@ -120,8 +120,7 @@ function dnsNames(cert: X509Certificate): string[] {
 }
 
 function keyTypeOf(cert: X509Certificate): KeyType | 'other' {
-  const algorithm: { name: string; namedCurve?: unknown; modulusLength?: unknown } =
-    cert.publicKey.algorithm;
+  const algorithm: { name: string; namedCurve?: unknown; modulusLength?: unknown } = cert.publicKey.algorithm;
   if (algorithm.name === 'ECDSA') {
     if (algorithm.namedCurve === 'P-256') return 'ecdsa-p256';
     if (algorithm.namedCurve === 'P-384') return 'ecdsa-p384';

@@ -96,7 +96,11 @@ export interface ExchangeOptions {
  * Send one UDP datagram and wait for the reply whose id matches (RFC 1035 §4.2.1), retrying on
  * timeout. Returns the raw reply; throws a plain `Error` that callers wrap with context.
  */
-export async function udpExchange(server: ServerAddress, message: Buffer, opts: ExchangeOptions): Promise<Buffer> {
+export async function udpExchange(
+  server: ServerAddress,
+  message: Buffer,
+  opts: ExchangeOptions,
+): Promise<Buffer> {
   let lastError: Error = new Error('no attempt made');
   for (let attempt = 0; attempt <= opts.retries; attempt++) {
     try {
@@ -235,7 +239,16 @@ export class UdpDnsClient implements DnsClient {
       flags: opts.recursionDesired ? dnsPacket.RECURSION_DESIRED : 0,
       questions: [{ type, name: qname, class: 'IN' }],
       additionals: [
-        { type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] },
+        {
+          type: 'OPT',
+          name: '.',
+          udpPayloadSize: 1232,
+          extendedRcode: 0,
+          ednsVersion: 0,
+          flags: 0,
+          flag_do: false,
+          options: [],
+        },
       ],
     });
     const exchange: ExchangeOptions = {

@@ -60,9 +60,14 @@ export async function checkTxtPropagation(
         return { failed: true, missing: [`${response.rcode} for ${where}`] };
       }
       if (!response.authoritative) {
-        return { failed: false, missing: [`non-authoritative answer for ${where} (is it a nameserver of the zone?)`] };
+        return {
+          failed: false,
+          missing: [`non-authoritative answer for ${where} (is it a nameserver of the zone?)`],
+        };
       }
-      const served = new Set(response.answers.filter((a) => a.type === 'TXT' && a.name === fqdn).map((a) => a.data));
+      const served = new Set(
+        response.answers.filter((a) => a.type === 'TXT' && a.name === fqdn).map((a) => a.data),
+      );
       return {
         failed: false,
         missing: [...values].filter((v) => !served.has(v)).map((v) => `${shorten(v)} at ${where}`),

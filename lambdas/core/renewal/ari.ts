@@ -7,7 +7,10 @@ import type { RenewalWindow } from './decide';
  * acme-client's HTTP instance (same CA trust). Returns undefined when the CA offers no ARI or
  * the answer is unusable: the caller then falls back to the lifetime threshold.
  */
-export async function fetchRenewalWindow(directoryUrl: string, certId: string): Promise<RenewalWindow | undefined> {
+export async function fetchRenewalWindow(
+  directoryUrl: string,
+  certId: string,
+): Promise<RenewalWindow | undefined> {
   const dir = await acme.axios.get<{ renewalInfo?: string }>(directoryUrl, { timeout: 10_000 });
   const base = dir.data?.renewalInfo;
   if (!base) return undefined;

@@ -37,7 +37,8 @@ export function decideRenewal(input: {
   const wanted = [...certificate.domains].sort().join(',');
   for (const { store, metadata } of input.current) {
     if (!metadata) continue;
-    if ([...metadata.domains].sort().join(',') !== wanted) return { due: true, reason: `names changed (${store})` };
+    if ([...metadata.domains].sort().join(',') !== wanted)
+      return { due: true, reason: `names changed (${store})` };
     if (metadata.keyType !== certificate.keyType) {
       return { due: true, reason: `key type changed from ${metadata.keyType} to ${certificate.keyType}` };
     }
@@ -50,12 +51,17 @@ export function decideRenewal(input: {
   if (input.window) {
     const { start, end } = input.window;
     const at = new Date(start.getTime() + input.random() * Math.max(0, end.getTime() - start.getTime()));
-    if (now >= at) return { due: true, reason: `in the CA's renewal window (${start.toISOString()} to ${end.toISOString()})` };
+    if (now >= at)
+      return {
+        due: true,
+        reason: `in the CA's renewal window (${start.toISOString()} to ${end.toISOString()})`,
+      };
     return { due: false, reason: `CA's renewal window opens ${start.toISOString()}` };
   }
   const lifetime = notAfter.getTime() - Date.parse(soonest.notBefore);
   const before = input.renewBeforeDays !== undefined ? input.renewBeforeDays * DAY : lifetime / 3;
   const renewAt = new Date(notAfter.getTime() - before);
-  if (now >= renewAt) return { due: true, reason: `expires ${soonest.notAfter}, renewal was due ${renewAt.toISOString()}` };
+  if (now >= renewAt)
+    return { due: true, reason: `expires ${soonest.notAfter}, renewal was due ${renewAt.toISOString()}` };
   return { due: false, reason: `valid until ${soonest.notAfter}; due ${renewAt.toISOString()}` };
 }

@@ -4,7 +4,10 @@ import type { CertificateItem } from '../state';
 import { required, type StepContext } from './context';
 
 /** AnswerChallenges (RFC 8555 §7.5.1): tell the CA each dns-01 challenge is ready to validate. */
-export async function answerChallenges(item: CertificateItem, ctx: StepContext): Promise<{ challenges: number }> {
+export async function answerChallenges(
+  item: CertificateItem,
+  ctx: StepContext,
+): Promise<{ challenges: number }> {
   const order = required(item.order, 'order', 'CreateOrder');
   const account = await loadAccount(ctx.accounts(), ctx.config.acme.directoryUrl, order.accountUrl);
   const client = acmeClient(account);

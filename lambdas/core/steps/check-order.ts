@@ -9,21 +9,30 @@ import { required, type StepContext } from './context';
  * {@link OrderInvalidError} with the CA's problem document of the failed challenge (§6.7);
  * anything else loops until `orderMaxChecks`.
  */
-export async function checkOrder(item: CertificateItem, ctx: StepContext): Promise<{ status: string; checks: number }> {
+export async function checkOrder(
+  item: CertificateItem,
+  ctx: StepContext,
+): Promise<{ status: string; checks: number }> {
   const orderState = required(item.order, 'order', 'CreateOrder');
   const checks = (item.orderStatus?.checks ?? 0) + 1;
   const max = item.timing?.orderMaxChecks ?? ctx.config.timing.orderMaxChecks;
   const account = await loadAccount(ctx.accounts(), ctx.config.acme.directoryUrl, orderState.accountUrl);
   const client = acmeClient(account);
-  const order = await acmeCall('order status', () => client.getOrder({ url: orderState.url } as Parameters<typeof client.getOrder>[0]));
+  const order = await acmeCall('order status', () =>
+    client.getOrder({ url: orderState.url } as Parameters<typeof client.getOrder>[0]),
+  );
   if (order.status === 'invalid') {
     const authorizations = await acmeCall('authorizations', () => client.getAuthorizations(order));
     const failed = authorizations.find((a) => a.status === 'invalid');
     const challenge = failed?.challenges.find((c) => c.type === 'dns-01');
-    const problem = (challenge as { error?: unknown } | undefined)?.error ?? (order as { error?: unknown }).error;
+    const problem =
+      (challenge as { error?: unknown } | undefined)?.error ?? (order as { error?: unknown }).error;
     const who = failed ? `${failed.wildcard ? '*.' : ''}${failed.identifier.value}` : 'the order';
     const detail = (problem as { detail?: string } | undefined)?.detail ?? 'no detail from the CA';
-    throw new OrderInvalidError(`the CA marked ${who} invalid: ${detail} (CA problem: ${JSON.stringify(problem ?? null)})`, problem);
+    throw new OrderInvalidError(
+      `the CA marked ${who} invalid: ${detail} (CA problem: ${JSON.stringify(problem ?? null)})`,
+      problem,
+    );
   }
   if (order.status !== 'ready' && order.status !== 'valid' && checks >= max) {
     throw new OrderTimeoutError(`order still "${order.status}" after ${checks} checks: ${orderState.url}`);

@@ -22,7 +22,9 @@ export async function checkPropagation(
   const tokens = item.publication?.changeTokens ?? [];
   if (hasChangeStatus(provider) && tokens.length > 0) {
     const applied = await Promise.all(tokens.map((t) => provider.isChangeApplied(t)));
-    waitingFor = tokens.filter((_, i) => !applied[i]).map((t) => `${provider.name} change ${t} to be applied`);
+    waitingFor = tokens
+      .filter((_, i) => !applied[i])
+      .map((t) => `${provider.name} change ${t} to be applied`);
   }
   if (waitingFor.length === 0 && order.records.length > 0) {
     const result = await checkTxtPropagation(
@@ -38,6 +40,10 @@ export async function checkPropagation(
       `TXT values not visible at every authoritative server after ${checks} checks: ${waitingFor.slice(0, 5).join('; ')}`,
     );
   }
-  ctx.logger.info(ready ? 'records visible everywhere' : 'records not visible yet', { certificate: item.certificate, checks, waitingFor });
+  ctx.logger.info(ready ? 'records visible everywhere' : 'records not visible yet', {
+    certificate: item.certificate,
+    checks,
+    waitingFor,
+  });
   return ready ? { ready, checks } : { ready, checks, waitingFor: waitingFor.slice(0, 10) };
 }

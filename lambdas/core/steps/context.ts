@@ -1,5 +1,5 @@
 import type { EabKey } from '../acme/client';
-import type { CertificateConfig, CertflowConfig } from '../config/schema';
+import type { CertflowConfig, CertificateConfig } from '../config/schema';
 import type { DnsClient } from '../dns/dns-client';
 import { InvalidInputError } from '../errors';
 import type { AccountStore, Alerter, CertificateStore, DnsProvider, Logger, ServerAddress } from '../ports';

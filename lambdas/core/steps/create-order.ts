@@ -20,7 +20,10 @@ export async function createOrder(item: CertificateItem, ctx: StepContext): Prom
   const problems: DelegationError[] = [];
   for (const domain of cert.domains) {
     try {
-      targets.set(domain, await resolveDelegation(domain, { zone, resolver: ctx.resolver(), client: ctx.dnsClient() }));
+      targets.set(
+        domain,
+        await resolveDelegation(domain, { zone, resolver: ctx.resolver(), client: ctx.dnsClient() }),
+      );
     } catch (error) {
       if (!(error instanceof DelegationError)) throw error;
       if (!problems.some((p) => p.message === error.message)) problems.push(error);
@@ -28,9 +31,14 @@ export async function createOrder(item: CertificateItem, ctx: StepContext): Prom
   }
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) {
-    throw new DelegationError(problems.map((p) => p.message).join('\n'), problems[0].domain, problems[0].expectedRecord, {
-      cause: problems,
-    });
+    throw new DelegationError(
+      problems.map((p) => p.message).join('\n'),
+      problems[0].domain,
+      problems[0].expectedRecord,
+      {
+        cause: problems,
+      },
+    );
   }
 
   const account = await loadAccount(ctx.accounts(), ctx.config.acme.directoryUrl, accountUrl);
@@ -48,8 +56,15 @@ export async function createOrder(item: CertificateItem, ctx: StepContext): Prom
     if (!challenge) {
       throw new OrderInvalidError(`the CA offered no dns-01 challenge for ${domain}`, undefined);
     }
-    const target = targets.get(domain) ?? targets.get(authz.identifier.value) ?? targets.get(`*.${authz.identifier.value}`);
-    if (!target) throw new OrderInvalidError(`the CA returned an authorization for ${domain}, which was not ordered`, undefined);
+    const target =
+      targets.get(domain) ??
+      targets.get(authz.identifier.value) ??
+      targets.get(`*.${authz.identifier.value}`);
+    if (!target)
+      throw new OrderInvalidError(
+        `the CA returned an authorization for ${domain}, which was not ordered`,
+        undefined,
+      );
     records.push({
       domain,
       challengeName: target.challengeName,
@@ -59,6 +74,10 @@ export async function createOrder(item: CertificateItem, ctx: StepContext): Prom
       challengeUrl: challenge.url,
     });
   }
-  ctx.logger.info('order created', { certificate: cert.name, order: order.url, pendingAuthorizations: records.length });
+  ctx.logger.info('order created', {
+    certificate: cert.name,
+    order: order.url,
+    pendingAuthorizations: records.length,
+  });
   return { url: order.url, accountUrl, domains: cert.domains, keyType: cert.keyType, records };
 }

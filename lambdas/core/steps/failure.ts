@@ -5,7 +5,11 @@ import type { CertificateFailure } from '../ports';
  * JSON (`{"errorType","errorMessage","trace"}`); local mode produces the same shape. The CA's
  * problem document, when there is one, is embedded after "CA problem: " by OrderInvalidError.
  */
-export function describeFailure(certificate: string, step: string | undefined, error: { Error: string; Cause?: string } | undefined): CertificateFailure {
+export function describeFailure(
+  certificate: string,
+  step: string | undefined,
+  error: { Error: string; Cause?: string } | undefined,
+): CertificateFailure {
   const name = error?.Error ?? 'UnknownError';
   let message = error?.Cause ?? '';
   try {

@@ -2,7 +2,7 @@ import * as acme from 'acme-client';
 import { loadAccount } from '../acme/account';
 import { acmeCall, acmeClient } from '../acme/client';
 import { inspectCertificate, privateKeyMatchesCertificate, splitPemChain } from '../certificate/inspect';
-import { CertificateStoreError, CertflowError } from '../errors';
+import { CertflowError, CertificateStoreError } from '../errors';
 import type { IssuedCertificate, KeyType, StoredLocation } from '../ports';
 import type { CertificateItem, IssuedSummary } from '../state';
 import { certificateByName, required, type StepContext } from './context';
@@ -38,7 +38,9 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
   const key = await createPrivateKey(cert.keyType);
   const commonName = cert.domains.find((d) => d.length <= 64);
   const [, csr] = await acme.crypto.createCsr({ commonName, altNames: cert.domains }, key);
-  const order = await acmeCall('order', () => client.getOrder({ url: orderState.url } as Parameters<typeof client.getOrder>[0]));
+  const order = await acmeCall('order', () =>
+    client.getOrder({ url: orderState.url } as Parameters<typeof client.getOrder>[0]),
+  );
   const finalized = await acmeCall('finalize', () => client.finalizeOrder(order, csr));
   const valid = await acmeCall('order completion', () => client.waitForValidStatus(finalized));
   const fullchainPem = await acmeCall('certificate download', () => client.getCertificate(valid));
@@ -49,7 +51,9 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
   const privateKeyPem = key.toString();
   const wanted = [...cert.domains].sort().join(',');
   if ([...info.domains].sort().join(',') !== wanted) {
-    throw new CertflowError(`the CA issued names ${info.domains.join(', ')} but ${cert.domains.join(', ')} were ordered`);
+    throw new CertflowError(
+      `the CA issued names ${info.domains.join(', ')} but ${cert.domains.join(', ')} were ordered`,
+    );
   }
   if (!privateKeyMatchesCertificate(privateKeyPem, leaf)) {
     throw new CertflowError('the issued certificate does not match the private key generated for it');
@@ -83,7 +87,12 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
       );
     }
   }
-  ctx.logger.info('certificate issued and stored', { certificate: cert.name, serial: info.serial, notAfter: info.notAfter, locations });
+  ctx.logger.info('certificate issued and stored', {
+    certificate: cert.name,
+    serial: info.serial,
+    notAfter: info.notAfter,
+    locations,
+  });
   return {
     certificate: cert.name,
     domains: cert.domains,

@@ -5,10 +5,18 @@ import { required, type StepContext } from './context';
  * PublishRecords (RFC 8555 §8.4): add this order's TXT values in the delegated zone, keeping any
  * other value at the same name (apex and wildcard share one; other orders may be running).
  */
-export async function publishRecords(item: CertificateItem, ctx: StepContext): Promise<{ changeTokens: string[] }> {
+export async function publishRecords(
+  item: CertificateItem,
+  ctx: StepContext,
+): Promise<{ changeTokens: string[] }> {
   const order = required(item.order, 'order', 'CreateOrder');
   if (order.records.length === 0) return { changeTokens: [] };
-  const changeTokens = await ctx.dnsProvider().addTxtValues(order.records.map(({ fqdn, value }) => ({ fqdn, value })));
-  ctx.logger.info('published TXT values', { certificate: item.certificate, names: [...new Set(order.records.map((r) => r.fqdn))] });
+  const changeTokens = await ctx
+    .dnsProvider()
+    .addTxtValues(order.records.map(({ fqdn, value }) => ({ fqdn, value })));
+  ctx.logger.info('published TXT values', {
+    certificate: item.certificate,
+    names: [...new Set(order.records.map((r) => r.fqdn))],
+  });
   return { changeTokens };
 }

@@ -13,7 +13,10 @@ import type { StepContext } from './context';
  */
 export async function selectDue(input: RunInput, ctx: StepContext): Promise<Selection> {
   const { config } = ctx;
-  const requested = parseRunInput(input, config.certificates.map((c) => c.name));
+  const requested = parseRunInput(
+    input,
+    config.certificates.map((c) => c.name),
+  );
   const account = await ensureAccount({
     directoryUrl: config.acme.directoryUrl,
     email: config.acme.email,
@@ -26,13 +29,18 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
   for (const certificate of config.certificates) {
     if (requested && !requested.includes(certificate.name)) continue;
     const current = await Promise.all(
-      ctx.stores(certificate).map(async (store) => ({ store: store.kind, metadata: await store.current(certificate.name) })),
+      ctx
+        .stores(certificate)
+        .map(async (store) => ({ store: store.kind, metadata: await store.current(certificate.name) })),
     );
     let window: RenewalWindow | undefined;
     const ariCertId = current.find((c) => c.metadata?.ariCertId)?.metadata?.ariCertId;
     if (config.renewal.useAri && ariCertId && !input.force) {
       window = await fetchRenewalWindow(config.acme.directoryUrl, ariCertId).catch((error: unknown) => {
-        ctx.logger.warn('ARI lookup failed; using the lifetime threshold', { certificate: certificate.name, error });
+        ctx.logger.warn('ARI lookup failed; using the lifetime threshold', {
+          certificate: certificate.name,
+          error,
+        });
         return undefined;
       });
     }
@@ -59,7 +67,9 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
 
 function parseRunInput(input: RunInput, known: string[]): string[] | undefined {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new InvalidInputError('run input must be a JSON object such as {"certificates": ["name"], "force": true}');
+    throw new InvalidInputError(
+      'run input must be a JSON object such as {"certificates": ["name"], "force": true}',
+    );
   }
   if (input.force !== undefined && typeof input.force !== 'boolean') {
     throw new InvalidInputError('run input field "force" must be true or false');

@@ -11,9 +11,13 @@ export async function summarize(input: SummarizeInput, ctx: StepContext): Promis
   const summary: RunSummary = {
     runId: input.selection.runId,
     issued: results.flatMap((r) =>
-      r.status === 'issued' ? [{ certificate: r.certificate, notAfter: r.issued.notAfter, locations: r.issued.locations }] : [],
+      r.status === 'issued'
+        ? [{ certificate: r.certificate, notAfter: r.issued.notAfter, locations: r.issued.locations }]
+        : [],
     ),
-    failed: results.flatMap((r) => (r.status === 'failed' ? [describeFailure(r.certificate, r.step, r.error)] : [])),
+    failed: results.flatMap((r) =>
+      r.status === 'failed' ? [describeFailure(r.certificate, r.step, r.error)] : [],
+    ),
     skipped: input.selection.skipped,
   };
   try {
@@ -22,6 +26,15 @@ export async function summarize(input: SummarizeInput, ctx: StepContext): Promis
     // The summary still reaches the execution output; a failed run still ends in SomeCertificatesFailed.
     ctx.logger.error('could not send the run summary alert', { error });
   }
-  ctx.logger.info('run finished', { issued: summary.issued.length, failed: summary.failed.length, skipped: summary.skipped.length });
-  return { ...summary, issuedCount: summary.issued.length, failedCount: summary.failed.length, skippedCount: summary.skipped.length };
+  ctx.logger.info('run finished', {
+    issued: summary.issued.length,
+    failed: summary.failed.length,
+    skipped: summary.skipped.length,
+  });
+  return {
+    ...summary,
+    issuedCount: summary.issued.length,
+    failedCount: summary.failed.length,
+    skippedCount: summary.skipped.length,
+  };
 }

@@ -71,7 +71,12 @@ export class Rfc2136Provider implements DnsProvider {
       record: { name: r.fqdn, type: 'TXT', ttl: op === 'add' ? this.ttl : 0, data: txtStrings(r.value) },
     }));
     await sendUpdate(
-      { server: this.options.server, zone: this.zone, tsig: this.options.tsig, timeoutMs: this.options.timeoutMs },
+      {
+        server: this.options.server,
+        zone: this.zone,
+        tsig: this.options.tsig,
+        timeoutMs: this.options.timeoutMs,
+      },
       operations,
     );
   }

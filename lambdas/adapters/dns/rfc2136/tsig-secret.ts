@@ -7,8 +7,8 @@ export interface TsigSecretSource {
   secretFile?: string;
   /** Name of an environment variable holding the bare base64 secret. */
   secretEnv?: string;
-  /** With several key clauses in the file, the one to use. */
-  keyName?: string;
+  /** The key name (`dns.tsig.name`): when the file holds key clauses, the clause to use. */
+  name?: string;
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -72,14 +72,17 @@ export function readTsigSecret(source: TsigSecretSource, env: NodeJS.ProcessEnv 
       const code = (error as NodeJS.ErrnoException).code ?? 'read error';
       throw problem(path, `cannot read "${source.secretFile}" (${code}); create it or fix the path`);
     }
-    const fromClause = secretFromKeyClause(text, path, source.keyName);
+    const fromClause = secretFromKeyClause(text, path, source.name);
     return checkBase64(fromClause ?? text.trim(), path);
   }
   if (source.secretEnv !== undefined) {
     const path = 'dns.tsig.secretEnv';
     const value = env[source.secretEnv];
     if (value === undefined || value.trim() === '') {
-      throw problem(path, `environment variable ${source.secretEnv} is not set; export the base64 TSIG secret in it`);
+      throw problem(
+        path,
+        `environment variable ${source.secretEnv} is not set; export the base64 TSIG secret in it`,
+      );
     }
     return checkBase64(value.trim(), path);
   }

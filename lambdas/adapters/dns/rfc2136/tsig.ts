@@ -4,7 +4,12 @@ import { canonicalName, codecs, HEADER, recordSpans } from './wire';
 /** HMAC algorithms of RFC 8945 §6 that certflow signs with (HMAC-MD5 is deliberately absent). */
 export type TsigAlgorithm = 'hmac-sha256' | 'hmac-sha384' | 'hmac-sha512' | 'hmac-sha1';
 
-export const TSIG_ALGORITHMS: readonly TsigAlgorithm[] = ['hmac-sha256', 'hmac-sha384', 'hmac-sha512', 'hmac-sha1'];
+export const TSIG_ALGORITHMS: readonly TsigAlgorithm[] = [
+  'hmac-sha256',
+  'hmac-sha384',
+  'hmac-sha512',
+  'hmac-sha1',
+];
 
 /** A TSIG key. `secret` is base64 and must never appear in messages or logs. */
 export interface TsigKey {
@@ -69,7 +74,10 @@ function keyBytes(key: TsigKey): Buffer {
 }
 
 /** The TSIG variables that are digested after the message (RFC 8945 §4.3.3). */
-function tsigVariables(key: TsigKey, t: Omit<TsigRecord, 'mac' | 'originalId' | 'keyName' | 'algorithm'>): Buffer {
+function tsigVariables(
+  key: TsigKey,
+  t: Omit<TsigRecord, 'mac' | 'originalId' | 'keyName' | 'algorithm'>,
+): Buffer {
   return Buffer.concat([
     canonicalName(key.name),
     u16(255), // CLASS ANY

@@ -86,7 +86,11 @@ export async function sendUpdate(target: UpdateTarget, operations: UpdateOperati
   const server = formatServer(target.server);
   let response: Buffer;
   try {
-    response = await tcpExchange(target.server, signed, { id, timeoutMs: target.timeoutMs ?? 5000, retries: 0 });
+    response = await tcpExchange(target.server, signed, {
+      id,
+      timeoutMs: target.timeoutMs ?? 5000,
+      retries: 0,
+    });
   } catch (error) {
     throw new DnsUpdateError(
       `DNS UPDATE of zone ${target.zone} at ${server} failed: ${error instanceof Error ? error.message : String(error)}`,

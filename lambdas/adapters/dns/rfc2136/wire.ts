@@ -23,7 +23,15 @@ interface PartCodecs {
 export const codecs = dnsPacket as unknown as PartCodecs;
 
 /** Header offsets (RFC 1035 §4.1.1). */
-export const HEADER = { id: 0, flags: 2, qdcount: 4, ancount: 6, nscount: 8, arcount: 10, length: 12 } as const;
+export const HEADER = {
+  id: 0,
+  flags: 2,
+  qdcount: 4,
+  ancount: 6,
+  nscount: 8,
+  arcount: 10,
+  length: 12,
+} as const;
 
 /** Class IN (RFC 1035 §3.2.4). */
 export const CLASS_IN = 1;

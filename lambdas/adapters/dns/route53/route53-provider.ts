@@ -275,7 +275,12 @@ export class Route53Provider implements DnsProvider, ChangeStatusReporter {
     if (!found) return { raw: [] };
     const raw = (found.ResourceRecords ?? []).flatMap((r) => (typeof r.Value === 'string' ? [r.Value] : []));
     return {
-      recordSet: { Name: found.Name, Type: found.Type, TTL: found.TTL, ResourceRecords: found.ResourceRecords },
+      recordSet: {
+        Name: found.Name,
+        Type: found.Type,
+        TTL: found.TTL,
+        ResourceRecords: found.ResourceRecords,
+      },
       raw,
     };
   }

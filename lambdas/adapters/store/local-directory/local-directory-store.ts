@@ -14,8 +14,9 @@
  * symlink over it. Readers that open `live/<name>/...` see either the old set or the new set,
  * never a mix of half-written files; a failure before that rename leaves the old set untouched.
  */
-import { promises as nodeFs } from 'node:fs';
+
 import { randomBytes } from 'node:crypto';
+import { promises as nodeFs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { privateKeyMatchesCertificate } from '../../../core/certificate/inspect';
@@ -31,7 +32,17 @@ import type {
 /** The file-system calls the store makes; injectable so tests can make a write fail mid-way. */
 export type StoreFileSystem = Pick<
   typeof nodeFs,
-  'mkdir' | 'open' | 'rename' | 'symlink' | 'readlink' | 'lstat' | 'stat' | 'readdir' | 'readFile' | 'rm' | 'chmod'
+  | 'mkdir'
+  | 'open'
+  | 'rename'
+  | 'symlink'
+  | 'readlink'
+  | 'lstat'
+  | 'stat'
+  | 'readdir'
+  | 'readFile'
+  | 'rm'
+  | 'chmod'
 >;
 
 export interface LocalDirectoryStoreOptions {
@@ -348,8 +359,6 @@ function checkName(name: string): string {
 
 function isCode(error: unknown, ...codes: string[]): boolean {
   return (
-    typeof error === 'object' &&
-    error !== null &&
-    codes.includes(String((error as { code?: unknown }).code))
+    typeof error === 'object' && error !== null && codes.includes(String((error as { code?: unknown }).code))
   );
 }

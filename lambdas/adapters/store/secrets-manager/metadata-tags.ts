@@ -44,7 +44,8 @@ export function encodeTagText(text: string): string {
   for (const ch of text) {
     if (SAFE.test(ch)) out += ch;
     else
-      for (const byte of Buffer.from(ch, 'utf8')) out += `_${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+      for (const byte of Buffer.from(ch, 'utf8'))
+        out += `_${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }
@@ -73,7 +74,10 @@ export function chunkEncoded(encoded: string, max = MAX_TAG_VALUE): string[] {
   const chunks: string[] = [];
   let rest = encoded;
   const canCut = (at: number): boolean =>
-    rest.charAt(at - 1) !== ' ' && rest.charAt(at) !== ' ' && rest.charAt(at - 1) !== '_' && rest.charAt(at - 2) !== '_';
+    rest.charAt(at - 1) !== ' ' &&
+    rest.charAt(at) !== ' ' &&
+    rest.charAt(at - 1) !== '_' &&
+    rest.charAt(at - 2) !== '_';
   while (rest.length > max) {
     let cut = max;
     while (cut > 1 && !canCut(cut)) cut--;

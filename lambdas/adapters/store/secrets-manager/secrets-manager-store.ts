@@ -6,7 +6,12 @@ import {
   UntagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { CertificateStoreError } from '../../../core/errors';
-import type { CertificateMetadata, CertificateStore, IssuedCertificate, StoredLocation } from '../../../core/ports';
+import type {
+  CertificateMetadata,
+  CertificateStore,
+  IssuedCertificate,
+  StoredLocation,
+} from '../../../core/ports';
 import { errorMessageOf, errorNameOf } from '../../aws/retry';
 import {
   isCertflowTag,
@@ -83,7 +88,9 @@ export class SecretsManagerCertificateStore implements CertificateStore {
     const arn = this.arnFor(name);
     for (const field of ['certificatePem', 'fullchainPem', 'privateKeyPem'] as const) {
       if (typeof certificate[field] !== 'string' || certificate[field].trim() === '') {
-        throw new CertificateStoreError(`secretsmanager: certificate "${name}" has no ${field}; nothing was stored`);
+        throw new CertificateStoreError(
+          `secretsmanager: certificate "${name}" has no ${field}; nothing was stored`,
+        );
       }
     }
     const existing = await this.describeTags(name, arn);
@@ -113,10 +120,13 @@ export class SecretsManagerCertificateStore implements CertificateStore {
       throw this.failure('PutSecretValue', name, arn, error, 'the previous certificate is still current');
     }
 
-    const stale = existing.map((t) => t.Key).filter((k) => isCertflowTag(k) && !tags.some((t) => t.Key === k));
+    const stale = existing
+      .map((t) => t.Key)
+      .filter((k) => isCertflowTag(k) && !tags.some((t) => t.Key === k));
     try {
       await this.client.send(new TagResourceCommand({ SecretId: arn, Tags: tags }));
-      if (stale.length > 0) await this.client.send(new UntagResourceCommand({ SecretId: arn, TagKeys: stale }));
+      if (stale.length > 0)
+        await this.client.send(new UntagResourceCommand({ SecretId: arn, TagKeys: stale }));
     } catch (error) {
       throw this.failure(
         'TagResource',
@@ -151,7 +161,13 @@ export class SecretsManagerCertificateStore implements CertificateStore {
   }
 
   /** Translate an SDK error; the message names the call and the secret, never the value. */
-  private failure(operation: string, name: string, arn: string, error: unknown, outcome?: string): CertificateStoreError {
+  private failure(
+    operation: string,
+    name: string,
+    arn: string,
+    error: unknown,
+    outcome?: string,
+  ): CertificateStoreError {
     return new CertificateStoreError(
       `secretsmanager: ${operation} for certificate "${name}" (${arn}) failed: ${errorNameOf(error)}: ${errorMessageOf(error)}${outcome ? `; ${outcome}` : ''}`,
       { cause: error },

@@ -1,0 +1,307 @@
+import {
+  type ACMClient,
+  AddTagsToCertificateCommand,
+  type CertificateDetail,
+  type CertificateSummary,
+  DescribeCertificateCommand,
+  ImportCertificateCommand,
+  type KeyAlgorithm,
+  ListCertificatesCommand,
+  ListTagsForCertificateCommand,
+  RemoveTagsFromCertificateCommand,
+  type Tag,
+} from '@aws-sdk/client-acm';
+import { ACM_KEY_TYPES } from '../../../core/config/schema';
+import { CertificateStoreError } from '../../../core/errors';
+import type {
+  CertificateMetadata,
+  CertificateStore,
+  IssuedCertificate,
+  KeyType,
+  StoredLocation,
+} from '../../../core/ports';
+import { errorMessageOf, errorNameOf } from '../../aws/retry';
+
+/** Options of {@link AcmCertificateStore}. */
+export interface AcmCertificateStoreOptions {
+  /** Returns the ACM client for a region; the caller creates each once per cold start. */
+  clientFor: (region: string) => ACMClient;
+  /** Regions to import into, home region first (e.g. add us-east-1 for CloudFront). */
+  regions: string[];
+}
+
+/** Tag that marks the ACM certificate holding a certflow certificate. */
+export const ACM_CERTIFICATE_TAG = 'certflow:certificate';
+/** Tag holding the RFC 9773 CertID, which ACM does not report. */
+export const ACM_ARI_TAG = 'certflow:ariCertId';
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/** certflow key type ↔ ACM KeyAlgorithm. */
+const KEY_ALGORITHMS: Record<KeyType, KeyAlgorithm> = {
+  'ecdsa-p256': 'EC_prime256v1',
+  'ecdsa-p384': 'EC_secp384r1',
+  'rsa-2048': 'RSA_2048',
+  'rsa-3072': 'RSA_3072',
+  'rsa-4096': 'RSA_4096',
+};
+/** Every ACM key algorithm: ListCertificates returns only RSA_1024 and RSA_2048 unless asked. */
+const ALL_KEY_ALGORITHMS: KeyAlgorithm[] = [
+  'EC_prime256v1',
+  'EC_secp384r1',
+  'EC_secp521r1',
+  'RSA_1024',
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+];
+
+/** The ACM certificate found for a certflow certificate in one region. */
+interface Existing {
+  arn: string;
+  keyAlgorithm: string | undefined;
+  tags: Tag[];
+}
+
+/**
+ * Certificates imported into AWS Certificate Manager, in one or more regions.
+ *
+ * The ACM certificate of a certflow certificate is the imported one tagged
+ * `certflow:certificate=<name>` (found with ListCertificates + ListTagsForCertificate on every
+ * call; nothing is cached). `put` re-imports to that ARN (`ImportCertificate` with
+ * `CertificateArn`), so CloudFront distributions and load balancers using it pick up the new
+ * certificate without any change; the first import creates it with the tags. ACM keeps no
+ * previous version: the re-import replaces the certificate atomically or not at all.
+ */
+export class AcmCertificateStore implements CertificateStore {
+  readonly kind = 'acm';
+  private readonly clientFor: (region: string) => ACMClient;
+  private readonly regions: string[];
+  private readonly home: string;
+
+  constructor(options: AcmCertificateStoreOptions) {
+    if (typeof options.clientFor !== 'function') {
+      throw new CertificateStoreError('acm: clientFor must return an ACM client for a region');
+    }
+    const regions = Array.isArray(options.regions) ? [...new Set(options.regions)] : [];
+    const [home] = regions;
+    if (home === undefined)
+      throw new CertificateStoreError('acm: list at least one region (home region first)');
+    for (const region of regions) {
+      if (typeof region !== 'string' || !REGION.test(region)) {
+        throw new CertificateStoreError(`acm: "${String(region)}" is not an AWS region such as "us-east-1"`);
+      }
+    }
+    this.clientFor = options.clientFor;
+    this.regions = regions;
+    this.home = home;
+  }
+
+  /**
+   * The certificate in the home region (DescribeCertificate: validity, serial, names, key
+   * algorithm, issuer; the RFC 9773 CertID from its tag); undefined when none was imported, or
+   * when its key algorithm is one certflow does not issue.
+   */
+  async current(name: string): Promise<CertificateMetadata | undefined> {
+    const home = this.home;
+    const existing = await this.find(home, name, []);
+    if (!existing) return undefined;
+    const detail = await this.call(home, 'DescribeCertificate', name, async () => {
+      const res = await this.clientFor(home).send(
+        new DescribeCertificateCommand({ CertificateArn: existing.arn }),
+      );
+      return res.Certificate;
+    });
+    return detail ? toMetadata(name, detail, existing.tags) : undefined;
+  }
+
+  /**
+   * Import into every region: re-import to the existing ARN where there is one, else import a
+   * new certificate with the `certflow:certificate` tag. Refuses, before importing anywhere, key
+   * types ACM cannot import and key-type changes ACM cannot re-import.
+   */
+  async put(certificate: IssuedCertificate): Promise<StoredLocation> {
+    const { metadata } = certificate;
+    const name = metadata.name;
+    if (!ACM_KEY_TYPES.includes(metadata.keyType)) {
+      throw new CertificateStoreError(
+        `acm: ACM cannot import certificate "${name}" with a ${metadata.keyType} key; set its keyType to one of ${ACM_KEY_TYPES.join(', ')}, or remove "acm" from its stores`,
+      );
+    }
+    const wanted = KEY_ALGORITHMS[metadata.keyType];
+    const plans: { region: string; existing: Existing | undefined }[] = [];
+    for (const region of this.regions) {
+      const existing = await this.find(region, name, metadata.domains);
+      if (existing && existing.keyAlgorithm !== undefined && existing.keyAlgorithm !== wanted) {
+        throw new CertificateStoreError(
+          `acm: certificate "${name}" changed key type to ${metadata.keyType}, but ACM cannot re-import ${existing.arn} (${existing.keyAlgorithm}) with another key type; set keyType back, or remove the ${ACM_CERTIFICATE_TAG} tag from that certificate so a new one is imported (then point its users at the new ARN). Nothing was imported`,
+        );
+      }
+      plans.push({ region, existing });
+    }
+
+    const arns: string[] = [];
+    for (const { region, existing } of plans) {
+      const done =
+        arns.length > 0 ? ` (already imported in ${this.regions.slice(0, arns.length).join(', ')})` : '';
+      arns.push(await this.importInto(region, certificate, existing, done));
+    }
+    return { store: this.kind, location: arns.join(', ') };
+  }
+
+  private async importInto(
+    region: string,
+    certificate: IssuedCertificate,
+    existing: Existing | undefined,
+    done: string,
+  ): Promise<string> {
+    const { metadata } = certificate;
+    const client = this.clientFor(region);
+    const ari = metadata.ariCertId;
+    const pem = (text: string): Uint8Array => Buffer.from(text, 'utf8');
+    const body = {
+      Certificate: pem(certificate.certificatePem),
+      PrivateKey: pem(certificate.privateKeyPem),
+      ...(certificate.chainPem.trim() === '' ? {} : { CertificateChain: pem(certificate.chainPem) }),
+    };
+    if (!existing) {
+      const tags: Tag[] = [{ Key: ACM_CERTIFICATE_TAG, Value: metadata.name }];
+      if (ari) tags.push({ Key: ACM_ARI_TAG, Value: ari });
+      const res = await this.call(
+        region,
+        'ImportCertificate',
+        metadata.name,
+        () => client.send(new ImportCertificateCommand({ ...body, Tags: tags })),
+        done,
+      );
+      if (!res.CertificateArn) {
+        throw new CertificateStoreError(
+          `acm: ImportCertificate in ${region} returned no ARN for "${metadata.name}"`,
+        );
+      }
+      return res.CertificateArn;
+    }
+    // Re-import keeps the ARN; ACM refuses tags on re-import, so the CertID tag is updated after.
+    await this.call(
+      region,
+      'ImportCertificate',
+      metadata.name,
+      () => client.send(new ImportCertificateCommand({ ...body, CertificateArn: existing.arn })),
+      done,
+    );
+    const old = existing.tags.find((t) => t.Key === ACM_ARI_TAG)?.Value;
+    if (old !== ari) {
+      await this.call(
+        region,
+        'tagging',
+        metadata.name,
+        async () => {
+          if (old !== undefined) {
+            await client.send(
+              new RemoveTagsFromCertificateCommand({
+                CertificateArn: existing.arn,
+                Tags: [{ Key: ACM_ARI_TAG }],
+              }),
+            );
+          }
+          if (ari) {
+            await client.send(
+              new AddTagsToCertificateCommand({
+                CertificateArn: existing.arn,
+                Tags: [{ Key: ACM_ARI_TAG, Value: ari }],
+              }),
+            );
+          }
+        },
+        ' (the certificate itself was re-imported)',
+      );
+    }
+    return existing.arn;
+  }
+
+  /**
+   * The imported certificate tagged for `name` in `region`. Certificates whose domain name is
+   * one of `likely` are checked first, to spend fewer ListTagsForCertificate calls.
+   */
+  private async find(region: string, name: string, likely: string[]): Promise<Existing | undefined> {
+    const client = this.clientFor(region);
+    const summaries: CertificateSummary[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call(region, 'ListCertificates', name, () =>
+        client.send(
+          new ListCertificatesCommand({
+            Includes: { keyTypes: ALL_KEY_ALGORITHMS },
+            MaxItems: 1000,
+            NextToken: nextToken,
+          }),
+        ),
+      );
+      summaries.push(...(page.CertificateSummaryList ?? []));
+      nextToken = page.NextToken;
+    } while (nextToken);
+    const candidates = summaries
+      .flatMap((s) =>
+        typeof s.CertificateArn === 'string' && (s.Type === undefined || s.Type === 'IMPORTED')
+          ? [{ arn: s.CertificateArn, summary: s }]
+          : [],
+      )
+      .sort(
+        (a, b) =>
+          Number(likely.includes(b.summary.DomainName ?? '')) -
+          Number(likely.includes(a.summary.DomainName ?? '')),
+      );
+    for (const { arn, summary } of candidates) {
+      const res = await this.call(region, 'ListTagsForCertificate', name, () =>
+        client.send(new ListTagsForCertificateCommand({ CertificateArn: arn })),
+      );
+      const tags = res.Tags ?? [];
+      if (tags.some((t) => t.Key === ACM_CERTIFICATE_TAG && t.Value === name)) {
+        return { arn, keyAlgorithm: summary.KeyAlgorithm, tags };
+      }
+    }
+    return undefined;
+  }
+
+  /** Run one SDK call; translate its failure (never including the PEMs) into CertificateStoreError. */
+  private async call<T>(
+    region: string,
+    operation: string,
+    name: string,
+    fn: () => Promise<T>,
+    outcome = '',
+  ): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw new CertificateStoreError(
+        `acm: ${operation} in ${region} for certificate "${name}" failed: ${errorNameOf(error)}: ${errorMessageOf(error)}${outcome}`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+/** ACM's description of a certificate as certflow metadata. */
+function toMetadata(name: string, detail: CertificateDetail, tags: Tag[]): CertificateMetadata | undefined {
+  const keyType = (Object.keys(KEY_ALGORITHMS) as KeyType[]).find(
+    (k) => KEY_ALGORITHMS[k] === detail.KeyAlgorithm,
+  );
+  if (!keyType || !detail.NotAfter || !detail.NotBefore) return undefined;
+  const names = detail.SubjectAlternativeNames?.length
+    ? detail.SubjectAlternativeNames
+    : [detail.DomainName ?? ''];
+  const metadata: CertificateMetadata = {
+    name,
+    domains: [...new Set(names.map((d) => d.toLowerCase()).filter(Boolean))],
+    keyType,
+    serial: (detail.Serial ?? '').replace(/:/g, '').toLowerCase(),
+    issuer: detail.Issuer ?? '',
+    notBefore: detail.NotBefore.toISOString(),
+    notAfter: detail.NotAfter.toISOString(),
+    storedAt: (detail.ImportedAt ?? detail.CreatedAt ?? detail.NotBefore).toISOString(),
+  };
+  const ari = tags.find((t) => t.Key === ACM_ARI_TAG)?.Value;
+  if (ari) metadata.ariCertId = ari;
+  return metadata;
+}

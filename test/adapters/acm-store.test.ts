@@ -1,0 +1,283 @@
+import { generateKeyPairSync } from 'node:crypto';
+import {
+  ACMClient,
+  ACMServiceException,
+  AddTagsToCertificateCommand,
+  DescribeCertificateCommand,
+  ImportCertificateCommand,
+  ListCertificatesCommand,
+  ListTagsForCertificateCommand,
+  RemoveTagsFromCertificateCommand,
+} from '@aws-sdk/client-acm';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { AcmCertificateStore } from '../../lambdas/adapters/store/acm/acm-store';
+import { CertificateStoreError } from '../../lambdas/core/errors';
+import type { CertificateMetadata, IssuedCertificate } from '../../lambdas/core/ports';
+
+const HOME = 'eu-west-1';
+const EDGE = 'us-east-1';
+const homeClient = new ACMClient({ region: HOME });
+const edgeClient = new ACMClient({ region: EDGE });
+const home = mockClient(homeClient);
+const edge = mockClient(edgeClient);
+
+const EXISTING_ARN = `arn:aws:acm:${HOME}:123456789012:certificate/11111111-2222-3333-4444-555555555555`;
+const NEW_ARN = `arn:aws:acm:${EDGE}:123456789012:certificate/99999999-8888-7777-6666-555555555555`;
+const OTHER_ARN = `arn:aws:acm:${HOME}:123456789012:certificate/00000000-0000-0000-0000-000000000000`;
+
+function store(regions = [HOME]): AcmCertificateStore {
+  return new AcmCertificateStore({
+    clientFor: (region) => (region === HOME ? homeClient : edgeClient),
+    regions,
+  });
+}
+
+function issued(overrides: Partial<CertificateMetadata> = {}): IssuedCertificate {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const leaf = '-----BEGIN CERTIFICATE-----\nMIIBleaf\n-----END CERTIFICATE-----\n';
+  const chain = '-----BEGIN CERTIFICATE-----\nMIIBchain\n-----END CERTIFICATE-----\n';
+  return {
+    metadata: {
+      name: 'www',
+      domains: ['example.com', '*.example.com'],
+      keyType: 'ecdsa-p256',
+      serial: '04a1b2',
+      issuer: 'R11',
+      notBefore: '2025-01-01T00:00:00.000Z',
+      notAfter: '2025-04-01T00:00:00.000Z',
+      ariCertId: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy',
+      storedAt: '2025-01-01T00:05:00.000Z',
+      ...overrides,
+    },
+    certificatePem: leaf,
+    chainPem: chain,
+    fullchainPem: leaf + chain,
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
+
+const text = (bytes: Uint8Array | undefined): string =>
+  Buffer.from(bytes ?? new Uint8Array()).toString('utf8');
+
+/** The home region holds an unrelated imported certificate, an ACM-issued one, and (optionally) ours. */
+function homeHolds(ours: { keyAlgorithm?: 'EC_prime256v1' | 'RSA_2048'; ari?: string } | undefined): void {
+  home.on(ListCertificatesCommand).resolves({
+    CertificateSummaryList: [
+      {
+        CertificateArn: OTHER_ARN,
+        DomainName: 'other.example.org',
+        Type: 'IMPORTED',
+        KeyAlgorithm: 'RSA_2048',
+      },
+      {
+        CertificateArn: `${OTHER_ARN}-issued`,
+        DomainName: 'example.com',
+        Type: 'AMAZON_ISSUED',
+        KeyAlgorithm: 'RSA_2048',
+      },
+      ...(ours
+        ? [
+            {
+              CertificateArn: EXISTING_ARN,
+              DomainName: 'example.com',
+              Type: 'IMPORTED' as const,
+              KeyAlgorithm: ours.keyAlgorithm ?? ('EC_prime256v1' as const),
+            },
+          ]
+        : []),
+    ],
+  });
+  home.on(ListTagsForCertificateCommand, { CertificateArn: OTHER_ARN }).resolves({
+    Tags: [{ Key: 'certflow:certificate', Value: 'api' }],
+  });
+  home.on(ListTagsForCertificateCommand, { CertificateArn: EXISTING_ARN }).resolves({
+    Tags: [
+      { Key: 'certflow:certificate', Value: 'www' },
+      ...(ours?.ari ? [{ Key: 'certflow:ariCertId', Value: ours.ari }] : []),
+    ],
+  });
+}
+
+beforeEach(() => {
+  home.reset();
+  edge.reset();
+});
+
+describe('AcmCertificateStore.put', () => {
+  it('imports a new certificate with the certflow tags the first time', async () => {
+    homeHolds(undefined);
+    home.on(ImportCertificateCommand).resolves({ CertificateArn: EXISTING_ARN });
+    const cert = issued();
+
+    await expect(store().put(cert)).resolves.toEqual({ store: 'acm', location: EXISTING_ARN });
+
+    const [call] = home.commandCalls(ImportCertificateCommand);
+    const input = call?.args[0].input;
+    expect(input?.CertificateArn).toBeUndefined();
+    expect(input?.Tags).toEqual([
+      { Key: 'certflow:certificate', Value: 'www' },
+      { Key: 'certflow:ariCertId', Value: cert.metadata.ariCertId },
+    ]);
+    expect(text(input?.Certificate)).toBe(cert.certificatePem);
+    expect(text(input?.CertificateChain)).toBe(cert.chainPem);
+    expect(text(input?.PrivateKey)).toBe(cert.privateKeyPem);
+    // ListCertificates hides EC certificates unless asked for them.
+    expect(home).toHaveReceivedCommandWith(ListCertificatesCommand, {
+      Includes: { keyTypes: expect.arrayContaining(['EC_prime256v1', 'EC_secp384r1', 'RSA_4096']) },
+    });
+  });
+
+  it('re-imports to the same ARN (no tags on re-import), then updates the CertID tag', async () => {
+    homeHolds({ ari: 'old.id' });
+    home.on(ImportCertificateCommand).resolves({ CertificateArn: EXISTING_ARN });
+    const cert = issued();
+
+    await expect(store().put(cert)).resolves.toEqual({ store: 'acm', location: EXISTING_ARN });
+
+    expect(home).toHaveReceivedCommandTimes(ImportCertificateCommand, 1);
+    const input = home.commandCalls(ImportCertificateCommand)[0]?.args[0].input;
+    expect(input?.CertificateArn).toBe(EXISTING_ARN);
+    expect(input?.Tags).toBeUndefined();
+    expect(home).toHaveReceivedCommandWith(RemoveTagsFromCertificateCommand, {
+      CertificateArn: EXISTING_ARN,
+      Tags: [{ Key: 'certflow:ariCertId' }],
+    });
+    expect(home).toHaveReceivedCommandWith(AddTagsToCertificateCommand, {
+      CertificateArn: EXISTING_ARN,
+      Tags: [{ Key: 'certflow:ariCertId', Value: cert.metadata.ariCertId }],
+    });
+  });
+
+  it('imports in every region: re-import where it exists, new import elsewhere', async () => {
+    homeHolds({ ari: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy' });
+    home.on(ImportCertificateCommand).resolves({ CertificateArn: EXISTING_ARN });
+    edge.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [] });
+    edge.on(ImportCertificateCommand).resolves({ CertificateArn: NEW_ARN });
+
+    const location = await store([HOME, EDGE]).put(issued());
+
+    expect(location).toEqual({ store: 'acm', location: `${EXISTING_ARN}, ${NEW_ARN}` });
+    expect(home).toHaveReceivedCommandWith(ImportCertificateCommand, { CertificateArn: EXISTING_ARN });
+    expect(edge.commandCalls(ImportCertificateCommand)[0]?.args[0].input.CertificateArn).toBeUndefined();
+    expect(home).not.toHaveReceivedCommand(AddTagsToCertificateCommand); // CertID unchanged
+  });
+
+  it('finds its certificate on a later ListCertificates page', async () => {
+    home
+      .on(ListCertificatesCommand)
+      .resolvesOnce({ CertificateSummaryList: [], NextToken: 'page-2' })
+      .resolvesOnce({
+        CertificateSummaryList: [
+          { CertificateArn: EXISTING_ARN, Type: 'IMPORTED', KeyAlgorithm: 'EC_prime256v1' },
+        ],
+      });
+    home
+      .on(ListTagsForCertificateCommand)
+      .resolves({ Tags: [{ Key: 'certflow:certificate', Value: 'www' }] });
+    home.on(ImportCertificateCommand).resolves({ CertificateArn: EXISTING_ARN });
+
+    await store().put(issued({ ariCertId: undefined }));
+
+    expect(home).toHaveReceivedNthCommandWith(2, ListCertificatesCommand, { NextToken: 'page-2' });
+    expect(home).toHaveReceivedCommandWith(ImportCertificateCommand, { CertificateArn: EXISTING_ARN });
+  });
+
+  it('refuses a key-type change ACM cannot re-import, before importing anywhere', async () => {
+    homeHolds({ keyAlgorithm: 'EC_prime256v1' });
+    edge.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [] });
+
+    const error = await store([EDGE, HOME])
+      .put(issued({ keyType: 'rsa-2048' }))
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(CertificateStoreError);
+    expect((error as Error).message).toContain(EXISTING_ARN);
+    expect((error as Error).message).toContain('set keyType back');
+    expect(home).not.toHaveReceivedCommand(ImportCertificateCommand);
+    expect(edge).not.toHaveReceivedCommand(ImportCertificateCommand);
+  });
+
+  it('refuses key types ACM does not import, with the fix, before any call', async () => {
+    const cert = issued();
+    const metadata: CertificateMetadata = JSON.parse(
+      JSON.stringify({ ...cert.metadata, keyType: 'ed25519' }),
+    );
+
+    await expect(store().put({ ...cert, metadata })).rejects.toThrow(
+      /^acm: ACM cannot import certificate "www" with a ed25519 key; set its keyType to one of ecdsa-p256/,
+    );
+    expect(home.calls()).toHaveLength(0);
+  });
+
+  it('translates an import failure with the region and no key material', async () => {
+    homeHolds(undefined);
+    const invalid = new ACMServiceException({
+      name: 'ValidationException',
+      $fault: 'client',
+      message: 'The private key is not supported.',
+      $metadata: { httpStatusCode: 400 },
+    });
+    home.on(ImportCertificateCommand).rejects(invalid);
+    const cert = issued();
+
+    const error = await store()
+      .put(cert)
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(CertificateStoreError);
+    expect((error as Error).message).toBe(
+      'acm: ImportCertificate in eu-west-1 for certificate "www" failed: ValidationException: The private key is not supported.',
+    );
+    expect((error as Error).cause).toBe(invalid);
+    expect((error as Error).message).not.toContain('PRIVATE KEY');
+  });
+});
+
+describe('AcmCertificateStore.current', () => {
+  it('describes the tagged certificate in the home region only', async () => {
+    homeHolds({ ari: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy' });
+    home.on(DescribeCertificateCommand, { CertificateArn: EXISTING_ARN }).resolves({
+      Certificate: {
+        CertificateArn: EXISTING_ARN,
+        DomainName: 'example.com',
+        SubjectAlternativeNames: ['example.com', '*.example.com'],
+        Serial: '04:a1:b2',
+        Issuer: 'R11',
+        KeyAlgorithm: 'EC_prime256v1',
+        NotBefore: new Date('2025-01-01T00:00:00Z'),
+        NotAfter: new Date('2025-04-01T00:00:00Z'),
+        ImportedAt: new Date('2025-01-01T00:05:00Z'),
+        Type: 'IMPORTED',
+      },
+    });
+
+    await expect(store([HOME, EDGE]).current('www')).resolves.toEqual({
+      name: 'www',
+      domains: ['example.com', '*.example.com'],
+      keyType: 'ecdsa-p256',
+      serial: '04a1b2',
+      issuer: 'R11',
+      notBefore: '2025-01-01T00:00:00.000Z',
+      notAfter: '2025-04-01T00:00:00.000Z',
+      ariCertId: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy',
+      storedAt: '2025-01-01T00:05:00.000Z',
+    });
+    expect(edge.calls()).toHaveLength(0);
+  });
+
+  it('returns undefined when nothing was imported for the certificate', async () => {
+    homeHolds(undefined);
+    await expect(store().current('www')).resolves.toBeUndefined();
+    expect(home).not.toHaveReceivedCommand(DescribeCertificateCommand);
+  });
+
+  it('rejects options without a valid region', () => {
+    expect(() => new AcmCertificateStore({ clientFor: () => homeClient, regions: [] })).toThrow(
+      /^acm: list at least one region/,
+    );
+    expect(() => new AcmCertificateStore({ clientFor: () => homeClient, regions: ['Europe'] })).toThrow(
+      /^acm: "Europe"/,
+    );
+  });
+});

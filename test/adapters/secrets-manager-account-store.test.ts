@@ -1,0 +1,136 @@
+import { generateKeyPairSync } from 'node:crypto';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  type PutSecretValueCommandInput,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+  SecretsManagerServiceException,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { SecretsManagerAccountStore } from '../../lambdas/adapters/account/secrets-manager-account-store';
+import { AccountStoreError } from '../../lambdas/core/errors';
+import type { AcmeAccount } from '../../lambdas/core/ports';
+
+const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:certflow/acme-account-AbCdEf';
+const LE = 'https://acme-v02.api.letsencrypt.org/directory';
+const STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+const sm = mockClient(SecretsManagerClient);
+
+const store = (): SecretsManagerAccountStore =>
+  new SecretsManagerAccountStore({
+    client: new SecretsManagerClient({ region: 'eu-west-1' }),
+    secretArn: ARN,
+  });
+
+function account(directoryUrl: string, accountUrl?: string): AcmeAccount {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const a: AcmeAccount = {
+    directoryUrl,
+    keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+  if (accountUrl) a.accountUrl = accountUrl;
+  return a;
+}
+
+/** A secret whose AWSCURRENT value is whatever was last put (none at first, as the stack creates it). */
+function secretStartingWith(initial: string | undefined): { value: () => string | undefined } {
+  let current = initial;
+  sm.on(GetSecretValueCommand, { SecretId: ARN }).callsFake(async () => {
+    if (current === undefined) {
+      throw new ResourceNotFoundException({
+        message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT",
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    return { ARN, SecretString: current };
+  });
+  sm.on(PutSecretValueCommand, { SecretId: ARN }).callsFake(async (input: PutSecretValueCommandInput) => {
+    current = input.SecretString;
+    return { ARN };
+  });
+  return { value: () => current };
+}
+
+beforeEach(() => sm.reset());
+
+describe('SecretsManagerAccountStore', () => {
+  it.each([
+    ['no value yet (no AWSCURRENT)', undefined],
+    ['an empty value', ''],
+    ['an empty object', '{}'],
+    ['a generated placeholder', 'x7#Qp!placeholder-not-json'],
+  ])('reads %s as "no account"', async (_what, initial) => {
+    secretStartingWith(initial);
+    await expect(store().load(LE)).resolves.toBeUndefined();
+  });
+
+  it('saves an account and loads it back, keyed by directory URL', async () => {
+    const secret = secretStartingWith(undefined);
+    const le = account(LE, 'https://acme-v02.api.letsencrypt.org/acme/acct/123');
+
+    await store().save(le);
+
+    await expect(store().load(LE)).resolves.toEqual(le);
+    await expect(store().load(STAGING)).resolves.toBeUndefined();
+    expect(JSON.parse(secret.value() ?? '')).toEqual({ [LE]: le });
+  });
+
+  it("keeps the other directories' accounts when saving one", async () => {
+    secretStartingWith(undefined);
+    const staging = account(STAGING, 'https://acme-staging-v02.api.letsencrypt.org/acme/acct/9');
+    const le = account(LE);
+    await store().save(staging);
+    await store().save(le);
+
+    await expect(store().load(STAGING)).resolves.toEqual(staging);
+    await expect(store().load(LE)).resolves.toEqual(le);
+  });
+
+  it('translates SDK failures without the key in the message', async () => {
+    secretStartingWith(undefined);
+    const denied = new SecretsManagerServiceException({
+      name: 'AccessDeniedException',
+      $fault: 'client',
+      message: 'not authorized to perform secretsmanager:PutSecretValue',
+      $metadata: { httpStatusCode: 400 },
+    });
+    sm.on(PutSecretValueCommand).rejects(denied);
+    const le = account(LE);
+
+    const error = await store()
+      .save(le)
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(AccountStoreError);
+    expect((error as Error).message).toContain('PutSecretValue');
+    expect((error as Error).message).toContain(ARN);
+    expect((error as Error).message).not.toContain('PRIVATE KEY');
+    expect((error as Error).cause).toBe(denied);
+  });
+
+  it('translates a read failure other than "no value yet"', async () => {
+    sm.on(GetSecretValueCommand).rejects(
+      new SecretsManagerServiceException({
+        name: 'DecryptionFailure',
+        $fault: 'client',
+        message: 'KMS key is disabled',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    await expect(store().load(LE)).rejects.toThrow(
+      /^secretsmanager: GetSecretValue .* DecryptionFailure: KMS key is disabled$/,
+    );
+  });
+
+  it('does not leak an unparsable secret value through an error', async () => {
+    secretStartingWith('{"https://x": "-----BEGIN PRIVATE KEY-----');
+    await expect(store().load('https://x')).resolves.toBeUndefined();
+  });
+
+  it('refuses to save an account without a key, before any call', async () => {
+    await expect(store().save({ directoryUrl: LE, keyPem: '' })).rejects.toThrow(AccountStoreError);
+    expect(sm.calls()).toHaveLength(0);
+  });
+});

@@ -1,0 +1,290 @@
+import { generateKeyPairSync } from 'node:crypto';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  type PutSecretValueCommandInput,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+  SecretsManagerServiceException,
+  TagResourceCommand,
+  type TagResourceCommandInput,
+  UntagResourceCommand,
+  type UntagResourceCommandInput,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { SecretsManagerCertificateStore } from '../../lambdas/adapters/store/secrets-manager/secrets-manager-store';
+import { CertificateStoreError } from '../../lambdas/core/errors';
+import type { CertificateMetadata, IssuedCertificate } from '../../lambdas/core/ports';
+
+const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:certflow/www-AbCdEf';
+const sm = mockClient(SecretsManagerClient);
+
+function store(): SecretsManagerCertificateStore {
+  return new SecretsManagerCertificateStore({
+    client: new SecretsManagerClient({ region: 'eu-west-1' }),
+    secretArns: { www: ARN },
+  });
+}
+
+function issued(overrides: Partial<CertificateMetadata> = {}): IssuedCertificate {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const leaf = '-----BEGIN CERTIFICATE-----\nMIIBleaf\n-----END CERTIFICATE-----\n';
+  const chain = '-----BEGIN CERTIFICATE-----\nMIIBchain\n-----END CERTIFICATE-----\n';
+  return {
+    metadata: {
+      name: 'www',
+      domains: ['example.com', '*.example.com'],
+      keyType: 'ecdsa-p256',
+      serial: '04a1b2c3d4e5f6',
+      issuer: "CN=(STAGING) Ersatz Edamame E1, O=(STAGING) Let's Encrypt, C=US",
+      notBefore: '2025-01-01T00:00:00.000Z',
+      notAfter: '2025-04-01T00:00:00.000Z',
+      ariCertId: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGyw9Tl9g',
+      storedAt: '2025-01-01T00:05:00.000Z',
+      ...overrides,
+    },
+    certificatePem: leaf,
+    chainPem: chain,
+    fullchainPem: leaf + chain,
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
+
+/**
+ * One secret with Secrets Manager's documented behaviour: PutSecretValue adds a version staged
+ * AWSCURRENT and moves AWSPREVIOUS to the version that was current; tags are a key/value map.
+ */
+class FakeSecret {
+  readonly versions: { id: string; value: string; stages: string[] }[] = [];
+  readonly tags = new Map<string, string>();
+
+  install(): void {
+    sm.on(DescribeSecretCommand, { SecretId: ARN }).callsFake(async () => ({
+      ARN,
+      Tags: [...this.tags].map(([Key, Value]) => ({ Key, Value })),
+      VersionIdsToStages: Object.fromEntries(this.versions.map((v) => [v.id, v.stages])),
+    }));
+    sm.on(PutSecretValueCommand, { SecretId: ARN }).callsFake(async (input: PutSecretValueCommandInput) => {
+      const stages = input.VersionStages ?? ['AWSCURRENT'];
+      if (stages.includes('AWSCURRENT')) {
+        for (const v of this.versions) v.stages = v.stages.filter((s) => s !== 'AWSPREVIOUS');
+        for (const v of this.versions) {
+          if (v.stages.includes('AWSCURRENT'))
+            v.stages = [...v.stages.filter((s) => s !== 'AWSCURRENT'), 'AWSPREVIOUS'];
+        }
+      }
+      const id = `v${this.versions.length + 1}`;
+      this.versions.push({ id, value: String(input.SecretString), stages });
+      return { ARN, VersionId: id, VersionStages: stages };
+    });
+    sm.on(TagResourceCommand, { SecretId: ARN }).callsFake(async (input: TagResourceCommandInput) => {
+      for (const t of input.Tags ?? []) this.tags.set(String(t.Key), String(t.Value));
+      return {};
+    });
+    sm.on(UntagResourceCommand, { SecretId: ARN }).callsFake(async (input: UntagResourceCommandInput) => {
+      for (const k of input.TagKeys ?? []) this.tags.delete(k);
+      return {};
+    });
+  }
+
+  valueAt(stage: string): Record<string, unknown> | undefined {
+    const v = this.versions.find((x) => x.stages.includes(stage));
+    return v ? (JSON.parse(v.value) as Record<string, unknown>) : undefined;
+  }
+}
+
+beforeEach(() => sm.reset());
+
+describe('SecretsManagerCertificateStore.put', () => {
+  it('writes one new version with the PEMs and metadata, then tags; returns the secret ARN', async () => {
+    const secret = new FakeSecret();
+    secret.install();
+    const cert = issued();
+
+    await expect(store().put(cert)).resolves.toEqual({ store: 'secretsmanager', location: ARN });
+
+    expect(secret.valueAt('AWSCURRENT')).toEqual({
+      certificate: cert.certificatePem,
+      chain: cert.chainPem,
+      fullchain: cert.fullchainPem,
+      privateKey: cert.privateKeyPem,
+      metadata: cert.metadata,
+    });
+    expect(secret.tags.get('certflow:serial')).toBe('04a1b2c3d4e5f6');
+    expect(secret.tags.get('certflow:notAfter')).toBe('2025-04-01T00:00:00.000Z');
+    for (const [key, value] of secret.tags) {
+      expect(value.length).toBeLessThanOrEqual(255);
+      expect(value).toMatch(/^[A-Za-z0-9 +\-=.:/@_]*$/);
+      expect(key).toMatch(/^certflow:/);
+      expect(value).not.toContain('PRIVATE KEY');
+    }
+  });
+
+  it('keeps the previous certificate as AWSPREVIOUS: PutSecretValue only, no version-stage changes', async () => {
+    const secret = new FakeSecret();
+    secret.install();
+    const first = issued({ serial: '01' });
+    const second = issued({ serial: '02' });
+
+    await store().put(first);
+    await store().put(second);
+
+    expect(sm).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+    for (const call of sm.commandCalls(PutSecretValueCommand)) {
+      expect(call.args[0].input.VersionStages).toBeUndefined();
+    }
+    expect(secret.valueAt('AWSCURRENT')?.privateKey).toBe(second.privateKeyPem);
+    expect(secret.valueAt('AWSPREVIOUS')?.privateKey).toBe(first.privateKeyPem);
+    const used = new Set(sm.calls().map((c) => c.args[0].constructor.name));
+    expect([...used].sort()).toEqual([
+      'DescribeSecretCommand',
+      'PutSecretValueCommand',
+      'TagResourceCommand',
+    ]);
+  });
+
+  it('refuses an unknown certificate name, naming it, before any call', async () => {
+    const error = await store()
+      .put(issued({ name: 'api' }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CertificateStoreError);
+    expect((error as Error).message).toMatch(/^secretsmanager: .*"api"/);
+    expect(sm.calls()).toHaveLength(0);
+  });
+
+  it('translates a PutSecretValue failure without any secret material, and does not tag', async () => {
+    const secret = new FakeSecret();
+    secret.install();
+    const denied = new SecretsManagerServiceException({
+      name: 'AccessDeniedException',
+      $fault: 'client',
+      message: 'User is not authorized to perform: secretsmanager:PutSecretValue',
+      $metadata: { httpStatusCode: 400 },
+    });
+    sm.on(PutSecretValueCommand).rejects(denied);
+    const cert = issued();
+
+    const error = await store()
+      .put(cert)
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(CertificateStoreError);
+    expect((error as Error).cause).toBe(denied);
+    expect((error as Error).message).toContain('PutSecretValue');
+    expect((error as Error).message).toContain('AccessDeniedException');
+    expect((error as Error).message).toContain('previous certificate is still current');
+    expect((error as Error).message).not.toContain('PRIVATE KEY');
+    expect((error as Error).message).not.toContain(cert.privateKeyPem.split('\n')[1]);
+    expect(JSON.stringify(error)).not.toContain('PRIVATE KEY');
+    expect(sm).not.toHaveReceivedCommand(TagResourceCommand);
+  });
+
+  it('says the certificate is stored when only tagging failed', async () => {
+    const secret = new FakeSecret();
+    secret.install();
+    sm.on(TagResourceCommand).rejects(
+      new SecretsManagerServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        message: 'not authorized: secretsmanager:TagResource',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+
+    await expect(store().put(issued())).rejects.toThrow(/IS stored.*re-issue/);
+    expect(secret.versions).toHaveLength(1);
+  });
+
+  it('refuses, before writing, a name list that cannot fit in the tag budget', async () => {
+    const secret = new FakeSecret();
+    secret.install();
+    for (let i = 0; i < 40; i++) secret.tags.set(`team:${i}`, 'x');
+    const domains = Array.from({ length: 100 }, (_, i) => `host-${i}-${'a'.repeat(40)}.example.com`);
+
+    await expect(store().put(issued({ domains }))).rejects.toThrow(/split the certificate/);
+    expect(sm).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+});
+
+describe('SecretsManagerCertificateStore.current', () => {
+  it('round-trips the metadata through tags only, never reading the secret value', async () => {
+    const secret = new FakeSecret();
+    secret.install();
+    const domains = [
+      'example.com',
+      '*.example.com',
+      ...Array.from({ length: 60 }, (_, i) => `service-${i}.eu-west-1.internal.xn--bcher-kva.example`),
+    ];
+    const cert = issued({ domains, issuer: "CN=Ünïcode_CA, O=O'Brien & Co, C=IE" });
+
+    await store().put(cert);
+    const current = await store().current('www');
+
+    expect(current).toEqual(cert.metadata);
+    expect(sm).not.toHaveReceivedCommand(GetSecretValueCommand);
+    const domainTags = [...secret.tags.keys()].filter((k) => k.startsWith('certflow:domains:'));
+    expect(domainTags.length).toBeGreaterThan(1);
+  });
+
+  it('drops stale name tags when a later certificate has fewer names', async () => {
+    const secret = new FakeSecret();
+    secret.install();
+    const many = Array.from({ length: 40 }, (_, i) => `name-${i}.example.com`);
+    await store().put(issued({ domains: many, ariCertId: 'aaaa.bbbb' }));
+    const before = [...secret.tags.keys()].filter((k) => k.startsWith('certflow:domains:')).length;
+
+    const fewer = issued({ domains: ['example.com'], serial: '05' });
+    delete fewer.metadata.ariCertId;
+    await store().put(fewer);
+
+    expect(before).toBeGreaterThan(1);
+    expect([...secret.tags.keys()].filter((k) => k.startsWith('certflow:domains:'))).toEqual([
+      'certflow:domains:0',
+    ]);
+    expect(secret.tags.has('certflow:ariCertId')).toBe(false);
+    expect(await store().current('www')).toEqual(fewer.metadata);
+  });
+
+  it('returns undefined for a secret that holds no certificate yet', async () => {
+    sm.on(DescribeSecretCommand).resolves({ ARN, Tags: [{ Key: 'team', Value: 'platform' }] });
+    await expect(store().current('www')).resolves.toBeUndefined();
+  });
+
+  it('returns undefined when the tags are inconsistent (a put stopped half-way), so renewal re-issues', async () => {
+    const secret = new FakeSecret();
+    secret.install();
+    await store().put(issued());
+    secret.tags.set('certflow:domains:0', 'example.com');
+
+    await expect(store().current('www')).resolves.toBeUndefined();
+  });
+
+  it('translates a missing secret into CertificateStoreError naming the certificate', async () => {
+    const missing = new ResourceNotFoundException({
+      message: "Secrets Manager can't find the specified secret.",
+      $metadata: {},
+    });
+    sm.on(DescribeSecretCommand).rejects(missing);
+
+    const error = await store()
+      .current('www')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CertificateStoreError);
+    expect((error as Error).message).toContain('"www"');
+    expect((error as Error).message).toContain('ResourceNotFoundException');
+    expect((error as Error).cause).toBe(missing);
+  });
+
+  it('rejects a configuration whose secret is not a Secrets Manager ARN', () => {
+    expect(
+      () =>
+        new SecretsManagerCertificateStore({
+          client: new SecretsManagerClient({ region: 'eu-west-1' }),
+          secretArns: { www: 'certflow/www' },
+        }),
+    ).toThrow(/^secretsmanager: the secret for certificate "www"/);
+  });
+});

@@ -1,0 +1,165 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { ConfigError } from '../../lambdas/core/errors';
+import { Certflow, chunkJoin, delegationRecords } from '../../lib/certflow';
+import {
+  DEFAULT_LOG_RETENTION,
+  deploymentProblems,
+  scheduleExpressionProblem,
+  validateCertflowProps,
+} from '../../lib/certflow-props';
+import { exampleConfig, patchedConfig } from './synth';
+
+function problemsOf(fn: () => unknown): { path: string; message: string }[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+/** A schema-valid configuration that local mode accepts but AWS cannot run. */
+const localOnlyConfig = () =>
+  patchedConfig((raw) => {
+    raw.acme = {
+      directory: 'http://127.0.0.1:14000/dir',
+      email: 'hostmaster@example.com',
+      termsOfServiceAgreed: true,
+      caBundleFile: '/tmp/pebble-ca.pem',
+      externalAccountBinding: { kid: 'kid-1', hmacKeyEnv: 'EAB_HMAC' },
+    };
+    raw.dns = { provider: 'rfc2136', server: '127.0.0.1:5353', tsig: { name: 'certflow', secretEnv: 'TSIG' } };
+    raw.delegation = { zone: 'acme.example.net', domains: ['example.com'], resolver: '127.0.0.1:5353' };
+    raw.storage = { localDirectory: '/tmp/certs', defaultStores: ['local'] };
+    raw.schedule = { expression: 'cron(0 3 * * *)' };
+    raw.certificates = [{ name: 'example', domains: ['example.com'] }];
+  });
+
+describe('validateCertflowProps', () => {
+  it('accepts the example config and applies defaults', () => {
+    const resolved = validateCertflowProps({ config: exampleConfig() });
+    expect(resolved.logRetention).toBe(DEFAULT_LOG_RETENTION);
+    expect(resolved.logRetention).toBe(logs.RetentionDays.THREE_MONTHS);
+    expect(resolved.secretNamePrefix).toBe('certflow');
+  });
+
+  it('lists every problem at once, each with its path', () => {
+    const problems = problemsOf(() =>
+      validateCertflowProps({
+        config: localOnlyConfig(),
+        logRetention: logs.RetentionDays.INFINITE,
+        secretNamePrefix: 'bad prefix',
+      }),
+    );
+    expect(problems.map((p) => p.path).sort()).toEqual(
+      [
+        'acme.caBundleFile',
+        'acme.directory',
+        'acme.externalAccountBinding.hmacKeySecretArn',
+        'delegation.resolver',
+        'dns.provider',
+        'logRetention',
+        'schedule.expression',
+        'secretNamePrefix',
+        // The validated config has each certificate's stores resolved from storage.defaultStores.
+        'certificates[0].stores',
+      ].sort(),
+    );
+    const text = problems.map((p) => `${p.path}: ${p.message}`).join('\n');
+    expect(text).toMatch(/dns\.provider: .*route53/);
+    expect(text).toMatch(/schedule\.expression: .*has 5 fields/);
+    expect(text).toMatch(/certificates\[0\]\.stores: .*local store is not available in Lambda/);
+  });
+
+  it('the construct refuses the same props before creating anything', () => {
+    const stack = new Stack(new App(), 'Refused');
+    const problems = problemsOf(() => new Certflow(stack, 'Certflow', { config: localOnlyConfig() }));
+    expect(problems.length).toBeGreaterThanOrEqual(7);
+    expect(stack.node.findAll().filter((c) => c.node.path.includes('Certflow/'))).toEqual([]);
+  });
+
+  it('refuses a retention that is not a CloudWatch Logs value', () => {
+    const problems = problemsOf(() =>
+      validateCertflowProps({ config: exampleConfig(), logRetention: 42 as logs.RetentionDays }),
+    );
+    expect(problems).toEqual([{ path: 'logRetention', message: expect.stringContaining('42') }]);
+  });
+});
+
+describe('deploymentProblems (raw input, as bin/app.ts lists them next to schema problems)', () => {
+  it('flags key types ACM cannot import for acm-stored certificates', () => {
+    const problems = deploymentProblems({
+      dns: { provider: 'route53', hostedZoneId: 'Z1' },
+      certificates: [
+        { name: 'a', keyType: 'rsa-8192', stores: ['acm'] },
+        { name: 'b', keyType: 'rsa-8192', stores: ['secretsmanager'] },
+      ],
+    });
+    expect(problems).toEqual([{ path: 'certificates[0].keyType', message: expect.stringMatching(/^ACM cannot import rsa-8192/) }]);
+  });
+
+  it('needs a hosted zone id or createHostedZone, not both and not neither', () => {
+    expect(deploymentProblems({ dns: { provider: 'route53' } })).toEqual([
+      { path: 'dns.hostedZoneId', message: expect.any(String) },
+    ]);
+    expect(deploymentProblems({ dns: { provider: 'route53', hostedZoneId: 'Z1', createHostedZone: true } })).toEqual(
+      [{ path: 'dns.createHostedZone', message: expect.any(String) }],
+    );
+  });
+
+  it('needs the EAB key in Secrets Manager, as a secret ARN', () => {
+    const eab = (e: Record<string, string>) =>
+      deploymentProblems({ dns: { provider: 'route53', hostedZoneId: 'Z1' }, acme: { externalAccountBinding: e } });
+    expect(eab({ kid: 'k', hmacKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:eab' })).toEqual(
+      [],
+    );
+    expect(eab({ kid: 'k', hmacKeySecretArn: 'my-eab-secret' })).toEqual([
+      { path: 'acme.externalAccountBinding.hmacKeySecretArn', message: expect.stringContaining('not a Secrets') },
+    ]);
+  });
+
+  it('refuses a configuration too large for the Lambda environment', () => {
+    const certificates = Array.from({ length: 40 }, (_, i) => ({
+      name: `certificate-${i}`,
+      domains: Array.from({ length: 5 }, (_, j) => `host-${j}.service-${i}.example.com`),
+    }));
+    const problems = deploymentProblems({ dns: { provider: 'route53', hostedZoneId: 'Z1' }, certificates });
+    expect(problems).toEqual([{ path: '', message: expect.stringContaining('4096-byte environment') }]);
+  });
+});
+
+describe('scheduleExpressionProblem', () => {
+  it.each(['cron(17 3,15 * * ? *)', 'cron(0 4 ? * MON-FRI *)', 'rate(12 hours)', 'rate(1 day)', 'rate(30 minutes)'])(
+    'accepts %s',
+    (expression) => {
+      expect(scheduleExpressionProblem(expression)).toBeUndefined();
+    },
+  );
+  it.each([
+    ['cron(0 3 * * *)', /has 5 fields/],
+    ['cron(0 3 * * MON *)', /exactly one of day-of-month and day-of-week/],
+    ['rate(1 days)', /rate\(1 day\)/],
+    ['rate(2 hour)', /rate\(2 hours\)/],
+    ['rate(0 hours)', /at least 1/],
+    ['at(2030-01-01T00:00:00)', /runs once/],
+    ['every day', /not an EventBridge Scheduler expression/],
+  ])('refuses %s', (expression, message) => {
+    expect(scheduleExpressionProblem(expression)).toMatch(message);
+  });
+});
+
+describe('delegation CNAMEs', () => {
+  it('one record per distinct _acme-challenge name (apex and wildcard share one)', () => {
+    expect(delegationRecords(exampleConfig())).toEqual([
+      '_acme-challenge.example.com. CNAME example.com.acme.example.net.',
+      '_acme-challenge.www.example.com. CNAME www.example.com.acme.example.net.',
+    ]);
+  });
+
+  it('outputs are split to fit CloudFormation output values', () => {
+    expect(chunkJoin(['aaaa', 'bbbb', 'cccc'], ' ; ', 11)).toEqual(['aaaa ; bbbb', 'cccc']);
+    expect(chunkJoin([], ' ; ')).toEqual([]);
+  });
+});

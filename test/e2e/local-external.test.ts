@@ -1,0 +1,182 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
+import { startTestBind, type TestBind } from '../support/bind-fixture';
+import { opensslVerify, serialOf, snapshotTree } from '../support/certificates';
+import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
+
+/**
+ * `certflow local --external`: the pipeline against servers it did not start (here a BIND and
+ * a Pebble the test runs, as a team's on-premises servers would be), so the test can look at
+ * the zones and files between runs.
+ */
+describe('local mode against external servers', () => {
+  let bind: TestBind;
+  let pebble: TestPebble;
+  const workdir = mkdtempSync(join(tmpdir(), 'certflow-ext-'));
+  const tsigFile = join(workdir, 'tsig.key');
+  const live = (name: string) => join(workdir, 'certs', 'live', name);
+
+  beforeAll(async () => {
+    bind = await startTestBind();
+    // No authorization reuse: every order here must publish, validate and clean up its own records.
+    pebble = await startTestPebble({
+      dnsServer: `127.0.0.1:${bind.address.port}`,
+      env: { PEBBLE_AUTHZREUSE: '0' },
+    });
+    writeFileSync(tsigFile, `${bind.tsig.secret}\n`, { mode: 0o600 });
+  });
+  afterAll(async () => {
+    await pebble?.stop();
+    await bind?.stop();
+  });
+
+  const configFile = (
+    name: string,
+    certificates: { name: string; domains: string[] }[],
+    extra: Record<string, unknown> = {},
+  ) => {
+    const dns = `127.0.0.1:${bind.address.port}`;
+    const file = join(workdir, `${name}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        acme: {
+          directory: pebble.directoryUrl,
+          email: 'ops@example.test',
+          termsOfServiceAgreed: true,
+          caBundleFile: pebble.caBundleFile,
+        },
+        delegation: {
+          zone: bind.delegatedZone,
+          domains: [bind.primaryZone],
+          nameservers: [dns],
+          resolver: dns,
+        },
+        dns: {
+          provider: 'rfc2136',
+          server: dns,
+          tsig: { name: bind.tsig.name, algorithm: 'hmac-sha256', secretFile: tsigFile },
+        },
+        timing: {
+          propagationIntervalSeconds: 1,
+          propagationMaxChecks: 10,
+          orderIntervalSeconds: 1,
+          orderMaxChecks: 30,
+        },
+        storage: { localDirectory: join(workdir, 'certs'), defaultStores: ['local'] },
+        certificates,
+        ...extra,
+      }),
+    );
+    return file;
+  };
+  const run = async (file: string, opts: { force?: boolean } = {}) => {
+    const lines: string[] = [];
+    const result: LocalRunResult = await runLocal({
+      workdir,
+      configFile: file,
+      external: true,
+      out: (l) => lines.push(l),
+      ...opts,
+    });
+    return { result, lines, text: lines.join('\n') };
+  };
+  const alerts = () =>
+    readFileSync(join(workdir, 'state', 'alerts.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it('fails only the certificate whose name lacks the delegation CNAME, naming the record to add, and keeps its old files', async () => {
+    const first = await run(
+      configFile('initial', [
+        { name: 'apex', domains: ['example.test', '*.example.test'] },
+        { name: 'www', domains: ['www.example.test'] },
+      ]),
+    );
+    expect(first.result.exitCode).toBe(0);
+    const root = await pebble.rootCertificatePem();
+    writeFileSync(join(workdir, 'root.pem'), root);
+    expect(opensslVerify(join(workdir, 'root.pem'), live('www'))).toMatch(/: OK$/);
+    const wwwBefore = snapshotTree(live('www'));
+    const apexSerial = serialOf(join(live('apex'), 'cert.pem'));
+
+    // www now also wants api.example.test, whose _acme-challenge CNAME is not in the primary zone
+    const second = await run(
+      configFile('missing-cname', [
+        { name: 'apex', domains: ['example.test', '*.example.test'] },
+        { name: 'www', domains: ['www.example.test', 'api.example.test'] },
+      ]),
+      { force: true },
+    );
+    expect(second.result.exitCode).toBe(1);
+    expect(second.result.summary?.failed).toHaveLength(1);
+    const failure = second.result.summary?.failed[0];
+    expect(failure).toMatchObject({ certificate: 'www', step: 'CreateOrder', error: 'DelegationError' });
+    expect(failure?.message).toContain('_acme-challenge.api.example.test');
+    expect(failure?.message).toContain(
+      '_acme-challenge.api.example.test. CNAME api.example.test.acme.certflow.test.',
+    );
+    expect(second.text).toContain('FAILED   www at CreateOrder: DelegationError');
+    // the other certificate was issued
+    expect(second.result.summary?.issued.map((i) => i.certificate)).toEqual(['apex']);
+    expect(serialOf(join(live('apex'), 'cert.pem'))).not.toBe(apexSerial);
+    // the failing certificate's existing files are byte-for-byte unchanged
+    expect(snapshotTree(live('www'))).toEqual(wwwBefore);
+    // one alert for the failed certificate, one run summary
+    const sent = alerts();
+    expect(
+      sent.filter((a) => a.type === 'certificate-failed').map((a) => [a.certificate, a.step, a.error]),
+    ).toEqual([['www', 'CreateOrder', 'DelegationError']]);
+    expect(sent.filter((a) => a.type === 'run-summary')).toHaveLength(1);
+    // and no TXT record is left in the delegated zone
+    expect(await bind.axfrTxt()).toEqual([]);
+  });
+
+  it('cleans up records that were published when a later step fails, and keeps the previous certificate', async () => {
+    const wwwBefore = snapshotTree(live('www'));
+    // A second "authoritative server" that never answers: propagation can never be confirmed.
+    const dns = `127.0.0.1:${bind.address.port}`;
+    const file = configFile('unreachable-ns', [{ name: 'www', domains: ['www.example.test'] }], {
+      delegation: {
+        zone: bind.delegatedZone,
+        domains: [bind.primaryZone],
+        nameservers: [dns, '127.0.0.1:9'],
+        resolver: dns,
+      },
+      timing: {
+        propagationIntervalSeconds: 1,
+        propagationMaxChecks: 2,
+        orderIntervalSeconds: 1,
+        orderMaxChecks: 30,
+      },
+    });
+    const { result, text } = await run(file, { force: true });
+    expect(result.summary).toBeDefined();
+    expect(result.exitCode).toBe(1);
+    expect(result.summary?.failed[0]).toMatchObject({
+      certificate: 'www',
+      step: 'CheckPropagation',
+      error: 'PropagationTimeoutError',
+    });
+    expect(text).toMatch(/www\s+PublishRecords\s+ok/);
+    expect(text).toMatch(/www\s+CleanupAfterFailure\s+ok/);
+    expect(await bind.axfrTxt()).toEqual([]);
+    expect(snapshotTree(live('www'))).toEqual(wwwBefore);
+  });
+
+  it('keeps the TSIG secret out of the history, the logs and the alerts', () => {
+    const runsDir = join(workdir, 'runs');
+    const texts = readdirSync(runsDir).flatMap((r) =>
+      ['history.json', 'handlers.log'].map((f) => readFileSync(join(runsDir, r, f), 'utf8')),
+    );
+    texts.push(readFileSync(join(workdir, 'state', 'alerts.jsonl'), 'utf8'));
+    expect(texts.length).toBeGreaterThanOrEqual(7);
+    for (const text of texts) {
+      expect(text).not.toContain(bind.tsig.secret);
+      expect(text).not.toMatch(/PRIVATE KEY/);
+    }
+  });
+});
