@@ -12,7 +12,7 @@ import { deploymentProblems } from '../lib/certflow-props';
 import { CertflowStack } from '../lib/certflow-stack';
 
 /** The config file path: context `config`, then $CERTFLOW_CONFIG_FILE, then the default. */
-export function configPath(app: App): string {
+function configPath(app: App): string {
   const fromContext: unknown = app.node.tryGetContext('config');
   if (typeof fromContext === 'string' && fromContext !== '') return fromContext;
   return process.env.CERTFLOW_CONFIG_FILE || 'certflow.config.json';

@@ -91,11 +91,6 @@ const STEP_ENV: Record<TaskStep, readonly (keyof typeof ENV)[]> = {
   Summarize: ['topicArn'],
 };
 
-/** A complete secret ARN from one that may lack Secrets Manager's random six-character suffix. */
-function secretArnPattern(arn: string): string {
-  return /-[A-Za-z0-9]{6}$/.test(arn) ? arn : `${arn}-??????`;
-}
-
 /**
  * certflow: scheduled ACME DNS-01 (RFC 8555 §8.4) issuance and renewal with CNAME delegation.
  *
@@ -211,7 +206,7 @@ export class Certflow extends Construct {
       secretsKeyArn: this.secretsKey.keyArn,
       topicArn: this.topic.topicArn,
       topicKeyArn: this.topicKey.keyArn,
-      eabSecretArn: eabArn === undefined ? undefined : secretArnPattern(eabArn),
+      eabSecretArn: eabArn,
       acmRegions,
     };
     const envValues: Record<keyof typeof ENV, string | undefined> = {
@@ -238,7 +233,9 @@ export class Certflow extends Construct {
     this.functions = functions;
 
     // ---- state machine, schedule ----
-    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', { retention: resolved.logRetention });
+    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
+      retention: resolved.logRetention,
+    });
     logGroups.push(stateMachineLogs);
     this.logGroups = logGroups;
     const renewal = new RenewalStateMachine(this, 'Renewal', {

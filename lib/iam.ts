@@ -39,7 +39,7 @@ export interface PolicyInputs {
   readonly topicArn: string;
   /** KMS key encrypting the alerts topic. */
   readonly topicKeyArn: string;
-  /** Secret holding the EAB HMAC key, when the CA needs External Account Binding. */
+  /** Secret holding the EAB HMAC key (as configured), when the CA needs External Account Binding. */
   readonly eabSecretArn?: string;
   /**
    * ACM regions certificates are imported into (home region first); empty when no certificate
@@ -75,7 +75,11 @@ function viaService(service: string, region: string): Record<string, Record<stri
   return { StringEquals: { 'kms:ViaService': `${service}.${region}.amazonaws.com` } };
 }
 
-function allow(actions: string[], resources: readonly string[], conditions?: iam.PolicyStatementProps['conditions']) {
+function allow(
+  actions: string[],
+  resources: readonly string[],
+  conditions?: iam.PolicyStatementProps['conditions'],
+) {
   return new iam.PolicyStatement({
     effect: iam.Effect.ALLOW,
     actions,
@@ -129,7 +133,10 @@ function selectDue(i: PolicyInputs): iam.PolicyStatement[] {
       allow(['acm:ListCertificates'], ['*']),
     );
   }
-  if (i.eabSecretArn !== undefined) out.push(allow(['secretsmanager:GetSecretValue'], [i.eabSecretArn]));
+  if (i.eabSecretArn !== undefined) {
+    // As configured, and with Secrets Manager's random suffix in case it is a partial ARN.
+    out.push(allow(['secretsmanager:GetSecretValue'], [i.eabSecretArn, `${i.eabSecretArn}-??????`]));
+  }
   return out;
 }
 

@@ -105,6 +105,15 @@ describe('cdk-nag AwsSolutions (existing zone, Secrets Manager only, EAB, alert 
     const logger = new RecordingLogger();
     const config = patchedConfig((raw) => {
       raw.dns = { provider: 'route53', hostedZoneId: 'Z0123456789ABC' };
+      raw.acme = {
+        directory: 'zerossl',
+        email: 'hostmaster@example.com',
+        termsOfServiceAgreed: true,
+        externalAccountBinding: {
+          kid: 'kid-1',
+          hmacKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:zerossl-eab',
+        },
+      };
       raw.alerts = { emails: ['oncall@example.com'] };
       raw.certificates = [{ name: 'example', domains: ['example.com'] }];
     });

@@ -1,4 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { ConfigError } from '../../lambdas/core/errors';
 import { Certflow, chunkJoin, delegationRecords } from '../../lib/certflow';
@@ -8,6 +10,7 @@ import {
   scheduleExpressionProblem,
   validateCertflowProps,
 } from '../../lib/certflow-props';
+import { CertflowStack } from '../../lib/certflow-stack';
 import { exampleConfig, patchedConfig } from './synth';
 
 function problemsOf(fn: () => unknown): { path: string; message: string }[] {
@@ -30,7 +33,11 @@ const localOnlyConfig = () =>
       caBundleFile: '/tmp/pebble-ca.pem',
       externalAccountBinding: { kid: 'kid-1', hmacKeyEnv: 'EAB_HMAC' },
     };
-    raw.dns = { provider: 'rfc2136', server: '127.0.0.1:5353', tsig: { name: 'certflow', secretEnv: 'TSIG' } };
+    raw.dns = {
+      provider: 'rfc2136',
+      server: '127.0.0.1:5353',
+      tsig: { name: 'certflow', secretEnv: 'TSIG' },
+    };
     raw.delegation = { zone: 'acme.example.net', domains: ['example.com'], resolver: '127.0.0.1:5353' };
     raw.storage = { localDirectory: '/tmp/certs', defaultStores: ['local'] };
     raw.schedule = { expression: 'cron(0 3 * * *)' };
@@ -97,26 +104,34 @@ describe('deploymentProblems (raw input, as bin/app.ts lists them next to schema
         { name: 'b', keyType: 'rsa-8192', stores: ['secretsmanager'] },
       ],
     });
-    expect(problems).toEqual([{ path: 'certificates[0].keyType', message: expect.stringMatching(/^ACM cannot import rsa-8192/) }]);
+    expect(problems).toEqual([
+      { path: 'certificates[0].keyType', message: expect.stringMatching(/^ACM cannot import rsa-8192/) },
+    ]);
   });
 
   it('needs a hosted zone id or createHostedZone, not both and not neither', () => {
     expect(deploymentProblems({ dns: { provider: 'route53' } })).toEqual([
       { path: 'dns.hostedZoneId', message: expect.any(String) },
     ]);
-    expect(deploymentProblems({ dns: { provider: 'route53', hostedZoneId: 'Z1', createHostedZone: true } })).toEqual(
-      [{ path: 'dns.createHostedZone', message: expect.any(String) }],
-    );
+    expect(
+      deploymentProblems({ dns: { provider: 'route53', hostedZoneId: 'Z1', createHostedZone: true } }),
+    ).toEqual([{ path: 'dns.createHostedZone', message: expect.any(String) }]);
   });
 
   it('needs the EAB key in Secrets Manager, as a secret ARN', () => {
     const eab = (e: Record<string, string>) =>
-      deploymentProblems({ dns: { provider: 'route53', hostedZoneId: 'Z1' }, acme: { externalAccountBinding: e } });
-    expect(eab({ kid: 'k', hmacKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:eab' })).toEqual(
-      [],
-    );
+      deploymentProblems({
+        dns: { provider: 'route53', hostedZoneId: 'Z1' },
+        acme: { externalAccountBinding: e },
+      });
+    expect(
+      eab({ kid: 'k', hmacKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:eab' }),
+    ).toEqual([]);
     expect(eab({ kid: 'k', hmacKeySecretArn: 'my-eab-secret' })).toEqual([
-      { path: 'acme.externalAccountBinding.hmacKeySecretArn', message: expect.stringContaining('not a Secrets') },
+      {
+        path: 'acme.externalAccountBinding.hmacKeySecretArn',
+        message: expect.stringContaining('not a Secrets'),
+      },
     ]);
   });
 
@@ -131,12 +146,15 @@ describe('deploymentProblems (raw input, as bin/app.ts lists them next to schema
 });
 
 describe('scheduleExpressionProblem', () => {
-  it.each(['cron(17 3,15 * * ? *)', 'cron(0 4 ? * MON-FRI *)', 'rate(12 hours)', 'rate(1 day)', 'rate(30 minutes)'])(
-    'accepts %s',
-    (expression) => {
-      expect(scheduleExpressionProblem(expression)).toBeUndefined();
-    },
-  );
+  it.each([
+    'cron(17 3,15 * * ? *)',
+    'cron(0 4 ? * MON-FRI *)',
+    'rate(12 hours)',
+    'rate(1 day)',
+    'rate(30 minutes)',
+  ])('accepts %s', (expression) => {
+    expect(scheduleExpressionProblem(expression)).toBeUndefined();
+  });
   it.each([
     ['cron(0 3 * * *)', /has 5 fields/],
     ['cron(0 3 * * MON *)', /exactly one of day-of-month and day-of-week/],
@@ -161,5 +179,48 @@ describe('delegation CNAMEs', () => {
   it('outputs are split to fit CloudFormation output values', () => {
     expect(chunkJoin(['aaaa', 'bbbb', 'cccc'], ' ; ', 11)).toEqual(['aaaa ; bbbb', 'cccc']);
     expect(chunkJoin([], ' ; ')).toEqual([]);
+  });
+});
+
+describe('grantReadCertificate', () => {
+  it("lets a server's role read one certificate secret (and decrypt it through Secrets Manager)", () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new CertflowStack(app, 'Grant', { config: exampleConfig() });
+    const web = new iam.Role(stack, 'WebServer', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+    });
+    stack.certflow.grantReadCertificate('www', web);
+    expect(problemsOf(() => stack.certflow.grantReadCertificate('nope', web))).toEqual([
+      { path: 'certificates', message: expect.stringContaining('"nope"') },
+    ]);
+    const template = Template.fromStack(stack);
+    const secretId = stack.getLogicalId(
+      stack.certflow.certificateSecrets.www.node.defaultChild as iam.CfnRole,
+    );
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: stack.getLogicalId(web.node.defaultChild as iam.CfnRole) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['secretsmanager:GetSecretValue']),
+            Resource: { Ref: secretId },
+          }),
+        ]),
+      },
+    });
+    // The key is in the same stack, so CDK grants Decrypt in its key policy, via Secrets Manager only.
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'kms:Decrypt',
+            Principal: {
+              AWS: { 'Fn::GetAtt': [stack.getLogicalId(web.node.defaultChild as iam.CfnRole), 'Arn'] },
+            },
+            Condition: { StringEquals: { 'kms:ViaService': Match.anyValue() } },
+          }),
+        ]),
+      },
+    });
   });
 });

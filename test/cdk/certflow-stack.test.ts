@@ -9,7 +9,9 @@ import { ACCOUNT, exampleConfig, patchedConfig, REGION, type Synthesized, synth 
 type Json = Record<string, unknown>;
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
-const partitionJoin = (...rest: unknown[]) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ...rest]] });
+const partitionJoin = (...rest: unknown[]) => ({
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ...rest]],
+});
 
 /** Every IAM statement in the template, with the logical id of the role it applies to. */
 function allRoleStatements(s: Synthesized): { role: string; statement: Statement }[] {
@@ -17,7 +19,8 @@ function allRoleStatements(s: Synthesized): { role: string; statement: Statement
   for (const [logicalId, resource] of Object.entries(s.json.Resources)) {
     const props = resource.Properties ?? {};
     if (resource.Type === 'AWS::IAM::Role') {
-      for (const p of (props.Policies as { PolicyDocument: { Statement: Statement[] } }[] | undefined) ?? []) {
+      for (const p of (props.Policies as { PolicyDocument: { Statement: Statement[] } }[] | undefined) ??
+        []) {
         for (const statement of p.PolicyDocument.Statement) out.push({ role: logicalId, statement });
       }
     }
@@ -64,7 +67,9 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
   const resolvedDefinition = () =>
     definitionFromTemplate(s.json as Parameters<typeof definitionFromTemplate>[0], (v) => {
       const getAtt = v['Fn::GetAtt'];
-      if (!getAtt || getAtt[1] !== 'Arn') throw new Error(`unexpected intrinsic ${JSON.stringify(v)}`);
+      if (getAtt === undefined || getAtt[1] !== 'Arn') {
+        throw new Error(`unexpected intrinsic ${JSON.stringify(v)}`);
+      }
       return `function:${getAtt[0]}`;
     });
 
@@ -217,7 +222,9 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
         .filter(
           (x) =>
             actions(x.statement).includes('secretsmanager:PutSecretValue') &&
-            resources(x.statement).some((r) => certSecrets().some((cs) => JSON.stringify(cs) === JSON.stringify(r))),
+            resources(x.statement).some((r) =>
+              certSecrets().some((cs) => JSON.stringify(cs) === JSON.stringify(r)),
+            ),
         )
         .map((x) => x.role);
       expect([...new Set(certificateSecretWriters)]).toEqual([roleId('FinalizeAndStore')]);
@@ -385,17 +392,14 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     const certSecretsJson = {
       'Fn::Join': [
         '',
-        [
-          '{"example":"',
-          ref(c.certificateSecrets.example),
-          '","www":"',
-          ref(c.certificateSecrets.www),
-          '"}',
-        ],
+        ['{"example":"', ref(c.certificateSecrets.example), '","www":"', ref(c.certificateSecrets.www), '"}'],
       ],
     };
     const extra: Record<TaskStep, Json> = {
-      SelectDue: { CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret), CERTFLOW_CERTIFICATE_SECRETS: certSecretsJson },
+      SelectDue: {
+        CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret),
+        CERTFLOW_CERTIFICATE_SECRETS: certSecretsJson,
+      },
       CreateOrder: { CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret) },
       PublishRecords: { CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')) },
       CheckPropagation: { CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')) },
@@ -447,7 +451,10 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
         '_acme-challenge.www.example.com. CNAME www.example.com.acme.example.net.',
     );
     expect(byId('DelegatedZoneNameServers')).toEqual({
-      'Fn::Join': [', ', { 'Fn::GetAtt': [s.id(s.stack.certflow.node.findChild('DelegatedZone')), 'NameServers'] }],
+      'Fn::Join': [
+        ', ',
+        { 'Fn::GetAtt': [s.id(s.stack.certflow.node.findChild('DelegatedZone')), 'NameServers'] },
+      ],
     });
     expect(byId('StateMachineArn')).toEqual(ref(s.stack.certflow.stateMachine));
     expect(byId('AlertsTopicArn')).toEqual(ref(s.stack.certflow.topic));
@@ -489,9 +496,9 @@ describe('Certflow stack (existing zone, Secrets Manager only, EAB, alert emails
   it('writes only in the given hosted zone and creates none', () => {
     s.template.resourceCountIs('AWS::Route53::HostedZone', 0);
     const role = s.stack.certflow.functions.PublishRecords.role as IConstruct;
-    const statements = (
-      s.json.Resources[s.id(role)].Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[]
-    )[0].PolicyDocument.Statement;
+    const statements = allRoleStatements(s)
+      .filter((x) => x.role === s.id(role))
+      .map((x) => x.statement);
     expect(statements[1].Resource).toEqual(partitionJoin(':route53:::hostedzone/Z0123456789ABC'));
     const fn = s.json.Resources[s.id(s.stack.certflow.functions.PublishRecords)].Properties as Json;
     expect((fn.Environment as { Variables: Json }).Variables.CERTFLOW_HOSTED_ZONE_ID).toBe('Z0123456789ABC');
@@ -500,14 +507,19 @@ describe('Certflow stack (existing zone, Secrets Manager only, EAB, alert emails
   });
 
   it('no ACM permissions when no certificate uses ACM; SelectDue may read the EAB secret', () => {
-    const acmUsers = allRoleStatements(s).filter((x) => actions(x.statement).some((a) => a.startsWith('acm:')));
+    const acmUsers = allRoleStatements(s).filter((x) =>
+      actions(x.statement).some((a) => a.startsWith('acm:')),
+    );
     expect(acmUsers).toEqual([]);
     const selectDue = s.stack.certflow.functions.SelectDue;
     const statements = allRoleStatements(s).filter((x) => x.role === s.id(selectDue.role as IConstruct));
     expect(statements.map((x) => x.statement)).toContainEqual({
       Action: 'secretsmanager:GetSecretValue',
       Effect: 'Allow',
-      Resource: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:zerossl-eab-??????`,
+      Resource: [
+        `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:zerossl-eab`,
+        `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:zerossl-eab-??????`,
+      ],
     });
     const eabReaders = allRoleStatements(s).filter((x) =>
       JSON.stringify(x.statement.Resource).includes('zerossl-eab'),

@@ -1,7 +1,7 @@
 /** Shared helpers for the CDK tests: synthesize a {@link CertflowStack} without bundling. */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { App, type CfnElement, type IAspect, Aspects } from 'aws-cdk-lib';
+import { App, Aspects, type CfnElement, type IAspect } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { loadConfigFile, parseConfig } from '../../lambdas/core/config/load';

@@ -300,7 +300,7 @@ export class Route53Provider implements DnsProvider, ChangeStatusReporter {
     const name = errorNameOf(error);
     if (isThrottlingError(error)) {
       return new DnsProviderThrottledError(
-        `route53: ${where} was throttled (${name}) ${attempts} times in a row; retry later`,
+        `route53: ${where} was throttled (${name}) ${this.maxAttempts} times in a row; retry later`,
         { cause: error },
       );
     }
