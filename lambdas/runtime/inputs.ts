@@ -20,6 +20,15 @@ const certificateItem = z
   })
   .loose();
 
+const failureInput = z
+  .object({
+    certificate: z.string().min(1),
+    failedStep: z.string().optional(),
+    error: errorShape.optional(),
+    cleanupError: errorShape.optional(),
+  })
+  .loose();
+
 const runInput = z.strictObject({
   certificates: z.array(z.string()).optional(),
   force: z.boolean().optional(),
@@ -62,4 +71,10 @@ export const parseSummarizeInput = parser<SummarizeInput>(
   summarizeInput,
   'summary input',
   'this state is produced by the IssueEach Map; do not start this function by hand',
+);
+/** RecordFailure's input: a certificate item after a Catch, or the run-level failure record. */
+export const parseFailureInput = parser<CertificateItem>(
+  failureInput,
+  'failure record',
+  'this state is produced by a Catch in the state machine; do not start this function by hand',
 );

@@ -132,7 +132,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       writeFileSync(caRootFile, root);
       writeFileSync(join(runDirectory, 'pebble-root.pem'), root);
     }
-    report(out, config, summary, execution.failed, caRootFile);
+    report(out, config, summary, runLevelFailure(execution.events) ?? execution.failed, caRootFile);
     if (nameservers.length > 0) {
       out(
         leftovers.length === 0
@@ -255,6 +255,21 @@ function setLocalEnvironment(env: { configFile: string; stateDirectory: string; 
   process.env[ENV.logFile] = env.logFile;
   mkdirSync(env.stateDirectory, { recursive: true, mode: 0o700 });
   chmodSync(env.stateDirectory, 0o700);
+}
+
+/** The first top-level state failure (SelectDue, Summarize), with the Lambda error message unwrapped. */
+function runLevelFailure(events: EventLog[]): { Error: string; Cause: unknown } | undefined {
+  const failed = events.find(
+    (e) => e.type === 'StateFailed' && e.index === undefined && e.state.type === 'Task',
+  );
+  if (!failed || failed.type !== 'StateFailed') return undefined;
+  let cause: unknown = failed.Cause;
+  try {
+    cause = (JSON.parse(String(failed.Cause)) as { errorMessage?: string }).errorMessage ?? cause;
+  } catch {
+    // plain text
+  }
+  return { Error: `${failed.state.name} failed: ${failed.Error}`, Cause: cause };
 }
 
 function summaryFrom(

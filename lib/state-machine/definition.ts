@@ -44,7 +44,8 @@ const IDEMPOTENT_STEPS: ReadonlySet<TaskStep> = new Set([
  * CheckOrder ⟲ Wait → FinalizeAndStore → Cleanup. Every Task in the iteration catches
  * `States.ALL` into `<Step>Failed` → CleanupAfterFailure → RecordFailure → CertificateFailed,
  * so one certificate's failure never stops the others, TXT records never outlive the order,
- * and a cleanup failure never hides the original error. Checks come before waits, so a
+ * and a cleanup failure never hides the original error. SelectDue and Summarize catch into
+ * RecordRunFailure → RunFailed, so a run that cannot start or finish still alerts. Checks come before waits, so a
  * record that is already visible costs no wait.
  *
  * JSONPath query language; the same definition is deployed by the stack and run locally.
@@ -55,10 +56,16 @@ export function buildRenewalDefinition(
   props: RenewalDefinitionProps = {},
 ): sfn.IChainable {
   const timeout = props.taskTimeout ?? Duration.minutes(5);
-  const task = (step: TaskStep, resultPath: string, id: string = step): tasks.LambdaInvoke => {
+  const task = (
+    step: TaskStep,
+    resultPath: string,
+    id: string = step,
+    payload?: sfn.TaskInput,
+  ): tasks.LambdaInvoke => {
     const t = new tasks.LambdaInvoke(scope, id, {
       lambdaFunction: fns[step],
       payloadResponseOnly: true,
+      payload,
       resultPath,
       taskTimeout: sfn.Timeout.duration(timeout),
       comment: `certflow ${step}`,
@@ -149,8 +156,31 @@ export function buildRenewalDefinition(
     );
   finalizeAndStore.next(cleanup).next(certificateIssued);
 
+  // ---- run-level failures (SelectDue, Summarize): alert, then fail the execution ----
+  const runFailed = new sfn.Fail(scope, 'RunFailed', {
+    error: 'RunFailed',
+    cause: 'The renewal run itself failed (SelectDue or Summarize); the SNS alert has the error.',
+  });
+  const recordRunFailure = task(
+    'RecordFailure',
+    '$.failure',
+    'RecordRunFailure',
+    sfn.TaskInput.fromObject({ certificate: '(run)', 'failedStep.$': '$.failedStep', 'error.$': '$.error' }),
+  );
+  recordRunFailure.addCatch(runFailed, { errors: ['States.ALL'], resultPath: '$.alertError' });
+  recordRunFailure.next(runFailed);
+  const onRunFailure = (step: string, t: tasks.LambdaInvoke): void => {
+    const mark = new sfn.Pass(scope, `${step}Failed`, {
+      result: sfn.Result.fromString(step),
+      resultPath: '$.failedStep',
+    });
+    mark.next(recordRunFailure);
+    t.addCatch(mark, { errors: ['States.ALL'], resultPath: '$.error' });
+  };
+
   // ---- the run ----
   const selectDue = task('SelectDue', '$.selection');
+  onRunFailure('SelectDue', selectDue);
   const issueEach = new sfn.Map(scope, 'IssueEach', {
     itemsPath: '$.selection.due',
     maxConcurrency: props.maxConcurrency ?? 4,
@@ -165,7 +195,8 @@ export function buildRenewalDefinition(
   });
   issueEach.itemProcessor(iteration);
   const summarize = task('Summarize', '$.summary');
-  const runFailed = new sfn.Fail(scope, 'SomeCertificatesFailed', {
+  onRunFailure('Summarize', summarize);
+  const someFailed = new sfn.Fail(scope, 'SomeCertificatesFailed', {
     error: 'CertificatesFailed',
     cause: 'One or more certificates failed; the Summarize output and the SNS alert list them.',
   });
@@ -174,7 +205,7 @@ export function buildRenewalDefinition(
     .next(summarize)
     .next(
       new sfn.Choice(scope, 'AllIssued?')
-        .when(sfn.Condition.numberGreaterThan('$.summary.failedCount', 0), runFailed)
+        .when(sfn.Condition.numberGreaterThan('$.summary.failedCount', 0), someFailed)
         .otherwise(new sfn.Succeed(scope, 'RunSucceeded')),
     );
 }

@@ -36,6 +36,7 @@ describe('the definition local mode runs', () => {
     const byState = Object.fromEntries(taskStates(deployed).map(([name, state]) => [name, state.Resource]));
     for (const step of TASK_STEPS) expect(byState[step]).toBe(localFunctionArn(step));
     expect(byState.CleanupAfterFailure).toBe(localFunctionArn('Cleanup'));
-    expect(Object.keys(byState)).toHaveLength(TASK_STEPS.length + 1);
+    expect(byState.RecordRunFailure).toBe(localFunctionArn('RecordFailure'));
+    expect(Object.keys(byState)).toHaveLength(TASK_STEPS.length + 2);
   });
 });

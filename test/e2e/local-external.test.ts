@@ -167,6 +167,29 @@ describe('local mode against external servers', () => {
     expect(snapshotTree(live('www'))).toEqual(wwwBefore);
   });
 
+  it('alerts and exits non-zero when the run itself cannot start (unknown certificate requested)', async () => {
+    const file = configFile('run-failure', [{ name: 'www', domains: ['www.example.test'] }]);
+    const lines: string[] = [];
+    const result = await runLocal({
+      workdir,
+      configFile: file,
+      external: true,
+      certificates: ['nope'],
+      out: (l) => lines.push(l),
+    });
+    expect(result.exitCode).toBe(1);
+    const text = lines.join('\n');
+    expect(text).toContain(
+      'SelectDue failed: InvalidInputError: run input field "certificates" names unknown certificate(s) nope; configured: www',
+    );
+    expect(alerts().pop()).toMatchObject({
+      type: 'certificate-failed',
+      certificate: '(run)',
+      step: 'SelectDue',
+      error: 'InvalidInputError',
+    });
+  });
+
   it('keeps the TSIG secret out of the history, the logs and the alerts', () => {
     const runsDir = join(workdir, 'runs');
     const texts = readdirSync(runsDir).flatMap((r) =>
