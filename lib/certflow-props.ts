@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { arr, obj, str } from '../lambdas/core/config/loose';
 import { ACM_KEY_TYPES, type CertflowConfig } from '../lambdas/core/config/schema';
 import { ConfigError, type ConfigProblem } from '../lambdas/core/errors';
 
@@ -37,14 +38,6 @@ export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 
 /** Upper bound of a Secrets Manager secret ARN with its random suffix, for the size estimate. */
 const SECRET_ARN_ESTIMATE = 120;
-
-interface Loose {
-  [k: string]: unknown;
-}
-const obj = (v: unknown): Loose =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Loose) : {};
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
 const CRON_FIELD = /^[0-9A-Za-z*?,/#LW-]+$/;

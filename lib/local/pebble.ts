@@ -9,9 +9,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { get } from 'node:https';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { LocalServerError } from '../../lambdas/core/errors';
+import { freeTcpPort } from './ports';
 import { findExecutable, INSTALL_COMMAND } from './prerequisites';
 import { createSelfSignedTls } from './tls';
 
@@ -216,19 +216,6 @@ function httpsGet(url: string, ca: string, timeoutMs: number): Promise<{ status:
     });
     request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     request.on('error', reject);
-  });
-}
-
-/** A TCP port that was free on 127.0.0.1 a moment ago. */
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePromise(port));
-    });
   });
 }
 

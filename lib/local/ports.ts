@@ -17,20 +17,26 @@ function udpFree(port: number): Promise<boolean> {
   });
 }
 
-/** A free loopback TCP port (and UDP too when `udp`), preferring `preferred`. */
-export async function pickPort(preferred: number, udp = false): Promise<number> {
-  if ((await tcpFree(preferred)) && (!udp || (await udpFree(preferred)))) return preferred;
-  for (let i = 0; i < 50; i++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const address = s.address();
-        const p = typeof address === 'object' && address ? address.port : 0;
-        s.close(() => resolve(p));
-      });
+/** A loopback TCP port that was free a moment ago (bind port 0, read it, close). */
+export function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      s.close(() => resolve(port));
     });
-    if (!udp || (await udpFree(port))) return port;
+  });
+}
+
+/** A loopback port free for TCP (and UDP too when `udp`), preferring `preferred` when given. */
+export async function pickPort(preferred?: number, udp = false): Promise<number> {
+  if (preferred !== undefined && (await tcpFree(preferred)) && (!udp || (await udpFree(preferred))))
+    return preferred;
+  for (let i = 0; i < 50; i++) {
+    const port = await freeTcpPort();
+    if (port !== 0 && (!udp || (await udpFree(port)))) return port;
   }
   throw new Error('no free loopback port found');
 }

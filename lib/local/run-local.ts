@@ -262,7 +262,7 @@ function runLevelFailure(events: EventLog[]): { Error: string; Cause: unknown } 
   const failed = events.find(
     (e) => e.type === 'StateFailed' && e.index === undefined && e.state.type === 'Task',
   );
-  if (!failed || failed.type !== 'StateFailed') return undefined;
+  if (failed?.type !== 'StateFailed') return undefined;
   let cause: unknown = failed.Cause;
   try {
     cause = (JSON.parse(String(failed.Cause)) as { errorMessage?: string }).errorMessage ?? cause;

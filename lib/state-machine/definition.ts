@@ -98,12 +98,13 @@ export function buildRenewalDefinition(
   cleanupAfterFailure.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.cleanupError' });
   cleanupAfterFailure.next(recordFailure);
 
-  const onFailure = (step: string, t: tasks.LambdaInvoke): void => {
+  /** Catch everything from `t` into `<step>Failed` (which records the step), then `next`. */
+  const catchInto = (step: string, t: tasks.LambdaInvoke, next: sfn.IChainable): void => {
     const mark = new sfn.Pass(scope, `${step}Failed`, {
       result: sfn.Result.fromString(step),
       resultPath: '$.failedStep',
     });
-    mark.next(cleanupAfterFailure);
+    mark.next(next);
     t.addCatch(mark, { errors: ['States.ALL'], resultPath: '$.error' });
   };
 
@@ -134,7 +135,7 @@ export function buildRenewalDefinition(
     ['FinalizeAndStore', finalizeAndStore],
     ['Cleanup', cleanup],
   ] as const) {
-    onFailure(step, t);
+    catchInto(step, t, cleanupAfterFailure);
   }
 
   waitForPropagation.next(checkPropagation);
@@ -169,18 +170,10 @@ export function buildRenewalDefinition(
   );
   recordRunFailure.addCatch(runFailed, { errors: ['States.ALL'], resultPath: '$.alertError' });
   recordRunFailure.next(runFailed);
-  const onRunFailure = (step: string, t: tasks.LambdaInvoke): void => {
-    const mark = new sfn.Pass(scope, `${step}Failed`, {
-      result: sfn.Result.fromString(step),
-      resultPath: '$.failedStep',
-    });
-    mark.next(recordRunFailure);
-    t.addCatch(mark, { errors: ['States.ALL'], resultPath: '$.error' });
-  };
 
   // ---- the run ----
   const selectDue = task('SelectDue', '$.selection');
-  onRunFailure('SelectDue', selectDue);
+  catchInto('SelectDue', selectDue, recordRunFailure);
   const issueEach = new sfn.Map(scope, 'IssueEach', {
     itemsPath: '$.selection.due',
     maxConcurrency: props.maxConcurrency ?? 4,
@@ -195,7 +188,7 @@ export function buildRenewalDefinition(
   });
   issueEach.itemProcessor(iteration);
   const summarize = task('Summarize', '$.summary');
-  onRunFailure('Summarize', summarize);
+  catchInto('Summarize', summarize, recordRunFailure);
   const someFailed = new sfn.Fail(scope, 'SomeCertificatesFailed', {
     error: 'CertificatesFailed',
     cause: 'One or more certificates failed; the Summarize output and the SNS alert list them.',

@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +7,7 @@ import type { TsigKey } from '../../lambdas/adapters/dns/rfc2136/tsig';
 import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
 import type { ServerAddress } from '../../lambdas/core/ports';
 import { type BindServer, generateTsigSecret, startBind } from '../../lib/local/bind';
+import { pickPort } from '../../lib/local/ports';
 
 /** The demo zones every DNS test uses. */
 export const PRIMARY_ZONE = 'example.test';
@@ -18,27 +17,8 @@ export const DEMO_CNAMES = [
   { name: '_acme-challenge.www.example.test', target: 'www.example.test.acme.certflow.test' },
 ];
 
-/** A port free for both TCP and UDP on 127.0.0.1 (found by binding port 0). */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        const found = typeof address === 'object' && address !== null ? address.port : 0;
-        server.close(() => resolve(found));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const socket = createSocket('udp4');
-      socket.once('error', () => resolve(false));
-      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
-    });
-    if (port !== 0 && udpFree) return port;
-  }
-  throw new Error('no free port found on 127.0.0.1');
-}
+/** A port free for both TCP and UDP on 127.0.0.1. */
+export const freePort = (): Promise<number> => pickPort(undefined, true);
 
 export interface TestBind {
   server: BindServer;

@@ -3,10 +3,12 @@
  * removes the directory. Call `stop()` in `afterAll`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type PebbleServer, startPebble } from '../../lib/local/pebble';
+import { freeTcpPort } from '../../lib/local/ports';
+
+export { freeTcpPort };
 
 export interface TestPebble extends PebbleServer {
   /** Loopback port of the ACME API. */
@@ -24,19 +26,6 @@ export interface TestPebbleOptions {
   env?: Record<string, string>;
   /** Lifetime of issued certificates (default 90 days). */
   certificateValiditySeconds?: number;
-}
-
-/** A TCP port that was free on 127.0.0.1 a moment ago (bind to port 0, read, close). */
-export function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Start Pebble on free loopback ports in a fresh temporary directory. */

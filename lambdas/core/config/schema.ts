@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isAtOrBelow, normalizeDomain } from '../dns/names';
+import { arr, obj, str } from './loose';
 
 /**
  * The one configuration file (`certflow.config.json`), read by the CDK app, the Lambdas, the
@@ -187,15 +188,6 @@ const schemaBase = z.strictObject({
 
 type RawConfig = z.infer<typeof schemaBase>;
 const configSchema = schemaBase;
-
-/** A loosely-typed view of unvalidated input, for the cross-field rules. */
-interface Loose {
-  [k: string]: unknown;
-}
-const obj = (v: unknown): Loose =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Loose) : {};
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /**
  * Cross-field rules, run on the raw input even when field validation failed, so one pass
