@@ -74,8 +74,19 @@ export class OrderInvalidError extends CertflowError {
   }
 }
 
-/** An ACME request failed (network, CA error document...). */
+/** An ACME request failed in a way a retry may fix (network, server error). Retried. */
 export class AcmeRequestError extends CertflowError {}
+
+/** The CA refused a request with a problem a retry cannot fix (RFC 8555 §6.7); carries the document. Not retried. */
+export class AcmeProblemError extends CertflowError {
+  constructor(
+    message: string,
+    readonly problem: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
 
 /** Storing a certificate failed; the previous certificate is still in place. */
 export class CertificateStoreError extends CertflowError {}

@@ -31,6 +31,11 @@ export interface PebbleOptions {
    * to 90 days, like Let's Encrypt, so lifetime-based renewal behaves as in production.
    */
   certificateValiditySeconds?: number;
+  /**
+   * Require External Account Binding (RFC 8555 §7.3.4) with these `kid` → base64url HMAC keys.
+   * @default EAB not required
+   */
+  externalAccountMacKeys?: Record<string, string>;
   /** How long to wait for `GET /dir` to answer. @default 10000 */
   startTimeoutMs?: number;
 }
@@ -94,7 +99,8 @@ export async function startPebble(options: PebbleOptions): Promise<PebbleServer>
       httpPort,
       tlsPort,
       ocspResponderURL: '',
-      externalAccountBindingRequired: false,
+      externalAccountBindingRequired: options.externalAccountMacKeys !== undefined,
+      ...(options.externalAccountMacKeys ? { externalAccountMACKeys: options.externalAccountMacKeys } : {}),
       certificateValidityPeriod: options.certificateValiditySeconds ?? NINETY_DAYS,
     },
   };

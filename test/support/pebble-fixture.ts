@@ -26,6 +26,8 @@ export interface TestPebbleOptions {
   env?: Record<string, string>;
   /** Lifetime of issued certificates (default 90 days). */
   certificateValiditySeconds?: number;
+  /** Require External Account Binding with these kid → HMAC keys. */
+  externalAccountMacKeys?: Record<string, string>;
 }
 
 /** Start Pebble on free loopback ports in a fresh temporary directory. */
@@ -42,6 +44,7 @@ export async function startTestPebble(options: TestPebbleOptions): Promise<TestP
       dnsServer: options.dnsServer,
       env: options.env,
       certificateValiditySeconds: options.certificateValiditySeconds,
+      externalAccountMacKeys: options.externalAccountMacKeys,
     });
     return {
       ...server,

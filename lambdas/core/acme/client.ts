@@ -1,7 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import * as acme from 'acme-client';
-import { AcmeRequestError, CertflowError } from '../errors';
+import { AcmeProblemError, AcmeRequestError, CertflowError } from '../errors';
 import type { AcmeAccount } from '../ports';
 
 let trustedBundle: string | undefined;
@@ -40,22 +41,101 @@ export function acmeClient(account: AcmeAccount, eab?: EabKey): acme.Client {
   });
 }
 
-/** The CA's problem document (RFC 8555 §6.7, RFC 7807) carried by an acme-client error, if any. */
-export function problemOf(error: unknown): unknown {
-  const e = error as { response?: { data?: unknown } } | undefined;
-  return e?.response?.data;
+/** An RFC 7807 problem document as ACME CAs send it (RFC 8555 §6.7). */
+export interface AcmeProblem {
+  type?: string;
+  detail?: string;
+  status?: number;
+  subproblems?: unknown[];
 }
 
 /**
- * Run one ACME call, translating failures into {@link AcmeRequestError} with the operation
- * named. acme-client's errors carry the CA's `detail` in the message.
+ * Problem types that a retry cannot fix (RFC 8555 §6.7): the run must fail and alert. Others
+ * (serverInternal, badNonce beyond acme-client's own retries, network errors) are transient.
+ */
+const PERMANENT_PROBLEMS = new Set(
+  [
+    'accountDoesNotExist',
+    'alreadyRevoked',
+    'badCSR',
+    'badPublicKey',
+    'badRevocationReason',
+    'badSignatureAlgorithm',
+    'caa',
+    'compound',
+    'connection',
+    'dns',
+    'externalAccountRequired',
+    'incorrectResponse',
+    'invalidContact',
+    'malformed',
+    'orderNotReady',
+    'rateLimited',
+    'rejectedIdentifier',
+    'unauthorized',
+    'unsupportedContact',
+    'unsupportedIdentifier',
+    'userActionRequired',
+  ].map((t) => `urn:ietf:params:acme:error:${t}`),
+);
+
+/**
+ * acme-client turns a CA's problem document into a plain Error with only its `detail`. This
+ * interceptor keeps the whole document for the ACME call in progress (async-context scoped),
+ * so errors can carry the problem type and document.
+ */
+const lastProblem = new AsyncLocalStorage<{ problem?: AcmeProblem }>();
+let interceptorInstalled = false;
+function captureProblems(): void {
+  if (interceptorInstalled) return;
+  interceptorInstalled = true;
+  const remember = (response: { headers?: Record<string, unknown>; data?: unknown } | undefined): void => {
+    const type = String(response?.headers?.['content-type'] ?? '');
+    const slot = lastProblem.getStore();
+    if (slot && type.includes('problem+json') && response?.data && typeof response.data === 'object') {
+      slot.problem = response.data as AcmeProblem;
+    }
+  };
+  acme.axios.interceptors.response.use(
+    (response) => {
+      remember(response);
+      return response;
+    },
+    (error: { response?: { headers?: Record<string, unknown>; data?: unknown } }) => {
+      remember(error?.response);
+      return Promise.reject(error);
+    },
+  );
+}
+
+/**
+ * Run one ACME call, translating failures into named errors with the operation named and the
+ * CA's problem document attached: {@link AcmeProblemError} when retrying cannot help (the
+ * state machine does not retry it), else {@link AcmeRequestError} (retried).
  */
 export async function acmeCall<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  captureProblems();
+  const slot: { problem?: AcmeProblem } = {};
   try {
-    return await fn();
+    return await lastProblem.run(slot, fn);
   } catch (cause) {
     if (cause instanceof CertflowError) throw cause;
     const message = cause instanceof Error ? cause.message : String(cause);
-    throw new AcmeRequestError(`ACME ${operation} failed: ${message}`, { cause });
+    const problem = slot.problem;
+    if (problem?.type && PERMANENT_PROBLEMS.has(problem.type)) {
+      throw new AcmeProblemError(
+        `ACME ${operation} failed: ${message} (CA problem: ${JSON.stringify(problem)})`,
+        problem,
+        {
+          cause,
+        },
+      );
+    }
+    throw new AcmeRequestError(
+      `ACME ${operation} failed: ${message}${problem ? ` (CA problem: ${JSON.stringify(problem)})` : ''}`,
+      {
+        cause,
+      },
+    );
   }
 }
