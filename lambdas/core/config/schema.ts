@@ -107,7 +107,9 @@ const certificate = z.strictObject({
     .array(domainString)
     .min(1, 'list at least one domain')
     .max(100, "at most 100 names per certificate (RFC 8555 CAs such as Let's Encrypt limit orders to 100)"),
-  keyType: z.enum(KEY_TYPES).default('ecdsa-p256'),
+  keyType: z
+    .enum(KEY_TYPES, { error: `use one of ${KEY_TYPES.join(', ')} (ecdsa-p256 is the default)` })
+    .default('ecdsa-p256'),
   stores: z.array(z.enum(STORE_KINDS)).min(1).optional(),
   /** Extra ACM regions to import into (e.g. us-east-1 for CloudFront). */
   acmRegions: z
