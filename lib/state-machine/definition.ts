@@ -3,7 +3,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import type { TaskStep } from '../../lambdas/core/state';
+import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
 
 /** One Lambda function per Task state. */
 export type StepFunctions = Record<TaskStep, lambda.IFunction>;
@@ -24,17 +24,9 @@ export const TRANSIENT_ERRORS = [
 ];
 
 /** Steps that are safe to repeat after a transient failure (FinalizeAndStore is not: a new key per call). */
-const IDEMPOTENT_STEPS: ReadonlySet<TaskStep> = new Set([
-  'SelectDue',
-  'CreateOrder',
-  'PublishRecords',
-  'CheckPropagation',
-  'AnswerChallenges',
-  'CheckOrder',
-  'Cleanup',
-  'RecordFailure',
-  'Summarize',
-]);
+const IDEMPOTENT_STEPS: ReadonlySet<TaskStep> = new Set(
+  TASK_STEPS.filter((step) => step !== 'FinalizeAndStore'),
+);
 
 /**
  * The renewal run: SelectDue → Map(IssueCertificate per due certificate) → Summarize.

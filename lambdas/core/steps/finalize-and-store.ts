@@ -93,14 +93,6 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
     notAfter: info.notAfter,
     locations,
   });
-  return {
-    certificate: cert.name,
-    domains: cert.domains,
-    keyType: cert.keyType,
-    serial: info.serial,
-    issuer: info.issuer,
-    notBefore: info.notBefore,
-    notAfter: info.notAfter,
-    locations,
-  };
+  const { name, domains, keyType, serial, issuer, notBefore, notAfter } = issued.metadata;
+  return { certificate: name, domains, keyType, serial, issuer, notBefore, notAfter, locations };
 }
