@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../../lambdas/core/config/load';
@@ -37,7 +37,11 @@ export interface LocalRunResult {
   summary?: SummaryOutput;
   runDirectory: string;
   historyFile: string;
-  /** The root that signed the issued certificates (bundled Pebble only). */
+  /**
+   * Bundle of the Pebble roots that signed the certificates in this workdir (bundled Pebble only).
+   * Pebble makes a new root at every start, so a certificate from an earlier run verifies only
+   * against that run's root: the bundle keeps each root that issued something.
+   */
   caRootFile?: string;
   durationMs: number;
 }
@@ -127,10 +131,10 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const leftovers = await leftoverTxtValues(execution.events, nameservers);
     writeFileSync(join(runDirectory, 'leftover-txt.json'), `${JSON.stringify(leftovers, null, 2)}\n`);
     if (pebble) {
-      caRootFile = join(workdir, 'pebble-root.pem');
       const root = await pebble.rootCertificatePem();
-      writeFileSync(caRootFile, root);
       writeFileSync(join(runDirectory, 'pebble-root.pem'), root);
+      caRootFile = join(workdir, 'pebble-roots.pem');
+      if ((summary?.issuedCount ?? 0) > 0) appendRoot(caRootFile, root);
     }
     report(out, config, summary, runLevelFailure(execution.events) ?? execution.failed, caRootFile);
     if (nameservers.length > 0) {
@@ -192,6 +196,13 @@ async function leftoverTxtValues(
     }
   }
   return left;
+}
+
+/** Add a root to the bundle once (verify with `openssl verify -CAfile <bundle> -untrusted chain.pem cert.pem`). */
+function appendRoot(bundle: string, root: string): void {
+  const current = existsSync(bundle) ? readFileSync(bundle, 'utf8') : '';
+  const pem = `${root.trim()}\n`;
+  if (!current.includes(pem)) writeFileSync(bundle, current + pem);
 }
 
 function readJson(file: string): Record<string, unknown> {
@@ -313,7 +324,7 @@ function report(
       out(`NOT DUE  ${cert.name}: ${skip.reason}`);
     }
   }
-  if (caRootFile) out(`CA root (Pebble, this run): ${caRootFile}`);
+  if (caRootFile) out(`CA roots (every Pebble run that issued into this directory): ${caRootFile}`);
 }
 
 function readLocalMetadata(location: string | undefined): { issuer?: string } | undefined {
