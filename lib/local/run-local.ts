@@ -324,7 +324,12 @@ function report(
       out(`NOT DUE  ${cert.name}: ${skip.reason}`);
     }
   }
-  if (caRootFile) out(`CA roots (every Pebble run that issued into this directory): ${caRootFile}`);
+  if (caRootFile) {
+    out(`CA roots (every Pebble run that issued into this directory): ${caRootFile}`);
+    const dir = summary.issued.flatMap((i) => i.locations).find((l) => l.store === 'local')?.location;
+    if (dir)
+      out(`verify:   openssl verify -CAfile ${caRootFile} -untrusted ${dir}/chain.pem ${dir}/cert.pem`);
+  }
 }
 
 function readLocalMetadata(location: string | undefined): { issuer?: string } | undefined {

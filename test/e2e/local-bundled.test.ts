@@ -51,6 +51,10 @@ describe('local mode with the bundled Pebble and BIND', () => {
     expect(lines).toContain('  key type: ecdsa-p256');
     expect(lines.some((l) => l.startsWith('  notAfter: '))).toBe(true);
     expect(lines.some((l) => /run took \d+\.\d s/.test(l))).toBe(true);
+    // the printed verify command is the one this test runs
+    expect(lines).toContain(
+      `verify:   openssl verify -CAfile ${root} -untrusted ${live('example-test')}/chain.pem ${live('example-test')}/cert.pem`,
+    );
     // nothing of ours left in the delegated zone (asked of BIND before it stopped)
     expect(lines.some((l) => l.startsWith('delegated zone: no TXT value of this run remains'))).toBe(true);
     expect(JSON.parse(readFileSync(join(result.runDirectory, 'leftover-txt.json'), 'utf8'))).toEqual([]);

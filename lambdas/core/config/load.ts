@@ -8,6 +8,14 @@ function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
+/** zod's "expected object, received undefined" for a missing field, said plainly. */
+function readable(issue: { message: string; code?: string; expected?: unknown }): string {
+  if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message)) {
+    return `is required (${String(issue.expected)}); see the configuration table in README.md`;
+  }
+  return issue.message;
+}
+
 /** Validate an already-parsed config object; throws {@link ConfigError} listing every problem. */
 export function parseConfig(input: unknown, source = 'configuration'): CertflowConfig {
   const result = configSchema.safeParse(input);
@@ -15,7 +23,7 @@ export function parseConfig(input: unknown, source = 'configuration'): CertflowC
   if (!result.success || issues.length > 0) {
     const problems: ConfigProblem[] = issues.map((issue) => ({
       path: formatPath(issue.path),
-      message: issue.message,
+      message: readable(issue),
     }));
     throw new ConfigError(problems, source);
   }
