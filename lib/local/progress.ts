@@ -1,3 +1,4 @@
+import { causeMessage } from '../../lambdas/core/steps/failure';
 import type { EventLog } from './execute';
 
 interface Pending {
@@ -97,17 +98,8 @@ export class ProgressPrinter {
   }
 }
 
-function parseCause(cause: string): string {
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: string };
-    return parsed.errorMessage ?? cause;
-  } catch {
-    return cause;
-  }
-}
-
 function firstLine(cause: string): string {
-  const text = parseCause(cause);
+  const text = causeMessage(cause);
   const line = text.split('\n')[0];
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }

@@ -3,20 +3,21 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../../lambdas/core/config/load';
 import type { CertflowConfig } from '../../lambdas/core/config/schema';
-import { formatServer, parseServerAddress, UdpDnsClient } from '../../lambdas/core/dns/dns-client';
+import { formatServer, parseServerAddress } from '../../lambdas/core/dns/dns-client';
 import { ConfigError, describeError } from '../../lambdas/core/errors';
-import type { ServerAddress } from '../../lambdas/core/ports';
 import type { RunInput } from '../../lambdas/core/state';
 import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
 import { ENV } from '../../lambdas/runtime/env';
 import { renderLocalDefinition } from '../state-machine/render';
 import { type BindServer, generateTsigSecret, startBind } from './bind';
 import { DEMO } from './demo';
-import { type EventLog, executeLocally } from './execute';
+import { executeLocally } from './execute';
+import { leftoverTxtValues } from './leftovers';
 import { type PebbleServer, startPebble } from './pebble';
 import { pickPort } from './ports';
 import { ensureLocalPrerequisites } from './prerequisites';
 import { ProgressPrinter } from './progress';
+import { report, runLevelFailure, summaryFrom } from './report';
 
 export interface LocalRunOptions {
   /** A certflow config file; default: the bundled demo (two certificates under example.test). */
@@ -169,35 +170,6 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
   }
 }
 
-/** TXT values this run published that an authoritative server still answers (real queries). */
-async function leftoverTxtValues(
-  events: EventLog[],
-  servers: ServerAddress[],
-): Promise<{ fqdn: string; server: string }[]> {
-  const records = new Map<string, Set<string>>();
-  for (const e of events) {
-    if (e.type !== 'StateExited' || e.state.name !== 'CreateOrder') continue;
-    const order = (e.state.output as { order?: { records?: { fqdn: string; value: string }[] } } | undefined)
-      ?.order;
-    for (const r of order?.records ?? []) {
-      const values = records.get(r.fqdn) ?? new Set<string>();
-      values.add(r.value);
-      records.set(r.fqdn, values);
-    }
-  }
-  const client = new UdpDnsClient({ timeoutMs: 1000, retries: 0 });
-  const left: { fqdn: string; server: string }[] = [];
-  for (const server of servers) {
-    for (const [fqdn, values] of records) {
-      const res = await client.query(server, fqdn, 'TXT', { recursionDesired: false }).catch(() => undefined);
-      if (!res) continue; // an unreachable server has nothing to report; the others are still checked
-      if (res.answers.some((a) => a.type === 'TXT' && values.has(a.data)))
-        left.push({ fqdn, server: formatServer(server) });
-    }
-  }
-  return left;
-}
-
 /** Add a root to the bundle once (verify with `openssl verify -CAfile <bundle> -untrusted chain.pem cert.pem`). */
 function appendRoot(bundle: string, root: string): void {
   const current = existsSync(bundle) ? readFileSync(bundle, 'utf8') : '';
@@ -266,77 +238,4 @@ function setLocalEnvironment(env: { configFile: string; stateDirectory: string; 
   process.env[ENV.logFile] = env.logFile;
   mkdirSync(env.stateDirectory, { recursive: true, mode: 0o700 });
   chmodSync(env.stateDirectory, 0o700);
-}
-
-/** The first top-level state failure (SelectDue, Summarize), with the Lambda error message unwrapped. */
-function runLevelFailure(events: EventLog[]): { Error: string; Cause: unknown } | undefined {
-  const failed = events.find(
-    (e) => e.type === 'StateFailed' && e.index === undefined && e.state.type === 'Task',
-  );
-  if (failed?.type !== 'StateFailed') return undefined;
-  let cause: unknown = failed.Cause;
-  try {
-    cause = (JSON.parse(String(failed.Cause)) as { errorMessage?: string }).errorMessage ?? cause;
-  } catch {
-    // plain text
-  }
-  return { Error: `${failed.state.name} failed: ${failed.Error}`, Cause: cause };
-}
-
-function summaryFrom(
-  events: { type: string; state?: { name: string; output?: unknown } }[],
-): SummaryOutput | undefined {
-  const exited = events.filter((e) => e.type === 'StateExited' && e.state?.name === 'Summarize').pop();
-  return (exited?.state?.output as { summary?: SummaryOutput } | undefined)?.summary;
-}
-
-function report(
-  out: (line: string) => void,
-  config: CertflowConfig,
-  summary: SummaryOutput | undefined,
-  failed: { Error: string; Cause: unknown } | undefined,
-  caRootFile: string | undefined,
-): void {
-  out('');
-  if (!summary) {
-    out(
-      `certflow local: the run failed before its summary: ${failed?.Error}: ${String(failed?.Cause ?? '')}`,
-    );
-    return;
-  }
-  for (const cert of config.certificates) {
-    const issued = summary.issued.find((i) => i.certificate === cert.name);
-    const fail = summary.failed.find((f) => f.certificate === cert.name);
-    const skip = summary.skipped.find((s) => s.certificate === cert.name);
-    if (issued) {
-      const meta = readLocalMetadata(issued.locations.find((l) => l.store === 'local')?.location);
-      out(`ISSUED   ${cert.name}`);
-      out(`  names:    ${cert.domains.join(', ')}`);
-      out(`  key type: ${cert.keyType}`);
-      out(`  issuer:   ${meta?.issuer ?? '?'}`);
-      out(`  notAfter: ${issued.notAfter}`);
-      for (const l of issued.locations)
-        out(`  files:    ${l.location}/{cert,chain,fullchain,privkey}.pem (${l.store})`);
-    } else if (fail) {
-      out(`FAILED   ${cert.name} at ${fail.step}: ${fail.error}`);
-      for (const line of fail.message.split('\n')) out(`  ${line}`);
-    } else if (skip) {
-      out(`NOT DUE  ${cert.name}: ${skip.reason}`);
-    }
-  }
-  if (caRootFile) {
-    out(`CA roots (every Pebble run that issued into this directory): ${caRootFile}`);
-    const dir = summary.issued.flatMap((i) => i.locations).find((l) => l.store === 'local')?.location;
-    if (dir)
-      out(`verify:   openssl verify -CAfile ${caRootFile} -untrusted ${dir}/chain.pem ${dir}/cert.pem`);
-  }
-}
-
-function readLocalMetadata(location: string | undefined): { issuer?: string } | undefined {
-  if (!location) return undefined;
-  try {
-    return JSON.parse(readFileSync(join(location, 'metadata.json'), 'utf8')) as { issuer?: string };
-  } catch {
-    return undefined;
-  }
 }

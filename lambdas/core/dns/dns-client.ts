@@ -115,21 +115,39 @@ export async function udpExchange(
 
 class TimeoutError extends Error {}
 
+/**
+ * Settle one socket exchange exactly once: on the reply, an error or the timeout, whichever
+ * comes first, clear the timer and close the socket.
+ */
+function settleOnce(
+  resolve: (reply: Buffer) => void,
+  reject: (error: Error) => void,
+  close: () => void,
+  timeoutMs: number,
+  timeoutMessage: string,
+): (error: Error | undefined, reply?: Buffer) => void {
+  let done = false;
+  const finish = (error: Error | undefined, reply?: Buffer): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    close();
+    if (error !== undefined) reject(error);
+    else if (reply !== undefined) resolve(reply);
+  };
+  const timer = setTimeout(() => finish(new TimeoutError(timeoutMessage)), timeoutMs);
+  return finish;
+}
+
 function udpAttempt(server: ServerAddress, message: Buffer, opts: ExchangeOptions): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const socket = dgram.createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
-    let done = false;
-    const finish = (error: Error | undefined, reply?: Buffer): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.close();
-      if (error !== undefined) reject(error);
-      else if (reply !== undefined) resolve(reply);
-    };
-    const timer = setTimeout(
-      () => finish(new TimeoutError(`no answer within ${opts.timeoutMs} ms`)),
+    const finish = settleOnce(
+      resolve,
+      reject,
+      () => socket.close(),
       opts.timeoutMs,
+      `no answer within ${opts.timeoutMs} ms`,
     );
     socket.on('error', (error) => finish(error));
     socket.on('message', (reply) => {
@@ -151,18 +169,12 @@ export function tcpExchange(server: ServerAddress, message: Buffer, opts: Exchan
   return new Promise<Buffer>((resolve, reject) => {
     const socket = new Socket();
     let buffered = Buffer.alloc(0);
-    let done = false;
-    const finish = (error: Error | undefined, reply?: Buffer): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (error !== undefined) reject(error);
-      else if (reply !== undefined) resolve(reply);
-    };
-    const timer = setTimeout(
-      () => finish(new TimeoutError(`no answer over TCP within ${opts.timeoutMs} ms`)),
+    const finish = settleOnce(
+      resolve,
+      reject,
+      () => socket.destroy(),
       opts.timeoutMs,
+      `no answer over TCP within ${opts.timeoutMs} ms`,
     );
     socket.on('error', (error) => finish(error));
     socket.on('close', () => finish(new Error('connection closed before a full answer arrived')));

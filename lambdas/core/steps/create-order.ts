@@ -1,6 +1,7 @@
 import { loadAccount } from '../acme/account';
 import { acmeCall, acmeClient } from '../acme/client';
 import { resolveDelegation } from '../dns/delegation';
+import { baseName } from '../dns/names';
 import { DelegationError, OrderInvalidError } from '../errors';
 import type { CertificateItem, ChallengeRecord, OrderState } from '../state';
 import { certificateByName, required, type StepContext } from './context';
@@ -16,17 +17,18 @@ export async function createOrder(item: CertificateItem, ctx: StepContext): Prom
   const accountUrl = required(item.accountUrl, 'accountUrl', 'SelectDue');
   const zone = ctx.config.delegation.zone;
 
+  // Apex and wildcard share `_acme-challenge.<base>`: resolve each base name once.
   const targets = new Map<string, { challengeName: string; fqdn: string }>();
   const problems: DelegationError[] = [];
-  for (const domain of cert.domains) {
+  for (const base of new Set(cert.domains.map(baseName))) {
     try {
       targets.set(
-        domain,
-        await resolveDelegation(domain, { zone, resolver: ctx.resolver(), client: ctx.dnsClient() }),
+        base,
+        await resolveDelegation(base, { zone, resolver: ctx.resolver(), client: ctx.dnsClient() }),
       );
     } catch (error) {
       if (!(error instanceof DelegationError)) throw error;
-      if (!problems.some((p) => p.message === error.message)) problems.push(error);
+      problems.push(error);
     }
   }
   if (problems.length === 1) throw problems[0];
@@ -56,10 +58,7 @@ export async function createOrder(item: CertificateItem, ctx: StepContext): Prom
     if (!challenge) {
       throw new OrderInvalidError(`the CA offered no dns-01 challenge for ${domain}`, undefined);
     }
-    const target =
-      targets.get(domain) ??
-      targets.get(authz.identifier.value) ??
-      targets.get(`*.${authz.identifier.value}`);
+    const target = targets.get(authz.identifier.value);
     if (!target)
       throw new OrderInvalidError(
         `the CA returned an authorization for ${domain}, which was not ordered`,

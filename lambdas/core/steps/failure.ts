@@ -1,6 +1,21 @@
 import type { CertificateFailure } from '../ports';
 
 /**
+ * The message inside a Task error's `Cause`: Lambda (and local mode, which mimics it) sends the
+ * JSON document `{"errorType","errorMessage","trace"}`; States.* errors send plain text.
+ */
+export function causeMessage(cause: unknown): string {
+  const text = typeof cause === 'string' ? cause : String(cause ?? '');
+  try {
+    const parsed = JSON.parse(text) as { errorMessage?: unknown };
+    if (typeof parsed?.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // plain text
+  }
+  return text;
+}
+
+/**
  * Turn a Catch's `{Error, Cause}` into a failure record. In AWS, `Cause` is the Lambda error
  * JSON (`{"errorType","errorMessage","trace"}`); local mode produces the same shape. The CA's
  * problem document, when there is one, is embedded after "CA problem: " by OrderInvalidError.
@@ -11,13 +26,7 @@ export function describeFailure(
   error: { Error: string; Cause?: string } | undefined,
 ): CertificateFailure {
   const name = error?.Error ?? 'UnknownError';
-  let message = error?.Cause ?? '';
-  try {
-    const parsed = JSON.parse(message) as { errorMessage?: string };
-    if (typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
-  } catch {
-    // Cause is plain text (States.* errors)
-  }
+  const message = causeMessage(error?.Cause);
   let problem: unknown;
   const marker = message.lastIndexOf('(CA problem: ');
   if (marker >= 0) {

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CertflowConfig } from '../../lambdas/core/config/schema';
+import { causeMessage } from '../../lambdas/core/steps/failure';
+import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
+import type { EventLog } from './execute';
+
+/** The first top-level state failure (SelectDue, Summarize), with the Lambda error message unwrapped. */
+export function runLevelFailure(events: EventLog[]): { Error: string; Cause: unknown } | undefined {
+  const failed = events.find(
+    (e) => e.type === 'StateFailed' && e.index === undefined && e.state.type === 'Task',
+  );
+  if (failed?.type !== 'StateFailed') return undefined;
+  return { Error: `${failed.state.name} failed: ${failed.Error}`, Cause: causeMessage(failed.Cause) };
+}
+
+/** The run summary: the output of the Summarize state. */
+export function summaryFrom(
+  events: { type: string; state?: { name: string; output?: unknown } }[],
+): SummaryOutput | undefined {
+  const exited = events.filter((e) => e.type === 'StateExited' && e.state?.name === 'Summarize').pop();
+  return (exited?.state?.output as { summary?: SummaryOutput } | undefined)?.summary;
+}
+
+/** The end-of-run report: one block per configured certificate (issued, failed, not due). */
+export function report(
+  out: (line: string) => void,
+  config: CertflowConfig,
+  summary: SummaryOutput | undefined,
+  failed: { Error: string; Cause: unknown } | undefined,
+  caRootFile: string | undefined,
+): void {
+  out('');
+  if (!summary) {
+    out(
+      `certflow local: the run failed before its summary: ${failed?.Error}: ${String(failed?.Cause ?? '')}`,
+    );
+    return;
+  }
+  for (const cert of config.certificates) {
+    const issued = summary.issued.find((i) => i.certificate === cert.name);
+    const fail = summary.failed.find((f) => f.certificate === cert.name);
+    const skip = summary.skipped.find((s) => s.certificate === cert.name);
+    if (issued) {
+      const meta = readLocalMetadata(issued.locations.find((l) => l.store === 'local')?.location);
+      out(`ISSUED   ${cert.name}`);
+      out(`  names:    ${cert.domains.join(', ')}`);
+      out(`  key type: ${cert.keyType}`);
+      out(`  issuer:   ${meta?.issuer ?? '?'}`);
+      out(`  notAfter: ${issued.notAfter}`);
+      for (const l of issued.locations)
+        out(`  files:    ${l.location}/{cert,chain,fullchain,privkey}.pem (${l.store})`);
+    } else if (fail) {
+      out(`FAILED   ${cert.name} at ${fail.step}: ${fail.error}`);
+      for (const line of fail.message.split('\n')) out(`  ${line}`);
+    } else if (skip) {
+      out(`NOT DUE  ${cert.name}: ${skip.reason}`);
+    }
+  }
+  if (caRootFile) {
+    out(`CA roots (every Pebble run that issued into this directory): ${caRootFile}`);
+    const dir = summary.issued.flatMap((i) => i.locations).find((l) => l.store === 'local')?.location;
+    if (dir)
+      out(`verify:   openssl verify -CAfile ${caRootFile} -untrusted ${dir}/chain.pem ${dir}/cert.pem`);
+  }
+}
+
+function readLocalMetadata(location: string | undefined): { issuer?: string } | undefined {
+  if (!location) return undefined;
+  try {
+    return JSON.parse(readFileSync(join(location, 'metadata.json'), 'utf8')) as { issuer?: string };
+  } catch {
+    return undefined;
+  }
+}
