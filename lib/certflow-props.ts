@@ -4,6 +4,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { arr, obj, str } from '../lambdas/core/config/loose';
 import { ACM_KEY_TYPES, type CertflowConfig } from '../lambdas/core/config/schema';
 import { ConfigError, type ConfigProblem } from '../lambdas/core/errors';
+import {
+  certificateEventBudget,
+  HISTORY_EVENT_LIMIT,
+  maxCertificatesPerExecution,
+} from './state-machine/limits';
 
 /** Properties of the {@link Certflow} construct. */
 export interface CertflowProps {
@@ -20,6 +25,12 @@ export interface CertflowProps {
    * stack is deleted. @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Map stack traces through each bundle's source map at run time (`--enable-source-maps`).
+   * Off by default: reading the map costs cold-start time; the maps are in the assets either way.
+   * @default false
+   */
+  readonly sourceMapsAtRuntime?: boolean;
 }
 
 /** {@link CertflowProps} with every default applied. */
@@ -29,6 +40,7 @@ export interface ResolvedCertflowProps {
   readonly projectRoot: string;
   readonly secretNamePrefix: string;
   readonly removalPolicy: RemovalPolicy;
+  readonly sourceMapsAtRuntime: boolean;
 }
 
 export const DEFAULT_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS;
@@ -190,12 +202,25 @@ export function deploymentProblems(config: unknown): ConfigProblem[] {
     if (problem) problems.push({ path: 'schedule.expression', message: problem });
   }
 
-  const configBytes = Buffer.byteLength(JSON.stringify(config) ?? '');
-  const estimate = configBytes + secretCount * SECRET_ARN_ESTIMATE + 400;
+  // The configuration itself ships in a layer; the certificate secret ARNs are in the environment.
+  const estimate = secretCount * SECRET_ARN_ESTIMATE + 400;
   if (estimate > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
     problems.push({
-      path: '',
-      message: `the configuration (${configBytes} bytes) and secret ARNs would not fit Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte environment (estimated ${estimate}); deploy several stacks with fewer certificates each`,
+      path: 'certificates',
+      message: `the ${secretCount} certificate secret ARNs would not fit Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte environment (estimated ${estimate} bytes); deploy several stacks with fewer Secrets Manager certificates each`,
+    });
+  }
+  const timing = obj(root.timing);
+  const checks = {
+    propagationMaxChecks: typeof timing.propagationMaxChecks === 'number' ? timing.propagationMaxChecks : 60,
+    orderMaxChecks: typeof timing.orderMaxChecks === 'number' ? timing.orderMaxChecks : 60,
+  };
+  const count = arr(root.certificates).length;
+  const capacity = maxCertificatesPerExecution(checks);
+  if (count > capacity) {
+    problems.push({
+      path: 'certificates',
+      message: `${count} certificates do not fit one Step Functions execution at this timing: each may use up to ${certificateEventBudget(checks)} of the ${HISTORY_EVENT_LIMIT} history events, so at most ${capacity} fit; lower timing.propagationMaxChecks / timing.orderMaxChecks, or deploy several stacks`,
     });
   }
   return problems;
@@ -236,5 +261,6 @@ export function validateCertflowProps(props: CertflowProps): ResolvedCertflowPro
     projectRoot: props.projectRoot ?? path.resolve(__dirname, '..'),
     secretNamePrefix,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    sourceMapsAtRuntime: props.sourceMapsAtRuntime ?? false,
   };
 }

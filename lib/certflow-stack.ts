@@ -21,6 +21,7 @@ export class CertflowStack extends Stack {
       projectRoot: props.projectRoot,
       secretNamePrefix: props.secretNamePrefix,
       removalPolicy: props.removalPolicy,
+      sourceMapsAtRuntime: props.sourceMapsAtRuntime,
     });
     // One Certflow per stack, so its outputs can have stable keys (`StateMachineArn`, ...) that
     // scripts and docs/deploy.md can rely on.

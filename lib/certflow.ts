@@ -1,9 +1,9 @@
-import * as path from 'node:path';
-import { CfnOutput, Duration, Fn, SecretValue, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -18,11 +18,20 @@ import type { CertflowConfig } from '../lambdas/core/config/schema';
 import { delegationRecord } from '../lambdas/core/dns/names';
 import { ConfigError } from '../lambdas/core/errors';
 import { TASK_STEPS, type TaskStep } from '../lambdas/core/state';
-import { ENV, HANDLER_ENTRIES } from '../lambdas/runtime/env';
+import { ENV } from '../lambdas/runtime/env';
+import {
+  ALERTED_EXECUTION_STATUSES,
+  EXECUTION_ENDED_FIELDS,
+  EXECUTION_ENDED_TEMPLATE,
+  type ExecutionEndedField,
+} from './alerts/execution-ended';
+import { BUNDLE_HANDLER, ensureFunctionBundles, type FunctionBundle } from './bundling/function-bundles';
 import { type CertflowProps, type ResolvedCertflowProps, validateCertflowProps } from './certflow-props';
+import { configLayerDirectory, LAYER_CONFIG_PATH } from './config-layer';
 import { logWriteStatements, type PolicyInputs, stepPolicyStatements } from './iam';
 import type { StepFunctions } from './state-machine/definition';
 import { RenewalStateMachine } from './state-machine/renewal-state-machine';
+import { STEP_SETTINGS } from './state-machine/step-settings';
 
 /** CloudFormation's limit on an output value. */
 const OUTPUT_VALUE_LIMIT = 4000;
@@ -62,19 +71,14 @@ export function startExecutionCommand(stateMachineArn: string, certificate: stri
 }
 
 /**
- * The configuration as the functions receive it in `CERTFLOW_CONFIG`: the validated config in
- * schema input form (the runtime validates it again with `parseConfig`), so the derived
+ * The configuration as the functions receive it (the config layer's file): the validated config
+ * in schema input form (the runtime validates it again with `parseConfig`), so the derived
  * `acme.directoryUrl` and the editor-only `$schema` are left out.
  */
-export function configForEnvironment(config: CertflowConfig): string {
+export function configForFunctions(config: CertflowConfig): string {
   const { directoryUrl: _derived, ...acme } = config.acme;
   const { $schema: _editorOnly, ...rest } = config;
   return JSON.stringify({ ...rest, acme });
-}
-
-function memoryFor(step: TaskStep): number {
-  // RSA 4096 key generation in FinalizeAndStore is CPU-bound; Lambda CPU scales with memory.
-  return step === 'FinalizeAndStore' ? 1024 : 512;
 }
 
 /** Which environment variables (beyond the common ones) each step gets: only what it uses. */
@@ -109,7 +113,13 @@ export class Certflow extends Construct {
   readonly accountSecret: secretsmanager.Secret;
   /** Certificate name → its secret (certificates whose stores include `secretsmanager`). */
   readonly certificateSecrets: Readonly<Record<string, secretsmanager.Secret>>;
-  readonly functions: Readonly<Record<TaskStep, NodejsFunction>>;
+  readonly functions: Readonly<Record<TaskStep, lambda.Function>>;
+  /** The configuration file every function reads (`/opt/certflow/config.json`). */
+  readonly configLayer: lambda.LayerVersion;
+  /** The directory the config layer is made from (holds `certflow/config.json`). */
+  readonly configLayerDirectory: string;
+  /** Alerts when an execution ends FAILED, TIMED_OUT or ABORTED. */
+  readonly executionEndedRule: events.Rule;
   readonly logGroups: readonly logs.LogGroup[];
   readonly schedule: scheduler.Schedule;
   /** Present with `dns.createHostedZone: true`. */
@@ -211,7 +221,7 @@ export class Certflow extends Construct {
     };
     const envValues: Record<keyof typeof ENV, string | undefined> = {
       config: undefined,
-      configFile: undefined,
+      configFile: LAYER_CONFIG_PATH,
       step: undefined,
       mode: undefined,
       stateDirectory: undefined,
@@ -224,11 +234,21 @@ export class Certflow extends Construct {
       hostedZoneId: this.hostedZoneId,
       eabSecretArn: eabArn,
     };
-    const configJson = configForEnvironment(config);
+    // The configuration ships as a file in one layer (no 4 KB environment limit); the function
+    // code is the very bundle that local mode and the tests run (lib/bundling).
+    this.configLayerDirectory = configLayerDirectory(configForFunctions(config), resolved.projectRoot);
+    this.configLayer = new lambda.LayerVersion(this, 'ConfigLayer', {
+      description: 'certflow configuration (certflow/config.json)',
+      code: lambda.Code.fromAsset(this.configLayerDirectory),
+      compatibleRuntimes: [lambda.Runtime.NODEJS_22_X],
+      compatibleArchitectures: [lambda.Architecture.ARM_64],
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const bundles = ensureFunctionBundles({ projectRoot: resolved.projectRoot });
     const logGroups: logs.LogGroup[] = [];
-    const functions = {} as Record<TaskStep, NodejsFunction>;
+    const functions = {} as Record<TaskStep, lambda.Function>;
     for (const step of TASK_STEPS) {
-      functions[step] = this.stepFunction(step, resolved, inputs, configJson, envValues, logGroups);
+      functions[step] = this.stepFunction(step, bundles[step], resolved, inputs, envValues, logGroups);
     }
     this.functions = functions;
 
@@ -256,6 +276,8 @@ export class Certflow extends Construct {
       }),
     });
 
+    this.executionEndedRule = this.alertOnExecutionEnd();
+
     this.outputs();
     this.suppressNagFindings();
   }
@@ -277,14 +299,52 @@ export class Certflow extends Construct {
     return secret.grantRead(grantee);
   }
 
+  /**
+   * An EventBridge rule on this state machine's executions that end FAILED, TIMED_OUT or ABORTED
+   * (the "Step Functions Execution Status Change" event), delivering a readable message to the
+   * alerts topic: a run that dies where no Catch can see it (history or payload limit, execution
+   * timeout, a stop) still alerts.
+   */
+  private alertOnExecutionEnd(): events.Rule {
+    const rule = new events.Rule(this, 'ExecutionEndedRule', {
+      description: 'certflow: alert when a renewal run ends FAILED, TIMED_OUT or ABORTED',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+          status: [...ALERTED_EXECUTION_STATUSES],
+        },
+      },
+    });
+    const field = (name: ExecutionEndedField): string =>
+      events.EventField.fromPath(EXECUTION_ENDED_FIELDS[name]);
+    const text = EXECUTION_ENDED_TEMPLATE.replace(/<(\w+)>/g, (match, name: string) =>
+      name in EXECUTION_ENDED_FIELDS ? field(name as ExecutionEndedField) : match,
+    );
+    rule.addTarget(new eventTargets.SnsTopic(this.topic, { message: events.RuleTargetInput.fromText(text) }));
+    // EventBridge publishes to the encrypted topic: it needs the topic key (AWS EventBridge user
+    // guide, "Amazon SNS permissions": GenerateDataKey* and Decrypt for events.amazonaws.com).
+    this.topicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowEventBridgeToPublishToTheAlertsTopic',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
+    return rule;
+  }
+
   private stepFunction(
     step: TaskStep,
+    bundle: FunctionBundle,
     resolved: ResolvedCertflowProps,
     inputs: PolicyInputs,
-    configJson: string,
     envValues: Record<keyof typeof ENV, string | undefined>,
     logGroups: logs.LogGroup[],
-  ): NodejsFunction {
+  ): lambda.Function {
     const logGroup = new logs.LogGroup(this, `${step}Logs`, { retention: resolved.logRetention });
     logGroups.push(logGroup);
     const role = new iam.Role(this, `${step}Role`, {
@@ -299,37 +359,29 @@ export class Certflow extends Construct {
       },
     });
     const environment: Record<string, string> = {
-      [ENV.config]: configJson,
+      [ENV.configFile]: LAYER_CONFIG_PATH,
       [ENV.step]: step,
       [ENV.mode]: 'aws',
-      NODE_OPTIONS: '--enable-source-maps',
     };
+    // Each bundle has an external source map beside it; reading it at start costs cold-start time,
+    // so stack traces are mapped only on request.
+    if (resolved.sourceMapsAtRuntime) environment.NODE_OPTIONS = '--enable-source-maps';
     for (const key of STEP_ENV[step]) {
       const value = envValues[key];
       if (value !== undefined) environment[ENV[key]] = value;
     }
-    const root = resolved.projectRoot;
-    return new NodejsFunction(this, `${step}Function`, {
+    return new lambda.Function(this, `${step}Function`, {
       description: `certflow ${step}`,
-      entry: path.join(root, HANDLER_ENTRIES[step]),
-      handler: 'handler',
-      projectRoot: root,
-      depsLockFilePath: path.join(root, 'package-lock.json'),
+      code: lambda.Code.fromAsset(bundle.directory),
+      handler: BUNDLE_HANDLER,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: memoryFor(step),
-      timeout: Duration.minutes(2),
+      memorySize: STEP_SETTINGS[step].memoryMb,
+      timeout: Duration.seconds(STEP_SETTINGS[step].timeoutSeconds),
+      layers: [this.configLayer],
       role,
       logGroup,
       environment,
-      bundling: {
-        forceDockerBundling: false,
-        minify: true,
-        sourceMap: true,
-        target: 'node22',
-        format: OutputFormat.CJS,
-        externalModules: [],
-      },
     });
   }
 

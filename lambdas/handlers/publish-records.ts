@@ -2,10 +2,12 @@ import type { CertificateItem } from '../core/state';
 import { publishRecords } from '../core/steps/publish-records';
 import { makeHandler } from '../runtime/handler';
 import { parseCertificateItem } from '../runtime/inputs';
+import { dnsProviderWiring } from '../runtime/wiring/dns-provider';
 
 /** Task state `PublishRecords`: see {@link publishRecords}. */
-export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof publishRecords>>>(
-  'PublishRecords',
-  parseCertificateItem,
-  publishRecords,
-);
+export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof publishRecords>>>({
+  step: 'PublishRecords',
+  parse: parseCertificateItem,
+  run: publishRecords,
+  wiring: { dnsProvider: dnsProviderWiring },
+});

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInputError } from '../core/errors';
 import type { CertificateItem, RunInput, SummarizeInput } from '../core/state';
 

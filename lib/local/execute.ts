@@ -1,18 +1,15 @@
 import '../../lambdas/runtime/polyfills';
-import { resolve as resolvePath } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
-import { HANDLER_ENTRIES } from '../../lambdas/runtime/env';
-import { resetHandlerContext } from '../../lambdas/runtime/handler';
-import { type AslDefinition, taskStates } from '../state-machine/render';
+import { type AslDefinition, taskStates } from '../state-machine/asl';
+import { HISTORY_EVENT_LIMIT, HistoryCounter, PAYLOAD_LIMIT_BYTES, payloadBytes } from './history-budget';
+import type { LocalFunction } from './lambda-runtime';
 
 type JsonValue = Parameters<StateMachine['run']>[0];
+type RunOptions = NonNullable<Parameters<StateMachine['run']>[1]>;
 /** One event of aws-local-stepfunctions' execution log (the type is not exported by name). */
 export type EventLog =
   ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
-type LocalHandler = (input: JsonValue) => Promise<JsonValue>;
-
-const REPO_ROOT = resolvePath(__dirname, '..', '..');
 
 /** The Task step a state's placeholder ARN points at (`...:function:certflow-<Step>`). */
 export function stepOfResource(resource: string | undefined): TaskStep {
@@ -23,80 +20,151 @@ export function stepOfResource(resource: string | undefined): TaskStep {
   return step as TaskStep;
 }
 
-/**
- * Errors as Step Functions sees them from Lambda: `Error` is the error's name, `Cause` the JSON
- * `{"errorType","errorMessage"}` document. aws-local-stepfunctions uses `name` and `message`,
- * so the local wrapper re-shapes errors to give handlers the same input as on AWS.
- */
-class LambdaStyleError extends Error {
-  constructor(original: unknown) {
-    const name = original instanceof Error ? original.name : 'Error';
-    const message = original instanceof Error ? original.message : String(original);
-    super(JSON.stringify({ errorType: name, errorMessage: message }));
-    this.name = name;
-  }
-}
-
-/** Each Task state's real handler (the module the stack bundles), keyed by state name. */
-export function localHandlers(definition: AslDefinition): Record<string, LocalHandler> {
-  resetHandlerContext();
-  const handlers: Record<string, LocalHandler> = {};
-  for (const [stateName, state] of taskStates(definition)) {
-    const step = stepOfResource(state.Resource);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(resolvePath(REPO_ROOT, HANDLER_ENTRIES[step])) as {
-      handler: (e: unknown) => Promise<unknown>;
-    };
-    handlers[stateName] = async (input) => {
-      try {
-        return (await mod.handler(input)) as JsonValue;
-      } catch (error) {
-        throw new LambdaStyleError(error);
-      }
-    };
-  }
-  return handlers;
-}
+/** How an execution ended, in Step Functions' words (DescribeExecution `status`). */
+export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
 export interface LocalExecution {
+  status: ExecutionStatus;
   output: unknown;
+  /** The execution's error and cause, when it did not succeed. */
   failed?: { Error: string; Cause: unknown };
   events: EventLog[];
+  /** AWS history events, counted as AWS counts them (lib/local/history-budget.ts). */
+  history: HistoryCounter;
+}
+
+export interface ExecuteOptions {
+  /** The deployed functions, loaded for local invocation. */
+  functions: Record<TaskStep, LocalFunction>;
+  /** Sees each event as it happens (one line per state). */
+  onEvent?: (event: EventLog) => void;
+  /** The Context object (`$$`); `Execution.Id` names the execution. */
+  context?: RunOptions['context'];
+  /** Limits to enforce. @default AWS's: 25,000 events, 256 KiB per payload */
+  limits?: { historyEvents?: number; payloadBytes?: number };
+}
+
+/** A limit the execution hit, ending it as AWS ends it. */
+class LimitReached extends Error {
+  constructor(
+    readonly error: string,
+    readonly cause: string,
+  ) {
+    super(`${error}: ${cause}`);
+  }
 }
 
 /**
- * Run a definition on aws-local-stepfunctions with every Task calling its real handler.
- * `onEvent` sees each event as it happens (for one line per state).
+ * Run a definition on aws-local-stepfunctions with every Task invoking its deployed function
+ * bundle, counting history events and enforcing Step Functions' event and payload limits as
+ * AWS does: a payload over the limit fails the execution with `States.DataLimitExceeded`
+ * (terminal: no `States.ALL` catcher sees it), and event number `historyEvents` that is not the
+ * execution's success fails it.
  */
 export async function executeLocally(
   definition: AslDefinition,
   input: unknown,
-  onEvent: (event: EventLog) => void,
+  options: ExecuteOptions,
 ): Promise<LocalExecution> {
+  const eventLimit = options.limits?.historyEvents ?? HISTORY_EVENT_LIMIT;
+  const payloadLimit = options.limits?.payloadBytes ?? PAYLOAD_LIMIT_BYTES;
+  const history = new HistoryCounter();
+  let limit: LimitReached | undefined;
+  let abort: () => void = () => undefined;
+  const reach = (reached: LimitReached): never => {
+    limit ??= reached;
+    abort();
+    throw limit;
+  };
+  const checkPayload = (where: string, what: string, value: unknown): void => {
+    const bytes = payloadBytes(value);
+    if (bytes > payloadLimit) {
+      reach(
+        new LimitReached(
+          'States.DataLimitExceeded',
+          `The state/task '${where}' ${what} has a size (${bytes} bytes) exceeding the maximum number of bytes service limit (${payloadLimit}).`,
+        ),
+      );
+    }
+  };
+
+  const handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
+  for (const [stateName, state] of taskStates(definition)) {
+    const fn = options.functions[stepOfResource(state.Resource)];
+    handlers[stateName] = async (payload) => {
+      // Let the event log catch up, so a limit reached by an earlier state stops this one.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (limit) throw limit;
+      checkPayload(stateName, 'input', payload);
+      const result = await fn.invoke(payload as never);
+      if (limit) throw limit;
+      checkPayload(stateName, 'returned a result that', result);
+      return result as JsonValue;
+    };
+  }
+
   const machine = new StateMachine(definition as unknown as ConstructorParameters<typeof StateMachine>[0], {
     validationOptions: { checkPaths: true, checkArn: true },
   });
   const execution = machine.run(input as JsonValue, {
-    overrides: { taskResourceLocalHandlers: localHandlers(definition) },
+    overrides: { taskResourceLocalHandlers: handlers },
+    context: options.context,
   });
+  abort = execution.abort;
   const events: EventLog[] = [];
   const consume = (async () => {
     for await (const event of execution.eventLogs) {
       events.push(event);
-      onEvent(event);
+      const before = history.total;
+      history.add(event);
+      options.onEvent?.(event);
+      if (limit) continue;
+      if ((event.type === 'StateEntered' || event.type === 'StateExited') && event.state.type !== 'Task') {
+        const value = event.type === 'StateEntered' ? event.state.input : event.state.output;
+        try {
+          checkPayload(event.state.name, event.type === 'StateEntered' ? 'input' : 'output', value);
+        } catch {
+          // recorded in `limit`; the execution is aborted
+        }
+      }
+      if (before < eventLimit && history.total >= eventLimit && event.type !== 'ExecutionSucceeded') {
+        try {
+          reach(
+            new LimitReached(
+              'States.Runtime',
+              `The execution reached the maximum number of history events (${eventLimit}).`,
+            ),
+          );
+        } catch {
+          // recorded
+        }
+      }
     }
   })();
+
   let output: unknown;
   let failed: LocalExecution['failed'];
+  let status: ExecutionStatus = 'SUCCEEDED';
   try {
     output = await execution.result;
   } catch (error) {
+    const name = (error as Error).name;
     const caught = (error as { cause?: { name?: string; message?: string } }).cause;
-    failed = {
-      Error: caught?.name ?? (error as Error).name,
-      Cause: caught?.message ?? (error as Error).message,
-    };
+    if (name === 'ExecutionTimeoutError') {
+      status = 'TIMED_OUT';
+      failed = { Error: 'States.Timeout', Cause: 'The execution timed out (TimeoutSeconds).' };
+    } else if (name === 'ExecutionAbortedError' && !limit) {
+      status = 'ABORTED';
+      failed = { Error: 'ExecutionAborted', Cause: 'The execution was stopped.' };
+    } else {
+      status = 'FAILED';
+      failed = { Error: caught?.name ?? name, Cause: caught?.message ?? (error as Error).message };
+    }
   }
   await consume;
-  return { output, failed, events };
+  if (limit) {
+    status = 'FAILED';
+    failed = { Error: limit.error, Cause: limit.cause };
+  }
+  return { status, output, failed, events, history };
 }

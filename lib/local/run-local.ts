@@ -1,17 +1,31 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../../lambdas/core/config/load';
 import type { CertflowConfig } from '../../lambdas/core/config/schema';
 import { formatServer, parseServerAddress } from '../../lambdas/core/dns/dns-client';
 import { ConfigError, describeError } from '../../lambdas/core/errors';
-import type { RunInput } from '../../lambdas/core/state';
+import type { RunInput, TaskStep } from '../../lambdas/core/state';
 import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
 import { ENV } from '../../lambdas/runtime/env';
-import { renderLocalDefinition } from '../state-machine/render';
+import { executionEndedMessage } from '../alerts/execution-ended';
+import { ensureFunctionBundles } from '../bundling/function-bundles';
+import { certificateEventBudget, maxCertificatesPerExecution } from '../state-machine/limits';
+import { localDefinition } from '../state-machine/local-definition';
+import { STEP_SETTINGS } from '../state-machine/step-settings';
 import { type BindServer, generateTsigSecret, startBind } from './bind';
 import { DEMO } from './demo';
-import { executeLocally } from './execute';
+import { executeLocally, type LocalExecution } from './execute';
+import { hostProcess, LocalFunction, lambdaErrorFormatter } from './lambda-runtime';
 import { leftoverTxtValues } from './leftovers';
 import { type PebbleServer, startPebble } from './pebble';
 import { pickPort } from './ports';
@@ -31,6 +45,8 @@ export interface LocalRunOptions {
   /** Install missing Debian packages when running as root. @default true */
   install?: boolean;
   out?: (line: string) => void;
+  /** Step Functions limits to enforce (tests lower them). @default AWS's */
+  limits?: { historyEvents?: number; payloadBytes?: number };
 }
 
 export interface LocalRunResult {
@@ -45,6 +61,26 @@ export interface LocalRunResult {
    */
   caRootFile?: string;
   durationMs: number;
+  /** How the execution ended, and its AWS-counted history events. */
+  execution?: ExecutionRecord;
+}
+
+/** What `execution.json` in the run directory records. */
+export interface ExecutionRecord {
+  executionArn: string;
+  status: LocalExecution['status'];
+  error?: string;
+  /** AWS history events the execution used (counted as AWS counts them). */
+  historyEvents: number;
+  /** History events of each certificate's Map iteration, by certificate. */
+  eventsPerCertificate: Record<string, number>;
+  /** The planning figure at this timing: most events one certificate may use. */
+  certificateEventBudget: number;
+  /** Certificates one execution can issue at this timing. */
+  maxCertificatesPerExecution: number;
+  largestPayload: { bytes: number; state: string };
+  /** Whose rules turned thrown errors into Lambda error responses. */
+  errorFormatter: string;
 }
 
 /**
@@ -110,20 +146,39 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const effectiveConfigFile = join(runDirectory, 'config.json');
     writeFileSync(effectiveConfigFile, `${JSON.stringify(rawConfig, null, 2)}\n`);
 
-    const definition = renderLocalDefinition({ maxConcurrency: config.renewal.maxConcurrency });
+    const definition = localDefinition({ maxConcurrency: config.renewal.maxConcurrency });
     writeFileSync(join(runDirectory, 'definition.asl.json'), `${JSON.stringify(definition, null, 2)}\n`);
+    const stateDirectory = join(workdir, 'state');
     setLocalEnvironment({
       configFile: effectiveConfigFile,
-      stateDirectory: join(workdir, 'state'),
+      stateDirectory,
       logFile: join(runDirectory, 'handlers.log'),
     });
+    // The deployed bundles, each loaded afresh (a cold start per run), as Lambda would run them.
+    const bundles = ensureFunctionBundles();
+    const functions = Object.fromEntries(
+      Object.values(bundles).map((b) => [b.step, new LocalFunction(b, STEP_SETTINGS[b.step].timeoutSeconds)]),
+    ) as Record<TaskStep, LocalFunction>;
 
     const input: RunInput = {};
     if (options.certificates?.length) input.certificates = options.certificates;
     if (options.force) input.force = true;
     const printer = new ProgressPrinter(out);
-    const execution = await executeLocally(definition, input, (e) => printer.handle(e));
+    const executionName = `local-${runId}`;
+    const executionArn = `arn:aws:states:us-east-1:000000000000:execution:certflow-local:${executionName}`;
+    const execution = await executeLocally(definition, input, {
+      functions,
+      onEvent: (e) => printer.handle(e),
+      context: { Execution: { Id: executionArn, Name: executionName } },
+      limits: options.limits,
+    });
     writeFileSync(historyFile, `${JSON.stringify(execution.events, null, 2)}\n`);
+    writeFileSync(
+      join(runDirectory, 'execution.json'),
+      `${JSON.stringify(executionRecord(execution, executionArn, config.timing), null, 2)}\n`,
+    );
+    if (execution.status !== 'SUCCEEDED')
+      alertExecutionEnded(stateDirectory, executionName, executionArn, execution);
 
     const summary = summaryFrom(execution.events);
     const nameservers = bind
@@ -138,6 +193,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       if ((summary?.issuedCount ?? 0) > 0) appendRoot(caRootFile, root);
     }
     report(out, config, summary, runLevelFailure(execution.events) ?? execution.failed, caRootFile);
+    printHistoryUse(out, execution, config.timing);
     if (nameservers.length > 0) {
       out(
         leftovers.length === 0
@@ -150,10 +206,21 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const exitCode =
       !summary ||
       summary.failedCount > 0 ||
-      (execution.failed && execution.failed.Error !== 'CertificatesFailed')
+      (execution.status !== 'SUCCEEDED' && execution.failed?.Error !== 'CertificatesFailed')
         ? 1
         : 0;
-    return { exitCode, summary, runDirectory, historyFile, caRootFile, durationMs };
+    const executionRecordValue = JSON.parse(
+      readFileSync(join(runDirectory, 'execution.json'), 'utf8'),
+    ) as ExecutionRecord;
+    return {
+      exitCode,
+      summary,
+      runDirectory,
+      historyFile,
+      caRootFile,
+      durationMs,
+      execution: executionRecordValue,
+    };
   } catch (error) {
     if (error instanceof ConfigError) out(error.message);
     else out(`certflow local: ${describeError(error)}`);
@@ -230,12 +297,87 @@ function bundledConfig(args: {
   return raw;
 }
 
+/**
+ * The functions' environment, set on the host process (the bundles run in the host realm, as a
+ * function reads its own process environment).
+ */
 function setLocalEnvironment(env: { configFile: string; stateDirectory: string; logFile: string }): void {
-  delete process.env[ENV.config];
-  process.env[ENV.mode] = 'local';
-  process.env[ENV.configFile] = env.configFile;
-  process.env[ENV.stateDirectory] = env.stateDirectory;
-  process.env[ENV.logFile] = env.logFile;
+  const target = hostProcess().env;
+  delete target[ENV.config];
+  target[ENV.mode] = 'local';
+  target[ENV.configFile] = env.configFile;
+  target[ENV.stateDirectory] = env.stateDirectory;
+  target[ENV.logFile] = env.logFile;
   mkdirSync(env.stateDirectory, { recursive: true, mode: 0o700 });
   chmodSync(env.stateDirectory, 0o700);
+}
+
+/** The certificate each Map iteration worked on, from SelectDue's output. */
+function certificatesByIndex(execution: LocalExecution): string[] {
+  for (const e of execution.events) {
+    if (e.type === 'StateExited' && e.state.name === 'SelectDue' && e.index === undefined) {
+      const due = (e.state.output as { selection?: { due?: { certificate: string }[] } } | undefined)
+        ?.selection?.due;
+      return (due ?? []).map((d) => d.certificate);
+    }
+  }
+  return [];
+}
+
+function executionRecord(
+  execution: LocalExecution,
+  executionArn: string,
+  timing: CertflowConfig['timing'],
+): ExecutionRecord {
+  const names = certificatesByIndex(execution);
+  const perCertificate: Record<string, number> = {};
+  for (const [index, events] of execution.history.perIteration)
+    perCertificate[names[index] ?? `#${index}`] = events;
+  return {
+    executionArn,
+    status: execution.status,
+    ...(execution.failed ? { error: `${execution.failed.Error}: ${String(execution.failed.Cause)}` } : {}),
+    historyEvents: execution.history.total,
+    eventsPerCertificate: perCertificate,
+    certificateEventBudget: certificateEventBudget(timing),
+    maxCertificatesPerExecution: maxCertificatesPerExecution(timing),
+    largestPayload: execution.history.largestPayload,
+    errorFormatter: lambdaErrorFormatter().source,
+  };
+}
+
+/** One line on the history events the run used, as AWS counts them, and what that allows. */
+function printHistoryUse(
+  out: (line: string) => void,
+  execution: LocalExecution,
+  timing: CertflowConfig['timing'],
+): void {
+  const per = [...execution.history.perIteration.values()];
+  const most = per.length > 0 ? Math.max(...per) : 0;
+  out(
+    `history: ${execution.history.total} events (AWS-counted)${per.length > 0 ? `, at most ${most} per certificate` : ''}; at this timing a certificate may use up to ${certificateEventBudget(timing)}, so one execution fits ${maxCertificatesPerExecution(timing)} certificates; largest payload ${execution.history.largestPayload.bytes} bytes (${execution.history.largestPayload.state || '-'})`,
+  );
+}
+
+/**
+ * What the stack's EventBridge rule does when an execution ends FAILED, TIMED_OUT or ABORTED:
+ * one alert with the same message (lib/alerts/execution-ended.ts), here to the local alert file.
+ */
+function alertExecutionEnded(
+  stateDirectory: string,
+  name: string,
+  executionArn: string,
+  execution: LocalExecution,
+): void {
+  const message = executionEndedMessage({
+    name,
+    status: execution.status,
+    executionArn,
+    stateMachineArn: executionArn.replace(':execution:', ':stateMachine:').replace(/:[^:]+$/, ''),
+    stopDate: new Date().toISOString(),
+  });
+  appendFileSync(
+    join(stateDirectory, 'alerts.jsonl'),
+    `${JSON.stringify({ time: new Date().toISOString(), type: 'execution-ended', status: execution.status, error: execution.failed?.Error, message })}\n`,
+  );
 }

@@ -4,6 +4,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
+import { STEP_SETTINGS } from './step-settings';
 
 /** One Lambda function per Task state. */
 export type StepFunctions = Record<TaskStep, lambda.IFunction>;
@@ -11,20 +12,36 @@ export type StepFunctions = Record<TaskStep, lambda.IFunction>;
 export interface RenewalDefinitionProps {
   /** Certificates issued at once inside the Map. @default 4 */
   readonly maxConcurrency?: number;
-  /** Step Functions timeout of each Task. @default 5 minutes */
-  readonly taskTimeout?: Duration;
 }
 
-/** Errors that mean "try again shortly" (named errors from lambdas/core/errors.ts). */
+/**
+ * Errors a retry can fix: certflow's named transient errors (lambdas/core/errors.ts) and a
+ * Task that ran out of time (the Task's own timer: `States.Timeout`; Lambda's timer, reported by
+ * the runtime as `Sandbox.Timedout`).
+ */
 export const TRANSIENT_ERRORS = [
   'AcmeRequestError',
   'DnsQueryError',
   'DnsProviderThrottledError',
   'States.Timeout',
+  'Sandbox.Timedout',
+];
+
+/**
+ * Errors of the Lambda service itself (the invocation did not run, or its result was lost),
+ * which AWS recommends retrying ("Handle transient Lambda service exceptions"). CDK's own
+ * default retrier for them is turned off (`retryOnServiceExceptions: false`) so that this one,
+ * applied only to steps that are safe to repeat, is the only one.
+ */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
 ];
 
 /** Steps that are safe to repeat after a transient failure (FinalizeAndStore is not: a new key per call). */
-const IDEMPOTENT_STEPS: ReadonlySet<TaskStep> = new Set(
+export const REPEATABLE_STEPS: ReadonlySet<TaskStep> = new Set(
   TASK_STEPS.filter((step) => step !== 'FinalizeAndStore'),
 );
 
@@ -36,7 +53,7 @@ const IDEMPOTENT_STEPS: ReadonlySet<TaskStep> = new Set(
  * CheckOrder ⟲ Wait → FinalizeAndStore → Cleanup. Every Task in the iteration catches
  * `States.ALL` into `<Step>Failed` → CleanupAfterFailure → RecordFailure → CertificateFailed,
  * so one certificate's failure never stops the others, TXT records never outlive the order,
- * and a cleanup failure never hides the original error. SelectDue and Summarize catch into
+ * and a cleanup failure never hides the original error. SelectDue, the Map and Summarize catch into
  * RecordRunFailure → RunFailed, so a run that cannot start or finish still alerts. Checks come before waits, so a
  * record that is already visible costs no wait.
  *
@@ -47,7 +64,6 @@ export function buildRenewalDefinition(
   fns: StepFunctions,
   props: RenewalDefinitionProps = {},
 ): sfn.IChainable {
-  const timeout = props.taskTimeout ?? Duration.minutes(5);
   const task = (
     step: TaskStep,
     resultPath: string,
@@ -59,15 +75,23 @@ export function buildRenewalDefinition(
       payloadResponseOnly: true,
       payload,
       resultPath,
-      taskTimeout: sfn.Timeout.duration(timeout),
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(STEP_SETTINGS[step].timeoutSeconds)),
+      retryOnServiceExceptions: false,
       comment: `certflow ${step}`,
     });
-    if (IDEMPOTENT_STEPS.has(step)) {
+    if (REPEATABLE_STEPS.has(step)) {
       t.addRetry({
         errors: TRANSIENT_ERRORS,
         interval: Duration.seconds(2),
         backoffRate: 2,
         maxAttempts: 3,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      t.addRetry({
+        errors: LAMBDA_SERVICE_ERRORS,
+        interval: Duration.seconds(1),
+        backoffRate: 2,
+        maxAttempts: 4,
         jitterStrategy: sfn.JitterType.FULL,
       });
     }
@@ -91,7 +115,7 @@ export function buildRenewalDefinition(
   cleanupAfterFailure.next(recordFailure);
 
   /** Catch everything from `t` into `<step>Failed` (which records the step), then `next`. */
-  const catchInto = (step: string, t: tasks.LambdaInvoke, next: sfn.IChainable): void => {
+  const catchInto = (step: string, t: tasks.LambdaInvoke | sfn.Map, next: sfn.IChainable): void => {
     const mark = new sfn.Pass(scope, `${step}Failed`, {
       result: sfn.Result.fromString(step),
       resultPath: '$.failedStep',
@@ -152,7 +176,7 @@ export function buildRenewalDefinition(
   // ---- run-level failures (SelectDue, Summarize): alert, then fail the execution ----
   const runFailed = new sfn.Fail(scope, 'RunFailed', {
     error: 'RunFailed',
-    cause: 'The renewal run itself failed (SelectDue or Summarize); the SNS alert has the error.',
+    cause: 'The renewal run itself failed (SelectDue, IssueEach or Summarize); the SNS alert has the error.',
   });
   const recordRunFailure = task(
     'RecordFailure',
@@ -179,6 +203,10 @@ export function buildRenewalDefinition(
     resultPath: '$.results',
   });
   issueEach.itemProcessor(iteration);
+  // The Map itself can fail (a certificate item the iteration cannot process, a runtime error):
+  // that still alerts. States.DataLimitExceeded and the history limit are terminal and end the
+  // execution; the EventBridge rule on the execution's end alerts for those (lib/certflow.ts).
+  catchInto('IssueEach', issueEach, recordRunFailure);
   const summarize = task('Summarize', '$.summary');
   catchInto('Summarize', summarize, recordRunFailure);
   const someFailed = new sfn.Fail(scope, 'SomeCertificatesFailed', {

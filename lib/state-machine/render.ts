@@ -1,21 +1,16 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
+import { TASK_STEPS } from '../../lambdas/core/state';
+import { type AslDefinition, localFunctionArn } from './asl';
 import type { StepFunctions } from './definition';
 import { RenewalStateMachine } from './renewal-state-machine';
 
-/** A parsed Amazon States Language document. */
-export type AslDefinition = { StartAt: string; States: Record<string, AslState> } & Record<string, unknown>;
-export type AslState = { Type: string; Resource?: string } & Record<string, unknown>;
+export type { AslDefinition, AslState } from './asl';
+export { localFunctionArn, taskStates } from './asl';
 
 type CfnValue = string | { 'Fn::GetAtt'?: [string, string]; Ref?: string; 'Fn::Join'?: [string, CfnValue[]] };
 interface CfnTemplate {
   Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-}
-
-/** Placeholder ARN that local mode puts where the stack has the function's ARN. */
-export function localFunctionArn(step: TaskStep): string {
-  return `arn:aws:lambda:us-east-1:000000000000:function:certflow-${step}`;
 }
 
 /**
@@ -59,22 +54,4 @@ export function renderLocalDefinition(options: { maxConcurrency?: number } = {})
   return definitionFromTemplate(template, (v) => {
     throw new Error(`unexpected intrinsic in the local definition: ${JSON.stringify(v)}`);
   });
-}
-
-/** Every Task state, including those inside Map item processors, as [name, state]. */
-export function taskStates(def: AslDefinition): [string, AslState][] {
-  const out: [string, AslState][] = [];
-  const walk = (states: Record<string, AslState>): void => {
-    for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Task') out.push([name, state]);
-      const processor = (state.ItemProcessor ?? state.Iterator) as
-        | { States?: Record<string, AslState> }
-        | undefined;
-      if (processor?.States) walk(processor.States);
-      for (const branch of (state.Branches as { States: Record<string, AslState> }[] | undefined) ?? [])
-        walk(branch.States);
-    }
-  };
-  walk(def.States);
-  return out;
 }

@@ -4,10 +4,12 @@ import 'aws-sdk-client-mock-jest';
 import { loadConfigFile } from '../../lambdas/core/config/load';
 import { ConfigError } from '../../lambdas/core/errors';
 import { handler as recordFailure } from '../../lambdas/handlers/record-failure';
-import { buildAwsContext } from '../../lambdas/runtime/aws-context';
 import { ENV } from '../../lambdas/runtime/env';
-import { resetHandlerContext } from '../../lambdas/runtime/handler';
-import { configForEnvironment } from '../../lib/certflow';
+import { buildStepContext } from '../../lambdas/runtime/handler';
+import { alerterWiring } from '../../lambdas/runtime/wiring/alerter';
+import { dnsProviderWiring } from '../../lambdas/runtime/wiring/dns-provider';
+import { storesWiring } from '../../lambdas/runtime/wiring/stores';
+import { configForFunctions } from '../../lib/certflow';
 
 /**
  * The AWS wiring as the stack sets it up: the environment the construct writes
@@ -22,10 +24,9 @@ describe('AWS runtime wiring', () => {
 
   beforeEach(() => {
     sns.reset();
-    resetHandlerContext();
     process.env = { ...saved, AWS_REGION: 'eu-west-1' };
     delete process.env[ENV.mode];
-    process.env[ENV.config] = configForEnvironment(config);
+    process.env[ENV.config] = configForFunctions(config);
     process.env[ENV.topicArn] = topicArn;
     process.env[ENV.hostedZoneId] = 'Z0123456789ABC';
     process.env[ENV.certificateSecrets] = JSON.stringify({
@@ -56,16 +57,19 @@ describe('AWS runtime wiring', () => {
   });
 
   it('gives each certificate the stores its config names, and Route 53 for the delegated zone', () => {
-    const ctx = buildAwsContext('FinalizeAndStore');
+    const ctx = buildStepContext('FinalizeAndStore', {
+      stores: storesWiring,
+      dnsProvider: dnsProviderWiring,
+    });
     for (const cert of config.certificates) {
-      expect(ctx.stores(cert).map((s) => s.kind)).toEqual(cert.stores);
+      expect(ctx.stores(cert).map((store) => store.kind)).toEqual(cert.stores);
     }
     expect(ctx.dnsProvider().name).toBe('route53');
   });
 
   it('names the missing environment variable instead of failing later', () => {
     delete process.env[ENV.topicArn];
-    const ctx = buildAwsContext('Summarize');
+    const ctx = buildStepContext('Summarize', { alerter: alerterWiring });
     expect(() => ctx.alerter()).toThrow(ConfigError);
     expect(() => ctx.alerter()).toThrow(/CERTFLOW_TOPIC_ARN is not set/);
   });

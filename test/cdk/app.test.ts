@@ -4,6 +4,7 @@ import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { TASK_STEPS } from '../../lambdas/core/state';
+import { ensureFunctionBundles } from '../../lib/bundling/function-bundles';
 import { REPO_ROOT } from './synth';
 
 interface Run {
@@ -32,9 +33,6 @@ function runApp(env: Record<string, string>): Promise<Run> {
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
-
-/** Optional SigV4a/CRT signers the AWS SDK tries to load and does without (not used by certflow). */
-const OPTIONAL_SDK_SIGNERS = ['@aws-sdk/signature-v4-crt', '@aws-sdk/signature-v4a'];
 
 const BROKEN = {
   acme: { directory: 'http://ca.example.com/dir', email: 'not-an-email', termsOfServiceAgreed: false },
@@ -107,19 +105,26 @@ describe('bin/app.ts', () => {
     };
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(functions).toHaveLength(TASK_STEPS.length);
+    const bundles = ensureFunctionBundles();
+    const deployed = new Set<string>();
     for (const fn of functions) {
       const hash = fn.Properties.Code?.S3Key.replace(/\.zip$/, '');
       const assetDir = path.join(outdir, `asset.${hash}`);
       const code = readFileSync(path.join(assetDir, 'index.js'), 'utf8');
       expect(existsSync(path.join(assetDir, 'index.js.map'))).toBe(true);
-      // externalModules: [] — the pinned AWS SDK and every dependency are inside the bundle: the
-      // only requires left are Node built-ins and the SDK's optional signers (loaded in try/catch).
+      // Every dependency is inside the bundle except the AWS SDK v3 clients, which the Node.js 22
+      // runtime provides: the only requires left are Node built-ins and @aws-sdk/client-* packages.
       const required = [...code.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
       const external = [...new Set(required)].filter(
-        (m) => !builtinModules.includes(m.replace(/^node:/, '')) && !OPTIONAL_SDK_SIGNERS.includes(m),
+        (m) => !builtinModules.includes(m.replace(/^node:/, '')),
       );
-      expect(external).toEqual([]);
+      for (const m of external) expect(m).toMatch(/^@aws-sdk\/client-[a-z0-9-]+$/);
+      // The asset is byte for byte the bundle local mode and the end-to-end tests run.
+      const step = TASK_STEPS.find((st) => code === readFileSync(bundles[st].file, 'utf8'));
+      expect(step).toBeDefined();
+      deployed.add(step as string);
     }
+    expect([...deployed].sort()).toEqual([...TASK_STEPS].sort());
     // Every bundle loads and exports the handler Lambda calls (`index.handler`).
     const check = await new Promise<Run>((resolve, reject) => {
       const script = `for (const d of process.argv.slice(1)) { const m = require(d + '/index.js'); if (typeof m.handler !== 'function') { console.error(d); process.exit(2); } }`;

@@ -135,13 +135,46 @@ describe('deploymentProblems (raw input, as bin/app.ts lists them next to schema
     ]);
   });
 
-  it('refuses a configuration too large for the Lambda environment', () => {
+  it('refuses more certificates than one execution can hold, naming the limit and the fix', () => {
+    const certificates = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        name: `service-${i}`,
+        domains: [`service-${i}.example.com`],
+        stores: ['acm'],
+      }));
+    const base = { dns: { provider: 'route53', hostedZoneId: 'Z1' } };
+    // default timing: 60 propagation + 60 order checks -> 25 + 9 x 120 + 18 = 1123 events each
+    expect(deploymentProblems({ ...base, certificates: certificates(20) })).toEqual([]);
+    expect(deploymentProblems({ ...base, certificates: certificates(21) })).toEqual([
+      {
+        path: 'certificates',
+        message:
+          '21 certificates do not fit one Step Functions execution at this timing: each may use up to 1123 of the 25000 history events, so at most 20 fit; lower timing.propagationMaxChecks / timing.orderMaxChecks, or deploy several stacks',
+      },
+    ]);
+    // fewer checks, more certificates per execution
+    expect(
+      deploymentProblems({
+        ...base,
+        timing: { propagationMaxChecks: 10, orderMaxChecks: 10 },
+        certificates: certificates(100),
+      }),
+    ).toEqual([]);
+  });
+
+  it('counts the secret ARNs against the 4 KB Lambda environment (the configuration is in a layer)', () => {
     const certificates = Array.from({ length: 40 }, (_, i) => ({
       name: `certificate-${i}`,
       domains: Array.from({ length: 5 }, (_, j) => `host-${j}.service-${i}.example.com`),
     }));
-    const problems = deploymentProblems({ dns: { provider: 'route53', hostedZoneId: 'Z1' }, certificates });
-    expect(problems).toEqual([{ path: '', message: expect.stringContaining('4096-byte environment') }]);
+    const problems = deploymentProblems({
+      dns: { provider: 'route53', hostedZoneId: 'Z1' },
+      timing: { propagationMaxChecks: 5, orderMaxChecks: 5 },
+      certificates,
+    });
+    expect(problems).toEqual([
+      { path: 'certificates', message: expect.stringContaining('4096-byte environment') },
+    ]);
   });
 });
 

@@ -1,9 +1,17 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { parseConfig } from '../../lambdas/core/config/load';
 import type { CertflowConfig } from '../../lambdas/core/config/schema';
 import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
+import {
+  LAMBDA_SERVICE_ERRORS,
+  REPEATABLE_STEPS,
+  TRANSIENT_ERRORS,
+} from '../../lib/state-machine/definition';
 import { type AslState, definitionFromTemplate, taskStates } from '../../lib/state-machine/render';
+import { STEP_SETTINGS } from '../../lib/state-machine/step-settings';
 import { ACCOUNT, exampleConfig, patchedConfig, REGION, type Synthesized, synth } from './synth';
 
 type Json = Record<string, unknown>;
@@ -320,7 +328,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     ]);
   });
 
-  it('state machine: every Task retries and catches States.ALL into a failure path', () => {
+  it('state machine: every Task catches States.ALL; each step safe to repeat retries transient and Lambda service errors, only there', () => {
     const def = resolvedDefinition();
     const tasks = taskStates(def);
     expect(tasks.length).toBeGreaterThanOrEqual(TASK_STEPS.length);
@@ -328,11 +336,22 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     for (const step of TASK_STEPS) {
       expect(invoked).toContain(`function:${s.id(s.stack.certflow.functions[step])}`);
     }
+    const stepOf = new Map(
+      TASK_STEPS.map((step) => [`function:${s.id(s.stack.certflow.functions[step])}`, step]),
+    );
     for (const [name, state] of tasks) {
-      expect({ name, retry: ((state.Retry as unknown[] | undefined) ?? []).length > 0 }).toEqual({
+      const step = stepOf.get(state.Resource as string) as TaskStep;
+      const retried = ((state.Retry as { ErrorEquals: string[] }[] | undefined) ?? []).map(
+        (r) => r.ErrorEquals,
+      );
+      // CDK's own Lambda retrier is off: the only Lambda.* retrier is certflow's, on repeatable steps.
+      expect({ name, retried }).toEqual({
         name,
-        retry: true,
+        retried: REPEATABLE_STEPS.has(step) ? [TRANSIENT_ERRORS, LAMBDA_SERVICE_ERRORS] : [],
       });
+      // The Task's timeout is its function's timeout.
+      const fn = s.json.Resources[s.id(s.stack.certflow.functions[step])].Properties as Json;
+      expect({ name, timeout: state.TimeoutSeconds }).toEqual({ name, timeout: fn.Timeout });
       const catches = (state.Catch as { ErrorEquals: string[] }[] | undefined) ?? [];
       expect({ name, catchesAll: catches.some((c) => c.ErrorEquals.includes('States.ALL')) }).toEqual({
         name,
@@ -367,7 +386,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     }
   });
 
-  it('functions: nodejs22.x on arm64, 2 min, 512 MB (FinalizeAndStore 1024), one per step', () => {
+  it('functions: nodejs22.x on arm64, the step settings (timeout, memory), one per step, with the config layer', () => {
     s.template.resourceCountIs('AWS::Lambda::Function', TASK_STEPS.length);
     for (const step of TASK_STEPS) {
       const fn = s.json.Resources[s.id(s.stack.certflow.functions[step])].Properties as Json;
@@ -375,16 +394,17 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
         expect.objectContaining({
           Runtime: 'nodejs22.x',
           Architectures: ['arm64'],
-          Timeout: 120,
-          MemorySize: step === 'FinalizeAndStore' ? 1024 : 512,
+          Timeout: STEP_SETTINGS[step].timeoutSeconds,
+          MemorySize: STEP_SETTINGS[step].memoryMb,
           Handler: 'index.handler',
+          Layers: [ref(s.stack.certflow.configLayer)],
           Role: arn(s.stack.certflow.functions[step].role as IConstruct),
         }),
       );
     }
   });
 
-  it('function environment: the config (re-validates to the same config), the step, and only the ARNs it needs', () => {
+  it('function environment: the config file in the layer (re-validates to the same config), the step, and only the ARNs it needs', () => {
     const c = s.stack.certflow;
     const certSecretsJson = {
       'Fn::Join': [
@@ -413,15 +433,19 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     for (const step of TASK_STEPS) {
       const fn = s.json.Resources[s.id(c.functions[step])].Properties as Json;
       const vars = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
-      const { CERTFLOW_CONFIG: configJson, ...rest } = vars;
-      expect(rest).toEqual({
+      expect(vars).toEqual({
+        CERTFLOW_CONFIG_FILE: '/opt/certflow/config.json',
         CERTFLOW_STEP: step,
         CERTFLOW_MODE: 'aws',
-        NODE_OPTIONS: '--enable-source-maps',
         ...extra[step],
       });
-      expect(parseConfig(JSON.parse(configJson as string), 'CERTFLOW_CONFIG')).toEqual(config);
     }
+    // The layer's asset holds certflow/config.json (extracted to /opt/certflow/config.json).
+    const file = readFileSync(
+      path.join(s.stack.certflow.configLayerDirectory, 'certflow', 'config.json'),
+      'utf8',
+    );
+    expect(parseConfig(JSON.parse(file), 'config layer')).toEqual(config);
   });
 
   it('delegated zone: created, name servers and the primary-zone CNAMEs are outputs', () => {

@@ -182,12 +182,18 @@ describe('local mode against external servers', () => {
     expect(text).toContain(
       'SelectDue failed: InvalidInputError: run input field "certificates" names unknown certificate(s) nope; configured: www',
     );
-    expect(alerts().pop()).toMatchObject({
+    const [runFailure, executionEnded] = alerts().slice(-2);
+    expect(runFailure).toMatchObject({
       type: 'certificate-failed',
       certificate: '(run)',
       step: 'SelectDue',
       error: 'InvalidInputError',
     });
+    // what the stack's EventBridge rule sends when an execution ends FAILED (lib/alerts/execution-ended.ts)
+    expect(executionEnded).toMatchObject({ type: 'execution-ended', status: 'FAILED', error: 'RunFailed' });
+    expect(String(executionEnded.message)).toMatch(
+      /^certflow: renewal run local-\S+ ended FAILED\.\nExecution: arn:aws:states:/,
+    );
   });
 
   it('keeps the TSIG secret out of the history, the logs and the alerts', () => {

@@ -1,4 +1,3 @@
-import { trustCaBundle } from '../core/acme/client';
 import { loadConfigFile, parseConfig } from '../core/config/load';
 import type { CertflowConfig } from '../core/config/schema';
 import { type DnsClient, parseServerAddress, systemResolver, UdpDnsClient } from '../core/dns/dns-client';
@@ -8,8 +7,10 @@ import type { ServerAddress } from '../core/ports';
 import type { StepContext } from '../core/steps/context';
 import { ENV } from './env';
 
-/** Read the configuration from CERTFLOW_CONFIG (JSON) or CERTFLOW_CONFIG_FILE. */
+/** Read the configuration from CERTFLOW_CONFIG_FILE (a file: the stack ships it in a layer) or CERTFLOW_CONFIG (JSON). */
 export function configFromEnvironment(): CertflowConfig {
+  const file = process.env[ENV.configFile];
+  if (file) return loadConfigFile(file);
   const json = process.env[ENV.config];
   if (json) {
     let parsed: unknown;
@@ -23,10 +24,8 @@ export function configFromEnvironment(): CertflowConfig {
     }
     return parseConfig(parsed, ENV.config);
   }
-  const file = process.env[ENV.configFile];
-  if (file) return loadConfigFile(file);
   throw new ConfigError(
-    [{ path: '', message: `set ${ENV.config} (JSON) or ${ENV.configFile} (path)` }],
+    [{ path: '', message: `set ${ENV.configFile} (path) or ${ENV.config} (JSON)` }],
     'environment',
   );
 }
@@ -44,11 +43,14 @@ export function lazy<T>(make: () => T): () => T {
   };
 }
 
-/** The parts of the context that do not depend on where it runs. */
-export function sharedContext(
-  config: CertflowConfig,
-): Pick<StepContext, 'config' | 'now' | 'random' | 'dnsClient' | 'resolver' | 'authoritativeServers'> {
-  trustCaBundle(config.acme.caBundleFile);
+/** The parts of a step's context that every step has, wherever it runs. */
+export type BaseContext = Pick<
+  StepContext,
+  'config' | 'now' | 'random' | 'dnsClient' | 'resolver' | 'authoritativeServers'
+>;
+
+/** The parts of the context that do not depend on where it runs, or on the step. */
+export function baseContext(config: CertflowConfig): BaseContext {
   const dnsClient = lazy<DnsClient>(() => new UdpDnsClient());
   const resolver = lazy<ServerAddress>(() =>
     config.delegation.resolver ? parseServerAddress(config.delegation.resolver) : systemResolver(),
@@ -61,13 +63,10 @@ export function sharedContext(
     dnsClient,
     resolver,
     authoritativeServers: () => {
-      const found =
-        servers ??
-        (config.delegation.nameservers
-          ? Promise.resolve(config.delegation.nameservers.map((s) => parseServerAddress(s)))
-          : discoverAuthoritativeServers(config.delegation.zone, resolver(), dnsClient()));
-      servers = found;
-      return found;
+      servers ??= config.delegation.nameservers
+        ? Promise.resolve(config.delegation.nameservers.map((s) => parseServerAddress(s)))
+        : discoverAuthoritativeServers(config.delegation.zone, resolver(), dnsClient());
+      return servers;
     },
   };
 }

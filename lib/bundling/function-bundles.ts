@@ -1,0 +1,187 @@
+/**
+ * The Lambda functions' code, built once with esbuild and used everywhere: the CDK construct
+ * deploys these directories as they are (`lambda.Code.fromAsset`), and local mode and the
+ * end-to-end tests load the very same files. A build is reused until one of its inputs (any
+ * source file or package the bundles contain), the options or esbuild's version changes.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import type { BuildOptions, Metafile } from 'esbuild';
+import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
+import { HANDLER_ENTRIES } from '../../lambdas/runtime/env';
+
+/** The file name of every bundle; the Lambda handler is `index.handler`. */
+export const BUNDLE_FILE = 'index.js';
+/** The Lambda handler setting for every function. */
+export const BUNDLE_HANDLER = 'index.handler';
+
+/**
+ * esbuild options of every function bundle, as deployed:
+ * - minified, for Node.js 22 (the Lambda runtime), CommonJS;
+ * - `keepNames`: class names survive minification, because an error's `name` is its class name
+ *   and the Lambda runtime reports it as `errorType`, which Step Functions' Retry/Catch match;
+ * - the AWS SDK v3 (`@aws-sdk/*`) is external: the Node.js 22 runtime provides it (see README,
+ *   "What the functions carry"), and bundling one client alone costs ~450-520 KB;
+ * - an external source map (`index.js.map`) beside each bundle: no cost unless the function runs
+ *   with `--enable-source-maps` (the construct's `sourceMapsAtRuntime`).
+ */
+export function bundleBuildOptions(projectRoot: string): BuildOptions {
+  return {
+    absWorkingDir: projectRoot,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    keepNames: true,
+    sourcemap: 'linked',
+    sourcesContent: false,
+    legalComments: 'none',
+    external: ['@aws-sdk/*'],
+    mainFields: ['module', 'main'],
+    metafile: true,
+    logLevel: 'silent',
+  };
+}
+
+/** One function's bundle. */
+export interface FunctionBundle {
+  step: TaskStep;
+  /** The directory CDK uploads as the function's code. */
+  directory: string;
+  /** `<directory>/index.js`. */
+  file: string;
+  /** Size of `index.js` in bytes. */
+  bytes: number;
+  /** Bytes each input contributes to the bundle, by path relative to the project root. */
+  inputs: Record<string, number>;
+}
+
+/** What a build records beside the bundles, to know when it is stale. */
+interface BuildRecord {
+  key: string;
+  inputs: Record<string, string>;
+  bundles: Record<TaskStep, { bytes: number; inputs: Record<string, number> }>;
+}
+
+export interface EnsureBundlesOptions {
+  /** The repository root (holds lambdas/ and node_modules). @default this repository */
+  projectRoot?: string;
+  /** Where the bundles go. @default `<projectRoot>/.certflow-build/functions` */
+  outDir?: string;
+  /** Rebuild even when the recorded build is current. */
+  force?: boolean;
+}
+
+/** This repository's root: the nearest ancestor of this file that holds `lambdas/handlers`. */
+export function defaultProjectRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'lambdas', 'handlers'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`cannot find the certflow project root above ${__dirname}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function buildKey(projectRoot: string): string {
+  const esbuildVersion = (require('esbuild') as typeof import('esbuild')).version;
+  const options = bundleBuildOptions('.');
+  return sha256(JSON.stringify({ esbuildVersion, options, entries: HANDLER_ENTRIES, root: projectRoot }));
+}
+
+function hashInputs(projectRoot: string, paths: readonly string[]): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const path of paths) {
+    try {
+      out[path] = sha256(readFileSync(resolve(projectRoot, path)));
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
+
+function readRecord(outDir: string): BuildRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(join(outDir, 'build.json'), 'utf8')) as BuildRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+function current(projectRoot: string, outDir: string, key: string): BuildRecord | undefined {
+  const record = readRecord(outDir);
+  if (!record || record.key !== key) return undefined;
+  if (TASK_STEPS.some((step) => !existsSync(join(outDir, step, BUNDLE_FILE)))) return undefined;
+  const hashes = hashInputs(projectRoot, Object.keys(record.inputs));
+  if (!hashes) return undefined;
+  for (const [path, hash] of Object.entries(record.inputs)) if (hashes[path] !== hash) return undefined;
+  return record;
+}
+
+/** Which bundle an esbuild output belongs to (`<Step>/index.js`). */
+function stepOfOutput(outDir: string, projectRoot: string, output: string): TaskStep | undefined {
+  const rel = relative(outDir, resolve(projectRoot, output)).split(/[\\/]/);
+  const step = rel[0] as TaskStep;
+  return rel[1] === BUNDLE_FILE && (TASK_STEPS as readonly string[]).includes(step) ? step : undefined;
+}
+
+function build(projectRoot: string, outDir: string, key: string): BuildRecord {
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  const staging = `${outDir}.tmp-${process.pid}-${Date.now()}`;
+  rmSync(staging, { recursive: true, force: true });
+  const entryPoints = Object.fromEntries(
+    TASK_STEPS.map((step) => [`${step}/index`, resolve(projectRoot, HANDLER_ENTRIES[step])]),
+  );
+  const result = esbuild.buildSync({ ...bundleBuildOptions(projectRoot), entryPoints, outdir: staging });
+  const metafile = result.metafile as Metafile;
+  const bundles = {} as BuildRecord['bundles'];
+  for (const [output, info] of Object.entries(metafile.outputs)) {
+    const step = stepOfOutput(staging, projectRoot, output);
+    if (!step) continue;
+    bundles[step] = {
+      bytes: info.bytes,
+      inputs: Object.fromEntries(Object.entries(info.inputs).map(([path, i]) => [path, i.bytesInOutput])),
+    };
+  }
+  const inputs = hashInputs(projectRoot, Object.keys(metafile.inputs)) ?? {};
+  const record: BuildRecord = { key, inputs, bundles };
+  writeFileSync(join(staging, 'build.json'), `${JSON.stringify(record, null, 1)}\n`);
+  mkdirSync(dirname(outDir), { recursive: true });
+  rmSync(outDir, { recursive: true, force: true });
+  renameSync(staging, outDir);
+  return record;
+}
+
+/**
+ * The ten function bundles, built if missing or stale (synchronous: CDK synthesis calls it).
+ * Returns each step's bundle directory, file, size and inputs (from esbuild's metafile).
+ */
+export function ensureFunctionBundles(options: EnsureBundlesOptions = {}): Record<TaskStep, FunctionBundle> {
+  const projectRoot = resolve(options.projectRoot ?? defaultProjectRoot());
+  const outDir = resolve(options.outDir ?? join(projectRoot, '.certflow-build', 'functions'));
+  const key = buildKey(projectRoot);
+  const record = (!options.force && current(projectRoot, outDir, key)) || build(projectRoot, outDir, key);
+  return Object.fromEntries(
+    TASK_STEPS.map((step) => {
+      const directory = join(outDir, step);
+      const file = join(directory, BUNDLE_FILE);
+      return [
+        step,
+        {
+          step,
+          directory,
+          file,
+          bytes: record.bundles[step]?.bytes ?? statSync(file).size,
+          inputs: record.bundles[step]?.inputs ?? {},
+        },
+      ];
+    }),
+  ) as Record<TaskStep, FunctionBundle>;
+}

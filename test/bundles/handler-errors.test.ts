@@ -1,0 +1,260 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalFileAccountStore } from '../../lambdas/adapters/account/local-file-account-store';
+import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
+import { ENV } from '../../lambdas/runtime/env';
+import { ensureFunctionBundles } from '../../lib/bundling/function-bundles';
+import { stepOfResource } from '../../lib/local/execute';
+import {
+  hostProcess,
+  LambdaInvocationError,
+  LocalFunction,
+  lambdaErrorFormatter,
+} from '../../lib/local/lambda-runtime';
+import { pickPort } from '../../lib/local/ports';
+import { taskStates } from '../../lib/state-machine/asl';
+import { REPEATABLE_STEPS, TRANSIENT_ERRORS } from '../../lib/state-machine/definition';
+import { localDefinition } from '../../lib/state-machine/local-definition';
+import { startTestBind, type TestBind } from '../support/bind-fixture';
+
+/**
+ * What Step Functions' Retry/Catch see when a deployed function throws: each named error thrown
+ * from each bundled handler (the minified esbuild output CDK uploads), invoked as the Node.js
+ * runtime invokes it and turned into `{errorType, errorMessage, trace}` by aws-lambda-ric's own
+ * formatter. The `Error` a Retry or Catch matches is `errorType`; it must be the class name the
+ * definition lists, and the definition must retry it exactly where the step is safe to repeat.
+ */
+describe('named errors from the deployed bundles, as Step Functions sees them', () => {
+  const bundles = ensureFunctionBundles();
+  const definition = localDefinition();
+  const dir = mkdtempSync(join(tmpdir(), 'certflow-bundle-errors-'));
+  const env = hostProcess().env;
+  const saved = { ...env };
+  let bind: TestBind;
+  let closedPort: number;
+  let route53: Server;
+  /** Every (step, errorType) produced, to check the definition's error names against. */
+  const produced: { step: TaskStep; errorType: string }[] = [];
+
+  const timing = {
+    propagationIntervalSeconds: 1,
+    propagationMaxChecks: 3,
+    orderIntervalSeconds: 1,
+    orderMaxChecks: 3,
+  };
+  const writeConfig = (name: string, patch: Record<string, unknown>): string => {
+    const file = join(dir, `${name}.json`);
+    const dns = `127.0.0.1:${bind.address.port}`;
+    writeFileSync(
+      file,
+      JSON.stringify({
+        acme: {
+          directory: `http://127.0.0.1:${closedPort}/dir`,
+          email: 'ops@example.test',
+          termsOfServiceAgreed: true,
+        },
+        delegation: {
+          zone: bind.delegatedZone,
+          domains: [bind.primaryZone],
+          nameservers: [dns],
+          resolver: dns,
+        },
+        dns: {
+          provider: 'rfc2136',
+          server: dns,
+          tsig: { name: bind.tsig.name, secretEnv: 'CERTFLOW_TEST_TSIG' },
+        },
+        timing,
+        storage: { localDirectory: join(dir, 'certs'), defaultStores: ['local'] },
+        certificates: [{ name: 'www', domains: ['www.example.test'] }],
+        ...patch,
+      }),
+    );
+    return file;
+  };
+
+  const item = () => ({
+    certificate: 'www',
+    runId: 'run-1',
+    accountUrl: `http://127.0.0.1:${closedPort}/acme/acct/1`,
+    timing,
+    order: {
+      url: `http://127.0.0.1:${closedPort}/acme/order/1`,
+      accountUrl: `http://127.0.0.1:${closedPort}/acme/acct/1`,
+      domains: ['www.example.test'],
+      keyType: 'ecdsa-p256',
+      records: [
+        {
+          domain: 'www.example.test',
+          challengeName: '_acme-challenge.www.example.test',
+          fqdn: `www.example.test.${bind.delegatedZone}`,
+          value: 'dGVzdC12YWx1ZS1ub3QtYS1zZWNyZXQ',
+          authorizationUrl: `http://127.0.0.1:${closedPort}/acme/authz/1`,
+          challengeUrl: `http://127.0.0.1:${closedPort}/acme/chall/1`,
+        },
+      ],
+    },
+    publication: { changeTokens: ['/change/C2682N5HXP0BZ4'] },
+  });
+
+  /** Invoke one bundle (a cold start) and return the runtime's error response. */
+  const failure = async (step: TaskStep, event: unknown, vars: Record<string, string>) => {
+    for (const key of Object.keys(env))
+      if (key.startsWith('CERTFLOW_') || key.startsWith('AWS_')) delete env[key];
+    Object.assign(env, vars);
+    const fn = new LocalFunction(bundles[step], 30);
+    try {
+      await fn.invoke(event as never);
+    } catch (error) {
+      expect(error).toBeInstanceOf(LambdaInvocationError);
+      const { response } = error as LambdaInvocationError;
+      produced.push({ step, errorType: response.errorType });
+      return response;
+    }
+    throw new Error(`${step} did not fail`);
+  };
+  const local = (configFile: string) => ({
+    [ENV.mode]: 'local',
+    [ENV.configFile]: configFile,
+    [ENV.stateDirectory]: join(dir, 'state'),
+    [ENV.logFile]: join(dir, 'handlers.log'),
+    CERTFLOW_TEST_TSIG: bind.tsig.secret,
+  });
+
+  beforeAll(async () => {
+    bind = await startTestBind();
+    closedPort = await pickPort(undefined, true);
+    // Route 53's REST error document for throttling: HTTP 400, Code "Throttling", Message "Rate
+    // exceeded" (Route 53 API Reference, "REST Responses" error format; AWS Knowledge Center,
+    // "I'm getting API throttling errors in Route 53").
+    route53 = createServer((_req, res) => {
+      res.writeHead(400, {
+        'content-type': 'text/xml',
+        'x-amz-request-id': '647cd254-e0d1-44a9-af61-1d6d86ea6b77',
+      });
+      res.end(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>647cd254-e0d1-44a9-af61-1d6d86ea6b77</RequestId></ErrorResponse>',
+      );
+    });
+    await new Promise<void>((resolve) => route53.listen(0, '127.0.0.1', resolve));
+    // An ACME account for the steps that load it (AnswerChallenges, CheckOrder, FinalizeAndStore).
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await new LocalFileAccountStore({ directory: join(dir, 'state') }).save({
+      directoryUrl: `http://127.0.0.1:${closedPort}/dir`,
+      keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      accountUrl: `http://127.0.0.1:${closedPort}/acme/acct/1`,
+    });
+  });
+  afterAll(async () => {
+    for (const key of Object.keys(env)) if (!(key in saved)) delete env[key];
+    Object.assign(env, saved);
+    await new Promise((resolve) => route53?.close(resolve));
+    await bind?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("uses the Node.js runtime interface client's own error formatter", () => {
+    expect(lambdaErrorFormatter().source).toMatch(/^aws-lambda-ric 4\.\d+\.\d+ formatError$/);
+  });
+
+  it.each(TASK_STEPS)('%s: bad input reports InvalidInputError, not a minified class name', async (step) => {
+    const config = writeConfig('valid', {});
+    const response = await failure(step, step === 'SelectDue' ? { certificates: 'www' } : {}, local(config));
+    expect(response.errorType).toBe('InvalidInputError');
+    expect(response.errorMessage).toMatch(/is malformed/);
+    expect(Array.isArray(response.trace)).toBe(true);
+  });
+
+  it.each(TASK_STEPS)('%s: a missing configuration reports ConfigError naming the file', async (step) => {
+    const response = await failure(step, item(), local(join(dir, 'missing.json')));
+    expect(response.errorType).toBe('ConfigError');
+    expect(response.errorMessage).toContain(join(dir, 'missing.json'));
+  });
+
+  it('CheckPropagation and CreateOrder: no DNS server answers -> DnsQueryError', async () => {
+    const dead = `127.0.0.1:${closedPort}`;
+    const config = writeConfig('dead-dns', {
+      delegation: {
+        zone: bind.delegatedZone,
+        domains: [bind.primaryZone],
+        nameservers: [dead],
+        resolver: dead,
+      },
+    });
+    expect((await failure('CheckPropagation', item(), local(config))).errorType).toBe('DnsQueryError');
+    const { order: _order, publication: _p, ...fresh } = item();
+    expect((await failure('CreateOrder', fresh, local(config))).errorType).toBe('DnsQueryError');
+  });
+
+  it('PublishRecords and Cleanup: the RFC 2136 server is down -> DnsUpdateError', async () => {
+    const config = writeConfig('dead-update', {
+      dns: {
+        provider: 'rfc2136',
+        server: `127.0.0.1:${closedPort}`,
+        tsig: { name: bind.tsig.name, secretEnv: 'CERTFLOW_TEST_TSIG' },
+      },
+    });
+    for (const step of ['PublishRecords', 'Cleanup'] as const) {
+      expect((await failure(step, item(), local(config))).errorType).toBe('DnsUpdateError');
+    }
+  });
+
+  it('PublishRecords, Cleanup and CheckPropagation on AWS: Route 53 keeps throttling -> DnsProviderThrottledError', async () => {
+    const config = writeConfig('route53', { dns: { provider: 'route53', hostedZoneId: 'Z0123456789ABC' } });
+    const aws = {
+      [ENV.mode]: 'aws',
+      [ENV.configFile]: config,
+      [ENV.hostedZoneId]: 'Z0123456789ABC',
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      AWS_ENDPOINT_URL_ROUTE_53: `http://127.0.0.1:${(route53.address() as AddressInfo).port}`,
+      AWS_MAX_ATTEMPTS: '1',
+    };
+    for (const step of ['PublishRecords', 'Cleanup', 'CheckPropagation'] as const) {
+      const response = await failure(step, item(), aws);
+      expect(response.errorType).toBe('DnsProviderThrottledError');
+      expect(response.errorMessage).toMatch(/throttled \(Throttling\)/);
+    }
+  }, 60_000);
+
+  it('every Task state retries exactly the transient errors its bundle reports, where the step is safe to repeat, and catches everything', () => {
+    const names = new Set(produced.map((p) => p.errorType));
+    // every certflow error a Retry names is one a bundle really reports under that name
+    const retried = new Set(
+      taskStates(definition).flatMap(([, state]) =>
+        ((state.Retry as { ErrorEquals: string[] }[] | undefined) ?? []).flatMap((r) => r.ErrorEquals),
+      ),
+    );
+    const certflowNames = [...retried].filter((n) => !/^(States|Lambda|Sandbox)\./.test(n));
+    expect(certflowNames.sort()).toEqual(
+      ['DnsProviderThrottledError', 'DnsQueryError', 'AcmeRequestError'].sort(),
+    );
+    for (const name of certflowNames.filter((n) => n !== 'AcmeRequestError')) expect(names).toContain(name);
+    for (const [stateName, state] of taskStates(definition)) {
+      const step = stepOfResource(state.Resource);
+      const retries = ((state.Retry as { ErrorEquals: string[] }[] | undefined) ?? []).flatMap(
+        (r) => r.ErrorEquals,
+      );
+      const catches = ((state.Catch as { ErrorEquals: string[] }[] | undefined) ?? []).flatMap(
+        (c) => c.ErrorEquals,
+      );
+      expect({ stateName, catchesAll: catches.includes('States.ALL') }).toEqual({
+        stateName,
+        catchesAll: true,
+      });
+      for (const { errorType } of produced.filter((p) => p.step === step)) {
+        const expected = REPEATABLE_STEPS.has(step) && TRANSIENT_ERRORS.includes(errorType);
+        expect({ stateName, errorType, retried: retries.includes(errorType) }).toEqual({
+          stateName,
+          errorType,
+          retried: expected,
+        });
+      }
+    }
+  });
+});
