@@ -101,7 +101,9 @@ export class AlertError extends CertflowError {}
 export class LocalServerError extends CertflowError {}
 
 /** An Error, also from another realm (Node's fs errors inside a Jest VM context fail `instanceof Error`). */
-export function errorLike(value: unknown): { name: string; message: string; code?: unknown; cause?: unknown } | undefined {
+export function errorLike(
+  value: unknown,
+): { name: string; message: string; code?: unknown; cause?: unknown } | undefined {
   if (value instanceof Error) return value;
   if (typeof value !== 'object' || value === null) return undefined;
   const { name, message } = value as { name?: unknown; message?: unknown };

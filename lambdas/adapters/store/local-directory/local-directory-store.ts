@@ -125,30 +125,43 @@ export class LocalDirectoryStore implements CertificateStore {
   async current(name: string): Promise<StoredCertificate> {
     const live = this.liveDirectory(name);
     await this.checkRoot();
+    let link: Awaited<ReturnType<StoreFileSystem['lstat']>>;
     try {
-      await this.fs.lstat(live);
+      link = await this.fs.lstat(live);
     } catch (error) {
       if (isCode(error, 'ENOENT')) return { status: 'absent' };
       return { status: 'broken', problem: `cannot read ${live}: ${errorText(error)}` };
     }
+    if (link.isSymbolicLink()) {
+      try {
+        await this.fs.stat(live);
+      } catch (error) {
+        if (isCode(error, 'ENOENT')) {
+          const target = await this.fs.readlink(live).catch(() => '?');
+          return { status: 'broken', problem: `${live} points to ${target}, which does not exist` };
+        }
+      }
+    }
     const problems: string[] = [];
+    const unreadable: { file: string; error: unknown }[] = [];
     const read = async (file: string): Promise<string | undefined> => {
       try {
         return await this.fs.readFile(join(live, file), 'utf8');
       } catch (error) {
-        problems.push(`cannot read ${file}: ${errorText(error)}`);
+        unreadable.push({ file, error });
         return undefined;
       }
     };
     const metadataText = await read('metadata.json');
-    const metadata =
-      metadataText === undefined ? undefined : this.parseMetadata(name, metadataText, problems);
     const files: Partial<CertificateFiles> = {
       certificatePem: await read('cert.pem'),
       chainPem: await read('chain.pem'),
       fullchainPem: await read('fullchain.pem'),
       privateKeyPem: await read('privkey.pem'),
     };
+    problems.push(...describeUnreadable(unreadable));
+    const metadata =
+      metadataText === undefined ? undefined : this.parseMetadata(name, metadataText, problems);
     if (metadata && problems.length === 0) {
       problems.push(...certificateFileProblems(files as CertificateFiles, metadata));
     }
@@ -459,6 +472,23 @@ function versionFiles(certificate: IssuedCertificate): [string, string, number][
     ['privkey.pem', withNewline(certificate.privateKeyPem), FILE_MODES.privkey],
     ['metadata.json', `${JSON.stringify(metadata, null, 2)}\n`, FILE_MODES.metadata],
   ];
+}
+
+/**
+ * `cannot read <file>: <OS error>` per file; files that failed with the same code share one line
+ * (`cannot read cert.pem, privkey.pem: EACCES: ..., open '<first path>'`).
+ */
+function describeUnreadable(failures: { file: string; error: unknown }[]): string[] {
+  const byCode = new Map<string, { files: string[]; error: unknown }>();
+  for (const { file, error } of failures) {
+    const code = String((error as { code?: unknown } | null)?.code ?? errorText(error));
+    const group = byCode.get(code);
+    if (group) group.files.push(file);
+    else byCode.set(code, { files: [file], error });
+  }
+  return [...byCode.values()].map(
+    ({ files, error }) => `cannot read ${files.join(', ')}: ${errorText(error)}`,
+  );
 }
 
 function withNewline(text: string): string {
