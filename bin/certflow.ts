@@ -2,6 +2,7 @@
 import '../lambdas/runtime/polyfills';
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { localStoreProblems } from '../lambdas/adapters/store/local-directory/store-path';
 import { loadConfigFile } from '../lambdas/core/config/load';
 import { ConfigError } from '../lambdas/core/errors';
 import { runLocal } from '../lib/local/run-local';
@@ -51,6 +52,8 @@ program
   .action((opts: { config: string }) => {
     try {
       const config = loadConfigFile(opts.config);
+      const problems = localStoreProblems(config);
+      if (problems.length > 0) throw new ConfigError(problems, opts.config);
       process.stdout.write(`${opts.config}: valid (${config.certificates.length} certificate(s))\n`);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;

@@ -123,12 +123,12 @@ function selectDue(i: PolicyInputs): iam.PolicyStatement[] {
     // Certificate metadata lives in the secrets' tags; the private key is never read here.
     ...certificateSecretsStatement(['secretsmanager:DescribeSecret'], i),
   ];
-  const home = i.acmRegions[0];
-  if (home !== undefined) {
+  if (i.acmRegions.length > 0) {
+    // The ACM store's health check describes the certificate in every region it imports into.
     out.push(
       allow(
         ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
-        [acmCertificatesArn(i.partition, home, i.account)],
+        i.acmRegions.map((r) => acmCertificatesArn(i.partition, r, i.account)),
       ),
       allow(['acm:ListCertificates'], ['*']),
     );

@@ -100,8 +100,44 @@ export class AlertError extends CertflowError {}
 /** A local server (Pebble, BIND) could not be started or is missing. */
 export class LocalServerError extends CertflowError {}
 
-/** Describe any thrown value in one line, without stack traces. */
+/** An Error, also from another realm (Node's fs errors inside a Jest VM context fail `instanceof Error`). */
+export function errorLike(
+  value: unknown,
+): { name: string; message: string; code?: unknown; cause?: unknown } | undefined {
+  if (value instanceof Error) return value;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { name, message } = value as { name?: unknown; message?: unknown };
+  return typeof name === 'string' && typeof message === 'string'
+    ? (value as { name: string; message: string; code?: unknown; cause?: unknown })
+    : undefined;
+}
+
+/**
+ * The text of an error for a message: its `message`, prefixed by its OS error code (`ENOTDIR`,
+ * `EACCES`...) when it has one the message does not already start with. Node's file-system errors
+ * already read `CODE: description, syscall 'path'`, so they keep code, system call and path.
+ */
+export function errorText(error: unknown): string {
+  const e = errorLike(error);
+  if (!e) return String(error);
+  return typeof e.code === 'string' && !e.message.startsWith(e.code) ? `${e.code}: ${e.message}` : e.message;
+}
+
+/**
+ * Describe any thrown value in one line, without stack traces: `Name: message`, then each error of
+ * its `cause` chain whose text the line does not already contain (`; caused by Name: message`), so a
+ * wrapper's log line keeps the root cause (an OS error code and path, an SDK error).
+ */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+  let line = '';
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    const e = errorLike(current);
+    const text = errorText(current);
+    const described = e ? `${e.name}: ${text}` : text;
+    if (depth === 0) line = described;
+    else if (!line.includes(text)) line += `; caused by ${described}`;
+    current = e?.cause;
+  }
+  return line;
 }

@@ -8,7 +8,16 @@ export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8) return '[truncated]';
   if (typeof value === 'string') return value.replace(PEM, '[redacted PEM]');
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  if (value instanceof Error) return { name: value.name, message: redact(value.message, depth + 1) };
+  if (value instanceof Error) {
+    // Keep what locates a failure (OS code and the cause chain), never the stack.
+    const code = (value as { code?: unknown }).code;
+    return {
+      name: value.name,
+      message: redact(value.message, depth + 1),
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(value.cause === undefined ? {} : { cause: redact(value.cause, depth + 1) }),
+    };
+  }
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
       Object.entries(value as Record<string, unknown>).map(([k, v]) => [

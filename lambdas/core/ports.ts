@@ -75,10 +75,34 @@ export interface StoredLocation {
   location: string;
 }
 
+/**
+ * What a store holds for one certificate, as a renewal decision must see it:
+ *
+ * - `absent`: nothing is stored yet.
+ * - `healthy`: a complete, consistent certificate is stored; `metadata` describes it.
+ * - `broken`: something is stored but cannot be served as it is (a file missing or unreadable,
+ *   a corrupt record, a key or chain that does not belong to the certificate, a record that does
+ *   not describe what is stored). `problem` says what, in one line naming the file or resource
+ *   and the OS or service error; never key material. `metadata` is there when the record could
+ *   still be read. A broken certificate is due.
+ */
+export type StoredCertificate =
+  | { status: 'absent' }
+  | { status: 'healthy'; metadata: CertificateMetadata }
+  | { status: 'broken'; problem: string; metadata?: CertificateMetadata };
+
 /** Keeps certificates. `put` replaces atomically: a failure leaves the previous one in place. */
 export interface CertificateStore {
   readonly kind: string;
-  current(name: string): Promise<CertificateMetadata | undefined>;
+  /**
+   * What is stored for `name`, and whether it can be trusted (see {@link StoredCertificate}).
+   * Problems with one certificate's record are reported as `broken`, not thrown. On AWS this must
+   * never read a private key: it reads metadata (tags, ACM's description) and the existence and
+   * stage of what is stored.
+   * @throws CertificateStoreError only when the store cannot be consulted at all (its directory
+   *   cannot exist, access denied, the service unreachable); the message carries the cause.
+   */
+  current(name: string): Promise<StoredCertificate>;
   put(certificate: IssuedCertificate): Promise<StoredLocation>;
 }
 
@@ -107,7 +131,8 @@ export interface CertificateFailure {
 
 export interface RunSummary {
   runId: string;
-  issued: { certificate: string; notAfter: string; locations: StoredLocation[] }[];
+  /** `reason` is why SelectDue found the certificate due (e.g. a store's problem). */
+  issued: { certificate: string; notAfter: string; locations: StoredLocation[]; reason?: string }[];
   failed: CertificateFailure[];
   skipped: { certificate: string; reason: string }[];
 }

@@ -43,6 +43,11 @@ export interface Selection {
   accountUrl: string;
   due: DueCertificate[];
   skipped: DueCertificate[];
+  /**
+   * Certificates whose stores could not be consulted (e.g. the store directory cannot exist);
+   * each fails alone, and Summarize reports it with the others' failures.
+   */
+  failed?: CertificateFailure[];
   timing: Timing;
 }
 

@@ -44,6 +44,7 @@ export function report(
     if (issued) {
       const meta = readLocalMetadata(issued.locations.find((l) => l.store === 'local')?.location);
       out(`ISSUED   ${cert.name}`);
+      if (issued.reason) out(`  due:      ${issued.reason}`);
       out(`  names:    ${cert.domains.join(', ')}`);
       out(`  key type: ${cert.keyType}`);
       out(`  issuer:   ${meta?.issuer ?? '?'}`);

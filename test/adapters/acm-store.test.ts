@@ -235,41 +235,114 @@ describe('AcmCertificateStore.put', () => {
 });
 
 describe('AcmCertificateStore.current', () => {
-  it('describes the tagged certificate in the home region only', async () => {
-    homeHolds({ ari: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy' });
-    home.on(DescribeCertificateCommand, { CertificateArn: EXISTING_ARN }).resolves({
-      Certificate: {
-        CertificateArn: EXISTING_ARN,
-        DomainName: 'example.com',
-        SubjectAlternativeNames: ['example.com', '*.example.com'],
-        Serial: '04:a1:b2',
-        Issuer: 'R11',
-        KeyAlgorithm: 'EC_prime256v1',
-        NotBefore: new Date('2025-01-01T00:00:00Z'),
-        NotAfter: new Date('2025-04-01T00:00:00Z'),
-        ImportedAt: new Date('2025-01-01T00:05:00Z'),
-        Type: 'IMPORTED',
-      },
+  /**
+   * DescribeCertificate of our imported certificate. Shape and values follow the AWS CLI's own
+   * example, aws/aws-cli awscli/examples/acm/describe-certificate.rst ("Serial":
+   * "0f:ac:...", "Status": "ISSUED", "KeyAlgorithm", "SubjectAlternativeNames"), with the fields
+   * an imported certificate has per the API reference (Type IMPORTED, ImportedAt; Status values
+   * ISSUED | EXPIRED | REVOKED | INACTIVE ...; RevocationReason):
+   * https://docs.aws.amazon.com/acm/latest/APIReference/API_CertificateDetail.html
+   */
+  const detail = (arn: string, over: Record<string, unknown> = {}) => ({
+    Certificate: {
+      CertificateArn: arn,
+      DomainName: 'example.com',
+      SubjectAlternativeNames: ['example.com', '*.example.com'],
+      Serial: '04:a1:b2',
+      Subject: 'CN=example.com',
+      Issuer: 'R11',
+      KeyAlgorithm: 'EC_prime256v1' as const,
+      NotBefore: new Date('2025-01-01T00:00:00Z'),
+      NotAfter: new Date('2025-04-01T00:00:00Z'),
+      ImportedAt: new Date('2025-01-01T00:05:00Z'),
+      InUseBy: [],
+      Status: 'ISSUED' as const,
+      Type: 'IMPORTED' as const,
+      ...over,
+    },
+  });
+  const EDGE_ARN = `arn:aws:acm:${EDGE}:123456789012:certificate/22222222-3333-4444-5555-666666666666`;
+  const edgeHolds = (over: Record<string, unknown> = {}) => {
+    edge.on(ListCertificatesCommand).resolves({
+      CertificateSummaryList: [
+        {
+          CertificateArn: EDGE_ARN,
+          DomainName: 'example.com',
+          Type: 'IMPORTED',
+          KeyAlgorithm: 'EC_prime256v1',
+        },
+      ],
     });
+    edge.on(ListTagsForCertificateCommand, { CertificateArn: EDGE_ARN }).resolves({
+      Tags: [{ Key: 'certflow:certificate', Value: 'www' }],
+    });
+    edge.on(DescribeCertificateCommand, { CertificateArn: EDGE_ARN }).resolves(detail(EDGE_ARN, over));
+  };
+  const metadata = {
+    name: 'www',
+    domains: ['example.com', '*.example.com'],
+    keyType: 'ecdsa-p256',
+    serial: '04a1b2',
+    issuer: 'R11',
+    notBefore: '2025-01-01T00:00:00.000Z',
+    notAfter: '2025-04-01T00:00:00.000Z',
+    ariCertId: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy',
+    storedAt: '2025-01-01T00:05:00.000Z',
+  };
 
-    await expect(store([HOME, EDGE]).current('www')).resolves.toEqual({
-      name: 'www',
-      domains: ['example.com', '*.example.com'],
-      keyType: 'ecdsa-p256',
-      serial: '04a1b2',
-      issuer: 'R11',
-      notBefore: '2025-01-01T00:00:00.000Z',
-      notAfter: '2025-04-01T00:00:00.000Z',
-      ariCertId: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy',
-      storedAt: '2025-01-01T00:05:00.000Z',
-    });
-    expect(edge.calls()).toHaveLength(0);
+  it('describes the tagged certificate from the home region, checking every region holds the same one', async () => {
+    homeHolds({ ari: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy' });
+    home.on(DescribeCertificateCommand, { CertificateArn: EXISTING_ARN }).resolves(detail(EXISTING_ARN));
+    edgeHolds();
+
+    await expect(store([HOME, EDGE]).current('www')).resolves.toEqual({ status: 'healthy', metadata });
+    expect(edge).toHaveReceivedCommandWith(DescribeCertificateCommand, { CertificateArn: EDGE_ARN });
+    expect(home).not.toHaveReceivedCommand(ImportCertificateCommand);
   });
 
-  it('returns undefined when nothing was imported for the certificate', async () => {
+  it('reports absent when nothing was imported for the certificate', async () => {
     homeHolds(undefined);
-    await expect(store().current('www')).resolves.toBeUndefined();
+    await expect(store().current('www')).resolves.toEqual({ status: 'absent' });
     expect(home).not.toHaveReceivedCommand(DescribeCertificateCommand);
+  });
+
+  it('reports broken when ACM says the certificate is not ISSUED (revoked, expired)', async () => {
+    homeHolds({});
+    home
+      .on(DescribeCertificateCommand, { CertificateArn: EXISTING_ARN })
+      .resolves(detail(EXISTING_ARN, { Status: 'REVOKED', RevocationReason: 'KEY_COMPROMISE' }));
+    await expect(store().current('www')).resolves.toMatchObject({
+      status: 'broken',
+      problem: `acm: ACM reports ${EXISTING_ARN} in ${HOME} as REVOKED (KEY_COMPROMISE)`,
+    });
+  });
+
+  it('reports broken when a region lacks the certificate or holds another serial', async () => {
+    homeHolds({});
+    home.on(DescribeCertificateCommand, { CertificateArn: EXISTING_ARN }).resolves(detail(EXISTING_ARN));
+    edge.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [] });
+    await expect(store([HOME, EDGE]).current('www')).resolves.toMatchObject({
+      status: 'broken',
+      problem: `acm: not imported in ${EDGE}`,
+    });
+
+    edgeHolds({ Serial: '05:00:01' });
+    await expect(store([HOME, EDGE]).current('www')).resolves.toMatchObject({
+      status: 'broken',
+      problem: `acm: ${EDGE} holds serial 50001 but ${HOME} holds 4a1b2`,
+    });
+  });
+
+  it('reports broken when the CertID tag belongs to another serial (re-imported outside certflow)', async () => {
+    // BKGy = serial 04 a1 b2; ACM now holds 0f:ac:b0...
+    homeHolds({ ari: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy' });
+    home
+      .on(DescribeCertificateCommand, { CertificateArn: EXISTING_ARN })
+      .resolves(detail(EXISTING_ARN, { Serial: '0f:ac:b0:a3:8d:ea:65:52:2d:7d:01:3a:39:36:db:d6' }));
+    await expect(store().current('www')).resolves.toMatchObject({
+      status: 'broken',
+      problem: `acm: the certflow:ariCertId tag of ${EXISTING_ARN} is for serial 4a1b2, but ACM holds serial facb0a38dea65522d7d013a3936dbd6 (re-imported outside certflow?)`,
+    });
   });
 
   it('rejects options without a valid region', () => {

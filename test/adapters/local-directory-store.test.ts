@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { promises as fsp, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { promises as fsp, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -98,6 +98,10 @@ beforeAll(() => {
     cwd: pki,
   });
   leaves = [1, 2, 3, 4, 5, 6].map((i) => issue(i));
+  openssl(
+    ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'],
+    ...['-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-subj', '/CN=Another CA', '-days', '3'],
+  );
 });
 
 afterAll(() => {
@@ -118,7 +122,7 @@ describe('LocalDirectoryStore', () => {
     const [first] = leaves;
     if (!first) throw new Error('no test certificate');
     expect(store.kind).toBe('local');
-    expect(await store.current('web')).toBeUndefined();
+    expect(await store.current('web')).toEqual({ status: 'absent' });
 
     const location = await store.put(first);
     expect(location).toEqual({ store: 'local', location: join(dir, 'live', 'web') });
@@ -140,8 +144,8 @@ describe('LocalDirectoryStore', () => {
     const metadataText = await fsp.readFile(join(live, 'metadata.json'), 'utf8');
     expect(metadataText).not.toContain('PRIVATE KEY');
     expect(JSON.parse(metadataText)).toEqual(first.metadata);
-    expect(await store.current('web')).toEqual(first.metadata);
-    expect(await store.current('other')).toBeUndefined();
+    expect(await store.current('web')).toEqual({ status: 'healthy', metadata: first.metadata });
+    expect(await store.current('other')).toEqual({ status: 'absent' });
   });
 
   it('replaces atomically: readers always see a complete set, and the previous version stays in archive', async () => {
@@ -169,7 +173,7 @@ describe('LocalDirectoryStore', () => {
     expect(reads).toBeGreaterThan(0);
 
     expect(await fsp.readlink(join(dir, 'live', 'web'))).toBe(join('..', 'archive', 'web', '3'));
-    expect((await store.current('web'))?.serial).toBe(third.metadata.serial);
+    expect(await store.current('web')).toEqual({ status: 'healthy', metadata: third.metadata });
     // The first version is still there, byte for byte.
     for (const f of FILES) {
       expect(await fsp.readFile(join(dir, 'archive', 'web', '1', f))).toEqual(before[f]);
@@ -196,7 +200,7 @@ describe('LocalDirectoryStore', () => {
     expect(String((error as Error).cause)).toContain('ENOSPC');
 
     expect(await snapshot(dir)).toEqual(before);
-    expect(await store.current('web')).toEqual(first.metadata);
+    expect(await store.current('web')).toEqual({ status: 'healthy', metadata: first.metadata });
     // No half-written version is left behind.
     expect(await fsp.readdir(join(dir, 'archive', 'web'))).toEqual(['1']);
   });
@@ -253,7 +257,11 @@ describe('LocalDirectoryStore', () => {
     await fsp.writeFile(join(dir, 'live', 'web', 'README'), 'certbot readme\n');
 
     const store = new LocalDirectoryStore({ directory: dir });
-    expect(await store.current('web')).toBeUndefined();
+    // certbot keeps no metadata.json: the old set is not trusted as it is, so it is renewed
+    expect(await store.current('web')).toMatchObject({
+      status: 'broken',
+      problem: expect.stringContaining(`cannot read metadata.json: ENOENT`),
+    });
     await store.put(second);
 
     expect((await fsp.lstat(join(dir, 'live', 'web'))).isSymbolicLink()).toBe(true);
@@ -267,17 +275,28 @@ describe('LocalDirectoryStore', () => {
     expect(await fsp.readFile(join(migrated, 'README'), 'utf8')).toBe('certbot readme\n');
   });
 
-  it('names the corrupt metadata file', async () => {
+  it('reports a corrupt or foreign metadata.json as broken, naming the file, instead of failing', async () => {
     const store = new LocalDirectoryStore({ directory: dir });
     const [first] = leaves;
     if (!first) throw new Error('no test certificate');
     await store.put(first);
     const file = join(dir, 'archive', 'web', '1', 'metadata.json');
+    const live = join(dir, 'live', 'web');
     await fsp.writeFile(file, '{"name": "web", ');
-    await expect(store.current('web')).rejects.toThrow(CertificateStoreError);
-    await expect(store.current('web')).rejects.toThrow(join(dir, 'live', 'web', 'metadata.json'));
+    expect(await store.current('web')).toEqual({
+      status: 'broken',
+      problem: expect.stringMatching(new RegExp(`^${live}: metadata.json is not valid JSON`)),
+    });
     await fsp.writeFile(file, JSON.stringify({ ...first.metadata, notAfter: 'soon' }));
-    await expect(store.current('web')).rejects.toThrow(/notAfter/);
+    expect(await store.current('web')).toMatchObject({
+      status: 'broken',
+      problem: expect.stringContaining('metadata.json is not valid certificate metadata (notAfter:'),
+    });
+    await fsp.writeFile(file, JSON.stringify({ ...first.metadata, name: 'api' }));
+    expect(await store.current('web')).toMatchObject({
+      status: 'broken',
+      problem: expect.stringContaining('metadata.json describes certificate "api", not "web"'),
+    });
   });
 
   it('refuses a private key that does not belong to the certificate, storing nothing', async () => {
@@ -301,5 +320,155 @@ describe('LocalDirectoryStore', () => {
       );
       await expect(store.current(name)).rejects.toThrow(CertificateStoreError);
     }
+  });
+});
+
+describe('LocalDirectoryStore tells the truth about what is stored', () => {
+  let dir: string;
+  let store: LocalDirectoryStore;
+  const live = () => join(dir, 'live', 'web');
+  beforeEach(async () => {
+    dir = tempStoreDir();
+    store = new LocalDirectoryStore({ directory: dir });
+    const [first] = leaves;
+    if (!first) throw new Error('no test certificate');
+    await store.put(first);
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a deleted cert.pem makes it broken, naming the file and the OS error', async () => {
+    await fsp.rm(join(live(), 'cert.pem'));
+    const stored = await store.current('web');
+    expect(stored).toMatchObject({ status: 'broken', metadata: leaves[0]?.metadata });
+    expect(stored.status === 'broken' && stored.problem).toBe(
+      `${live()}: cannot read cert.pem: ENOENT: no such file or directory, open '${join(live(), 'cert.pem')}'`,
+    );
+  });
+
+  it('a garbage privkey.pem, or the key of another certificate, makes it broken without echoing the key', async () => {
+    await fsp.writeFile(join(live(), 'privkey.pem'), 'garbage, not a key\n');
+    expect(await store.current('web')).toMatchObject({
+      status: 'broken',
+      problem: `${live()}: privkey.pem is not a readable private key`,
+    });
+    await fsp.writeFile(join(live(), 'privkey.pem'), leaves[1]?.privateKeyPem ?? '');
+    const stored = await store.current('web');
+    expect(stored).toMatchObject({
+      status: 'broken',
+      problem: `${live()}: privkey.pem is not the key of cert.pem (another key)`,
+    });
+    expect(JSON.stringify(stored)).not.toContain('PRIVATE KEY');
+  });
+
+  it('a chain that did not issue the certificate, or a fullchain that is not cert + chain, makes it broken', async () => {
+    const otherCa = readFileSync(join(pki, 'other-ca.pem'), 'utf8');
+    await fsp.writeFile(join(live(), 'chain.pem'), otherCa);
+    expect(await store.current('web')).toMatchObject({
+      status: 'broken',
+      problem: expect.stringContaining('cert.pem was not issued by chain.pem certificate 1 (CN=Another CA)'),
+    });
+    await fsp.writeFile(join(live(), 'chain.pem'), leaves[0]?.chainPem ?? '');
+    await fsp.writeFile(join(live(), 'fullchain.pem'), leaves[1]?.fullchainPem ?? '');
+    expect(await store.current('web')).toMatchObject({
+      status: 'broken',
+      problem: `${live()}: fullchain.pem is not cert.pem followed by chain.pem`,
+    });
+  });
+
+  it('a record that describes another certificate than cert.pem makes it broken', async () => {
+    const [first, second] = leaves;
+    if (!first || !second) throw new Error('no test certificates');
+    await fsp.writeFile(
+      join(live(), 'metadata.json'),
+      JSON.stringify({ ...second.metadata, domains: ['example.com'] }),
+    );
+    const stored = await store.current('web');
+    expect(stored.status).toBe('broken');
+    const problem = stored.status === 'broken' ? stored.problem : '';
+    expect(problem).toContain(
+      `the record says serial ${second.metadata.serial} but cert.pem has serial ${first.metadata.serial}`,
+    );
+    expect(problem).toContain('the record names example.com but cert.pem names example.com, www.example.com');
+  });
+
+  it('a live/<name> link to a removed version is broken; the next put repairs it', async () => {
+    const [, second] = leaves;
+    if (!second) throw new Error('no test certificate');
+    await fsp.rm(join(dir, 'archive', 'web', '1'), { recursive: true });
+    expect(await store.current('web')).toEqual({
+      status: 'broken',
+      problem: `${live()} points to ${join('..', 'archive', 'web', '1')}, which does not exist`,
+    });
+    await store.put(second);
+    expect(await store.current('web')).toEqual({ status: 'healthy', metadata: second.metadata });
+  });
+});
+
+describe('LocalDirectoryStore directory errors keep their OS cause', () => {
+  let base: string;
+  beforeEach(() => {
+    base = tempStoreDir();
+  });
+  afterEach(() => {
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it('a store directory under a regular file: current() and put() name ENOTDIR and the paths', async () => {
+    const blocker = join(base, 'blocker');
+    writeFileSync(blocker, 'a regular file\n');
+    const root = join(blocker, 'certs');
+    const store = new LocalDirectoryStore({ directory: root });
+    const reading: unknown = await store.current('web').catch((e: unknown) => e);
+    expect(reading).toBeInstanceOf(CertificateStoreError);
+    expect((reading as Error).message).toBe(
+      `local store: the directory ${root} cannot be used: ENOTDIR: not a directory, stat '${root}' (${blocker} is a regular file)`,
+    );
+    const [first] = leaves;
+    if (!first) throw new Error('no test certificate');
+    const storing: unknown = await store.put(first).catch((e: unknown) => e);
+    expect(storing).toBeInstanceOf(CertificateStoreError);
+    expect((storing as Error).message).toBe(
+      `storing "web" in ${root} failed while preparing directories: ENOTDIR: not a directory, stat '${join(root, 'live')}'; ${join(root, 'live', 'web')} is unchanged`,
+    );
+    expect(((storing as Error).cause as { code?: string }).code).toBe('ENOTDIR');
+  });
+
+  it('an archive/ that is a regular file fails put() with ENOTDIR and its path, leaving live/ alone', async () => {
+    const [first, second] = leaves;
+    if (!first || !second) throw new Error('no test certificates');
+    const store = new LocalDirectoryStore({ directory: base });
+    await store.put(first);
+    const before = await snapshot(base);
+    await fsp.rename(join(base, 'archive'), join(base, 'archive.moved'));
+    writeFileSync(join(base, 'archive'), '');
+    await expect(store.put(second)).rejects.toThrow(
+      `failed while preparing directories: ENOTDIR: ${join(base, 'archive')} exists and is not a directory; move it away`,
+    );
+    await fsp.rm(join(base, 'archive'));
+    await fsp.rename(join(base, 'archive.moved'), join(base, 'archive'));
+    expect(await snapshot(base)).toEqual(before);
+  });
+
+  it('refuses /proc and /sys directories when constructed, naming the path', () => {
+    for (const directory of ['/proc/certflow/certs', '/sys/kernel/certflow', '/proc']) {
+      expect(() => new LocalDirectoryStore({ directory })).toThrow(
+        `local store: ${directory} is under ${directory.startsWith('/proc') ? '/proc' : '/sys'}, a kernel pseudo-filesystem that cannot hold certificate files`,
+      );
+    }
+  });
+
+  it('fails at once, naming the path, where mkdir answers ENOENT under an existing directory (/proc through a symlink)', async () => {
+    // Node's mkdir({recursive: true}) spins forever on this (ENOENT for the child, EEXIST for the parent).
+    const link = join(base, 'proc-link');
+    symlinkSync('/proc', link);
+    const root = join(link, 'certflow-test', 'certs');
+    const store = new LocalDirectoryStore({ directory: root });
+    const [first] = leaves;
+    if (!first) throw new Error('no test certificate');
+    await expect(store.put(first)).rejects.toThrow(
+      `cannot create ${join(link, 'certflow-test')}: ENOENT: no such file or directory, mkdir '${join(link, 'certflow-test')}', although ${link} exists`,
+    );
   });
 });

@@ -142,7 +142,7 @@ describe('Pebble for local mode', () => {
         fullchainPem: fullchain,
         privateKeyPem: key.toString(),
       });
-      expect(await store.current('example-test')).toEqual(metadata);
+      expect(await store.current('example-test')).toEqual({ status: 'healthy', metadata });
       // Pebble's own serial lookup agrees with the serial we recorded.
       const status = await fetchText(`${pebble.managementUrl}/cert-status-by-serial/${facts.serial}`, ca);
       expect(status.status).toBe(200);

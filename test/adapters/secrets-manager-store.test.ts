@@ -56,6 +56,10 @@ function issued(overrides: Partial<CertificateMetadata> = {}): IssuedCertificate
 /**
  * One secret with Secrets Manager's documented behaviour: PutSecretValue adds a version staged
  * AWSCURRENT and moves AWSPREVIOUS to the version that was current; tags are a key/value map.
+ * Response shapes and version ids follow the SDK's own examples, botocore
+ * botocore/data/secretsmanager/2017-10-17/examples-1.json ("To store a secret value in a new
+ * version of a secret": {ARN, Name, VersionId: "EXAMPLE2-90ab-cdef-fedc-ba987EXAMPLE",
+ * VersionStages: ["AWSCURRENT"]}; "To retrieve the details of a secret": VersionIdsToStages).
  */
 class FakeSecret {
   readonly versions: { id: string; value: string; stages: string[] }[] = [];
@@ -76,7 +80,7 @@ class FakeSecret {
             v.stages = [...v.stages.filter((s) => s !== 'AWSCURRENT'), 'AWSPREVIOUS'];
         }
       }
-      const id = `v${this.versions.length + 1}`;
+      const id = `EXAMPLE${this.versions.length + 1}-90ab-cdef-fedc-ba987EXAMPLE`;
       this.versions.push({ id, value: String(input.SecretString), stages });
       return { ARN, VersionId: id, VersionStages: stages };
     });
@@ -115,6 +119,8 @@ describe('SecretsManagerCertificateStore.put', () => {
     });
     expect(secret.tags.get('certflow:serial')).toBe('04a1b2c3d4e5f6');
     expect(secret.tags.get('certflow:notAfter')).toBe('2025-04-01T00:00:00.000Z');
+    // the tags say which version holds the certificate they describe
+    expect(secret.tags.get('certflow:versionId')).toBe('EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE');
     for (const [key, value] of secret.tags) {
       expect(value.length).toBeLessThanOrEqual(255);
       expect(value).toMatch(/^[A-Za-z0-9 +\-=.:/@_]*$/);
@@ -223,7 +229,7 @@ describe('SecretsManagerCertificateStore.current', () => {
     await store().put(cert);
     const current = await store().current('www');
 
-    expect(current).toEqual(cert.metadata);
+    expect(current).toEqual({ status: 'healthy', metadata: cert.metadata });
     expect(sm).not.toHaveReceivedCommand(GetSecretValueCommand);
     const domainTags = [...secret.tags.keys()].filter((k) => k.startsWith('certflow:domains:'));
     expect(domainTags.length).toBeGreaterThan(1);
@@ -245,21 +251,99 @@ describe('SecretsManagerCertificateStore.current', () => {
       'certflow:domains:0',
     ]);
     expect(secret.tags.has('certflow:ariCertId')).toBe(false);
-    expect(await store().current('www')).toEqual(fewer.metadata);
+    expect(await store().current('www')).toEqual({ status: 'healthy', metadata: fewer.metadata });
   });
 
-  it('returns undefined for a secret that holds no certificate yet', async () => {
-    sm.on(DescribeSecretCommand).resolves({ ARN, Tags: [{ Key: 'team', Value: 'platform' }] });
-    await expect(store().current('www')).resolves.toBeUndefined();
+  /**
+   * DescribeSecret of a secret that certflow never wrote to. Source: botocore
+   * botocore/data/secretsmanager/2017-10-17/examples-1.json, DescribeSecret "To retrieve the
+   * details of a secret" (output, timestamps as the SDK returns them: Date objects).
+   */
+  const describeExample = {
+    ARN: 'arn:aws:secretsmanager:us-west-2:123456789012:secret:MyTestDatabaseSecret-a1b2c3',
+    Description: 'My test database secret',
+    KmsKeyId: 'arn:aws:kms:us-west-2:123456789012:key/EXAMPLE1-90ab-cdef-fedc-ba987KMSKEY1',
+    LastChangedDate: new Date(1523477145729),
+    LastRotatedDate: new Date(1525747253720),
+    Name: 'MyTestDatabaseSecret',
+    RotationEnabled: true,
+    RotationLambdaARN: 'arn:aws:lambda:us-west-2:123456789012:function:MyTestRotationLambda',
+    Tags: [
+      { Key: 'SecondTag', Value: 'AnotherValue' },
+      { Key: 'FirstTag', Value: 'SomeValue' },
+    ],
+    VersionIdsToStages: {
+      'EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE': ['AWSPREVIOUS'],
+      'EXAMPLE2-90ab-cdef-fedc-ba987EXAMPLE': ['AWSCURRENT'],
+    },
+  };
+
+  it('reports absent for a secret that holds no certificate yet (no certflow tags)', async () => {
+    sm.on(DescribeSecretCommand).resolves(describeExample);
+    await expect(store().current('www')).resolves.toEqual({ status: 'absent' });
   });
 
-  it('returns undefined when the tags are inconsistent (a put stopped half-way), so renewal re-issues', async () => {
+  it('reports broken when the tags are inconsistent (a put stopped half-way), so renewal re-issues', async () => {
     const secret = new FakeSecret();
     secret.install();
     await store().put(issued());
     secret.tags.set('certflow:domains:0', 'example.com');
 
-    await expect(store().current('www')).resolves.toBeUndefined();
+    await expect(store().current('www')).resolves.toEqual({
+      status: 'broken',
+      problem: `the certflow:* tags of secret ${ARN} are incomplete or inconsistent (a store that stopped half-way?)`,
+    });
+  });
+
+  it('reports broken, without reading the value, when the current version is not the one the tags describe', async () => {
+    const secret = new FakeSecret();
+    secret.install();
+    const cert = issued();
+    await store().put(cert);
+    // someone (or a rotation) puts another value: the tags now describe AWSPREVIOUS
+    await new SecretsManagerClient({ region: 'eu-west-1' }).send(
+      new PutSecretValueCommand({ SecretId: ARN, SecretString: '{"username":"david"}' }),
+    );
+
+    await expect(store().current('www')).resolves.toEqual({
+      status: 'broken',
+      problem: `the AWSCURRENT version of secret ${ARN} is EXAMPLE2-90ab-cdef-fedc-ba987EXAMPLE, but its tags describe version EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE (AWSPREVIOUS): the value was changed after certflow stored serial 04a1b2c3d4e5f6`,
+      metadata: cert.metadata,
+    });
+    expect(sm).not.toHaveReceivedCommand(GetSecretValueCommand);
+  });
+
+  it('reports broken after a put whose tagging failed (the tags still describe the previous version)', async () => {
+    const secret = new FakeSecret();
+    secret.install();
+    await store().put(issued({ serial: '01' }));
+    sm.on(TagResourceCommand).rejects(
+      new SecretsManagerServiceException({
+        name: 'ThrottlingException',
+        $fault: 'client',
+        message: 'Rate exceeded',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    await expect(store().put(issued({ serial: '02' }))).rejects.toThrow(/IS stored/);
+
+    await expect(store().current('www')).resolves.toMatchObject({
+      status: 'broken',
+      problem: expect.stringContaining(
+        'its tags describe version EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE (AWSPREVIOUS)',
+      ),
+    });
+  });
+
+  it('reports broken when the secret is scheduled for deletion', async () => {
+    // The DescribeSecret example above, for a secret deleted as in the DeleteSecret example of the
+    // same file ("DeletionDate": "1524085349.095"); DeletedDate is documented in the API reference,
+    // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html
+    sm.on(DescribeSecretCommand).resolves({ ...describeExample, DeletedDate: new Date(1524085349095) });
+    await expect(store().current('www')).resolves.toEqual({
+      status: 'broken',
+      problem: `secret ${ARN} is scheduled for deletion on 2018-04-18T21:02:29.095Z; restore it (RestoreSecret) so the certificate can be stored`,
+    });
   });
 
   it('translates a missing secret into CertificateStoreError naming the certificate', async () => {

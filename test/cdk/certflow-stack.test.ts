@@ -128,7 +128,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     ];
     const acm = (region: string) => partitionJoin(`:acm:${region}:${ACCOUNT}:certificate/*`);
 
-    it('SelectDue: account secret read+write, certificate metadata (DescribeSecret), ACM reads', () => {
+    it('SelectDue: account secret read+write, certificate metadata (DescribeSecret), ACM reads in every import region', () => {
       expect(statementsOf('SelectDue')).toEqual([
         logs('SelectDue'),
         {
@@ -141,7 +141,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
         {
           Action: ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
           Effect: 'Allow',
-          Resource: acm(REGION),
+          Resource: [acm(REGION), acm('us-east-1')],
         },
         { Action: 'acm:ListCertificates', Effect: 'Allow', Resource: '*' },
       ]);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,6 +25,32 @@ describe('certflow CLI', () => {
     expect(bad.stderr).toContain(
       '  - certificates: is required (array); see the configuration table in README.md',
     );
+  });
+
+  it('validate: checks the local store directory without creating it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'certflow-cli-'));
+    const blocker = join(dir, 'blocker');
+    writeFileSync(blocker, '');
+    const file = join(dir, 'store.json');
+    const config = (localDirectory: string) =>
+      JSON.stringify({
+        acme: { directory: 'letsencrypt-staging', email: 'ops@example.com', termsOfServiceAgreed: true },
+        delegation: { zone: 'acme.example.net', domains: ['example.com'] },
+        dns: { provider: 'route53', createHostedZone: true },
+        storage: { localDirectory, defaultStores: ['local'] },
+        certificates: [{ name: 'www', domains: ['www.example.com'] }],
+      });
+    writeFileSync(file, config(join(blocker, 'certs')));
+    const bad = cli('validate', '-c', file);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe(
+      `${file} is invalid (1 problem):\n  - storage.localDirectory: ${join(blocker, 'certs')} cannot be created: ${blocker} is a regular file (ENOTDIR); point storage.localDirectory elsewhere or move ${blocker} away\n`,
+    );
+
+    writeFileSync(file, config(join(dir, 'certs')));
+    const ok = cli('validate', '-c', file);
+    expect(ok.stdout).toBe(`${file}: valid (1 certificate(s))\n`);
+    expect(existsSync(join(dir, 'certs'))).toBe(false);
   });
 
   it('definition: prints the ASL that local mode runs', () => {

@@ -1,5 +1,5 @@
 import type { CertificateConfig } from '../config/schema';
-import type { CertificateMetadata } from '../ports';
+import type { StoredCertificate } from '../ports';
 
 /** An RFC 9773 §4.2 suggested renewal window. */
 export interface RenewalWindow {
@@ -14,15 +14,22 @@ export interface RenewalDecision {
 
 const DAY = 86_400_000;
 
+/** What one store holds for the certificate. */
+export interface StoreState {
+  store: string;
+  stored: StoredCertificate;
+}
+
 /**
- * Decide whether a certificate is due. Order of rules: forced; missing from a store; names or
- * key type changed; the CA's ARI window (RFC 9773 §4.2: renew at a uniformly random point
- * inside the window, or at once if the window has passed); else a lifetime threshold
+ * Decide whether a certificate is due. Order of rules: forced; broken in a store (files missing,
+ * unreadable or not matching, a corrupt record: the store's problem is the reason); missing from
+ * a store; names or key type changed; the CA's ARI window (RFC 9773 §4.2: renew at a uniformly
+ * random point inside the window, or at once if the window has passed); else a lifetime threshold
  * (`renewBeforeDays`, default a third of the lifetime, as Let's Encrypt recommends).
  */
 export function decideRenewal(input: {
   certificate: CertificateConfig;
-  current: { store: string; metadata: CertificateMetadata | undefined }[];
+  current: StoreState[];
   now: Date;
   force: boolean;
   renewBeforeDays?: number;
@@ -31,20 +38,26 @@ export function decideRenewal(input: {
 }): RenewalDecision {
   const { certificate, now } = input;
   if (input.force) return { due: true, reason: 'forced' };
-  const missing = input.current.filter((c) => !c.metadata).map((c) => c.store);
-  if (missing.length === input.current.length) return { due: true, reason: 'not issued yet' };
+  const broken = input.current.flatMap(({ store, stored }) =>
+    stored.status === 'broken' ? [`${store}: ${stored.problem}`] : [],
+  );
+  if (broken.length > 0) return { due: true, reason: `stored certificate is broken (${broken.join('; ')})` };
+  const healthy = input.current.flatMap(({ store, stored }) =>
+    stored.status === 'healthy' ? [{ store, metadata: stored.metadata }] : [],
+  );
+  if (healthy.length === 0) return { due: true, reason: 'not issued yet' };
+  const missing = input.current.filter((c) => c.stored.status === 'absent').map((c) => c.store);
   if (missing.length > 0) return { due: true, reason: `missing from ${missing.join(', ')}` };
   const wanted = [...certificate.domains].sort().join(',');
-  for (const { store, metadata } of input.current) {
-    if (!metadata) continue;
+  for (const { store, metadata } of healthy) {
     if ([...metadata.domains].sort().join(',') !== wanted)
       return { due: true, reason: `names changed (${store})` };
     if (metadata.keyType !== certificate.keyType) {
       return { due: true, reason: `key type changed from ${metadata.keyType} to ${certificate.keyType}` };
     }
   }
-  const soonest = input.current
-    .map((c) => c.metadata as CertificateMetadata)
+  const soonest = healthy
+    .map((c) => c.metadata)
     .reduce((a, b) => (Date.parse(a.notAfter) <= Date.parse(b.notAfter) ? a : b));
   const notAfter = new Date(soonest.notAfter);
   if (now >= notAfter) return { due: true, reason: `expired ${soonest.notAfter}` };
@@ -64,4 +77,12 @@ export function decideRenewal(input: {
   if (now >= renewAt)
     return { due: true, reason: `expires ${soonest.notAfter}, renewal was due ${renewAt.toISOString()}` };
   return { due: false, reason: `valid until ${soonest.notAfter}; due ${renewAt.toISOString()}` };
+}
+
+/** The RFC 9773 CertID to ask the CA about: from the first healthy store that records one. */
+export function ariCertIdOf(current: StoreState[]): string | undefined {
+  for (const { stored } of current) {
+    if (stored.status === 'healthy' && stored.metadata.ariCertId) return stored.metadata.ariCertId;
+  }
+  return undefined;
 }

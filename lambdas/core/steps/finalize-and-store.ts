@@ -2,7 +2,7 @@ import * as acme from 'acme-client';
 import { loadAccount } from '../acme/account';
 import { acmeCall, acmeClient } from '../acme/client';
 import { inspectCertificate, privateKeyMatchesCertificate, splitPemChain } from '../certificate/inspect';
-import { CertflowError, CertificateStoreError } from '../errors';
+import { CertflowError, CertificateStoreError, errorText } from '../errors';
 import type { IssuedCertificate, KeyType, StoredLocation } from '../ports';
 import type { CertificateItem, IssuedSummary } from '../state';
 import { certificateByName, required, type StepContext } from './context';
@@ -80,9 +80,10 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
     try {
       locations.push(await store.put(issued));
     } catch (cause) {
+      // The store's own message says what failed (OS code and path, service error) and what it left.
       const done = locations.map((l) => l.store).join(', ') || 'none';
       throw new CertificateStoreError(
-        `storing ${cert.name} in ${store.kind} failed (already stored in: ${done}); the previous certificate there is unchanged`,
+        `storing ${cert.name} in ${store.kind} failed (already stored in: ${done}): ${errorText(cause)}`,
         { cause },
       );
     }

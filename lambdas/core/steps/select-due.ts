@@ -1,15 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { ensureAccount } from '../acme/account';
-import { InvalidInputError } from '../errors';
+import type { CertificateConfig } from '../config/schema';
+import { describeError, errorLike, InvalidInputError } from '../errors';
+import type { CertificateFailure } from '../ports';
 import { fetchRenewalWindow } from '../renewal/ari';
-import { decideRenewal, type RenewalWindow } from '../renewal/decide';
+import { ariCertIdOf, decideRenewal, type RenewalDecision, type RenewalWindow } from '../renewal/decide';
 import type { DueCertificate, RunInput, Selection } from '../state';
 import type { StepContext } from './context';
 
 /**
  * SelectDue: validate the run input, register the ACME account once for the whole run (so Map
- * iterations never race to create it), and split the configured certificates into due and
- * skipped (see {@link decideRenewal}).
+ * iterations never race to create it), and split the configured certificates into due, skipped
+ * and failed (see {@link decideRenewal}). Each certificate is decided on its own: a certificate
+ * whose stored files or record are broken is due with the store's problem as the reason, and one
+ * whose store cannot be consulted at all fails alone (in `failed`, reported by Summarize), never
+ * the run.
  */
 export async function selectDue(input: RunInput, ctx: StepContext): Promise<Selection> {
   const { config } = ctx;
@@ -26,43 +31,81 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
   });
   const due: DueCertificate[] = [];
   const skipped: DueCertificate[] = [];
+  const failed: CertificateFailure[] = [];
   for (const certificate of config.certificates) {
     if (requested && !requested.includes(certificate.name)) continue;
-    const current = await Promise.all(
-      ctx
-        .stores(certificate)
-        .map(async (store) => ({ store: store.kind, metadata: await store.current(certificate.name) })),
-    );
-    let window: RenewalWindow | undefined;
-    const ariCertId = current.find((c) => c.metadata?.ariCertId)?.metadata?.ariCertId;
-    if (config.renewal.useAri && ariCertId && !input.force) {
-      window = await fetchRenewalWindow(config.acme.directoryUrl, ariCertId).catch((error: unknown) => {
-        ctx.logger.warn('ARI lookup failed; using the lifetime threshold', {
-          certificate: certificate.name,
-          error,
-        });
-        return undefined;
+    try {
+      const decision = await decide(certificate, input.force === true, ctx);
+      (decision.due ? due : skipped).push({ certificate: certificate.name, reason: decision.reason });
+    } catch (error) {
+      const failure = selectionFailure(certificate.name, error);
+      ctx.logger.error('could not decide whether the certificate is due', {
+        certificate: certificate.name,
+        error: describeError(error),
       });
+      failed.push(failure);
     }
-    const decision = decideRenewal({
-      certificate,
-      current,
-      now: ctx.now(),
-      force: input.force === true,
-      renewBeforeDays: config.renewal.renewBeforeDays,
-      window,
-      random: ctx.random,
-    });
-    (decision.due ? due : skipped).push({ certificate: certificate.name, reason: decision.reason });
   }
-  ctx.logger.info('selected certificates', { due, skipped });
+  ctx.logger.info('selected certificates', { due, skipped, failed });
   return {
     runId: randomUUID(),
     accountUrl: account.accountUrl as string,
     due,
     skipped,
+    failed,
     timing: config.timing,
   };
+}
+
+/** Read every store of one certificate and decide; throws when a store cannot be consulted. */
+async function decide(
+  certificate: CertificateConfig,
+  force: boolean,
+  ctx: StepContext,
+): Promise<RenewalDecision> {
+  const { config } = ctx;
+  const current = await Promise.all(
+    ctx
+      .stores(certificate)
+      .map(async (store) => ({ store: store.kind, stored: await store.current(certificate.name) })),
+  );
+  for (const { store, stored } of current) {
+    if (stored.status === 'broken') {
+      ctx.logger.warn('stored certificate is broken; it will be re-issued', {
+        certificate: certificate.name,
+        store,
+        problem: stored.problem,
+      });
+    }
+  }
+  let window: RenewalWindow | undefined;
+  const ariCertId = ariCertIdOf(current);
+  if (config.renewal.useAri && ariCertId && !force) {
+    window = await fetchRenewalWindow(config.acme.directoryUrl, ariCertId).catch((error: unknown) => {
+      ctx.logger.warn('ARI lookup failed; using the lifetime threshold', {
+        certificate: certificate.name,
+        error,
+      });
+      return undefined;
+    });
+  }
+  return decideRenewal({
+    certificate,
+    current,
+    now: ctx.now(),
+    force,
+    renewBeforeDays: config.renewal.renewBeforeDays,
+    window,
+    random: ctx.random,
+  });
+}
+
+/** A certificate that could not be decided, as Summarize reports it (step SelectDue). */
+function selectionFailure(certificate: string, error: unknown): CertificateFailure {
+  const name = errorLike(error)?.name ?? 'Error';
+  const line = describeError(error);
+  const message = line.startsWith(`${name}: `) ? line.slice(name.length + 2) : line;
+  return { certificate, step: 'SelectDue', error: name, message };
 }
 
 function parseRunInput(input: RunInput, known: string[]): string[] | undefined {

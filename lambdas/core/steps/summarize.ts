@@ -8,16 +8,28 @@ export type SummaryOutput = RunSummary & { issuedCount: number; failedCount: num
 /** Summarize: the run's outcome; one alert listing the failures when anything failed. */
 export async function summarize(input: SummarizeInput, ctx: StepContext): Promise<SummaryOutput> {
   const results = input.results ?? [];
+  const reasons = new Map((input.selection.due ?? []).map((d) => [d.certificate, d.reason]));
   const summary: RunSummary = {
     runId: input.selection.runId,
-    issued: results.flatMap((r) =>
-      r.status === 'issued'
-        ? [{ certificate: r.certificate, notAfter: r.issued.notAfter, locations: r.issued.locations }]
-        : [],
-    ),
-    failed: results.flatMap((r) =>
-      r.status === 'failed' ? [describeFailure(r.certificate, r.step, r.error)] : [],
-    ),
+    issued: results.flatMap((r) => {
+      if (r.status !== 'issued') return [];
+      const reason = reasons.get(r.certificate);
+      return [
+        {
+          certificate: r.certificate,
+          notAfter: r.issued.notAfter,
+          locations: r.issued.locations,
+          ...(reason === undefined ? {} : { reason }),
+        },
+      ];
+    }),
+    failed: [
+      // certificates SelectDue could not decide (their store could not be consulted)
+      ...(input.selection.failed ?? []),
+      ...results.flatMap((r) =>
+        r.status === 'failed' ? [describeFailure(r.certificate, r.step, r.error)] : [],
+      ),
+    ],
     skipped: input.selection.skipped,
   };
   try {

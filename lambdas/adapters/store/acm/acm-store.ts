@@ -18,6 +18,7 @@ import type {
   CertificateStore,
   IssuedCertificate,
   KeyType,
+  StoredCertificate,
   StoredLocation,
 } from '../../../core/ports';
 import { errorMessageOf, errorNameOf } from '../../aws/retry';
@@ -98,21 +99,77 @@ export class AcmCertificateStore implements CertificateStore {
   }
 
   /**
-   * The certificate in the home region (DescribeCertificate: validity, serial, names, key
-   * algorithm, issuer; the RFC 9773 CertID from its tag); undefined when none was imported, or
-   * when its key algorithm is one certflow does not issue.
+   * The certificate as ACM holds it, from ListCertificates, ListTagsForCertificate and
+   * DescribeCertificate in every region (never the private key): `absent` when it was imported
+   * nowhere; `broken` when ACM reports it other than ISSUED (expired, revoked, inactive...), its
+   * key algorithm is not one certflow issues, its `certflow:ariCertId` tag belongs to another
+   * serial (re-imported outside certflow), or a region lacks it or holds another serial; else
+   * `healthy` with the home region's description (validity, serial, names, key algorithm,
+   * issuer; the RFC 9773 CertID from its tag).
+   * @throws CertificateStoreError when an ACM call fails.
    */
-  async current(name: string): Promise<CertificateMetadata | undefined> {
-    const home = this.home;
-    const existing = await this.find(home, name, []);
-    if (!existing) return undefined;
-    const detail = await this.call(home, 'DescribeCertificate', name, async () => {
-      const res = await this.clientFor(home).send(
-        new DescribeCertificateCommand({ CertificateArn: existing.arn }),
+  async current(name: string): Promise<StoredCertificate> {
+    const found: { region: string; existing: Existing; detail: CertificateDetail | undefined }[] = [];
+    for (const region of this.regions) {
+      const existing = await this.find(region, name, []);
+      if (!existing) continue;
+      const detail = await this.call(region, 'DescribeCertificate', name, async () => {
+        const res = await this.clientFor(region).send(
+          new DescribeCertificateCommand({ CertificateArn: existing.arn }),
+        );
+        return res.Certificate;
+      });
+      found.push({ region, existing, detail });
+    }
+    if (found.length === 0) return { status: 'absent' };
+    const home = found.find((f) => f.region === this.home);
+    if (!home) {
+      return {
+        status: 'broken',
+        problem: `not imported in the home region ${this.home} (imported in ${found.map((f) => f.region).join(', ')})`,
+      };
+    }
+    const problems: string[] = [];
+    const metadata = home.detail ? toMetadata(name, home.detail, home.existing.tags) : undefined;
+    if (!home.detail)
+      problems.push(`DescribeCertificate in ${this.home} returned nothing for ${home.existing.arn}`);
+    else if (!metadata) {
+      problems.push(
+        `${home.existing.arn} in ${this.home} has key algorithm ${home.detail.KeyAlgorithm ?? 'unknown'} or no validity dates; certflow issues ${Object.values(KEY_ALGORITHMS).join(', ')}`,
       );
-      return res.Certificate;
-    });
-    return detail ? toMetadata(name, detail, existing.tags) : undefined;
+    }
+    for (const { region, existing, detail } of found) {
+      if (detail?.Status !== undefined && detail.Status !== 'ISSUED') {
+        const why = detail.RevocationReason ? ` (${detail.RevocationReason})` : '';
+        problems.push(`ACM reports ${existing.arn} in ${region} as ${detail.Status}${why}`);
+      }
+      if (
+        region !== this.home &&
+        home.detail &&
+        detail &&
+        serialHex(detail.Serial) !== serialHex(home.detail.Serial)
+      ) {
+        problems.push(
+          `${region} holds serial ${serialHex(detail.Serial)} but ${this.home} holds ${serialHex(home.detail.Serial)}`,
+        );
+      }
+    }
+    for (const region of this.regions) {
+      if (!found.some((f) => f.region === region)) problems.push(`not imported in ${region}`);
+    }
+    const ari = home.existing.tags.find((t) => t.Key === ACM_ARI_TAG)?.Value;
+    if (ari && home.detail) {
+      const tagged = serialOfCertId(ari);
+      const actual = serialHex(home.detail.Serial);
+      if (tagged !== undefined && tagged !== actual) {
+        problems.push(
+          `the ${ACM_ARI_TAG} tag of ${home.existing.arn} is for serial ${tagged}, but ACM holds serial ${actual} (re-imported outside certflow?)`,
+        );
+      }
+    }
+    if (problems.length > 0)
+      return { status: 'broken', problem: `acm: ${problems.join('; ')}`, ...(metadata ? { metadata } : {}) };
+    return { status: 'healthy', metadata: metadata as CertificateMetadata };
   }
 
   /**
@@ -304,4 +361,20 @@ function toMetadata(name: string, detail: CertificateDetail, tags: Tag[]): Certi
   const ari = tags.find((t) => t.Key === ACM_ARI_TAG)?.Value;
   if (ari) metadata.ariCertId = ari;
   return metadata;
+}
+
+/** A serial number as lowercase hex without separators or leading zero octets ("04:a1" → "4a1"). */
+function serialHex(serial: string | undefined): string {
+  return (serial ?? '')
+    .replace(/:/g, '')
+    .toLowerCase()
+    .replace(/^0+(?=.)/, '');
+}
+
+/** The serial inside an RFC 9773 §4.1 CertID (`<base64url AKI>.<base64url serial octets>`), as {@link serialHex}. */
+function serialOfCertId(certId: string): string | undefined {
+  const part = certId.split('.')[1];
+  if (!part) return undefined;
+  const hex = Buffer.from(part, 'base64url').toString('hex');
+  return hex === '' ? undefined : serialHex(hex);
 }

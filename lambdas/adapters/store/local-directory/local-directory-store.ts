@@ -17,17 +17,20 @@
 
 import { randomBytes } from 'node:crypto';
 import { promises as nodeFs } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { type CertificateFiles, certificateFileProblems } from '../../../core/certificate/consistency';
 import { privateKeyMatchesCertificate } from '../../../core/certificate/inspect';
 import { KEY_TYPES } from '../../../core/config/schema';
-import { CertificateStoreError } from '../../../core/errors';
+import { CertificateStoreError, errorText } from '../../../core/errors';
 import type {
   CertificateMetadata,
   CertificateStore,
   IssuedCertificate,
+  StoredCertificate,
   StoredLocation,
 } from '../../../core/ports';
+import { pseudoFilesystemMessage, pseudoFilesystemOf } from './store-path';
 
 /** The file-system calls the store makes; injectable so tests can make a write fail mid-way. */
 export type StoreFileSystem = Pick<
@@ -46,7 +49,10 @@ export type StoreFileSystem = Pick<
 >;
 
 export interface LocalDirectoryStoreOptions {
-  /** The root directory (certbot's `/etc/letsencrypt` equivalent). Created when missing. */
+  /**
+   * The root directory (certbot's `/etc/letsencrypt` equivalent). Created when missing; refused
+   * under /proc and /sys.
+   */
   directory: string;
   /** How many versions before the current one to keep in `archive/<name>/` (default 2). */
   keepPrevious?: number;
@@ -88,8 +94,11 @@ export class LocalDirectoryStore implements CertificateStore {
   private readonly keepPrevious: number;
   private readonly fs: StoreFileSystem;
 
+  /** @throws CertificateStoreError when the directory is under /proc or /sys. */
   constructor(options: LocalDirectoryStoreOptions) {
     this.root = resolve(options.directory);
+    const pseudo = pseudoFilesystemOf(this.root);
+    if (pseudo) throw new CertificateStoreError(`local store: ${pseudoFilesystemMessage(this.root, pseudo)}`);
     this.keepPrevious = options.keepPrevious ?? 2;
     this.fs = options.fs ?? nodeFs;
   }
@@ -105,35 +114,120 @@ export class LocalDirectoryStore implements CertificateStore {
   }
 
   /**
-   * The metadata of the certificate in `live/<name>`, or `undefined` when there is none.
-   * @throws CertificateStoreError when `metadata.json` exists but cannot be read or is not valid.
+   * What `live/<name>` holds, checked file by file: `absent` when there is no `live/<name>`;
+   * `broken` (with the file and the OS error or mismatch) when a file is missing or unreadable,
+   * `metadata.json` is corrupt or describes another certificate, the key is not the
+   * certificate's, the chain did not issue it, or `fullchain.pem` is not cert + chain; else
+   * `healthy`. Reads the private key only to compare it with the certificate; never reports it.
+   * @throws CertificateStoreError when the store directory itself cannot be used (it lies under a
+   *   regular file, is not a directory, cannot be searched); the message has the OS cause and path.
    */
-  async current(name: string): Promise<CertificateMetadata | undefined> {
-    const file = join(this.liveDirectory(name), 'metadata.json');
-    let text: string;
+  async current(name: string): Promise<StoredCertificate> {
+    const live = this.liveDirectory(name);
+    await this.checkRoot();
+    let link: Awaited<ReturnType<StoreFileSystem['lstat']>>;
     try {
-      text = await this.fs.readFile(file, 'utf8');
+      link = await this.fs.lstat(live);
     } catch (error) {
-      if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined;
-      throw new CertificateStoreError(`cannot read ${file}`, { cause: error });
+      if (isCode(error, 'ENOENT')) return { status: 'absent' };
+      return { status: 'broken', problem: `cannot read ${live}: ${errorText(error)}` };
     }
+    if (link.isSymbolicLink()) {
+      try {
+        await this.fs.stat(live);
+      } catch (error) {
+        if (isCode(error, 'ENOENT')) {
+          const target = await this.fs.readlink(live).catch(() => '?');
+          return { status: 'broken', problem: `${live} points to ${target}, which does not exist` };
+        }
+      }
+    }
+    const problems: string[] = [];
+    const unreadable: { file: string; error: unknown }[] = [];
+    const read = async (file: string): Promise<string | undefined> => {
+      try {
+        return await this.fs.readFile(join(live, file), 'utf8');
+      } catch (error) {
+        unreadable.push({ file, error });
+        return undefined;
+      }
+    };
+    const metadataText = await read('metadata.json');
+    const files: Partial<CertificateFiles> = {
+      certificatePem: await read('cert.pem'),
+      chainPem: await read('chain.pem'),
+      fullchainPem: await read('fullchain.pem'),
+      privateKeyPem: await read('privkey.pem'),
+    };
+    problems.push(...describeUnreadable(unreadable));
+    const metadata =
+      metadataText === undefined ? undefined : this.parseMetadata(name, metadataText, problems);
+    if (metadata && problems.length === 0) {
+      problems.push(...certificateFileProblems(files as CertificateFiles, metadata));
+    }
+    if (problems.length > 0) {
+      return {
+        status: 'broken',
+        problem: `${live}: ${problems.join('; ')}`,
+        ...(metadata ? { metadata } : {}),
+      };
+    }
+    return { status: 'healthy', metadata: metadata as CertificateMetadata };
+  }
+
+  /** `metadata.json` as certificate metadata, or undefined with the reason added to `problems`. */
+  private parseMetadata(name: string, text: string, problems: string[]): CertificateMetadata | undefined {
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (error) {
-      throw new CertificateStoreError(`${file} is not valid JSON; delete it or store the certificate again`, {
-        cause: error,
-      });
+      problems.push(`metadata.json is not valid JSON (${errorText(error)})`);
+      return undefined;
     }
     const parsed = metadataSchema.safeParse(json);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-      throw new CertificateStoreError(`${file} is not valid certificate metadata (${problems.join('; ')})`);
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+      problems.push(`metadata.json is not valid certificate metadata (${issues.join('; ')})`);
+      return undefined;
     }
     if (parsed.data.name !== name) {
-      throw new CertificateStoreError(`${file} describes certificate "${parsed.data.name}", not "${name}"`);
+      problems.push(`metadata.json describes certificate "${parsed.data.name}", not "${name}"`);
+      return undefined;
     }
     return parsed.data;
+  }
+
+  /** The store directory must be a directory, or not exist yet (put creates it). */
+  private async checkRoot(): Promise<void> {
+    let stats: Awaited<ReturnType<StoreFileSystem['stat']>>;
+    try {
+      stats = await this.fs.stat(this.root);
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) return;
+      throw new CertificateStoreError(
+        `local store: the directory ${this.root} cannot be used: ${errorText(error)}${await this.blockedBy(this.root)}`,
+        { cause: error },
+      );
+    }
+    if (!stats.isDirectory()) {
+      throw new CertificateStoreError(
+        `local store: ${this.root} is not a directory (ENOTDIR); point storage.localDirectory at a directory`,
+      );
+    }
+  }
+
+  /** ` (<ancestor> is a regular file)` when an ancestor of `path` exists and is not a directory. */
+  private async blockedBy(path: string): Promise<string> {
+    for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+      try {
+        const stats = await this.fs.stat(dir);
+        if (stats.isDirectory()) return '';
+        return ` (${dir} is ${stats.isFile() ? 'a regular file' : 'not a directory'})`;
+      } catch {
+        // keep walking up
+      }
+    }
+    return '';
   }
 
   /**
@@ -167,7 +261,7 @@ export class LocalDirectoryStore implements CertificateStore {
         await this.fs.rm(join(archive, version), { recursive: true, force: true }).catch(() => undefined);
       }
       throw new CertificateStoreError(
-        `storing "${name}" in ${this.root} failed while ${step}; the previous certificate in ${live} is unchanged`,
+        `storing "${name}" in ${this.root} failed while ${step}: ${errorText(error)}; ${live} is unchanged`,
         { cause: error },
       );
     }
@@ -186,9 +280,46 @@ export class LocalDirectoryStore implements CertificateStore {
     }
   }
 
+  /**
+   * Create `path` and its missing ancestors, one mkdir(2) at a time from the nearest existing
+   * ancestor down, with `mode` (only directories created here are chmod-ed). Not Node's
+   * `mkdir({ recursive: true })`: under /proc, mkdir answers ENOENT for a child of an existing
+   * directory, and Node's recursive walk then retries parent and child forever at 100 % CPU. Here
+   * an ENOENT after the parent was found or made is final, and names the path.
+   */
   private async ensureDirectory(path: string, mode: number): Promise<void> {
-    await this.fs.mkdir(path, { recursive: true, mode });
-    await this.fs.chmod(path, mode);
+    const missing: string[] = [];
+    for (let dir = path; ; ) {
+      let stats: Awaited<ReturnType<StoreFileSystem['stat']>> | undefined;
+      try {
+        stats = await this.fs.stat(dir);
+      } catch (error) {
+        if (!isCode(error, 'ENOENT') || dirname(dir) === dir) throw error;
+      }
+      if (stats) {
+        if (!stats.isDirectory()) {
+          throw new CertificateStoreError(`ENOTDIR: ${dir} exists and is not a directory; move it away`);
+        }
+        break;
+      }
+      missing.unshift(dir);
+      dir = dirname(dir);
+    }
+    for (const dir of missing) {
+      try {
+        await this.fs.mkdir(dir, { mode });
+      } catch (error) {
+        if (isCode(error, 'EEXIST') && (await this.fs.stat(dir)).isDirectory()) continue; // made concurrently
+        if (isCode(error, 'ENOENT')) {
+          throw new CertificateStoreError(
+            `cannot create ${dir}: ${errorText(error)}, although ${dirname(dir)} exists; its file system does not hold directories (a pseudo-filesystem such as /proc?)`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+      await this.fs.chmod(dir, mode);
+    }
   }
 
   /** Versions in `archive/<name>`, ascending. */
@@ -341,6 +472,23 @@ function versionFiles(certificate: IssuedCertificate): [string, string, number][
     ['privkey.pem', withNewline(certificate.privateKeyPem), FILE_MODES.privkey],
     ['metadata.json', `${JSON.stringify(metadata, null, 2)}\n`, FILE_MODES.metadata],
   ];
+}
+
+/**
+ * `cannot read <file>: <OS error>` per file; files that failed with the same code share one line
+ * (`cannot read cert.pem, privkey.pem: EACCES: ..., open '<first path>'`).
+ */
+function describeUnreadable(failures: { file: string; error: unknown }[]): string[] {
+  const byCode = new Map<string, { files: string[]; error: unknown }>();
+  for (const { file, error } of failures) {
+    const code = String((error as { code?: unknown } | null)?.code ?? errorText(error));
+    const group = byCode.get(code);
+    if (group) group.files.push(file);
+    else byCode.set(code, { files: [file], error });
+  }
+  return [...byCode.values()].map(
+    ({ files, error }) => `cannot read ${files.join(', ')}: ${errorText(error)}`,
+  );
 }
 
 function withNewline(text: string): string {

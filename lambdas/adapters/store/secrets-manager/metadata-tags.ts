@@ -34,6 +34,8 @@ export const TAG = {
   ariCertId: `${TAG_PREFIX}ariCertId`,
   domainCount: `${TAG_PREFIX}domainCount`,
   domainsSha256: `${TAG_PREFIX}domainsSha256`,
+  /** The secret version (PutSecretValue's VersionId) that holds the certificate the tags describe. */
+  versionId: `${TAG_PREFIX}versionId`,
 } as const;
 
 const SAFE = /^[A-Za-z0-9 +\-=.:/@]$/;

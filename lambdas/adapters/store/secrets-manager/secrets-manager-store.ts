@@ -10,6 +10,7 @@ import type {
   CertificateMetadata,
   CertificateStore,
   IssuedCertificate,
+  StoredCertificate,
   StoredLocation,
 } from '../../../core/ports';
 import { errorMessageOf, errorNameOf } from '../../aws/retry';
@@ -17,6 +18,7 @@ import {
   isCertflowTag,
   MAX_TAGS_PER_SECRET,
   metadataToTags,
+  TAG,
   type Tag,
   tagsToMetadata,
 } from './metadata-tags';
@@ -40,14 +42,25 @@ export interface CertificateSecretValue {
 
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
 
+/** What DescribeSecret tells about a certificate secret (never its value). */
+interface SecretDescription {
+  tags: Tag[];
+  /** Version id → staging labels. */
+  versions: Record<string, string[]>;
+  deletedDate?: Date;
+}
+
 /**
  * Certificates in AWS Secrets Manager, one secret per certificate.
  *
  * `put` writes a new secret version with `PutSecretValue` (staged AWSCURRENT; Secrets Manager
  * moves the version it replaces to AWSPREVIOUS by itself, so the previous certificate stays
- * readable until the next one), then tags the secret with the certificate's public metadata.
- * `current` reads only those tags (`DescribeSecret`), never the secret value, so renewal
- * decisions need no permission to read private keys.
+ * readable until the next one), then tags the secret with the certificate's public metadata and
+ * the id of the version holding it. `current` reads only `DescribeSecret` (tags, version stages,
+ * deletion date), never the secret value, so renewal decisions need no permission to read
+ * private keys; it reports the certificate broken when the tags are incomplete, describe another
+ * certificate, or describe a version that is no longer AWSCURRENT (the value was replaced
+ * outside certflow), or when the secret is scheduled for deletion.
  */
 export class SecretsManagerCertificateStore implements CertificateStore {
   readonly kind = 'secretsmanager';
@@ -70,11 +83,56 @@ export class SecretsManagerCertificateStore implements CertificateStore {
     this.secretArns = new Map(Object.entries(arns));
   }
 
-  /** The stored certificate's metadata, from the secret's tags; undefined when none was stored yet. */
-  async current(name: string): Promise<CertificateMetadata | undefined> {
+  /**
+   * The stored certificate, from DescribeSecret alone: `absent` when the secret carries no
+   * certflow tags (as the stack creates it); `broken` when the tags are incomplete or
+   * inconsistent, name another certificate, or describe a version that is not AWSCURRENT, or
+   * when the secret is scheduled for deletion; else `healthy` with the tags' metadata.
+   * @throws CertificateStoreError when DescribeSecret fails (access denied, no such secret).
+   */
+  async current(name: string): Promise<StoredCertificate> {
     const arn = this.arnFor(name);
-    const tags = await this.describeTags(name, arn);
-    return tagsToMetadata(name, tags);
+    const secret = await this.describe(name, arn);
+    if (secret.deletedDate) {
+      return {
+        status: 'broken',
+        problem: `secret ${arn} is scheduled for deletion on ${secret.deletedDate.toISOString()}; restore it (RestoreSecret) so the certificate can be stored`,
+      };
+    }
+    const ours = secret.tags.filter((t) => isCertflowTag(t.Key));
+    if (ours.length === 0) return { status: 'absent' };
+    const tagged = ours.find((t) => t.Key === TAG.certificate)?.Value;
+    if (tagged !== undefined && tagged !== name) {
+      return {
+        status: 'broken',
+        problem: `secret ${arn} is tagged for certificate "${tagged}", not "${name}"`,
+      };
+    }
+    const metadata = tagsToMetadata(name, secret.tags);
+    if (!metadata) {
+      return {
+        status: 'broken',
+        problem: `the certflow:* tags of secret ${arn} are incomplete or inconsistent (a store that stopped half-way?)`,
+      };
+    }
+    const current = Object.entries(secret.versions).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
+    if (current === undefined) {
+      return {
+        status: 'broken',
+        problem: `secret ${arn} has tags for serial ${metadata.serial} but no AWSCURRENT version`,
+        metadata,
+      };
+    }
+    const version = ours.find((t) => t.Key === TAG.versionId)?.Value;
+    if (version !== undefined && version !== current) {
+      const stages = secret.versions[version];
+      return {
+        status: 'broken',
+        problem: `the AWSCURRENT version of secret ${arn} is ${current}, but its tags describe version ${version} (${stages?.length ? stages.join(', ') : 'no longer staged'}): the value was changed after certflow stored serial ${metadata.serial}`,
+        metadata,
+      };
+    }
+    return { status: 'healthy', metadata };
   }
 
   /**
@@ -93,12 +151,13 @@ export class SecretsManagerCertificateStore implements CertificateStore {
         );
       }
     }
-    const existing = await this.describeTags(name, arn);
-    const tags = metadataToTags(metadata);
+    const existing = (await this.describe(name, arn)).tags;
+    const metadataTags = metadataToTags(metadata);
+    const needed = metadataTags.length + 1; // and the version id
     const foreign = existing.filter((t) => !isCertflowTag(t.Key) && !t.Key.startsWith('aws:')).length;
-    if (foreign + tags.length > MAX_TAGS_PER_SECRET) {
+    if (foreign + needed > MAX_TAGS_PER_SECRET) {
       throw new CertificateStoreError(
-        `secretsmanager: certificate "${name}" needs ${tags.length} metadata tags for its ${metadata.domains.length} names, but its secret has ${foreign} other tags and allows ${MAX_TAGS_PER_SECRET}; remove other tags or split the certificate. Nothing was stored`,
+        `secretsmanager: certificate "${name}" needs ${needed} metadata tags for its ${metadata.domains.length} names, but its secret has ${foreign} other tags and allows ${MAX_TAGS_PER_SECRET}; remove other tags or split the certificate. Nothing was stored`,
       );
     }
 
@@ -109,16 +168,19 @@ export class SecretsManagerCertificateStore implements CertificateStore {
       privateKey: certificate.privateKeyPem,
       metadata,
     };
+    let versionId: string | undefined;
     try {
-      await this.client.send(
+      const res = await this.client.send(
         new PutSecretValueCommand({
           SecretId: arn,
           SecretString: JSON.stringify(value),
         }),
       );
+      versionId = res.VersionId;
     } catch (error) {
       throw this.failure('PutSecretValue', name, arn, error, 'the previous certificate is still current');
     }
+    const tags = versionId ? [...metadataTags, { Key: TAG.versionId, Value: versionId }] : metadataTags;
 
     const stale = existing
       .map((t) => t.Key)
@@ -149,12 +211,18 @@ export class SecretsManagerCertificateStore implements CertificateStore {
     return arn;
   }
 
-  private async describeTags(name: string, arn: string): Promise<Tag[]> {
+  private async describe(name: string, arn: string): Promise<SecretDescription> {
     try {
       const res = await this.client.send(new DescribeSecretCommand({ SecretId: arn }));
-      return (res.Tags ?? []).flatMap((t) =>
-        typeof t.Key === 'string' ? [{ Key: t.Key, Value: typeof t.Value === 'string' ? t.Value : '' }] : [],
-      );
+      return {
+        tags: (res.Tags ?? []).flatMap((t) =>
+          typeof t.Key === 'string'
+            ? [{ Key: t.Key, Value: typeof t.Value === 'string' ? t.Value : '' }]
+            : [],
+        ),
+        versions: res.VersionIdsToStages ?? {},
+        ...(res.DeletedDate ? { deletedDate: res.DeletedDate } : {}),
+      };
     } catch (error) {
       throw this.failure('DescribeSecret', name, arn, error);
     }

@@ -1,0 +1,189 @@
+import { promises as fsp, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalFileAccountStore } from '../../lambdas/adapters/account/local-file-account-store';
+import { LocalFileAlerter } from '../../lambdas/adapters/alerts/local-alerter';
+import { LocalDirectoryStore } from '../../lambdas/adapters/store/local-directory/local-directory-store';
+import { parseConfig } from '../../lambdas/core/config/load';
+import { InvalidInputError } from '../../lambdas/core/errors';
+import { JsonLogger } from '../../lambdas/core/logger';
+import type { CertificateStore } from '../../lambdas/core/ports';
+import type { Selection } from '../../lambdas/core/state';
+import type { StepContext } from '../../lambdas/core/steps/context';
+import { selectDue } from '../../lambdas/core/steps/select-due';
+import { summarize } from '../../lambdas/core/steps/summarize';
+import { sharedContext } from '../../lambdas/runtime/shared-context';
+import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
+import { createTestPki, type TestPki } from '../support/test-pki';
+
+/**
+ * SelectDue against a real CA (Pebble, for the account it registers) and real local stores with
+ * real certificate files: it must decide each certificate on its own.
+ */
+describe('SelectDue', () => {
+  let pebble: TestPebble;
+  let pki: TestPki;
+  let work: string;
+  let storeDir: string;
+  let logLines: string[];
+  /** Per-certificate store directories (default: `storeDir`). */
+  let storeDirs: Record<string, string>;
+
+  beforeAll(async () => {
+    pebble = await startTestPebble({ dnsServer: '127.0.0.1:53' });
+    pki = createTestPki();
+  });
+  afterAll(async () => {
+    await pebble?.stop();
+    pki?.cleanup();
+  });
+  beforeEach(() => {
+    work = mkdtempSync(join(tmpdir(), 'certflow-select-'));
+    storeDir = join(work, 'certs');
+    storeDirs = {};
+    logLines = [];
+  });
+  afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+  const config = () =>
+    parseConfig({
+      acme: {
+        directory: pebble.directoryUrl,
+        email: 'ops@example.test',
+        termsOfServiceAgreed: true,
+        caBundleFile: pebble.caBundleFile,
+      },
+      delegation: { zone: 'acme.certflow.test', domains: ['example.test'], nameservers: ['127.0.0.1:53'] },
+      dns: {
+        provider: 'rfc2136',
+        server: '127.0.0.1:53',
+        tsig: { name: 'k', algorithm: 'hmac-sha256', secretFile: '/dev/null' },
+      },
+      renewal: { useAri: false },
+      storage: { localDirectory: storeDir, defaultStores: ['local'] },
+      certificates: [
+        { name: 'apex', domains: ['example.test', '*.example.test'] },
+        { name: 'www', domains: ['www.example.test'] },
+        { name: 'api', domains: ['api.example.test'] },
+      ],
+    });
+
+  const context = (): StepContext => {
+    const cfg = config();
+    return {
+      ...sharedContext(cfg),
+      logger: new JsonLogger((line) => logLines.push(line), { step: 'SelectDue' }),
+      accounts: () => new LocalFileAccountStore({ directory: join(work, 'state') }),
+      eab: async () => undefined,
+      dnsProvider: () => {
+        throw new Error('SelectDue writes no DNS records');
+      },
+      stores: (certificate): CertificateStore[] => [
+        new LocalDirectoryStore({ directory: storeDirs[certificate.name] ?? storeDir }),
+      ],
+      alerter: () => new LocalFileAlerter(join(work, 'alerts.jsonl')),
+    };
+  };
+
+  /** Store a fresh 90-day certificate for `name` (not due for another two months). */
+  const stored = async (name: string, domains: string[]) => {
+    await new LocalDirectoryStore({ directory: storeDir }).put(pki.issue(name, domains));
+  };
+  const live = (name: string, file: string) => join(storeDir, 'live', name, file);
+  const reasons = (selection: Selection) =>
+    Object.fromEntries([
+      ...selection.due.map((d) => [d.certificate, `due: ${d.reason}`]),
+      ...selection.skipped.map((s) => [s.certificate, `skipped: ${s.reason}`]),
+    ]);
+
+  it('re-issues a certificate whose cert.pem is gone or whose privkey.pem is garbage, and only those', async () => {
+    await stored('apex', ['example.test', '*.example.test']);
+    await stored('www', ['www.example.test']);
+    await stored('api', ['api.example.test']);
+    await fsp.rm(live('www', 'cert.pem'));
+    await fsp.writeFile(live('api', 'privkey.pem'), 'not a key\n');
+
+    const selection = await selectDue({}, context());
+
+    expect(selection.failed).toEqual([]);
+    expect(selection.skipped.map((s) => s.certificate)).toEqual(['apex']);
+    expect(selection.skipped[0]?.reason).toMatch(/^valid until /);
+    expect(reasons(selection)).toMatchObject({
+      www: `due: stored certificate is broken (local: ${join(storeDir, 'live', 'www')}: cannot read cert.pem: ENOENT: no such file or directory, open '${live('www', 'cert.pem')}')`,
+      api: `due: stored certificate is broken (local: ${join(storeDir, 'live', 'api')}: privkey.pem is not a readable private key)`,
+    });
+    // the broken ones are logged as warnings, with the store's problem
+    const warnings = logLines.map((l) => JSON.parse(l)).filter((l) => l.level === 'warn');
+    expect(warnings.map((w) => [w.certificate, w.store])).toEqual([
+      ['www', 'local'],
+      ['api', 'local'],
+    ]);
+  });
+
+  it('a corrupt metadata.json makes only that certificate due; --force selects it too', async () => {
+    await stored('apex', ['example.test', '*.example.test']);
+    await stored('www', ['www.example.test']);
+    await fsp.writeFile(live('www', 'metadata.json'), '{"name": "www", "domains": [');
+
+    const selection = await selectDue({}, context());
+    expect(reasons(selection)).toEqual({
+      apex: expect.stringMatching(/^skipped: valid until /),
+      www: expect.stringMatching(
+        /^due: stored certificate is broken \(local: .*metadata\.json is not valid JSON/,
+      ),
+      api: 'due: not issued yet',
+    });
+
+    const forced = await selectDue({ force: true }, context());
+    expect(forced.due).toEqual([
+      { certificate: 'apex', reason: 'forced' },
+      { certificate: 'www', reason: 'forced' },
+      { certificate: 'api', reason: 'forced' },
+    ]);
+    expect(forced.failed).toEqual([]);
+  });
+
+  it('a store that cannot be consulted fails its certificate alone, with the OS cause, and Summarize reports it', async () => {
+    await stored('apex', ['example.test', '*.example.test']);
+    const blocker = join(work, 'blocker');
+    writeFileSync(blocker, 'a regular file\n');
+    storeDirs.www = join(blocker, 'certs');
+
+    const ctx = context();
+    const selection = await selectDue({}, ctx);
+
+    expect(selection.due).toEqual([{ certificate: 'api', reason: 'not issued yet' }]);
+    expect(selection.skipped.map((s) => s.certificate)).toEqual(['apex']);
+    expect(selection.failed).toEqual([
+      {
+        certificate: 'www',
+        step: 'SelectDue',
+        error: 'CertificateStoreError',
+        message: `local store: the directory ${storeDirs.www} cannot be used: ENOTDIR: not a directory, stat '${storeDirs.www}' (${blocker} is a regular file)`,
+      },
+    ]);
+    const logged = logLines.map((l) => JSON.parse(l)).find((l) => l.level === 'error');
+    expect(logged).toMatchObject({
+      certificate: 'www',
+      error: expect.stringContaining(`ENOTDIR: not a directory, stat '${storeDirs.www}'`),
+    });
+
+    // Summarize counts it as a failure (so the run fails and the alert lists it)
+    const summary = await summarize({ selection, results: [] }, ctx);
+    expect(summary.failedCount).toBe(1);
+    expect(summary.failed[0]).toMatchObject({
+      certificate: 'www',
+      step: 'SelectDue',
+      error: 'CertificateStoreError',
+    });
+    const alert = JSON.parse(readFileSync(join(work, 'alerts.jsonl'), 'utf8').trim());
+    expect(alert).toMatchObject({
+      type: 'run-summary',
+      failed: [{ certificate: 'www', message: expect.stringContaining('ENOTDIR') }],
+    });
+  });
+
+  it("still fails the run for bad run input (that is not one certificate's problem)", async () => {
+    await expect(selectDue({ certificates: ['nope'] }, context())).rejects.toThrow(InvalidInputError);
+  });
+});
