@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LocalFileAccountStore } from '../../lambdas/adapters/account/local-file-account-store';
 import { LocalFileAlerter } from '../../lambdas/adapters/alerts/local-alerter';
 import { LocalDirectoryStore } from '../../lambdas/adapters/store/local-directory/local-directory-store';
+import { trustCaBundle } from '../../lambdas/core/acme/client';
 import { parseConfig } from '../../lambdas/core/config/load';
 import { InvalidInputError } from '../../lambdas/core/errors';
 import { JsonLogger } from '../../lambdas/core/logger';
@@ -12,7 +13,7 @@ import type { Selection } from '../../lambdas/core/state';
 import type { StepContext } from '../../lambdas/core/steps/context';
 import { selectDue } from '../../lambdas/core/steps/select-due';
 import { summarize } from '../../lambdas/core/steps/summarize';
-import { sharedContext } from '../../lambdas/runtime/shared-context';
+import { baseContext } from '../../lambdas/runtime/base-context';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
 import { createTestPki, type TestPki } from '../support/test-pki';
 
@@ -70,8 +71,9 @@ describe('SelectDue', () => {
 
   const context = (): StepContext => {
     const cfg = config();
+    trustCaBundle(cfg.acme.caBundleFile);
     return {
-      ...sharedContext(cfg),
+      ...baseContext(cfg),
       logger: new JsonLogger((line) => logLines.push(line), { step: 'SelectDue' }),
       accounts: () => new LocalFileAccountStore({ directory: join(work, 'state') }),
       eab: async () => undefined,
