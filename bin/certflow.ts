@@ -40,6 +40,7 @@ program
         force: opts.force,
         certificates: opts.certificate,
         install: opts.install,
+        handleSignals: true,
       });
       process.exitCode = result.exitCode;
     },

@@ -1,4 +1,5 @@
-import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -28,7 +29,7 @@ import {
 import { BUNDLE_HANDLER, ensureFunctionBundles, type FunctionBundle } from './bundling/function-bundles';
 import { type CertflowProps, type ResolvedCertflowProps, validateCertflowProps } from './certflow-props';
 import { configLayerDirectory, LAYER_CONFIG_PATH } from './config-layer';
-import { logWriteStatements, type PolicyInputs, stepPolicyStatements } from './iam';
+import { logWriteStatements, type PolicyInputs, stepPolicyStatements, sweepStatements } from './iam';
 import type { StepFunctions } from './state-machine/definition';
 import { RenewalStateMachine } from './state-machine/renewal-state-machine';
 import { STEP_SETTINGS } from './state-machine/step-settings';
@@ -85,12 +86,12 @@ export function configForFunctions(config: CertflowConfig): string {
 const STEP_ENV: Record<TaskStep, readonly (keyof typeof ENV)[]> = {
   SelectDue: ['accountSecretArn', 'certificateSecrets', 'eabSecretArn'],
   CreateOrder: ['accountSecretArn'],
-  PublishRecords: ['hostedZoneId'],
+  PublishRecords: ['hostedZoneId', 'pendingTable'],
   CheckPropagation: ['hostedZoneId'],
   AnswerChallenges: ['accountSecretArn'],
   CheckOrder: ['accountSecretArn'],
   FinalizeAndStore: ['accountSecretArn', 'certificateSecrets'],
-  Cleanup: ['hostedZoneId'],
+  Cleanup: ['hostedZoneId', 'pendingTable'],
   RecordFailure: ['topicArn'],
   Summarize: ['topicArn'],
 };
@@ -118,6 +119,8 @@ export class Certflow extends Construct {
   readonly configLayer: lambda.LayerVersion;
   /** The directory the config layer is made from (holds `certflow/config.json`). */
   readonly configLayerDirectory: string;
+  /** TXT values written and not yet removed, with the execution that wrote them. */
+  readonly pendingTable: dynamodb.Table;
   /** Alerts when an execution ends FAILED, TIMED_OUT or ABORTED. */
   readonly executionEndedRule: events.Rule;
   readonly logGroups: readonly logs.LogGroup[];
@@ -199,6 +202,14 @@ export class Certflow extends Construct {
     }
     this.delegationRecords = delegationRecords(config);
 
+    // ---- TXT values written and not yet removed (owned until removed; swept by later runs) ----
+    this.pendingTable = new dynamodb.Table(this, 'PendingRecords', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
     // ---- functions, one role each ----
     const usesAcm = config.certificates.some((c) => c.stores.includes('acm'));
     const acmRegions = usesAcm
@@ -218,6 +229,7 @@ export class Certflow extends Construct {
       topicKeyArn: this.topicKey.keyArn,
       eabSecretArn: eabArn,
       acmRegions,
+      pendingTableArn: this.pendingTable.tableArn,
     };
     const envValues: Record<keyof typeof ENV, string | undefined> = {
       config: undefined,
@@ -233,6 +245,7 @@ export class Certflow extends Construct {
       topicArn: this.topic.topicArn,
       hostedZoneId: this.hostedZoneId,
       eabSecretArn: eabArn,
+      pendingTable: this.pendingTable.tableName,
     };
     // The configuration ships as a file in one layer (no 4 KB environment limit); the function
     // code is the very bundle that local mode and the tests run (lib/bundling).
@@ -266,6 +279,21 @@ export class Certflow extends Construct {
       tracingEnabled: true,
     });
     this.stateMachine = renewal.stateMachine;
+    // The sweep's DescribeExecution on this state machine's executions, attached once it exists.
+    const cleanupRole = functions.Cleanup.role;
+    if (cleanupRole) {
+      new iam.Policy(this, 'CleanupSweepPolicy', {
+        statements: sweepStatements(
+          stack.formatArn({
+            service: 'states',
+            resource: 'execution',
+            resourceName: `${this.stateMachine.stateMachineName}:*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ),
+        roles: [cleanupRole],
+      });
+    }
     this.schedule = new scheduler.Schedule(this, 'RenewalSchedule', {
       description: 'certflow: scheduled renewal run (renews only what is due)',
       schedule: scheduler.ScheduleExpression.expression(config.schedule.expression),
@@ -486,6 +514,24 @@ export class Certflow extends Construct {
           'Node.js 22 is pinned on purpose: the bundles are built for target node22 and tested on it; the runtime is upgraded deliberately together with the esbuild target, not implicitly',
       },
     ]);
+    NagSuppressions.addResourceSuppressions(this.pendingTable, [
+      {
+        id: 'AwsSolutions-DDB3',
+        reason:
+          'The table holds only TXT values in flight (written, not yet removed) for minutes; restoring it to an earlier point would resurrect values already removed, so point-in-time recovery has nothing to protect',
+      },
+    ]);
+    const sweepPolicy = this.node.tryFindChild('CleanupSweepPolicy');
+    if (sweepPolicy) {
+      NagSuppressions.addResourceSuppressions(sweepPolicy, [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            "The sweep asks whether the execution that wrote a TXT value is still running; execution ARNs are created per run, so the resource is this state machine's executions (execution:<name>:*)",
+          appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:states:.*:execution:<.*\\.Name>:\\*$/g' }],
+        },
+      ]);
+    }
     const checkPropagationRole = this.functions.CheckPropagation.role;
     if (checkPropagationRole !== undefined) {
       NagSuppressions.addResourceSuppressions(checkPropagationRole, [

@@ -46,6 +46,8 @@ export interface PolicyInputs {
    * uses the `acm` store.
    */
   readonly acmRegions: readonly string[];
+  /** DynamoDB table of pending TXT values (written, not yet removed). */
+  readonly pendingTableArn: string;
 }
 
 /** Route 53 condition keys that confine a record change (IAM, Route 53 "fine-grained access"). */
@@ -95,6 +97,25 @@ function recordWrites(i: PolicyInputs): iam.PolicyStatement[] {
     allow(['route53:ChangeResourceRecordSets'], [zoneArn], route53ChangeConditions(i.zone)),
     allow(['route53:ListResourceRecordSets'], [zoneArn]),
   ];
+}
+
+/**
+ * The pending-values table: PublishRecords records each value before writing it; Cleanup forgets
+ * values after removing them and reads them all for the run-start sweep.
+ */
+function pendingRecords(step: 'PublishRecords' | 'Cleanup', i: PolicyInputs): iam.PolicyStatement[] {
+  return step === 'PublishRecords'
+    ? [allow(['dynamodb:PutItem'], [i.pendingTableArn])]
+    : [allow(['dynamodb:BatchWriteItem', 'dynamodb:Scan'], [i.pendingTableArn])];
+}
+
+/**
+ * The run-start sweep asks whether the execution that wrote a value is still running
+ * (states:DescribeExecution on this state machine's executions). Its own policy, attached after
+ * the state machine exists: the role is created before it.
+ */
+export function sweepStatements(executionsArn: string): iam.PolicyStatement[] {
+  return [allow(['states:DescribeExecution'], [executionsArn])];
 }
 
 function accountSecretRead(i: PolicyInputs): iam.PolicyStatement[] {
@@ -193,7 +214,7 @@ export function stepPolicyStatements(step: TaskStep, inputs: PolicyInputs): iam.
       return accountSecretRead(inputs);
     case 'PublishRecords':
     case 'Cleanup':
-      return recordWrites(inputs);
+      return [...recordWrites(inputs), ...pendingRecords(step, inputs)];
     case 'CheckPropagation':
       return [allow(['route53:GetChange'], [`arn:${inputs.partition}:route53:::change/*`])];
     case 'FinalizeAndStore':

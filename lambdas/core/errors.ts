@@ -97,6 +97,9 @@ export class AccountStoreError extends CertflowError {}
 /** Sending an alert failed. */
 export class AlertError extends CertflowError {}
 
+/** Recording, listing or forgetting pending TXT values (values written, not yet removed) failed. */
+export class PendingRecordError extends CertflowError {}
+
 /** A local server (Pebble, BIND) could not be started or is missing. */
 export class LocalServerError extends CertflowError {}
 

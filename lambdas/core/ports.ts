@@ -106,6 +106,47 @@ export interface CertificateStore {
   put(certificate: IssuedCertificate): Promise<StoredLocation>;
 }
 
+/**
+ * Who wrote a TXT value: the Step Functions execution (`$$.Execution.Id`; locally, the local
+ * run's execution ARN), and in local mode the process that ran it, so a later run can tell
+ * whether the writer is over.
+ */
+export interface RunOwner {
+  executionId: string;
+  /** Local mode: the process running the execution, with its start time (a pid can be reused). */
+  process?: { pid: number; startedAt: string; host: string };
+}
+
+/** A TXT value certflow wrote and has not yet removed (RFC 8555 §8.4 values are public). */
+export interface PendingRecord extends TxtRecord {
+  certificate: string;
+  owner: RunOwner;
+  /** ISO time the value was recorded, before it was written. */
+  writtenAt: string;
+}
+
+/**
+ * Every TXT value certflow writes is recorded here before it is written and forgotten only
+ * after it is removed, so a value whose run died (killed, stopped, timed out) is found and
+ * removed by a later run.
+ */
+export interface PendingRecordStore {
+  add(records: PendingRecord[]): Promise<void>;
+  /** Forget these values (idempotent). */
+  remove(records: (TxtRecord & { executionId: string })[]): Promise<void>;
+  list(): Promise<PendingRecord[]>;
+}
+
+/** Whether the run that owns a value can still remove it itself. */
+export type RunState = 'running' | 'over' | 'unknown';
+
+/** Tells whether a run is still going (local: its process; AWS: the execution's status). */
+export interface RunLiveness {
+  stateOf(owner: RunOwner): Promise<RunState>;
+  /** The process identity to record as a value's owner (local mode), or undefined (AWS). */
+  currentProcess(): RunOwner['process'] | undefined;
+}
+
 /** The ACME account: its key (secret) and URL (not secret). */
 export interface AcmeAccount {
   directoryUrl: string;
@@ -129,17 +170,38 @@ export interface CertificateFailure {
   problem?: unknown;
 }
 
+/**
+ * A certificate was issued and stored, but Cleanup could not remove every TXT value it wrote:
+ * the values stay owned (PendingRecordStore) and a later run removes them.
+ */
+export interface ValuesLeftBehind {
+  certificate: string;
+  /** The Cleanup error's name and message. */
+  error: string;
+  message: string;
+  /** The values that may remain, counted by name. */
+  left: { fqdn: string; values: number }[];
+}
+
 export interface RunSummary {
   runId: string;
   /** `reason` is why SelectDue found the certificate due (e.g. a store's problem). */
   issued: { certificate: string; notAfter: string; locations: StoredLocation[]; reason?: string }[];
   failed: CertificateFailure[];
   skipped: { certificate: string; reason: string }[];
+  /** Issued certificates whose Cleanup left TXT values behind. */
+  warnings: ValuesLeftBehind[];
+  /** Values of earlier runs that this run's sweep removed. */
+  swept: { fqdn: string; values: number; certificate: string; executionId: string }[];
+  /** Why the run-start sweep failed, when it did (earlier values stay for the next run). */
+  sweepFailed?: string;
 }
 
 /** Sends alerts (SNS in AWS, a file and stderr locally). */
 export interface Alerter {
   certificateFailed(failure: CertificateFailure): Promise<void>;
+  /** An issued certificate whose Cleanup left values behind (a warning, not a failure). */
+  valuesLeftBehind(warning: ValuesLeftBehind): Promise<void>;
   runFinished(summary: RunSummary): Promise<void>;
 }
 

@@ -79,6 +79,8 @@ export interface CertificateItem {
   certificate: string;
   reason?: string;
   runId: string;
+  /** The execution running this item (`$$.Execution.Id`): the owner of the TXT values it writes. */
+  executionId?: string;
   accountUrl: string;
   timing: Timing;
   order?: OrderState;
@@ -108,12 +110,40 @@ export interface IssuedSummary {
 
 /** What each Map iteration ends with. */
 export type CertificateResult =
-  | { certificate: string; status: 'issued'; issued: IssuedSummary }
+  | {
+      certificate: string;
+      status: 'issued';
+      issued: IssuedSummary;
+      /** Set when Cleanup failed after the certificate was stored: its error and the values it wrote. */
+      cleanupError?: { Error: string; Cause?: string };
+      leftRecords?: { fqdn: string; value: string }[];
+    }
   | { certificate: string; status: 'failed'; step: string; error: { Error: string; Cause?: string } };
+
+/** Input of the run-start sweep (the Cleanup function, before SelectDue). */
+export interface SweepInput {
+  sweep: true;
+  /** The execution sweeping (its own values are never swept). */
+  executionId: string;
+  /** Also treat this execution as over (local mode: the run being interrupted sweeps itself). */
+  alsoOver?: string;
+}
+
+/** What a sweep found: values whose run was over, removed; and what it could not decide. */
+export interface SweepResult {
+  removed: { fqdn: string; values: number; certificate: string; executionId: string }[];
+  /** Values whose run is still going (left alone). */
+  stillRunning: number;
+  /** Values whose owner could not be checked (left for a later run). */
+  undecided: number;
+}
 
 export interface SummarizeInput {
   selection: Selection;
   results: CertificateResult[];
+  sweep?: SweepResult;
+  /** Set when the run-start sweep failed (Catch). */
+  sweepError?: { Error: string; Cause?: string };
 }
 
 export type { CertificateFailure, RunSummary };

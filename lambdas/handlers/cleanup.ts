@@ -1,13 +1,19 @@
-import type { CertificateItem } from '../core/state';
-import { cleanup } from '../core/steps/cleanup';
+import type { CertificateItem, SweepInput } from '../core/state';
+import { cleanupOrSweep } from '../core/steps/cleanup';
 import { makeHandler } from '../runtime/handler';
-import { parseCertificateItem } from '../runtime/inputs';
+import { parseCleanupInput } from '../runtime/inputs';
 import { dnsProviderWiring } from '../runtime/wiring/dns-provider';
+import { pendingRecordsWiring } from '../runtime/wiring/pending-records';
+import { runLivenessWiring } from '../runtime/wiring/run-liveness';
 
-/** Task state `Cleanup`: see {@link cleanup}. */
-export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof cleanup>>>({
+/** Task states `Cleanup`, `CleanupAfterFailure` and `SweepLeftovers`: see {@link cleanupOrSweep}. */
+export const handler = makeHandler<CertificateItem | SweepInput, Awaited<ReturnType<typeof cleanupOrSweep>>>({
   step: 'Cleanup',
-  parse: parseCertificateItem,
-  run: cleanup,
-  wiring: { dnsProvider: dnsProviderWiring },
+  parse: parseCleanupInput,
+  run: cleanupOrSweep,
+  wiring: {
+    dnsProvider: dnsProviderWiring,
+    pendingRecords: pendingRecordsWiring,
+    runLiveness: runLivenessWiring,
+  },
 });

@@ -21,6 +21,8 @@ export const ENV = {
   hostedZoneId: 'CERTFLOW_HOSTED_ZONE_ID',
   /** Secrets Manager secret holding the EAB HMAC key (when the CA needs EAB). */
   eabSecretArn: 'CERTFLOW_EAB_SECRET_ARN',
+  /** DynamoDB table of pending TXT values (written, not yet removed). */
+  pendingTable: 'CERTFLOW_PENDING_TABLE',
   /** Local mode: state directory (account keys). */
   stateDirectory: 'CERTFLOW_STATE_DIR',
   /** Local mode: file that handler logs and alerts are appended to. */

@@ -48,6 +48,8 @@ export function buildStepContext(step: TaskStep, wiring: Wirings): StepContext {
     dnsProvider: wiring.dnsProvider?.(env) ?? (() => notWired(step, 'dnsProvider')),
     stores: wiring.stores?.(env) ?? (() => notWired(step, 'stores')),
     alerter: wiring.alerter?.(env) ?? (() => notWired(step, 'alerter')),
+    pendingRecords: wiring.pendingRecords?.(env) ?? (() => notWired(step, 'pendingRecords')),
+    runLiveness: wiring.runLiveness?.(env) ?? (() => notWired(step, 'runLiveness')),
   };
 }
 

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { InvalidInputError } from '../core/errors';
-import type { CertificateItem, RunInput, SummarizeInput } from '../core/state';
+import type { CertificateItem, RunInput, SummarizeInput, SweepInput } from '../core/state';
 
 const errorShape = z.object({ Error: z.string(), Cause: z.string().optional() }).loose();
 
@@ -72,6 +72,26 @@ export const parseSummarizeInput = parser<SummarizeInput>(
   'summary input',
   'this state is produced by the IssueEach Map; do not start this function by hand',
 );
+const sweepInput = z.strictObject({
+  sweep: z.literal(true),
+  executionId: z.string().min(1),
+  alsoOver: z.string().min(1).optional(),
+});
+
+/** The run-start sweep's input (the SweepLeftovers state, and local mode when interrupted). */
+export const parseSweepInput = parser<SweepInput>(
+  sweepInput,
+  'sweep input',
+  'this input is produced by the SweepLeftovers state; do not start this function by hand',
+);
+
+/** Cleanup's input: a certificate item (Cleanup, CleanupAfterFailure) or a sweep (SweepLeftovers). */
+export function parseCleanupInput(raw: unknown): CertificateItem | SweepInput {
+  return (raw as { sweep?: unknown } | null)?.sweep === true
+    ? parseSweepInput(raw)
+    : parseCertificateItem(raw);
+}
+
 /** RecordFailure's input: a certificate item after a Catch, or the run-level failure record. */
 export const parseFailureInput = parser<CertificateItem>(
   failureInput,

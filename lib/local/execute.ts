@@ -42,6 +42,8 @@ export interface ExecuteOptions {
   context?: RunOptions['context'];
   /** Limits to enforce. @default AWS's: 25,000 events, 256 KiB per payload */
   limits?: { historyEvents?: number; payloadBytes?: number };
+  /** Stops the execution (StopExecution): it ends ABORTED once running invocations return. */
+  signal?: AbortSignal;
 }
 
 /** A limit the execution hit, ending it as AWS ends it. */
@@ -89,14 +91,19 @@ export async function executeLocally(
   };
 
   const handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
+  const running = new Set<Promise<unknown>>();
+  let stopped = false;
   for (const [stateName, state] of taskStates(definition)) {
     const fn = options.functions[stepOfResource(state.Resource)];
     handlers[stateName] = async (payload) => {
       // Let the event log catch up, so a limit reached by an earlier state stops this one.
       await new Promise((resolve) => setImmediate(resolve));
       if (limit) throw limit;
+      if (stopped) throw new Error('the execution was stopped');
       checkPayload(stateName, 'input', payload);
-      const result = await fn.invoke(payload as never);
+      const invocation = fn.invoke(payload as never);
+      running.add(invocation);
+      const result = await invocation.finally(() => running.delete(invocation));
       if (limit) throw limit;
       checkPayload(stateName, 'returned a result that', result);
       return result as JsonValue;
@@ -111,6 +118,12 @@ export async function executeLocally(
     context: options.context,
   });
   abort = execution.abort;
+  const stop = () => {
+    stopped = true;
+    execution.abort();
+  };
+  if (options.signal?.aborted) stop();
+  options.signal?.addEventListener('abort', stop, { once: true });
   const events: EventLog[] = [];
   const consume = (async () => {
     for await (const event of execution.eventLogs) {
@@ -162,6 +175,10 @@ export async function executeLocally(
     }
   }
   await consume;
+  options.signal?.removeEventListener('abort', stop);
+  // As on AWS, a stopped execution's running invocations finish on their own; wait for them, so
+  // whatever they wrote is there to clean up.
+  await Promise.allSettled([...running]);
   if (limit) {
     status = 'FAILED';
     failed = { Error: limit.error, Cause: limit.cause };

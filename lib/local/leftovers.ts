@@ -1,12 +1,23 @@
 import { formatServer, UdpDnsClient } from '../../lambdas/core/dns/dns-client';
+import { errorText } from '../../lambdas/core/errors';
 import type { ServerAddress } from '../../lambdas/core/ports';
 import type { EventLog } from './execute';
 
-/** TXT values this run published that an authoritative server still answers (real queries). */
+/** What the end-of-run check found, asking each authoritative server (real queries, RD=0). */
+export interface LeftoverCheck {
+  /** This run's values a server still answers, counted by name and server. */
+  left: { fqdn: string; server: string; values: number }[];
+  /** Servers that did not answer (nothing can be said about them). */
+  unchecked: { server: string; error: string }[];
+  /** Servers that answered every name. */
+  checked: string[];
+}
+
+/** TXT values this run published that an authoritative server still answers. */
 export async function leftoverTxtValues(
   events: EventLog[],
   servers: ServerAddress[],
-): Promise<{ fqdn: string; server: string }[]> {
+): Promise<LeftoverCheck> {
   const records = new Map<string, Set<string>>();
   for (const e of events) {
     if (e.type !== 'StateExited' || e.state.name !== 'CreateOrder') continue;
@@ -18,15 +29,49 @@ export async function leftoverTxtValues(
       records.set(r.fqdn, values);
     }
   }
-  const client = new UdpDnsClient({ timeoutMs: 1000, retries: 0 });
-  const left: { fqdn: string; server: string }[] = [];
+  const client = new UdpDnsClient({ timeoutMs: 1000, retries: 1 });
+  const result: LeftoverCheck = { left: [], unchecked: [], checked: [] };
   for (const server of servers) {
+    const where = formatServer(server);
+    let failure: string | undefined;
     for (const [fqdn, values] of records) {
-      const res = await client.query(server, fqdn, 'TXT', { recursionDesired: false }).catch(() => undefined);
-      if (!res) continue; // an unreachable server has nothing to report; the others are still checked
-      if (res.answers.some((a) => a.type === 'TXT' && values.has(a.data)))
-        left.push({ fqdn, server: formatServer(server) });
+      try {
+        const res = await client.query(server, fqdn, 'TXT', { recursionDesired: false });
+        if (res.rcode !== 'NOERROR' && res.rcode !== 'NXDOMAIN') {
+          failure = `${res.rcode} for ${fqdn}`;
+          break;
+        }
+        const n = res.answers.filter((a) => a.type === 'TXT' && values.has(a.data)).length;
+        if (n > 0) result.left.push({ fqdn, server: where, values: n });
+      } catch (error) {
+        failure = errorText(error);
+        break;
+      }
     }
+    if (failure) result.unchecked.push({ server: where, error: failure });
+    else result.checked.push(where);
   }
-  return left;
+  return result;
+}
+
+/** The lines the run prints about it: "none remain" only when every server answered. */
+export function leftoverLines(check: LeftoverCheck): string[] {
+  const lines: string[] = [];
+  const total = check.left.reduce((n, l) => n + l.values, 0);
+  if (total > 0) {
+    lines.push(
+      `WARNING: ${total} TXT value(s) of this run remain in the delegated zone: ${check.left
+        .map((l) => `${l.fqdn} (${l.values} value${l.values === 1 ? '' : 's'} at ${l.server})`)
+        .join(', ')}; they stay recorded as pending and the next run removes them`,
+    );
+  }
+  for (const u of check.unchecked) {
+    lines.push(
+      `delegated zone: could not check ${u.server} (${u.error}); values of this run may remain there`,
+    );
+  }
+  if (total === 0 && check.unchecked.length === 0 && check.checked.length > 0) {
+    lines.push(`delegated zone: no TXT value of this run remains (checked at ${check.checked.join(', ')})`);
+  }
+  return lines;
 }

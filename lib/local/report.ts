@@ -51,6 +51,14 @@ export function report(
       out(`  notAfter: ${issued.notAfter}`);
       for (const l of issued.locations)
         out(`  files:    ${l.location}/{cert,chain,fullchain,privkey}.pem (${l.store})`);
+      const warning = (summary.warnings ?? []).find((w) => w.certificate === cert.name);
+      if (warning) {
+        out(
+          `  WARNING:  cleanup failed (${warning.error}: ${warning.message}); TXT values may remain: ${warning.left
+            .map((l) => `${l.fqdn} (${l.values} value${l.values === 1 ? '' : 's'})`)
+            .join(', ')}; they stay recorded as pending and the next run removes them`,
+        );
+      }
     } else if (fail) {
       out(`FAILED   ${cert.name} at ${fail.step}: ${fail.error}`);
       for (const line of fail.message.split('\n')) out(`  ${line}`);
@@ -58,6 +66,13 @@ export function report(
       out(`NOT DUE  ${cert.name}: ${skip.reason}`);
     }
   }
+  for (const swept of summary.swept ?? []) {
+    out(
+      `SWEPT    ${swept.fqdn} (${swept.values} value${swept.values === 1 ? '' : 's'}) of ${swept.certificate}, left by ${swept.executionId}, which is over`,
+    );
+  }
+  if (summary.sweepFailed)
+    out(`WARNING: the sweep of earlier runs' TXT values failed: ${summary.sweepFailed}`);
   if (caRootFile) {
     out(`CA roots (every Pebble run that issued into this directory): ${caRootFile}`);
     const dir = summary.issued.flatMap((i) => i.locations).find((l) => l.store === 'local')?.location;

@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../../lambdas/core/config/load';
 import type { CertflowConfig } from '../../lambdas/core/config/schema';
-import { formatServer, parseServerAddress } from '../../lambdas/core/dns/dns-client';
+import { parseServerAddress } from '../../lambdas/core/dns/dns-client';
 import { ConfigError, describeError } from '../../lambdas/core/errors';
-import type { RunInput, TaskStep } from '../../lambdas/core/state';
+import type { RunInput, SweepResult, TaskStep } from '../../lambdas/core/state';
 import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
 import { ENV } from '../../lambdas/runtime/env';
 import { executionEndedMessage } from '../alerts/execution-ended';
@@ -26,7 +26,7 @@ import { type BindServer, generateTsigSecret, startBind } from './bind';
 import { DEMO } from './demo';
 import { executeLocally, type LocalExecution } from './execute';
 import { hostProcess, LocalFunction, lambdaErrorFormatter } from './lambda-runtime';
-import { leftoverTxtValues } from './leftovers';
+import { leftoverLines, leftoverTxtValues } from './leftovers';
 import { type PebbleServer, startPebble } from './pebble';
 import { pickPort } from './ports';
 import { ensureLocalPrerequisites } from './prerequisites';
@@ -47,6 +47,12 @@ export interface LocalRunOptions {
   out?: (line: string) => void;
   /** Step Functions limits to enforce (tests lower them). @default AWS's */
   limits?: { historyEvents?: number; payloadBytes?: number };
+  /**
+   * Stop the run on SIGINT/SIGTERM: the execution is stopped, the TXT values it published are
+   * removed, the servers are stopped, and the exit code is 130 (SIGINT) or 143 (SIGTERM).
+   * The CLI sets it. @default false
+   */
+  handleSignals?: boolean;
 }
 
 export interface LocalRunResult {
@@ -82,6 +88,20 @@ export interface ExecutionRecord {
   /** Whose rules turned thrown errors into Lambda error responses. */
   errorFormatter: string;
 }
+
+/**
+ * Exit codes of `certflow local` (and of runLocal's result), documented in the README.
+ * `valuesMayRemain`: every due certificate was issued, but TXT values of this run may remain in
+ * the delegated zone (Cleanup failed after issuing, or a server could not be checked); they
+ * stay recorded as pending and the next run removes them.
+ */
+export const EXIT_CODES = {
+  ok: 0,
+  failed: 1,
+  badConfig: 2,
+  valuesMayRemain: 3,
+  interrupted: { SIGINT: 130, SIGTERM: 143 },
+} as const;
 
 /**
  * Local mode: start Pebble and BIND on loopback (unless `external`), render the definition the
@@ -166,12 +186,41 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const printer = new ProgressPrinter(out);
     const executionName = `local-${runId}`;
     const executionArn = `arn:aws:states:us-east-1:000000000000:execution:certflow-local:${executionName}`;
-    const execution = await executeLocally(definition, input, {
-      functions,
-      onEvent: (e) => printer.handle(e),
-      context: { Execution: { Id: executionArn, Name: executionName } },
-      limits: options.limits,
-    });
+    const stop = new AbortController();
+    let interrupted: NodeJS.Signals | undefined;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (interrupted) return;
+      interrupted = signal;
+      out(`certflow local: ${signal}: stopping the run and removing the TXT values it published`);
+      stop.abort();
+    };
+    if (options.handleSignals) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
+    let execution: LocalExecution;
+    try {
+      execution = await executeLocally(definition, input, {
+        functions,
+        onEvent: (e) => printer.handle(e),
+        context: { Execution: { Id: executionArn, Name: executionName } },
+        limits: options.limits,
+        signal: stop.signal,
+      });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    if (interrupted) {
+      // The same sweep a later run would do, for this run's own values, now.
+      const swept = (await functions.Cleanup.invoke({
+        sweep: true,
+        executionId: `${executionArn}:interrupted`,
+        alsoOver: executionArn,
+      })) as unknown as SweepResult;
+      const n = swept.removed.reduce((sum, r) => sum + r.values, 0);
+      out(`certflow local: removed ${n} TXT value(s) this run had published`);
+    }
     writeFileSync(historyFile, `${JSON.stringify(execution.events, null, 2)}\n`);
     writeFileSync(
       join(runDirectory, 'execution.json'),
@@ -194,21 +243,18 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     }
     report(out, config, summary, runLevelFailure(execution.events) ?? execution.failed, caRootFile);
     printHistoryUse(out, execution, config.timing);
-    if (nameservers.length > 0) {
-      out(
-        leftovers.length === 0
-          ? `delegated zone: no TXT value of this run remains (checked at ${nameservers.map(formatServer).join(', ')})`
-          : `WARNING: ${leftovers.length} TXT value(s) of this run remain in the delegated zone: ${leftovers.map((l) => l.fqdn).join(', ')}`,
-      );
-    }
+    for (const line of leftoverLines(leftovers)) out(line);
     const durationMs = Date.now() - started;
     out(`certflow local: run took ${(durationMs / 1000).toFixed(1)} s; history in ${historyFile}`);
-    const exitCode =
-      !summary ||
-      summary.failedCount > 0 ||
-      (execution.status !== 'SUCCEEDED' && execution.failed?.Error !== 'CertificatesFailed')
-        ? 1
-        : 0;
+    const exitCode = interrupted
+      ? EXIT_CODES.interrupted[interrupted === 'SIGTERM' ? 'SIGTERM' : 'SIGINT']
+      : !summary ||
+          summary.failedCount > 0 ||
+          (execution.status !== 'SUCCEEDED' && execution.failed?.Error !== 'CertificatesFailed')
+        ? EXIT_CODES.failed
+        : summary.warningCount > 0 || leftovers.left.length > 0 || leftovers.unchecked.length > 0
+          ? EXIT_CODES.valuesMayRemain
+          : EXIT_CODES.ok;
     const executionRecordValue = JSON.parse(
       readFileSync(join(runDirectory, 'execution.json'), 'utf8'),
     ) as ExecutionRecord;
@@ -225,7 +271,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     if (error instanceof ConfigError) out(error.message);
     else out(`certflow local: ${describeError(error)}`);
     return {
-      exitCode: error instanceof ConfigError ? 2 : 1,
+      exitCode: error instanceof ConfigError ? EXIT_CODES.badConfig : EXIT_CODES.failed,
       runDirectory,
       historyFile,
       durationMs: Date.now() - started,

@@ -46,7 +46,7 @@ export const REPEATABLE_STEPS: ReadonlySet<TaskStep> = new Set(
 );
 
 /**
- * The renewal run: SelectDue → Map(IssueCertificate per due certificate) → Summarize.
+ * The renewal run: SelectDue → SweepLeftovers → Map(IssueCertificate per due certificate) → Summarize.
  *
  * Per certificate (RFC 8555 §7.4 order flow with dns-01, §8.4):
  * CreateOrder → PublishRecords → CheckPropagation ⟲ Wait → AnswerChallenges →
@@ -141,6 +141,30 @@ export function buildRenewalDefinition(
   const certificateIssued = new sfn.Pass(scope, 'CertificateIssued', {
     parameters: { 'certificate.$': '$.certificate', status: 'issued', 'issued.$': '$.issued' },
   });
+  // Issued means issued: once FinalizeAndStore stored the certificate, a Cleanup failure is a
+  // warning (the values stay pending and the next run's sweep removes them), never a failure.
+  const issuedWithWarning = new sfn.Pass(scope, 'CertificateIssuedWithWarning', {
+    parameters: {
+      'certificate.$': '$.certificate',
+      status: 'issued',
+      'issued.$': '$.issued',
+      'cleanupError.$': '$.cleanupError',
+      'leftRecords.$': '$.order.records',
+    },
+  });
+  const recordValuesLeft = task(
+    'RecordFailure',
+    '$.valuesLeftAlert',
+    'RecordValuesLeft',
+    sfn.TaskInput.fromObject({
+      'certificate.$': '$.certificate',
+      valuesLeft: true,
+      'cleanupError.$': '$.cleanupError',
+      'order.$': '$.order',
+    }),
+  );
+  recordValuesLeft.addCatch(issuedWithWarning, { errors: ['States.ALL'], resultPath: '$.alertError' });
+  recordValuesLeft.next(issuedWithWarning);
 
   for (const [step, t] of [
     ['CreateOrder', createOrder],
@@ -149,10 +173,10 @@ export function buildRenewalDefinition(
     ['AnswerChallenges', answerChallenges],
     ['CheckOrder', checkOrder],
     ['FinalizeAndStore', finalizeAndStore],
-    ['Cleanup', cleanup],
   ] as const) {
     catchInto(step, t, cleanupAfterFailure);
   }
+  cleanup.addCatch(recordValuesLeft, { errors: ['States.ALL'], resultPath: '$.cleanupError' });
 
   waitForPropagation.next(checkPropagation);
   waitForOrder.next(checkOrder);
@@ -188,7 +212,21 @@ export function buildRenewalDefinition(
   recordRunFailure.next(runFailed);
 
   // ---- the run ----
+  // Before issuing, remove TXT values that earlier runs wrote and could not remove (killed,
+  // stopped, timed out, or their Cleanup failed): the Cleanup function, on values whose run is over.
+  const sweep = task(
+    'Cleanup',
+    '$.sweep',
+    'SweepLeftovers',
+    sfn.TaskInput.fromObject({ sweep: true, 'executionId.$': '$$.Execution.Id' }),
+  );
   const selectDue = task('SelectDue', '$.selection');
+  // A failed sweep never blocks renewals: it is reported in the summary and retried next run.
+  const sweepFailed = new sfn.Pass(scope, 'SweepFailed', {
+    result: sfn.Result.fromObject({ removed: [], stillRunning: 0, undecided: 0 }),
+    resultPath: '$.sweep',
+  });
+  sweep.addCatch(sweepFailed, { errors: ['States.ALL'], resultPath: '$.sweepError' });
   catchInto('SelectDue', selectDue, recordRunFailure);
   const issueEach = new sfn.Map(scope, 'IssueEach', {
     itemsPath: '$.selection.due',
@@ -199,6 +237,7 @@ export function buildRenewalDefinition(
       'runId.$': '$.selection.runId',
       'accountUrl.$': '$.selection.accountUrl',
       'timing.$': '$.selection.timing',
+      'executionId.$': '$$.Execution.Id',
     },
     resultPath: '$.results',
   });
@@ -213,12 +252,14 @@ export function buildRenewalDefinition(
     error: 'CertificatesFailed',
     cause: 'One or more certificates failed; the Summarize output and the SNS alert list them.',
   });
-  return selectDue
-    .next(issueEach)
-    .next(summarize)
-    .next(
-      new sfn.Choice(scope, 'AllIssued?')
-        .when(sfn.Condition.numberGreaterThan('$.summary.failedCount', 0), someFailed)
-        .otherwise(new sfn.Succeed(scope, 'RunSucceeded')),
-    );
+  selectDue.next(sweep);
+  sweep.next(issueEach);
+  sweepFailed.next(issueEach);
+  issueEach.next(summarize);
+  summarize.next(
+    new sfn.Choice(scope, 'AllIssued?')
+      .when(sfn.Condition.numberGreaterThan('$.summary.failedCount', 0), someFailed)
+      .otherwise(new sfn.Succeed(scope, 'RunSucceeded')),
+  );
+  return selectDue;
 }

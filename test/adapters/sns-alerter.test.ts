@@ -121,6 +121,8 @@ describe('SnsAlerter.runFinished', () => {
     ],
     failed,
     skipped: [{ certificate: 'old', reason: 'valid until 2025-06-01' }],
+    warnings: [],
+    swept: [],
   });
 
   it('publishes nothing when every certificate succeeded', async () => {

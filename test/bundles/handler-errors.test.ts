@@ -131,7 +131,14 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
     // Route 53's REST error document for throttling: HTTP 400, Code "Throttling", Message "Rate
     // exceeded" (Route 53 API Reference, "REST Responses" error format; AWS Knowledge Center,
     // "I'm getting API throttling errors in Route 53").
-    route53 = createServer((_req, res) => {
+    route53 = createServer((req, res) => {
+      if (String(req.headers['x-amz-target'] ?? '').startsWith('DynamoDB_20120810.')) {
+        // DynamoDB PutItem without ReturnValues answers an empty object (DynamoDB API Reference,
+        // PutItem, "Response Syntax": every element is optional).
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end('{}');
+        return;
+      }
       res.writeHead(400, {
         'content-type': 'text/xml',
         'x-amz-request-id': '647cd254-e0d1-44a9-af61-1d6d86ea6b77',
@@ -209,10 +216,12 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
       [ENV.mode]: 'aws',
       [ENV.configFile]: config,
       [ENV.hostedZoneId]: 'Z0123456789ABC',
+      [ENV.pendingTable]: 'certflow-pending',
       AWS_REGION: 'eu-west-1',
       AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
       AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
       AWS_ENDPOINT_URL_ROUTE_53: `http://127.0.0.1:${(route53.address() as AddressInfo).port}`,
+      AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${(route53.address() as AddressInfo).port}`,
       AWS_MAX_ATTEMPTS: '1',
     };
     for (const step of ['PublishRecords', 'Cleanup', 'CheckPropagation'] as const) {

@@ -155,11 +155,41 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     );
 
     it.each(['PublishRecords', 'Cleanup'] as const)(
-      '%s: TXT CREATE/DELETE below the delegated zone only, in that hosted zone only',
+      '%s: TXT CREATE/DELETE below the delegated zone only, in that hosted zone only; its own pending-values rights',
       (step) => {
-        expect(statementsOf(step)).toEqual([logs(step), ...recordWrites()]);
+        const table = arn(c().pendingTable);
+        expect(statementsOf(step)).toEqual([
+          logs(step),
+          ...recordWrites(),
+          step === 'PublishRecords'
+            ? { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: table }
+            : { Action: ['dynamodb:BatchWriteItem', 'dynamodb:Scan'], Effect: 'Allow', Resource: table },
+        ]);
       },
     );
+
+    it("Cleanup's sweep may ask about this state machine's executions only", () => {
+      const policy = s.json.Resources[s.id(c().node.findChild('CleanupSweepPolicy'))].Properties as Json;
+      expect(policy.Roles).toEqual([ref(c().functions.Cleanup.role as IConstruct)]);
+      expect((policy.PolicyDocument as { Statement: Statement[] }).Statement).toEqual([
+        {
+          Action: 'states:DescribeExecution',
+          Effect: 'Allow',
+          Resource: {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                `:states:${REGION}:${ACCOUNT}:execution:`,
+                { 'Fn::GetAtt': [s.id(c().stateMachine), 'Name'] },
+                ':*',
+              ],
+            ],
+          },
+        },
+      ]);
+    });
 
     it('CheckPropagation: route53:GetChange only', () => {
       expect(statementsOf('CheckPropagation')).toEqual([
@@ -418,7 +448,10 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
         CERTFLOW_CERTIFICATE_SECRETS: certSecretsJson,
       },
       CreateOrder: { CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret) },
-      PublishRecords: { CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')) },
+      PublishRecords: {
+        CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')),
+        CERTFLOW_PENDING_TABLE: ref(c.pendingTable),
+      },
       CheckPropagation: { CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')) },
       AnswerChallenges: { CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret) },
       CheckOrder: { CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret) },
@@ -426,7 +459,10 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
         CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret),
         CERTFLOW_CERTIFICATE_SECRETS: certSecretsJson,
       },
-      Cleanup: { CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')) },
+      Cleanup: {
+        CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')),
+        CERTFLOW_PENDING_TABLE: ref(c.pendingTable),
+      },
       RecordFailure: { CERTFLOW_TOPIC_ARN: ref(c.topic) },
       Summarize: { CERTFLOW_TOPIC_ARN: ref(c.topic) },
     };

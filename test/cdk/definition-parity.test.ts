@@ -37,6 +37,8 @@ describe('the definition local mode runs', () => {
     for (const step of TASK_STEPS) expect(byState[step]).toBe(localFunctionArn(step));
     expect(byState.CleanupAfterFailure).toBe(localFunctionArn('Cleanup'));
     expect(byState.RecordRunFailure).toBe(localFunctionArn('RecordFailure'));
-    expect(Object.keys(byState)).toHaveLength(TASK_STEPS.length + 2);
+    expect(byState.SweepLeftovers).toBe(localFunctionArn('Cleanup'));
+    expect(byState.RecordValuesLeft).toBe(localFunctionArn('RecordFailure'));
+    expect(Object.keys(byState)).toHaveLength(TASK_STEPS.length + 4);
   });
 });

@@ -84,6 +84,12 @@ describe('SelectDue', () => {
         new LocalDirectoryStore({ directory: storeDirs[certificate.name] ?? storeDir }),
       ],
       alerter: () => new LocalFileAlerter(join(work, 'alerts.jsonl')),
+      pendingRecords: () => {
+        throw new Error('SelectDue records no TXT values');
+      },
+      runLiveness: () => {
+        throw new Error('SelectDue checks no run');
+      },
     };
   };
 

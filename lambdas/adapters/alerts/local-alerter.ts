@@ -1,9 +1,10 @@
 import { appendFileSync } from 'node:fs';
-import type { Alerter, CertificateFailure, RunSummary } from '../../core/ports';
+import type { Alerter, CertificateFailure, RunSummary, ValuesLeftBehind } from '../../core/ports';
 
 /**
  * Local mode's alerter: appends one JSON line per alert to a file (the local stand-in for the
- * SNS topic). Like SNS, it gets one alert per failed certificate and a summary when anything failed.
+ * SNS topic). Like SNS, it gets one alert per failed certificate (and per certificate whose
+ * Cleanup left values behind) and a summary when anything failed, was left or was swept.
  */
 export class LocalFileAlerter implements Alerter {
   constructor(private readonly file: string) {}
@@ -12,8 +13,17 @@ export class LocalFileAlerter implements Alerter {
     this.append({ type: 'certificate-failed', ...failure });
   }
 
+  async valuesLeftBehind(warning: ValuesLeftBehind): Promise<void> {
+    this.append({ type: 'values-left-behind', ...warning });
+  }
+
   async runFinished(summary: RunSummary): Promise<void> {
-    if (summary.failed.length === 0) return;
+    if (
+      summary.failed.length === 0 &&
+      (summary.warnings ?? []).length === 0 &&
+      (summary.swept ?? []).length === 0
+    )
+      return;
     this.append({ type: 'run-summary', ...summary });
   }
 

@@ -1,6 +1,6 @@
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { AlertError } from '../../core/errors';
-import type { Alerter, CertificateFailure, RunSummary } from '../../core/ports';
+import type { Alerter, CertificateFailure, RunSummary, ValuesLeftBehind } from '../../core/ports';
 import { errorMessageOf, errorNameOf } from '../aws/retry';
 
 /** Options of {@link SnsAlerter}. */
@@ -70,17 +70,59 @@ export class SnsAlerter implements Alerter {
     );
   }
 
-  /** Publish the run summary, only when a certificate failed. */
+  /** Publish one warning: a certificate was issued, but its Cleanup left TXT values behind. */
+  async valuesLeftBehind(warning: ValuesLeftBehind): Promise<void> {
+    const count = warning.left.reduce((n, l) => n + l.values, 0);
+    const lines = [
+      `${this.prefix}: certificate "${warning.certificate}" was issued and stored, but ${count} TXT value${count === 1 ? '' : 's'} it wrote may remain in the delegated zone.`,
+      'The values stay recorded as pending; the next run removes them once the DNS provider accepts the change.',
+      '',
+      `Cleanup error: ${warning.error}: ${warning.message}`,
+      'Values that may remain:',
+      ...warning.left.map((l) => `  - ${l.fqdn} (${l.values} value${l.values === 1 ? '' : 's'})`),
+    ];
+    await this.publish(
+      `certificate ${warning.certificate}`,
+      `${this.prefix}: ${warning.certificate} issued; TXT values left behind`,
+      lines.join('\n'),
+      { event: 'values-left-behind', ...warning },
+      { event: text('values-left-behind'), certificate: text(warning.certificate), step: text('Cleanup') },
+    );
+  }
+
+  /** Publish the run summary when a certificate failed, values were left behind, or a sweep removed some. */
   async runFinished(summary: RunSummary): Promise<void> {
     const { failed } = summary;
-    if (failed.length === 0) return;
+    const warnings = summary.warnings ?? [];
+    const swept = summary.swept ?? [];
+    if (failed.length === 0 && warnings.length === 0 && swept.length === 0) return;
     const lines = [
       `${this.prefix}: renewal run ${summary.runId} finished with ${failed.length} failed certificate${failed.length === 1 ? '' : 's'}.`,
-      `Issued: ${summary.issued.length}. Skipped: ${summary.skipped.length}. Failed: ${failed.length}.`,
-      '',
-      'Failed:',
-      ...failed.map((f) => `  - ${f.certificate} at ${f.step}: ${f.error}: ${f.message}`),
+      `Issued: ${summary.issued.length}. Skipped: ${summary.skipped.length}. Failed: ${failed.length}. Values left behind: ${warnings.length}. Earlier values removed: ${swept.length}.`,
     ];
+    if (failed.length > 0) {
+      lines.push(
+        '',
+        'Failed:',
+        ...failed.map((f) => `  - ${f.certificate} at ${f.step}: ${f.error}: ${f.message}`),
+      );
+    }
+    if (warnings.length > 0) {
+      lines.push(
+        '',
+        'Issued, but TXT values may remain (removed by a later run):',
+        ...warnings.map(
+          (w) => `  - ${w.certificate}: ${w.left.map((l) => `${l.fqdn} (${l.values})`).join(', ')}`,
+        ),
+      );
+    }
+    if (swept.length > 0) {
+      lines.push(
+        '',
+        'Removed values left by earlier runs:',
+        ...swept.map((w) => `  - ${w.fqdn} (${w.values}) of ${w.certificate}, written by ${w.executionId}`),
+      );
+    }
     if (summary.issued.length > 0) {
       lines.push(
         '',
@@ -90,7 +132,9 @@ export class SnsAlerter implements Alerter {
     }
     await this.publish(
       `run ${summary.runId}`,
-      `${this.prefix}: run ${summary.runId}: ${failed.length} certificate${failed.length === 1 ? '' : 's'} failed`,
+      failed.length > 0
+        ? `${this.prefix}: run ${summary.runId}: ${failed.length} certificate${failed.length === 1 ? '' : 's'} failed`
+        : `${this.prefix}: run ${summary.runId}: TXT values left behind or removed`,
       lines.join('\n'),
       { event: 'run-summary', ...summary },
       {

@@ -2,7 +2,17 @@ import type { EabKey } from '../acme/client';
 import type { CertflowConfig, CertificateConfig } from '../config/schema';
 import type { DnsClient } from '../dns/dns-client';
 import { InvalidInputError } from '../errors';
-import type { AccountStore, Alerter, CertificateStore, DnsProvider, Logger, ServerAddress } from '../ports';
+import type {
+  AccountStore,
+  Alerter,
+  CertificateStore,
+  DnsProvider,
+  Logger,
+  PendingRecordStore,
+  RunLiveness,
+  RunOwner,
+  ServerAddress,
+} from '../ports';
 
 /**
  * What a step needs from the outside world. Built once per cold start by the runtime; adapters
@@ -23,6 +33,22 @@ export interface StepContext {
   authoritativeServers(): Promise<ServerAddress[]>;
   stores(certificate: CertificateConfig): CertificateStore[];
   alerter(): Alerter;
+  /** The TXT values written and not yet removed, with their owners. */
+  pendingRecords(): PendingRecordStore;
+  /** Whether a value's owning run is over. */
+  runLiveness(): RunLiveness;
+}
+
+/**
+ * The owner recorded with each value a certificate item writes: its execution (`$$.Execution.Id`,
+ * from the Map's item) and, locally, the process running it.
+ */
+export function runOwner(
+  item: { executionId?: string; runId: string },
+  ctx: Pick<StepContext, 'runLiveness'>,
+): RunOwner {
+  const process = ctx.runLiveness().currentProcess();
+  return { executionId: item.executionId ?? `run:${item.runId}`, ...(process ? { process } : {}) };
 }
 
 /** The configured certificate by name, or an error that lists the known names. */

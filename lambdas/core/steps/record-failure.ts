@@ -1,10 +1,38 @@
-import type { CertificateFailure } from '../ports';
+import type { CertificateFailure, ValuesLeftBehind } from '../ports';
 import type { CertificateItem } from '../state';
+import { countByName } from './cleanup';
 import type { StepContext } from './context';
-import { describeFailure } from './failure';
+import { causeMessage, describeFailure } from './failure';
 
-/** RecordFailure: one alert per failed certificate, with the step, the error and the CA's problem. */
-export async function recordFailure(item: CertificateItem, ctx: StepContext): Promise<CertificateFailure> {
+/** The warning for an issued certificate whose Cleanup failed: the error and the values that may remain. */
+export function describeValuesLeft(
+  certificate: string,
+  error: { Error: string; Cause?: string } | undefined,
+  records: readonly { fqdn: string; value: string }[],
+): ValuesLeftBehind {
+  return {
+    certificate,
+    error: error?.Error ?? 'UnknownError',
+    message: causeMessage(error?.Cause),
+    left: countByName(records),
+  };
+}
+
+/**
+ * RecordFailure: one alert per failed certificate, with the step, the error and the CA's
+ * problem; or, for a certificate that was issued but whose Cleanup failed (`valuesLeft`), one
+ * warning naming each value that may remain (they stay owned and a later run removes them).
+ */
+export async function recordFailure(
+  item: CertificateItem & { valuesLeft?: boolean },
+  ctx: StepContext,
+): Promise<CertificateFailure | ValuesLeftBehind> {
+  if (item.valuesLeft) {
+    const warning = describeValuesLeft(item.certificate, item.cleanupError, item.order?.records ?? []);
+    ctx.logger.warn('certificate issued, but cleanup left TXT values behind', { ...warning });
+    await ctx.alerter().valuesLeftBehind(warning);
+    return warning;
+  }
   const failure = describeFailure(item.certificate, item.failedStep, item.error);
   // `step` in a log line is the logging step (RecordFailure); the failed one goes in `failedStep`
   const { step: failedStep, ...rest } = failure;

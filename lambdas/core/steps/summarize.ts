@@ -1,9 +1,16 @@
 import type { RunSummary } from '../ports';
 import type { SummarizeInput } from '../state';
 import type { StepContext } from './context';
-import { describeFailure } from './failure';
+import { causeMessage, describeFailure } from './failure';
+import { describeValuesLeft } from './record-failure';
 
-export type SummaryOutput = RunSummary & { issuedCount: number; failedCount: number; skippedCount: number };
+export type SummaryOutput = RunSummary & {
+  issuedCount: number;
+  failedCount: number;
+  skippedCount: number;
+  /** Issued certificates whose Cleanup left values behind. */
+  warningCount: number;
+};
 
 /** Summarize: the run's outcome; one alert listing the failures when anything failed. */
 export async function summarize(input: SummarizeInput, ctx: StepContext): Promise<SummaryOutput> {
@@ -31,6 +38,15 @@ export async function summarize(input: SummarizeInput, ctx: StepContext): Promis
       ),
     ],
     skipped: input.selection.skipped,
+    warnings: results.flatMap((r) =>
+      r.status === 'issued' && r.cleanupError
+        ? [describeValuesLeft(r.certificate, r.cleanupError, r.leftRecords ?? [])]
+        : [],
+    ),
+    swept: input.sweep?.removed ?? [],
+    ...(input.sweepError
+      ? { sweepFailed: `${input.sweepError.Error}: ${causeMessage(input.sweepError.Cause)}` }
+      : {}),
   };
   try {
     await ctx.alerter().runFinished(summary);
@@ -42,11 +58,14 @@ export async function summarize(input: SummarizeInput, ctx: StepContext): Promis
     issued: summary.issued.length,
     failed: summary.failed.length,
     skipped: summary.skipped.length,
+    warnings: summary.warnings.length,
+    swept: summary.swept.length,
   });
   return {
     ...summary,
     issuedCount: summary.issued.length,
     failedCount: summary.failed.length,
     skippedCount: summary.skipped.length,
+    warningCount: summary.warnings.length,
   };
 }

@@ -5,8 +5,10 @@
  * the SDK comes from the Node.js runtime (the bundles mark `@aws-sdk/*` external).
  */
 import type { ACMClient } from '@aws-sdk/client-acm';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
 
 const clients = new Map<string, unknown>();
@@ -47,5 +49,19 @@ export function route53Client(): Route53Client {
   return memo('route53', () => {
     const sdk = require('@aws-sdk/client-route-53') as typeof import('@aws-sdk/client-route-53');
     return new sdk.Route53Client({ region: 'us-east-1' });
+  });
+}
+
+export function dynamoDbClient(): DynamoDBClient {
+  return memo('dynamodb', () => {
+    const sdk = require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb');
+    return new sdk.DynamoDBClient({ region: functionRegion() });
+  });
+}
+
+export function sfnClient(): SFNClient {
+  return memo('sfn', () => {
+    const sdk = require('@aws-sdk/client-sfn') as typeof import('@aws-sdk/client-sfn');
+    return new sdk.SFNClient({ region: functionRegion() });
   });
 }

@@ -3,7 +3,14 @@ import type { StepContext } from '../../core/steps/context';
 import { ENV } from '../env';
 
 /** The capabilities a step may need from outside (adapters behind ports); see {@link StepContext}. */
-export type Capability = 'accounts' | 'eab' | 'dnsProvider' | 'stores' | 'alerter';
+export type Capability =
+  | 'accounts'
+  | 'eab'
+  | 'dnsProvider'
+  | 'stores'
+  | 'alerter'
+  | 'pendingRecords'
+  | 'runLiveness';
 
 /** Where a function runs: `local` (local mode, the CLI) or `aws` (Lambda, the default). */
 export type RuntimeMode = 'local' | 'aws';
