@@ -2,6 +2,7 @@
 import '../lambdas/runtime/polyfills';
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { tsigProblems } from '../lambdas/adapters/dns/rfc2136/tsig-problems';
 import { loadConfigFile } from '../lambdas/core/config/load';
 import { ConfigError } from '../lambdas/core/errors';
 import { runLocal } from '../lib/local/run-local';
@@ -51,6 +52,9 @@ program
   .action((opts: { config: string }) => {
     try {
       const config = loadConfigFile(opts.config);
+      // Checks without side effects beyond the schema: the TSIG key file exists and parses.
+      const problems = tsigProblems(config);
+      if (problems.length > 0) throw new ConfigError(problems, opts.config);
       process.stdout.write(`${opts.config}: valid (${config.certificates.length} certificate(s))\n`);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;

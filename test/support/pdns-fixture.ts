@@ -94,6 +94,45 @@ function zoneSql(cnames: { name: string; target: string }[]): string {
   ].join('\n');
 }
 
+/** A PowerDNS directory: pdns.conf, the gsqlite3 database with the demo zones, and pdnsutil for it. */
+export interface PowerDnsDirectory {
+  directory: string;
+  configFile: string;
+  policyFile: string;
+  /** Run pdnsutil against this database; returns its stdout. */
+  pdnsutil(...args: string[]): string;
+  /** Write pdns.conf for `port`. */
+  configure(port: number): void;
+}
+
+/**
+ * Create pdns.conf and the gsqlite3 database (schema from the Debian package, the demo zones,
+ * the update metadata) in `directory`, without starting the server.
+ */
+export function preparePowerDnsDirectory(
+  directory: string,
+  opts: { updatePolicy?: string; extraCnames?: { name: string; target: string }[] } = {},
+): PowerDnsDirectory {
+  const pdnsutilPath = requireProgram('pdnsutil', 'pdns-server');
+  const sqlite3 = requireProgram('sqlite3', 'sqlite3');
+  const policyFile = join(directory, 'update-policy.lua');
+  writeFileSync(policyFile, opts.updatePolicy ?? defaultUpdatePolicy());
+  const configFile = join(directory, 'pdns.conf');
+  const configure = (port: number): void =>
+    writeFileSync(configFile, renderPdnsConf({ directory, port, policyFile }), { mode: 0o600 });
+  // pdnsutil reads pdns.conf too, so it exists before the database; the port is set at start.
+  configure(53);
+  execFileSync(sqlite3, [join(directory, 'pdns.sqlite3')], {
+    input: `${readFileSync(SCHEMA, 'utf8')}\n${zoneSql([...DEMO_CNAMES, ...(opts.extraCnames ?? [])])}`,
+  });
+  const pdnsutil = (...args: string[]): string =>
+    execFileSync(pdnsutilPath, [`--config-dir=${directory}`, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  return { directory, configFile, policyFile, pdnsutil, configure };
+}
+
 /**
  * Start PowerDNS with the demo zones on a free loopback port, in a fresh temporary directory.
  * `updatePolicy` replaces the Lua update policy (default {@link defaultUpdatePolicy}).
@@ -102,23 +141,9 @@ export async function startTestPowerDns(
   opts: { updatePolicy?: string; extraCnames?: { name: string; target: string }[] } = {},
 ): Promise<TestPowerDns> {
   const pdnsServer = requireProgram('pdns_server', 'pdns-server');
-  const pdnsutilPath = requireProgram('pdnsutil', 'pdns-server');
-  const sqlite3 = requireProgram('sqlite3', 'sqlite3');
   const directory = mkdtempSync(join(tmpdir(), 'certflow-pdns-'));
   try {
-    const policyFile = join(directory, 'update-policy.lua');
-    writeFileSync(policyFile, opts.updatePolicy ?? defaultUpdatePolicy());
-    const configFile = join(directory, 'pdns.conf');
-    // pdnsutil reads pdns.conf too: write it before creating the database (the port is set again below).
-    writeFileSync(configFile, renderPdnsConf({ directory, port: 53, policyFile }), { mode: 0o600 });
-    execFileSync(sqlite3, [join(directory, 'pdns.sqlite3')], {
-      input: `${readFileSync(SCHEMA, 'utf8')}\n${zoneSql([...DEMO_CNAMES, ...(opts.extraCnames ?? [])])}`,
-    });
-    const pdnsutil = (...args: string[]): string =>
-      execFileSync(pdnsutilPath, [`--config-dir=${directory}`, ...args], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+    const { pdnsutil, configure } = preparePowerDnsDirectory(directory, opts);
     const keyText = pdnsutil('generate-tsig-key', KEY_NAME, 'hmac-sha256');
     const keyFile = join(directory, `${KEY_NAME}.key`);
     writeFileSync(keyFile, keyText, { mode: 0o600 });
@@ -127,7 +152,7 @@ export async function startTestPowerDns(
     const tsig: TsigKey = { name: KEY_NAME, algorithm: 'hmac-sha256', secret };
     const logFile = join(directory, 'pdns.log');
     const { daemon, address } = await onFreePort(async (port) => {
-      writeFileSync(configFile, renderPdnsConf({ directory, port, policyFile }), { mode: 0o600 });
+      configure(port);
       const address: ServerAddress = { host: '127.0.0.1', port };
       const daemon = spawnDaemon(pdnsServer, [`--config-dir=${directory}`], { cwd: directory, logFile });
       await waitForZones(daemon, address, [PRIMARY_ZONE, DELEGATED_ZONE], `pdns_server on port ${port}`);

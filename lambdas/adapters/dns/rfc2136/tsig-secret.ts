@@ -175,7 +175,7 @@ function chooseKey(parsed: ParsedTsigKeyText, source: TsigSecretSource, path: st
   if (wantedName !== undefined && named.length > 0) {
     candidates = parsed.keys.filter((k) => k.name === undefined || k.name === wantedName);
     if (candidates.length === 0) {
-      const names = [...new Set(named.map((k) => k.name))].join(', ');
+      const names = [...new Set(named.map((k) => k.name))].sort().join(', ');
       throw problem(
         'dns.tsig.name',
         named.length === 1
