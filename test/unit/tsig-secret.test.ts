@@ -50,7 +50,10 @@ describe('readTsigSecret', () => {
       [() => readTsigSecret({ secretFile: join(dir, 'missing') }), /dns\.tsig\.secretFile.*ENOENT/s],
       [() => readTsigSecret({ secretFile: file('bad', notBase64) }), /dns\.tsig\.secretFile.*tsig-keygen/s],
       [() => readTsigSecret({ secretEnv: 'NOPE' }, {}), /dns\.tsig\.secretEnv.*NOPE is not set/s],
-      [() => readTsigSecret({ secretEnv: 'BAD' }, { BAD: notBase64 }), /dns\.tsig\.secretEnv.*not a TSIG key/s],
+      [
+        () => readTsigSecret({ secretEnv: 'BAD' }, { BAD: notBase64 }),
+        /dns\.tsig\.secretEnv.*not a TSIG key/s,
+      ],
       [() => readTsigSecret({}), /dns\.tsig.*secretFile or secretEnv/s],
     ];
     for (const [read, message] of cases) {
