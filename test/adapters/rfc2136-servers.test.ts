@@ -45,6 +45,9 @@ const unsignedRefused = (at: string, key: string, algorithm: string) =>
 const droppedAdd = (at: string, zone: string, list: string) =>
   `DNS UPDATE of zone ${zone} at ${at} answered NOERROR (signed with key "certflow-acme") but does not serve the added values (read back with RD=0): ${list}. The server dropped the change without refusing it, as PowerDNS does when its lua-dnsupdate-policy-script's updatepolicy() returns false; let it return true for key certflow-acme, zone ${zone} and type TXT`;
 
+const notAuthoritative = (at: string) =>
+  `DNS UPDATE of zone other.test at ${at} refused (NOTAUTH, signed): the server is not authoritative for zone other.test; point dns.server at the primary of other.test, or fix delegation.zone`;
+
 interface ServerCase {
   start: () => Promise<TestDnsServer>;
   /** What a write into the primary zone (no update rights there) yields. */
@@ -54,6 +57,8 @@ interface ServerCase {
   wrongSecret: (at: string) => string;
   unknownKey: (at: string) => string;
   wrongAlgorithm: (at: string) => string;
+  /** What an update of a zone the server does not serve yields. */
+  unknownZone: (at: string) => string;
 }
 
 const SERVERS: [string, ServerCase][] = [
@@ -66,6 +71,7 @@ const SERVERS: [string, ServerCase][] = [
       wrongSecret: badSig,
       unknownKey: (at) => badKey(at, 'acme.certflow.test', 'not-a-key', 'hmac-sha256'),
       wrongAlgorithm: (at) => badKey(at, 'acme.certflow.test', 'certflow-acme', 'hmac-sha512'),
+      unknownZone: notAuthoritative,
     },
   ],
   [
@@ -78,6 +84,9 @@ const SERVERS: [string, ServerCase][] = [
       wrongSecret: badSig,
       unknownKey: (at) => badKey(at, 'acme.certflow.test', 'not-a-key', 'hmac-sha256'),
       wrongAlgorithm: (at) => badKey(at, 'acme.certflow.test', 'certflow-acme', 'hmac-sha512'),
+      // Knot does not sign its answer for a zone it does not serve.
+      unknownZone: (at) =>
+        `DNS UPDATE of zone other.test at ${at} refused (NOTAUTH, unsigned): either the server did not accept our TSIG signature (unknown key name, wrong secret or wrong algorithm) or it is not authoritative for zone other.test (Knot answers so for a zone it does not serve); check that dns.server is the primary of other.test and that the server has a key named "certflow-acme" (dns.tsig.name) with algorithm hmac-sha256 (dns.tsig.algorithm) and that dns.tsig.secretFile / dns.tsig.secretEnv holds that key's secret (PowerDNS: pdnsutil list-tsig-keys)`,
     },
   ],
   [
@@ -92,6 +101,7 @@ const SERVERS: [string, ServerCase][] = [
       wrongSecret: (at) => unsignedRefused(at, 'certflow-acme', 'hmac-sha256'),
       unknownKey: (at) => unsignedRefused(at, 'not-a-key', 'hmac-sha256'),
       wrongAlgorithm: (at) => unsignedRefused(at, 'certflow-acme', 'hmac-sha512'),
+      unknownZone: notAuthoritative,
     },
   ],
 ];
@@ -194,8 +204,41 @@ for (const [product, expected] of SERVERS) {
       expect(error.message).toBe(expected.wrongAlgorithm(at));
       expect(await server.axfrTxt()).toEqual([]);
     });
+
+    it('says when the server is not authoritative for the configured zone', async () => {
+      const error = await rejection(
+        provider({}, 'other.test').addTxtValues([{ fqdn: 'x.other.test', value: 'x' }]),
+      );
+      expect(error.message).toBe(expected.unknownZone(at));
+    });
   });
 }
+
+describe('PowerDNS without a Lua update policy (domain metadata only)', () => {
+  let pdns: TestPowerDns;
+  beforeAll(async () => {
+    pdns = await startTestPowerDns({ updatePolicy: null });
+  });
+  afterAll(async () => {
+    await pdns?.stop();
+  });
+
+  it('answers a zone without TSIG-ALLOW-DNSUPDATE / ALLOW-DNSUPDATE-FROM with a signed REFUSED', async () => {
+    const primary = new Rfc2136Provider({ server: pdns.address, zone: pdns.primaryZone, tsig: pdns.tsig });
+    const error = await rejection(
+      primary.addTxtValues([{ fqdn: '_acme-challenge.example.test', value: 'hijack' }]),
+    );
+    expect(error.message).toBe(signedRefusal(`127.0.0.1:${pdns.address.port}`, 'example.test'));
+  });
+
+  it('lets the key write any record type in its zone, which is why the README asks for the Lua policy', async () => {
+    await sendUpdate({ server: pdns.address, zone: pdns.delegatedZone, tsig: pdns.tsig }, [
+      { op: 'add', record: { name: `host.${pdns.delegatedZone}`, type: 'A', ttl: 60, data: '127.0.0.9' } },
+    ]);
+    const a = await new UdpDnsClient().query(pdns.address, `host.${pdns.delegatedZone}`, 'A');
+    expect(a.answers.map((r) => r.data)).toEqual(['127.0.0.9']);
+  });
+});
 
 describe('Rfc2136Provider reading back from PowerDNS', () => {
   let pdns: TestPowerDns;

@@ -49,7 +49,7 @@ end
 `;
 }
 
-function renderPdnsConf(opts: { directory: string; port: number; policyFile: string }): string {
+function renderPdnsConf(opts: { directory: string; port: number; policyFile?: string }): string {
   return `launch=gsqlite3
 gsqlite3-database=${join(opts.directory, 'pdns.sqlite3')}
 local-address=127.0.0.1
@@ -65,8 +65,7 @@ distributor-threads=1
 loglevel=6
 dnsupdate=yes
 allow-dnsupdate-from=
-lua-dnsupdate-policy-script=${opts.policyFile}
-`;
+${opts.policyFile === undefined ? '' : `lua-dnsupdate-policy-script=${opts.policyFile}\n`}`;
 }
 
 const sqlText = (s: string): string => `'${s.replace(/'/g, "''")}'`;
@@ -98,7 +97,8 @@ function zoneSql(cnames: { name: string; target: string }[]): string {
 export interface PowerDnsDirectory {
   directory: string;
   configFile: string;
-  policyFile: string;
+  /** The Lua update policy, if there is one. */
+  policyFile?: string;
   /** Run pdnsutil against this database; returns its stdout. */
   pdnsutil(...args: string[]): string;
   /** Write pdns.conf for `port`. */
@@ -111,12 +111,12 @@ export interface PowerDnsDirectory {
  */
 export function preparePowerDnsDirectory(
   directory: string,
-  opts: { updatePolicy?: string; extraCnames?: { name: string; target: string }[] } = {},
+  opts: { updatePolicy?: string | null; extraCnames?: { name: string; target: string }[] } = {},
 ): PowerDnsDirectory {
   const pdnsutilPath = requireProgram('pdnsutil', 'pdns-server');
   const sqlite3 = requireProgram('sqlite3', 'sqlite3');
-  const policyFile = join(directory, 'update-policy.lua');
-  writeFileSync(policyFile, opts.updatePolicy ?? defaultUpdatePolicy());
+  const policyFile = opts.updatePolicy === null ? undefined : join(directory, 'update-policy.lua');
+  if (policyFile !== undefined) writeFileSync(policyFile, opts.updatePolicy ?? defaultUpdatePolicy());
   const configFile = join(directory, 'pdns.conf');
   const configure = (port: number): void =>
     writeFileSync(configFile, renderPdnsConf({ directory, port, policyFile }), { mode: 0o600 });
@@ -135,10 +135,11 @@ export function preparePowerDnsDirectory(
 
 /**
  * Start PowerDNS with the demo zones on a free loopback port, in a fresh temporary directory.
- * `updatePolicy` replaces the Lua update policy (default {@link defaultUpdatePolicy}).
+ * `updatePolicy` replaces the Lua update policy (default {@link defaultUpdatePolicy}); `null`
+ * runs without one, so only the domain metadata decides (and any record type may be written).
  */
 export async function startTestPowerDns(
-  opts: { updatePolicy?: string; extraCnames?: { name: string; target: string }[] } = {},
+  opts: { updatePolicy?: string | null; extraCnames?: { name: string; target: string }[] } = {},
 ): Promise<TestPowerDns> {
   const pdnsServer = requireProgram('pdns_server', 'pdns-server');
   const directory = mkdtempSync(join(tmpdir(), 'certflow-pdns-'));

@@ -28,7 +28,7 @@ export function policyFix({ zone, keyName }: RefusalContext): string {
 
 /** What to check when the server did not accept our TSIG signature at all. */
 function keyChecklist({ keyName, algorithm }: RefusalContext): string {
-  return `check that the server has a key named "${keyName}" (dns.tsig.name) with algorithm ${algorithm} (dns.tsig.algorithm) and that dns.tsig.secretFile / dns.tsig.secretEnv holds that key's secret (PowerDNS: pdnsutil list-tsig-keys)`;
+  return `the server has a key named "${keyName}" (dns.tsig.name) with algorithm ${algorithm} (dns.tsig.algorithm) and that dns.tsig.secretFile / dns.tsig.secretEnv holds that key's secret (PowerDNS: pdnsutil list-tsig-keys)`;
 }
 
 /**
@@ -60,10 +60,10 @@ export function describeRefusal(rcode: string, signature: AnswerSignature, conte
     }
   }
   if (signature.kind === 'unsigned' && rcode === 'REFUSED') {
-    return `${head} (REFUSED, unsigned): the server did not accept our TSIG signature: unknown key name, wrong secret or wrong algorithm (PowerDNS answers all three this way); ${keyChecklist(context)}`;
+    return `${head} (REFUSED, unsigned): the server did not accept our TSIG signature: unknown key name, wrong secret or wrong algorithm (PowerDNS answers all three this way); check that ${keyChecklist(context)}`;
   }
   if (signature.kind === 'unsigned' && rcode === 'NOTAUTH') {
-    return `${head} (NOTAUTH, unsigned): either the server did not accept our TSIG signature (unknown key name, wrong secret or wrong algorithm) or it is not authoritative for zone ${zone} (Knot answers so for a zone it does not serve); check that dns.server is the primary of ${zone}, and ${keyChecklist(context)}`;
+    return `${head} (NOTAUTH, unsigned): either the server did not accept our TSIG signature (unknown key name, wrong secret or wrong algorithm) or it is not authoritative for zone ${zone} (Knot answers so for a zone it does not serve); check that dns.server is the primary of ${zone} and that ${keyChecklist(context)}`;
   }
   const signed = signature.kind === 'signed' ? ', signed' : '';
   const unverified =
