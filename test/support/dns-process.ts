@@ -13,12 +13,23 @@ import { findExecutable } from '../../lib/local/prerequisites';
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
+function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
+/** Kill every server still running when this process exits, or is interrupted or terminated. */
 function killAllOnExit(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
-  });
+  process.once('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      killAll();
+      // Then die of the signal as we would have without this handler (unless someone else handles it).
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    process.once(signal, onSignal);
+  }
 }
 
 export interface DnsDaemon {
