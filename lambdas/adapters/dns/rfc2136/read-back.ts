@@ -16,7 +16,7 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 
 /**
  * After an UPDATE the server acknowledged (signed NOERROR), ask that same server (RD=0, one TXT
- * query per name, RFC 1035 §4.1.1) whether the change is there: every added value served, no
+ * query per name, RFC 1035 §4.1.1, over TCP like the UPDATE by default) whether the change is there: every added value served, no
  * removed value served. PowerDNS with a `lua-dnsupdate-policy-script` answers a change its
  * policy refuses with NOERROR and stores nothing; without this check the run would only fail
  * minutes later, as a propagation timeout.

@@ -16,7 +16,7 @@ export interface Rfc2136ProviderOptions {
   ttl?: number;
   /** Timeout of one UPDATE exchange (default 5000), and of each read-back query attempt (default 2000). */
   timeoutMs?: number;
-  /** Client for reading the values back after each update. @default a UDP client (TCP when truncated), one retry */
+  /** Client for reading the values back after each update. @default queries over TCP */
   readBackClient?: DnsClient;
 }
 
@@ -48,7 +48,8 @@ export class Rfc2136Provider implements DnsProvider {
   constructor(private readonly options: Rfc2136ProviderOptions) {
     this.zone = options.zone.toLowerCase().replace(/\.$/, '');
     this.ttl = options.ttl ?? 60;
-    this.readBackClient = options.readBackClient ?? new UdpDnsClient({ retries: 1 });
+    // Over TCP, like the UPDATE itself: the server answered on TCP a moment ago.
+    this.readBackClient = options.readBackClient ?? new UdpDnsClient({ transport: 'tcp' });
   }
 
   /** Add the values in one UPDATE. RFC 2136 has no change tokens, so this returns `[]`. */
