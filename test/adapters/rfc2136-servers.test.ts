@@ -31,7 +31,7 @@ const policyFix = (zone: string) =>
   `certflow writes only TXT records in ${zone}; let key "certflow-acme" do exactly that — BIND: update-policy { grant certflow-acme subdomain ${zone}. TXT; }; Knot: an acl with key: certflow-acme, action: update, update-type: [TXT] in the acl list of zone ${zone}; PowerDNS: domain metadata TSIG-ALLOW-DNSUPDATE certflow-acme and ALLOW-DNSUPDATE-FROM this host on ${zone}, or a lua-dnsupdate-policy-script whose updatepolicy() returns true for key certflow-acme, zone ${zone} and type TXT`;
 
 const signedRefusal = (at: string, zone: string) =>
-  `DNS UPDATE of zone ${zone} at ${at} refused (REFUSED, signed): the server accepted key "certflow-acme" but its update policy denies this change. ${policyFix(zone)}. Check too that delegation.zone (${zone}) is the zone the key may write`;
+  `DNS UPDATE of zone ${zone} at ${at} refused (REFUSED, signed with key "certflow-acme"): the server accepted the key but its update policy denies this change. ${policyFix(zone)}. Check too that delegation.zone (${zone}) is the zone the key may write`;
 
 const badKey = (at: string, zone: string, key: string, algorithm: string) =>
   `DNS UPDATE of zone ${zone} at ${at} refused (NOTAUTH/BADKEY): either the server has no key "${key}" with algorithm ${algorithm} — check dns.tsig.name and dns.tsig.algorithm against the server's key — or it has the key and its ACL denies this change, which Knot answers this way: Knot needs an acl with key: ${key}, action: update, update-type: [TXT] in the acl list of zone ${zone}`;
@@ -46,7 +46,7 @@ const droppedAdd = (at: string, zone: string, list: string) =>
   `DNS UPDATE of zone ${zone} at ${at} answered NOERROR (signed with key "certflow-acme") but does not serve the added values (read back with RD=0): ${list}. The server dropped the change without refusing it, as PowerDNS does when its lua-dnsupdate-policy-script's updatepolicy() returns false; let it return true for key certflow-acme, zone ${zone} and type TXT`;
 
 const notAuthoritative = (at: string) =>
-  `DNS UPDATE of zone other.test at ${at} refused (NOTAUTH, signed): the server is not authoritative for zone other.test; point dns.server at the primary of other.test, or fix delegation.zone`;
+  `DNS UPDATE of zone other.test at ${at} refused (NOTAUTH, signed with key "certflow-acme"): the server is not authoritative for zone other.test; point dns.server at the primary of other.test, or fix delegation.zone`;
 
 interface ServerCase {
   start: () => Promise<TestDnsServer>;

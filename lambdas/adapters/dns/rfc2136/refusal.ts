@@ -54,7 +54,7 @@ export function describeRefusal(rcode: string, signature: AnswerSignature, conte
       case 'BADSIG':
         return `${head} (${rcode}/BADSIG): the server knows key "${keyName}" but our signature does not verify: dns.tsig.secretFile / dns.tsig.secretEnv does not hold the server's secret for "${keyName}"`;
       case 'BADTIME':
-        return `${head} (${rcode}/BADTIME): the server rejected the signature's time; this machine's clock and the server's differ by more than 300 s: synchronise both with NTP`;
+        return `${head} (${rcode}/BADTIME): the server rejected the time of our signature with key "${keyName}"; this machine's clock and the server's differ by more than 300 s: synchronise both with NTP`;
       default:
         return `${head} (${rcode}/${signature.error}) for key "${keyName}"`;
     }
@@ -65,14 +65,14 @@ export function describeRefusal(rcode: string, signature: AnswerSignature, conte
   if (signature.kind === 'unsigned' && rcode === 'NOTAUTH') {
     return `${head} (NOTAUTH, unsigned): either the server did not accept our TSIG signature (unknown key name, wrong secret or wrong algorithm) or it is not authoritative for zone ${zone} (Knot answers so for a zone it does not serve); check that dns.server is the primary of ${zone} and that ${keyChecklist(context)}`;
   }
-  const signed = signature.kind === 'signed' ? ', signed' : '';
+  const signed = signature.kind === 'signed' ? `, signed with key "${keyName}"` : `, key "${keyName}"`;
   const unverified =
     signature.kind === 'unverified'
       ? ` (and the answer's TSIG signature did not verify: ${signature.reason})`
       : '';
   switch (rcode) {
     case 'REFUSED':
-      return `${head} (REFUSED${signed}): the server accepted key "${keyName}" but its update policy denies this change${unverified}. ${policyFix(context)}. Check too that delegation.zone (${zone}) is the zone the key may write`;
+      return `${head} (REFUSED${signed}): the server accepted the key but its update policy denies this change${unverified}. ${policyFix(context)}. Check too that delegation.zone (${zone}) is the zone the key may write`;
     case 'NOTAUTH':
       return `${head} (NOTAUTH${signed}): the server is not authoritative for zone ${zone}${unverified}; point dns.server at the primary of ${zone}, or fix delegation.zone`;
     case 'NOTZONE':
