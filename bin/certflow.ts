@@ -2,6 +2,7 @@
 import '../lambdas/runtime/polyfills';
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { tsigProblems } from '../lambdas/adapters/dns/rfc2136/tsig-problems';
 import { localStoreProblems } from '../lambdas/adapters/store/local-directory/store-path';
 import { loadConfigFile } from '../lambdas/core/config/load';
 import { ConfigError } from '../lambdas/core/errors';
@@ -53,7 +54,8 @@ program
   .action((opts: { config: string }) => {
     try {
       const config = loadConfigFile(opts.config);
-      const problems = localStoreProblems(config);
+      // Checks without side effects beyond the schema: the store path and the TSIG key file.
+      const problems = [...localStoreProblems(config), ...tsigProblems(config)];
       if (problems.length > 0) throw new ConfigError(problems, opts.config);
       process.stdout.write(`${opts.config}: valid (${config.certificates.length} certificate(s))\n`);
     } catch (error) {

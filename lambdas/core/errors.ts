@@ -51,6 +51,12 @@ export class DnsQueryError extends CertflowError {}
 /** A DNS UPDATE (RFC 2136) was refused or failed. */
 export class DnsUpdateError extends CertflowError {}
 
+/**
+ * The DNS server taking updates could not be reached, did not answer, or failed (SERVFAIL): a
+ * retry may succeed, so the state machine retries it (a refusal stays a {@link DnsUpdateError}).
+ */
+export class DnsUpdateUnavailableError extends DnsUpdateError {}
+
 /** Writing or deleting records at the DNS provider failed. */
 export class DnsProviderError extends CertflowError {}
 

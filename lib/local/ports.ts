@@ -40,3 +40,8 @@ export async function pickPort(preferred?: number, udp = false): Promise<number>
   }
   throw new Error('no free loopback port found');
 }
+
+/** A loopback port free for both TCP and UDP, as a DNS server needs (tests and local servers). */
+export function freeDnsPort(): Promise<number> {
+  return pickPort(undefined, true);
+}

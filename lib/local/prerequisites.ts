@@ -9,16 +9,41 @@ import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LocalServerError } from '../../lambdas/core/errors';
 
+/** A program (or, given as an absolute path, a file) and the Debian/Ubuntu package that provides it. */
+export interface RequiredProgram {
+  readonly program: string;
+  readonly package: string;
+}
+
 /** The programs local mode runs, and the Debian/Ubuntu package that provides each. */
-export const LOCAL_PROGRAMS = [
+export const LOCAL_PROGRAMS: readonly RequiredProgram[] = [
   { program: 'pebble', package: 'pebble' },
   { program: 'named', package: 'bind9' },
   { program: 'dig', package: 'bind9-dnsutils' },
-] as const;
+];
 
-const PACKAGES = ['pebble', 'bind9', 'bind9-dnsutils'];
+/**
+ * What the rfc2136 adapter and end-to-end tests run besides: Knot DNS and PowerDNS with the
+ * gsqlite3 backend (its database is created with the sqlite3 shell from the package's schema).
+ */
+export const RFC2136_TEST_PROGRAMS: readonly RequiredProgram[] = [
+  { program: 'knotd', package: 'knot' },
+  { program: 'keymgr', package: 'knot' },
+  { program: 'kdig', package: 'knot-dnsutils' },
+  { program: 'pdns_server', package: 'pdns-server' },
+  { program: 'pdnsutil', package: 'pdns-server' },
+  { program: '/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql', package: 'pdns-backend-sqlite3' },
+  { program: 'sqlite3', package: 'sqlite3' },
+];
+
+const packagesOf = (programs: readonly RequiredProgram[]): string[] => [
+  ...new Set(programs.map((p) => p.package)),
+];
+const installCommand = (programs: readonly RequiredProgram[]): string =>
+  `sudo apt-get install -y ${packagesOf(programs).join(' ')}`;
+
 /** The command a user without root runs. */
-export const INSTALL_COMMAND = `sudo apt-get install -y ${PACKAGES.join(' ')}`;
+export const INSTALL_COMMAND = installCommand(LOCAL_PROGRAMS);
 /** Daemons live in sbin, which a non-root PATH often lacks. */
 const SBIN = ['/usr/sbin', '/sbin', '/usr/local/sbin'];
 
@@ -29,6 +54,8 @@ export interface PrerequisiteOptions {
   log: (line: string) => void;
   /** Directories to search instead of `$PATH` plus the sbin directories (for tests). */
   searchPath?: string[];
+  /** What to check and install. @default LOCAL_PROGRAMS */
+  programs?: readonly RequiredProgram[];
 }
 
 /**
@@ -50,17 +77,27 @@ export function findExecutable(program: string, searchPath?: string[]): string |
   return undefined;
 }
 
-/** The programs of {@link LOCAL_PROGRAMS} that cannot be found. */
-export function missingPrograms(searchPath?: string[]): string[] {
-  return LOCAL_PROGRAMS.filter((p) => findExecutable(p.program, searchPath) === undefined).map(
-    (p) => p.program,
-  );
+function isPresent(program: string, searchPath?: string[]): boolean {
+  if (!program.startsWith('/')) return findExecutable(program, searchPath) !== undefined;
+  try {
+    return statSync(program).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The programs of `programs` (default {@link LOCAL_PROGRAMS}) that cannot be found. */
+export function missingPrograms(
+  searchPath?: string[],
+  programs: readonly RequiredProgram[] = LOCAL_PROGRAMS,
+): string[] {
+  return programs.filter((p) => !isPresent(p.program, searchPath)).map((p) => p.program);
 }
 
 /**
- * Make sure `pebble`, `named` and `dig` are installed. When some are missing and `install` is
- * allowed and the process runs as root, run `apt-get update` and
- * `apt-get install -y pebble bind9 bind9-dnsutils`, streaming their output to `log`.
+ * Make sure `pebble`, `named` and `dig` (or `options.programs`) are installed. When some are
+ * missing and `install` is allowed and the process runs as root, run `apt-get update` and
+ * `apt-get install -y pebble bind9 bind9-dnsutils` (their packages), streaming the output to `log`.
  *
  * Installing Debian's bind9 package may start the system `named` service on port 53; that does
  * not get in the way: local mode runs its own `named` on a free loopback port.
@@ -68,23 +105,26 @@ export function missingPrograms(searchPath?: string[]): string[] {
  * @throws LocalServerError naming the missing programs and the exact install command.
  */
 export async function ensureLocalPrerequisites(options: PrerequisiteOptions): Promise<void> {
-  const missing = missingPrograms(options.searchPath);
+  const programs = options.programs ?? LOCAL_PROGRAMS;
+  const packages = packagesOf(programs);
+  const installHint = installCommand(programs);
+  const missing = missingPrograms(options.searchPath, programs);
   if (missing.length === 0) return;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const what = `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed`;
   if (!options.install || !isRoot) {
     throw new LocalServerError(
-      `local mode needs Pebble and BIND 9: ${what}. Install them with: ${INSTALL_COMMAND}`,
+      `${options.programs === undefined ? 'local mode needs Pebble and BIND 9' : 'missing prerequisites'}: ${what}. Install them with: ${installHint}`,
     );
   }
-  options.log(`certflow local: ${what}; installing ${PACKAGES.join(' ')} with apt-get`);
+  options.log(`certflow local: ${what}; installing ${packages.join(' ')} with apt-get`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  await run('apt-get', ['update'], env, options.log);
-  await run('apt-get', ['install', '-y', ...PACKAGES], env, options.log);
-  const still = missingPrograms(options.searchPath);
+  await run('apt-get', ['update'], env, options.log, installHint);
+  await run('apt-get', ['install', '-y', ...packages], env, options.log, installHint);
+  const still = missingPrograms(options.searchPath, programs);
   if (still.length > 0) {
     throw new LocalServerError(
-      `apt-get finished but ${still.join(', ')} cannot be found on PATH. Install them with: ${INSTALL_COMMAND}`,
+      `apt-get finished but ${still.join(', ')} cannot be found on PATH. Install them with: ${installHint}`,
     );
   }
 }
@@ -94,6 +134,7 @@ function run(
   args: string[],
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
+  installHint: string,
 ): Promise<void> {
   const shown = [command, ...args].join(' ');
   log(`$ ${shown}`);
@@ -104,7 +145,7 @@ function run(
     }
     child.once('error', (error) => {
       reject(
-        new LocalServerError(`cannot run "${shown}". Install manually: ${INSTALL_COMMAND}`, { cause: error }),
+        new LocalServerError(`cannot run "${shown}". Install manually: ${installHint}`, { cause: error }),
       );
     });
     child.once('close', (code, signal) => {
@@ -112,7 +153,7 @@ function run(
       else {
         reject(
           new LocalServerError(
-            `"${shown}" failed (${signal ?? `exit code ${code}`}). Install manually: ${INSTALL_COMMAND}`,
+            `"${shown}" failed (${signal ?? `exit code ${code}`}). Install manually: ${installHint}`,
           ),
         );
       }

@@ -22,6 +22,7 @@ export interface RenewalDefinitionProps {
 export const TRANSIENT_ERRORS = [
   'AcmeRequestError',
   'DnsQueryError',
+  'DnsUpdateUnavailableError',
   'DnsProviderThrottledError',
   'States.Timeout',
   'Sandbox.Timedout',

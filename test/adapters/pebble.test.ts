@@ -10,7 +10,12 @@ import { LocalDirectoryStore } from '../../lambdas/adapters/store/local-director
 import { inspectCertificate, splitPemChain } from '../../lambdas/core/certificate/inspect';
 import { LocalServerError } from '../../lambdas/core/errors';
 import { startPebble } from '../../lib/local/pebble';
-import { ensureLocalPrerequisites, findExecutable, INSTALL_COMMAND } from '../../lib/local/prerequisites';
+import {
+  ensureLocalPrerequisites,
+  findExecutable,
+  INSTALL_COMMAND,
+  RFC2136_TEST_PROGRAMS,
+} from '../../lib/local/prerequisites';
 import { freeTcpPort, startTestPebble, type TestPebble } from '../support/pebble-fixture';
 
 /** GET trusting only `ca` (when given). */
@@ -226,6 +231,23 @@ describe('local prerequisites', () => {
       await expect(failure).rejects.toThrow(INSTALL_COMMAND);
       expect(INSTALL_COMMAND).toBe('sudo apt-get install -y pebble bind9 bind9-dnsutils');
       expect(log).toEqual([]);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('names the Knot and PowerDNS packages the rfc2136 tests need when they are missing', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'certflow-empty-path-'));
+    try {
+      const failure = ensureLocalPrerequisites({
+        install: false,
+        log: () => undefined,
+        searchPath: [empty],
+        programs: RFC2136_TEST_PROGRAMS,
+      });
+      await expect(failure).rejects.toThrow(
+        'missing prerequisites: knotd, keymgr, kdig, pdns_server, pdnsutil, sqlite3 are not installed. Install them with: sudo apt-get install -y knot knot-dnsutils pdns-server pdns-backend-sqlite3 sqlite3',
+      );
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { Rfc2136Provider } from '../../lambdas/adapters/dns/rfc2136/rfc2136-provider';
 import { sendUpdate } from '../../lambdas/adapters/dns/rfc2136/update';
 import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
@@ -167,6 +168,36 @@ describe('Rfc2136Provider against BIND 9', () => {
       ]),
     );
     expect(notZone.message).toContain('NOTZONE');
+  });
+
+  it('reads the values back over TCP, like the update, so a server reachable only over TCP works', async () => {
+    // A TCP-only relay in front of BIND (as a firewall allowing only TCP 53, or a fault-injection
+    // proxy, would be): nothing answers UDP on its port.
+    const relay = createServer((client) => {
+      const upstream = connect(bind.address.port, bind.address.host);
+      client.pipe(upstream).pipe(client);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', close);
+      upstream.on('error', close);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const port = (relay.address() as { port: number }).port;
+    try {
+      const viaRelay = new Rfc2136Provider({
+        server: { host: '127.0.0.1', port },
+        zone: bind.delegatedZone,
+        tsig: bind.tsig,
+      });
+      await viaRelay.addTxtValues([{ fqdn: APEX, value: 'tcp-only' }]);
+      expect(await bind.listTxt(APEX)).toEqual(['tcp-only']);
+      await viaRelay.removeTxtValues([{ fqdn: APEX, value: 'tcp-only' }]);
+      expect(await bind.axfrTxt()).toEqual([]);
+    } finally {
+      await new Promise((resolve) => relay.close(resolve));
+    }
   });
 
   it('reports an unreachable server as DnsUpdateError naming server and zone', async () => {

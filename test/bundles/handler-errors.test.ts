@@ -197,7 +197,7 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
     expect((await failure('CreateOrder', fresh, local(config))).errorType).toBe('DnsQueryError');
   });
 
-  it('PublishRecords and Cleanup: the RFC 2136 server is down -> DnsUpdateError', async () => {
+  it('PublishRecords and Cleanup: the RFC 2136 server is down -> DnsUpdateUnavailableError (retried)', async () => {
     const config = writeConfig('dead-update', {
       dns: {
         provider: 'rfc2136',
@@ -206,7 +206,17 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
       },
     });
     for (const step of ['PublishRecords', 'Cleanup'] as const) {
-      expect((await failure(step, item(), local(config))).errorType).toBe('DnsUpdateError');
+      expect((await failure(step, item(), local(config))).errorType).toBe('DnsUpdateUnavailableError');
+    }
+  });
+
+  it('PublishRecords and Cleanup: BIND refuses the TSIG key -> DnsUpdateError (not retried)', async () => {
+    const config = writeConfig('wrong-secret', {});
+    const vars = { ...local(config), CERTFLOW_TEST_TSIG: Buffer.alloc(32, 7).toString('base64') };
+    for (const step of ['PublishRecords', 'Cleanup'] as const) {
+      const response = await failure(step, item(), vars);
+      expect(response.errorType).toBe('DnsUpdateError');
+      expect(response.errorMessage).toMatch(/BADSIG/);
     }
   });
 
@@ -241,7 +251,7 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
     );
     const certflowNames = [...retried].filter((n) => !/^(States|Lambda|Sandbox)\./.test(n));
     expect(certflowNames.sort()).toEqual(
-      ['DnsProviderThrottledError', 'DnsQueryError', 'AcmeRequestError'].sort(),
+      ['DnsProviderThrottledError', 'DnsQueryError', 'DnsUpdateUnavailableError', 'AcmeRequestError'].sort(),
     );
     for (const name of certflowNames.filter((n) => n !== 'AcmeRequestError')) expect(names).toContain(name);
     for (const [stateName, state] of taskStates(definition)) {

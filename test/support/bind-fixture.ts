@@ -1,39 +1,25 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { TsigKey } from '../../lambdas/adapters/dns/rfc2136/tsig';
-import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
-import type { ServerAddress } from '../../lambdas/core/ports';
 import { type BindServer, generateTsigSecret, startBind } from '../../lib/local/bind';
-import { pickPort } from '../../lib/local/ports';
+import { freeDnsPort } from '../../lib/local/ports';
+import {
+  DELEGATED_ZONE,
+  DEMO_CNAMES,
+  KEY_NAME,
+  PRIMARY_ZONE,
+  type TestDnsServer,
+  txtReaders,
+} from './dns-fixture';
 
-/** The demo zones every DNS test uses. */
-export const PRIMARY_ZONE = 'example.test';
-export const DELEGATED_ZONE = 'acme.certflow.test';
-export const DEMO_CNAMES = [
-  { name: '_acme-challenge.example.test', target: 'example.test.acme.certflow.test' },
-  { name: '_acme-challenge.www.example.test', target: 'www.example.test.acme.certflow.test' },
-];
+export { DELEGATED_ZONE, DEMO_CNAMES, PRIMARY_ZONE };
 
 /** A port free for both TCP and UDP on 127.0.0.1. */
-export const freePort = (): Promise<number> => pickPort(undefined, true);
+export const freePort = freeDnsPort;
 
-export interface TestBind {
+export interface TestBind extends TestDnsServer {
   server: BindServer;
-  address: ServerAddress;
-  /** The key BIND grants TXT updates in the delegated zone. */
-  tsig: TsigKey;
-  primaryZone: string;
-  delegatedZone: string;
-  directory: string;
-  /** The TXT values at `fqdn`, asked of BIND (RD=0). */
-  listTxt(fqdn: string): Promise<string[]>;
-  /** Every TXT record in the delegated zone, by zone transfer (dig AXFR). */
-  axfrTxt(): Promise<{ name: string; value: string }[]>;
-  /** Stop BIND and remove its directory. */
-  stop(): Promise<void>;
 }
 
 /** Start BIND with the demo zones (plus `extraCnames`) on a free loopback port, in a temp directory. */
@@ -42,7 +28,7 @@ export async function startTestBind(
 ): Promise<TestBind> {
   const directory = mkdtempSync(join(tmpdir(), 'certflow-bind-'));
   const tsig: TsigKey & { algorithm: 'hmac-sha256' } = {
-    name: 'certflow-acme',
+    name: KEY_NAME,
     algorithm: 'hmac-sha256',
     secret: generateTsigSecret(),
   };
@@ -60,45 +46,16 @@ export async function startTestBind(
     rmSync(directory, { recursive: true, force: true });
     throw error;
   }
-  const client = new UdpDnsClient();
   return {
+    product: 'BIND 9',
     server,
     address: server.address,
     tsig,
     primaryZone: PRIMARY_ZONE,
     delegatedZone: DELEGATED_ZONE,
     directory,
-    async listTxt(fqdn) {
-      const r = await client.query(server.address, fqdn, 'TXT', { recursionDesired: false });
-      return r.answers
-        .filter((a) => a.type === 'TXT')
-        .map((a) => a.data)
-        .sort();
-    },
-    async axfrTxt() {
-      const { stdout } = await promisify(execFile)('dig', [
-        `@${server.address.host}`,
-        '-p',
-        String(server.address.port),
-        DELEGATED_ZONE,
-        'AXFR',
-        '+noall',
-        '+answer',
-      ]);
-      return stdout
-        .split('\n')
-        .map((line) => /^(\S+)\s+\d+\s+IN\s+TXT\s+(.*)$/.exec(line))
-        .flatMap((m) =>
-          m
-            ? [
-                {
-                  name: (m[1] ?? '').replace(/\.$/, ''),
-                  value: [...(m[2] ?? '').matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((q) => q[1]).join(''),
-                },
-              ]
-            : [],
-        );
-    },
+    logFile: server.logFile,
+    ...txtReaders(server.address),
     async stop() {
       await server.stop();
       rmSync(directory, { recursive: true, force: true });

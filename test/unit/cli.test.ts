@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requireProgram } from '../support/dns-process';
 
 /** The operator CLI as a user runs it (`npm run certflow -- ...`). */
 const cli = (...args: string[]) =>
@@ -51,6 +52,59 @@ describe('certflow CLI', () => {
     const ok = cli('validate', '-c', file);
     expect(ok.stdout).toBe(`${file}: valid (1 certificate(s))\n`);
     expect(existsSync(join(dir, 'certs'))).toBe(false);
+  });
+
+  it('validate: checks the TSIG key file and key name of an rfc2136 config without contacting the server', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'certflow-cli-'));
+    const keyFile = join(dir, 'knot.key');
+    // The key file as Knot's own tool writes it.
+    writeFileSync(
+      keyFile,
+      execFileSync(requireProgram('keymgr', 'knot'), ['-t', 'certflow-acme', 'hmac-sha512'], {
+        encoding: 'utf8',
+      }),
+    );
+    const config = (tsig: Record<string, string>) => {
+      const file = join(dir, `${tsig.name?.replace(/\W/g, '_')}-${Object.keys(tsig).length}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify({
+          acme: { directory: 'letsencrypt-staging', email: 'ops@example.test', termsOfServiceAgreed: true },
+          delegation: { zone: 'acme.certflow.test', domains: ['example.test'] },
+          // Port 9 (discard): validate must never send anything there.
+          dns: { provider: 'rfc2136', server: '127.0.0.1:9', tsig },
+          storage: { localDirectory: join(dir, 'certs'), defaultStores: ['local'] },
+          certificates: [{ name: 'www', domains: ['www.example.test'] }],
+        }),
+      );
+      return file;
+    };
+
+    const good = config({ name: 'certflow-acme', algorithm: 'hmac-sha512', secretFile: keyFile });
+    const ok = cli('validate', '-c', good);
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toBe(`${good}: valid (1 certificate(s))\n`);
+    expect(ok.status).toBe(0);
+
+    const missing = config({
+      name: 'certflow acme',
+      algorithm: 'hmac-sha256',
+      secretFile: join(dir, 'nope.key'),
+    });
+    const bad = cli('validate', '-c', missing);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe(
+      `${missing} is invalid (2 problems):\n` +
+        '  - dns.tsig.name: "certflow acme" is not a key name: "certflow acme" is not a label of letters, digits, "-" or "_" (1-63 characters, not starting or ending with "-"); use the name exactly as the server\'s key configuration spells it\n' +
+        `  - dns.tsig.secretFile: cannot read "${join(dir, 'nope.key')}" (ENOENT); create it or fix the path\n`,
+    );
+
+    const mismatch = config({ name: 'certflow-acme', secretFile: keyFile });
+    const wrong = cli('validate', '-c', mismatch);
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toBe(
+      `${mismatch} is invalid (1 problem):\n  - dns.tsig.algorithm: is hmac-sha256 but key "certflow-acme" in "${keyFile}" is hmac-sha512; set dns.tsig.algorithm to "hmac-sha512"\n`,
+    );
   });
 
   it('definition: prints the ASL that local mode runs', () => {

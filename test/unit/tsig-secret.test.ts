@@ -32,8 +32,12 @@ describe('readTsigSecret', () => {
     const two = `key "a" { algorithm hmac-sha256; secret "${SECRET}"; };\nkey "b" { algorithm hmac-sha256; secret "YmJiYg=="; };\n`;
     const path = file('two', two);
     expect(readTsigSecret({ secretFile: path, name: 'b' })).toBe('YmJiYg==');
-    expect(() => readTsigSecret({ secretFile: path })).toThrow(/2 key clauses \(a, b\)/);
-    expect(() => readTsigSecret({ secretFile: path, name: 'c' })).toThrow(/no key clause named "c"/);
+    expect(() => readTsigSecret({ secretFile: path })).toThrow(
+      `  - dns.tsig.secretFile: "${path}" has 2 keys (a, b); keep one, or set dns.tsig.name to pick one`,
+    );
+    expect(() => readTsigSecret({ secretFile: path, name: 'c' })).toThrow(
+      `  - dns.tsig.name: is "c" but "${path}" has no key of that name (it has: a, b); set dns.tsig.name to one of them, or fix the file`,
+    );
   });
 
   it('reads the secret from the named environment variable', () => {
@@ -46,7 +50,10 @@ describe('readTsigSecret', () => {
       [() => readTsigSecret({ secretFile: join(dir, 'missing') }), /dns\.tsig\.secretFile.*ENOENT/s],
       [() => readTsigSecret({ secretFile: file('bad', notBase64) }), /dns\.tsig\.secretFile.*tsig-keygen/s],
       [() => readTsigSecret({ secretEnv: 'NOPE' }, {}), /dns\.tsig\.secretEnv.*NOPE is not set/s],
-      [() => readTsigSecret({ secretEnv: 'BAD' }, { BAD: notBase64 }), /dns\.tsig\.secretEnv.*not a base64/s],
+      [
+        () => readTsigSecret({ secretEnv: 'BAD' }, { BAD: notBase64 }),
+        /dns\.tsig\.secretEnv.*not a TSIG key/s,
+      ],
       [() => readTsigSecret({}), /dns\.tsig.*secretFile or secretEnv/s],
     ];
     for (const [read, message] of cases) {

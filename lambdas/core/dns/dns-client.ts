@@ -235,7 +235,13 @@ function answerData(answer: dnsPacket.Answer): string {
  * UDP payload (RFC 6891 §6.2.5) so large TXT sets usually fit in one datagram.
  */
 export class UdpDnsClient implements DnsClient {
-  constructor(private readonly defaults: { timeoutMs?: number; retries?: number } = {}) {}
+  /**
+   * @param defaults.transport `'tcp'` asks over TCP only (RFC 7766 §6.2.1), e.g. a server just
+   *   reached over TCP for an UPDATE, which may not be reachable over UDP. @default 'udp'
+   */
+  constructor(
+    private readonly defaults: { timeoutMs?: number; retries?: number; transport?: 'udp' | 'tcp' } = {},
+  ) {}
 
   async query(
     server: ServerAddress,
@@ -271,8 +277,11 @@ export class UdpDnsClient implements DnsClient {
     const describe = `${type} ${qname} at ${formatServer(server)}`;
     let raw: Buffer;
     try {
-      raw = await udpExchange(server, message, exchange);
-      if (isTruncated(raw)) raw = await tcpExchange(server, message, exchange);
+      if (this.defaults.transport === 'tcp') raw = await tcpExchange(server, message, exchange);
+      else {
+        raw = await udpExchange(server, message, exchange);
+        if (isTruncated(raw)) raw = await tcpExchange(server, message, exchange);
+      }
     } catch (error) {
       throw new DnsQueryError(`DNS query ${describe} failed: ${errorText(error)}`, { cause: error });
     }

@@ -1,7 +1,8 @@
-import { formatServer } from '../../../core/dns/dns-client';
+import { type DnsClient, formatServer, UdpDnsClient } from '../../../core/dns/dns-client';
 import { isAtOrBelow } from '../../../core/dns/names';
 import { DnsUpdateError } from '../../../core/errors';
 import type { DnsProvider, ServerAddress, TxtRecord } from '../../../core/ports';
+import { verifyStored } from './read-back';
 import type { TsigKey } from './tsig';
 import { sendUpdate, type UpdateOperation } from './update';
 
@@ -13,8 +14,10 @@ export interface Rfc2136ProviderOptions {
   tsig: TsigKey;
   /** TTL of added TXT records. @default 60 */
   ttl?: number;
-  /** Timeout of one UPDATE exchange. @default 5000 */
+  /** Timeout of one UPDATE exchange (default 5000), and of each read-back query attempt (default 2000). */
   timeoutMs?: number;
+  /** Client for reading the values back after each update. @default queries over TCP */
+  readBackClient?: DnsClient;
 }
 
 /** A TXT value as character-strings of at most 255 octets each (RFC 1035 §3.3.14). */
@@ -31,15 +34,22 @@ function txtStrings(value: string): Buffer[] {
  * the same name stay); removals use §2.5.4 (delete one RR, class NONE), never a whole RRset, so
  * another order's value at the same name survives. Both are idempotent on the server side
  * (§3.4.2.2, §3.4.2.4).
+ *
+ * After each acknowledged update the values are read back from the same server (RD=0, one query
+ * per name): a server that answers NOERROR but stores nothing (PowerDNS with a Lua update policy)
+ * fails the call at once instead of as a propagation timeout minutes later.
  */
 export class Rfc2136Provider implements DnsProvider {
   readonly name = 'rfc2136';
   private readonly zone: string;
   private readonly ttl: number;
+  private readonly readBackClient: DnsClient;
 
   constructor(private readonly options: Rfc2136ProviderOptions) {
     this.zone = options.zone.toLowerCase().replace(/\.$/, '');
     this.ttl = options.ttl ?? 60;
+    // Over TCP, like the UPDATE itself: the server answered on TCP a moment ago.
+    this.readBackClient = options.readBackClient ?? new UdpDnsClient({ transport: 'tcp' });
   }
 
   /** Add the values in one UPDATE. RFC 2136 has no change tokens, so this returns `[]`. */
@@ -79,6 +89,13 @@ export class Rfc2136Provider implements DnsProvider {
       },
       operations,
     );
+    await verifyStored(op, [...unique.values()], {
+      server: this.options.server,
+      zone: this.zone,
+      keyName: this.options.tsig.name,
+      client: this.readBackClient,
+      timeoutMs: this.options.timeoutMs ?? 2000,
+    });
   }
 
   /** For messages: `rfc2136 <server> zone <zone>`. */

@@ -1,7 +1,8 @@
 import * as dnsPacket from 'dns-packet';
 import { formatServer, randomMessageId, tcpExchange } from '../../../core/dns/dns-client';
-import { DnsUpdateError } from '../../../core/errors';
+import { DnsUpdateError, DnsUpdateUnavailableError } from '../../../core/errors';
 import type { ServerAddress } from '../../../core/ports';
+import { type AnswerSignature, describeRefusal } from './refusal';
 import { parseTsig, signMessage, TSIG_ERRORS, type TsigKey, verifyResponse } from './tsig';
 import { CLASS_IN, CLASS_NONE, codecs, HEADER } from './wire';
 
@@ -46,39 +47,24 @@ export interface UpdateTarget {
   timeoutMs?: number;
 }
 
-/** What the caller must do about each refusal; never contains the secret. */
-function refusalAdvice(rcode: string, target: UpdateTarget, tsigError?: string): string {
-  const { zone, tsig } = target;
-  const server = formatServer(target.server);
-  switch (tsigError ?? rcode) {
-    case 'BADSIG':
-      return `the server rejected the TSIG signature (BADSIG): the secret configured for key "${tsig.name}" does not match the server's; check dns.tsig.secretFile / dns.tsig.secretEnv`;
-    case 'BADKEY':
-      return `the server does not know TSIG key "${tsig.name}" with algorithm ${tsig.algorithm} (BADKEY); check dns.tsig.name and dns.tsig.algorithm against the server's key clause`;
-    case 'BADTIME':
-      return `the server rejected the signature time (BADTIME); synchronise this machine's clock (NTP) with ${server}`;
-    case 'REFUSED':
-      return `${server} refused the change in zone ${zone} (REFUSED): the TSIG key "${tsig.name}" may only update TXT records in the delegated zone its update-policy grants (update-policy { grant ${tsig.name} subdomain <delegated zone>. TXT; }); check that ${zone} is that zone and that only TXT records are written`;
-    case 'NOTAUTH':
-      return `${server} is not authoritative for zone ${zone} (NOTAUTH); point dns.server at the zone's primary server`;
-    case 'NOTZONE':
-      return `a record is outside zone ${zone} (NOTZONE)`;
-    case 'NOTIMP':
-    case 'FORMERR':
-      return `${server} does not accept dynamic updates for ${zone} (${rcode}); enable RFC 2136 UPDATE for the zone`;
-    case 'SERVFAIL':
-      return `${server} failed to apply the update to zone ${zone} (SERVFAIL); see the server's log`;
-    default:
-      return `${server} answered ${rcode} to the update of zone ${zone}`;
+/** How the answer was signed, checked against our request's MAC (RFC 8945 §5.3). */
+export function answerSignature(response: Buffer, key: TsigKey, requestMac: Buffer): AnswerSignature {
+  const parsed = parseTsig(response);
+  if (parsed === undefined) return { kind: 'unsigned' };
+  if (parsed.tsig.error !== 0) {
+    return { kind: 'tsig-error', error: TSIG_ERRORS[parsed.tsig.error] ?? `TSIG error ${parsed.tsig.error}` };
   }
+  const verified = verifyResponse(response, key, requestMac);
+  return verified.ok ? { kind: 'signed' } : { kind: 'unverified', reason: verified.reason };
 }
 
 /**
  * Send one signed UPDATE (RFC 2136 §3, TSIG per RFC 8945 §5) over TCP (RFC 7766) and check the
  * answer: the response must be signed by the same key, its MAC must verify, and its rcode must
- * be NOERROR.
+ * be NOERROR. A refusal is explained by {@link describeRefusal}, which tells a signed refusal
+ * (the server's policy) from an unsigned one (the server did not accept our TSIG).
  *
- * @throws DnsUpdateError naming the rcode, the zone and the fix (never the secret).
+ * @throws DnsUpdateError naming the rcode, the server, the zone, the key name and the fix (never the secret).
  */
 export async function sendUpdate(target: UpdateTarget, operations: UpdateOperation[]): Promise<void> {
   const id = randomMessageId();
@@ -92,31 +78,34 @@ export async function sendUpdate(target: UpdateTarget, operations: UpdateOperati
       retries: 0,
     });
   } catch (error) {
-    throw new DnsUpdateError(
+    throw new DnsUpdateUnavailableError(
       `DNS UPDATE of zone ${target.zone} at ${server} failed: ${error instanceof Error ? error.message : String(error)}`,
       { cause: error },
     );
   }
   let rcode: string;
-  let tsigError: string | undefined;
+  let signature: AnswerSignature;
   try {
     rcode = (dnsPacket.decode(response) as dnsPacket.DecodedPacket & { rcode?: string }).rcode ?? 'NOERROR';
-    const parsed = parseTsig(response);
-    if (parsed !== undefined && parsed.tsig.error !== 0) {
-      tsigError = TSIG_ERRORS[parsed.tsig.error] ?? `TSIG error ${parsed.tsig.error}`;
-    }
+    signature = answerSignature(response, target.tsig, mac);
   } catch (error) {
     throw new DnsUpdateError(`DNS UPDATE of zone ${target.zone} at ${server} got a malformed answer`, {
       cause: error,
     });
   }
-  if (rcode !== 'NOERROR' || tsigError !== undefined) {
-    throw new DnsUpdateError(`DNS UPDATE refused: ${refusalAdvice(rcode, target, tsigError)}`);
-  }
-  const verified = verifyResponse(response, target.tsig, mac);
-  if (!verified.ok) {
+  if (rcode === 'NOERROR' && signature.kind === 'signed') return;
+  if (rcode === 'NOERROR' && signature.kind !== 'tsig-error') {
+    const reason = signature.kind === 'unverified' ? signature.reason : 'unsigned';
     throw new DnsUpdateError(
-      `DNS UPDATE of zone ${target.zone} at ${server}: the answer's TSIG signature did not verify (${verified.reason}); the update may or may not have been applied`,
+      `DNS UPDATE of zone ${target.zone} at ${server}: the answer's TSIG signature did not verify (${reason}); the update may or may not have been applied`,
     );
   }
+  throw new (rcode === 'SERVFAIL' ? DnsUpdateUnavailableError : DnsUpdateError)(
+    describeRefusal(rcode, signature, {
+      server: target.server,
+      zone: target.zone,
+      keyName: target.tsig.name,
+      algorithm: target.tsig.algorithm,
+    }),
+  );
 }
