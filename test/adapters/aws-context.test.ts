@@ -8,6 +8,7 @@ import { buildAwsContext } from '../../lambdas/runtime/aws-context';
 import { ENV } from '../../lambdas/runtime/env';
 import { resetHandlerContext } from '../../lambdas/runtime/handler';
 import { configForEnvironment } from '../../lib/certflow';
+import { publishResponse } from '../fixtures/aws/sns';
 
 /**
  * The AWS wiring as the stack sets it up: the environment the construct writes
@@ -37,7 +38,7 @@ describe('AWS runtime wiring', () => {
   });
 
   it('the RecordFailure handler alerts through the SNS topic named in its environment', async () => {
-    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    sns.on(PublishCommand).resolves(publishResponse());
     const out = await recordFailure({
       certificate: 'www',
       failedStep: 'CreateOrder',

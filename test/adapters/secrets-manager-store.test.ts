@@ -4,9 +4,7 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   type PutSecretValueCommandInput,
-  ResourceNotFoundException,
   SecretsManagerClient,
-  SecretsManagerServiceException,
   TagResourceCommand,
   type TagResourceCommandInput,
   UntagResourceCommand,
@@ -18,8 +16,17 @@ import 'aws-sdk-client-mock-jest';
 import { SecretsManagerCertificateStore } from '../../lambdas/adapters/store/secrets-manager/secrets-manager-store';
 import { CertificateStoreError } from '../../lambdas/core/errors';
 import type { CertificateMetadata, IssuedCertificate } from '../../lambdas/core/ports';
+import {
+  accessDenied,
+  describeSecretResponse,
+  putSecretValueResponse,
+  resourceNotFound,
+  TAG_RESOURCE_RESPONSE,
+} from '../fixtures/aws/secrets-manager';
 
-const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:certflow/www-AbCdEf';
+// The shape of the AWS CLI describe-secret example's ARN (random 6-character suffix), adapted.
+const NAME = 'certflow/www';
+const ARN = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${NAME}-Ca8JGt`;
 const sm = mockClient(SecretsManagerClient);
 
 function store(): SecretsManagerCertificateStore {
@@ -56,17 +63,22 @@ function issued(overrides: Partial<CertificateMetadata> = {}): IssuedCertificate
 /**
  * One secret with Secrets Manager's documented behaviour: PutSecretValue adds a version staged
  * AWSCURRENT and moves AWSPREVIOUS to the version that was current; tags are a key/value map.
+ * Answers are AWS's examples (test/fixtures/aws/secrets-manager.ts) carrying this secret's state;
+ * DescribeSecret also lists the example's own `FirstTag`/`SecondTag`, which certflow must keep.
  */
 class FakeSecret {
   readonly versions: { id: string; value: string; stages: string[] }[] = [];
   readonly tags = new Map<string, string>();
 
   install(): void {
-    sm.on(DescribeSecretCommand, { SecretId: ARN }).callsFake(async () => ({
-      ARN,
-      Tags: [...this.tags].map(([Key, Value]) => ({ Key, Value })),
-      VersionIdsToStages: Object.fromEntries(this.versions.map((v) => [v.id, v.stages])),
-    }));
+    sm.on(DescribeSecretCommand, { SecretId: ARN }).callsFake(async () =>
+      describeSecretResponse({
+        arn: ARN,
+        name: NAME,
+        tags: [...this.tags].map(([Key, Value]) => ({ Key, Value })),
+        versionIdsToStages: Object.fromEntries(this.versions.map((v) => [v.id, v.stages])),
+      }),
+    );
     sm.on(PutSecretValueCommand, { SecretId: ARN }).callsFake(async (input: PutSecretValueCommandInput) => {
       const stages = input.VersionStages ?? ['AWSCURRENT'];
       if (stages.includes('AWSCURRENT')) {
@@ -78,15 +90,15 @@ class FakeSecret {
       }
       const id = `v${this.versions.length + 1}`;
       this.versions.push({ id, value: String(input.SecretString), stages });
-      return { ARN, VersionId: id, VersionStages: stages };
+      return { ...putSecretValueResponse({ arn: ARN, name: NAME, versionId: id }), VersionStages: stages };
     });
     sm.on(TagResourceCommand, { SecretId: ARN }).callsFake(async (input: TagResourceCommandInput) => {
       for (const t of input.Tags ?? []) this.tags.set(String(t.Key), String(t.Value));
-      return {};
+      return TAG_RESOURCE_RESPONSE;
     });
     sm.on(UntagResourceCommand, { SecretId: ARN }).callsFake(async (input: UntagResourceCommandInput) => {
       for (const k of input.TagKeys ?? []) this.tags.delete(k);
-      return {};
+      return TAG_RESOURCE_RESPONSE;
     });
   }
 
@@ -158,12 +170,7 @@ describe('SecretsManagerCertificateStore.put', () => {
   it('translates a PutSecretValue failure without any secret material, and does not tag', async () => {
     const secret = new FakeSecret();
     secret.install();
-    const denied = new SecretsManagerServiceException({
-      name: 'AccessDeniedException',
-      $fault: 'client',
-      message: 'User is not authorized to perform: secretsmanager:PutSecretValue',
-      $metadata: { httpStatusCode: 400 },
-    });
+    const denied = accessDenied();
     sm.on(PutSecretValueCommand).rejects(denied);
     const cert = issued();
 
@@ -185,14 +192,7 @@ describe('SecretsManagerCertificateStore.put', () => {
   it('says the certificate is stored when only tagging failed', async () => {
     const secret = new FakeSecret();
     secret.install();
-    sm.on(TagResourceCommand).rejects(
-      new SecretsManagerServiceException({
-        name: 'AccessDeniedException',
-        $fault: 'client',
-        message: 'not authorized: secretsmanager:TagResource',
-        $metadata: { httpStatusCode: 400 },
-      }),
-    );
+    sm.on(TagResourceCommand).rejects(accessDenied());
 
     await expect(store().put(issued())).rejects.toThrow(/IS stored.*re-issue/);
     expect(secret.versions).toHaveLength(1);
@@ -246,10 +246,16 @@ describe('SecretsManagerCertificateStore.current', () => {
     ]);
     expect(secret.tags.has('certflow:ariCertId')).toBe(false);
     expect(await store().current('www')).toEqual(fewer.metadata);
+    // Tags that are not certflow's (the AWS example's FirstTag/SecondTag) are never removed.
+    const untagged = sm.commandCalls(UntagResourceCommand).flatMap((c) => c.args[0].input.TagKeys ?? []);
+    expect(untagged.length).toBeGreaterThan(0);
+    expect(untagged.every((k) => k.startsWith('certflow:'))).toBe(true);
   });
 
   it('returns undefined for a secret that holds no certificate yet', async () => {
-    sm.on(DescribeSecretCommand).resolves({ ARN, Tags: [{ Key: 'team', Value: 'platform' }] });
+    sm.on(DescribeSecretCommand).resolves(
+      describeSecretResponse({ arn: ARN, name: NAME, tags: [{ Key: 'team', Value: 'platform' }] }),
+    );
     await expect(store().current('www')).resolves.toBeUndefined();
   });
 
@@ -263,10 +269,7 @@ describe('SecretsManagerCertificateStore.current', () => {
   });
 
   it('translates a missing secret into CertificateStoreError naming the certificate', async () => {
-    const missing = new ResourceNotFoundException({
-      message: "Secrets Manager can't find the specified secret.",
-      $metadata: {},
-    });
+    const missing = resourceNotFound();
     sm.on(DescribeSecretCommand).rejects(missing);
 
     const error = await store()
