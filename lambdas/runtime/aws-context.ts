@@ -1,9 +1,13 @@
-import { ACMClient } from '@aws-sdk/client-acm';
-import { Route53Client } from '@aws-sdk/client-route-53';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
+import type { ACMClient } from '@aws-sdk/client-acm';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerAccountStore } from '../adapters/account/secrets-manager-account-store';
 import { SnsAlerter } from '../adapters/alerts/sns-alerter';
+import {
+  createAcmClient,
+  createRoute53Client,
+  createSecretsManagerClient,
+  createSnsClient,
+} from '../adapters/aws/clients';
 import { Route53Provider } from '../adapters/dns/route53/route53-provider';
 import { AcmCertificateStore } from '../adapters/store/acm/acm-store';
 import { SecretsManagerCertificateStore } from '../adapters/store/secrets-manager/secrets-manager-store';
@@ -36,12 +40,12 @@ export function buildAwsContext(step: TaskStep): StepContext {
   const config = configFromEnvironment();
   const region = process.env.AWS_REGION;
   const logger = new JsonLogger((line) => process.stdout.write(`${line}\n`), { step });
-  const secrets = lazy(() => new SecretsManagerClient({ region }));
+  const secrets = lazy(() => createSecretsManagerClient(region));
   const acmClients = new Map<string, ACMClient>();
   const acmClientFor = (r: string): ACMClient => {
     let c = acmClients.get(r);
     if (!c) {
-      c = new ACMClient({ region: r });
+      c = createAcmClient(r);
       acmClients.set(r, c);
     }
     return c;
@@ -87,7 +91,7 @@ export function buildAwsContext(step: TaskStep): StepContext {
       if (!hostedZoneId)
         throw new ConfigError([{ path: 'dns.hostedZoneId', message: 'set it, or createHostedZone: true' }]);
       return new Route53Provider({
-        client: new Route53Client({ region: 'us-east-1' }),
+        client: createRoute53Client(region),
         hostedZoneId,
         zone: config.delegation.zone,
       });
@@ -109,7 +113,7 @@ export function buildAwsContext(step: TaskStep): StepContext {
         ]);
       }),
     alerter: lazy(
-      () => new SnsAlerter({ client: new SNSClient({ region }), topicArn: requireEnv(ENV.topicArn) }),
+      () => new SnsAlerter({ client: createSnsClient(region), topicArn: requireEnv(ENV.topicArn) }),
     ),
   };
 }
