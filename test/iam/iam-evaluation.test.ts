@@ -14,8 +14,9 @@
  *   condition keys in harness/requests.ts (`iamRequestsOf`); implied calls (KMS on the caller's
  *   behalf) go there too. An unmapped call fails the test with the file to edit.
  * - Resources created at runtime (e.g. `<prefix>/certificate/<name>` secrets): the fake creates
- *   them on CreateSecret; `secretLabel`/`forbiddenRequests` classify them by name, so grants by
- *   prefix are evaluated against the real ARNs the run produced.
+ *   them on CreateSecret (mapped to its IAM request and implied KMS call in requests.ts);
+ *   `secretLabel`/`forbiddenRequests` classify secrets by name, so grants by prefix are
+ *   evaluated against the real ARNs the run produced.
  * - A new posture rule ("X must never do Y"): add it to harness/forbidden.ts; derive the
  *   functions from the recorded table where it depends on use ("read by a function that does
  *   not use it"), so it follows the code.
@@ -131,6 +132,8 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       account: ACCOUNT,
       hostedZones: account.hostedZones,
       secrets: account.secrets,
+      secretKeys: account.secretKeys,
+      region: REGION,
       mirror: new Rfc2136Provider({ server: bind.address, zone: bind.delegatedZone, tsig: bind.tsig }),
     });
     fake.install();

@@ -17,7 +17,7 @@ import {
   type ResourceRecordSet,
   Route53Client,
 } from '@aws-sdk/client-route-53';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ResourceExistsException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { unquoteTxtValue } from '../../../lambdas/adapters/dns/route53/txt-values';
@@ -85,8 +85,13 @@ export interface FakeAwsOptions {
   account: string;
   /** Hosted zone id → zone name, the zones that exist. */
   hostedZones: Map<string, string>;
-  /** Secret ARN → name and initial value, the secrets that exist. */
+  /**
+   * Secret ARN → name and initial value, the secrets that exist. Secrets created at run time
+   * (CreateSecret) are added to this map, and their KMS key to `secretKeys`.
+   */
   secrets: Map<string, { name: string; initialValue: string | undefined }>;
+  secretKeys: Map<string, string>;
+  region: string;
   /** Where Route 53's record sets are also served (the delegated zone's real name server). */
   mirror: DnsProvider;
 }
@@ -275,6 +280,7 @@ export class FakeAws {
     operation: string,
     input: Record<string, unknown>,
   ): Promise<Record<string, unknown>> {
+    if (operation === 'CreateSecret') return this.createSecret(input);
     const secret = this.secret(String(input.SecretId));
     switch (operation) {
       case 'GetSecretValue': {
@@ -312,6 +318,29 @@ export class FakeAws {
         return smFixtures.TAG_RESOURCE_RESPONSE;
     }
     throw new Error(`the fake Secrets Manager does not implement ${operation}`);
+  }
+
+  /** CreateSecret: a new secret under its name (ARN with the 6-character suffix), its KMS key recorded. */
+  private createSecret(input: Record<string, unknown>): Record<string, unknown> {
+    const name = String(input.Name);
+    if ([...this.secrets.values()].some((x) => x.name === name)) {
+      throw new ResourceExistsException({
+        message: `The operation failed because the secret ${name} already exists.`,
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    const arn = `arn:aws:secretsmanager:${this.options.region}:${this.options.account}:secret:${name}-${randomUUID().replace(/-/g, '').slice(0, 6)}`;
+    const value = typeof input.SecretString === 'string' ? input.SecretString : undefined;
+    const id = randomUUID();
+    this.secrets.set(arn, {
+      arn,
+      name,
+      versions: value === undefined ? [] : [{ id, value, stages: ['AWSCURRENT'] }],
+      tags: new Map(((input.Tags ?? []) as { Key: string; Value: string }[]).map((t) => [t.Key, t.Value])),
+    });
+    this.options.secrets.set(arn, { name, initialValue: value });
+    if (typeof input.KmsKeyId === 'string') this.options.secretKeys.set(arn, input.KmsKeyId);
+    return { ARN: arn, Name: name, ...(value === undefined ? {} : { VersionId: id }) };
   }
 
   // ---- ACM ----

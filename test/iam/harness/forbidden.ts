@@ -99,8 +99,8 @@ export function forbiddenRequests({
   }));
 
   // ---- certificate secrets: written only by FinalizeAndStore; private keys read by nobody ----
-  const certificateSecrets = [...account.secrets.keys()].filter(
-    (arn) => !secretLabel(arn, account).startsWith('ACME'),
+  const certificateSecrets = [...account.secrets.keys()].filter((arn) =>
+    secretLabel(arn, account).startsWith('certificate secret'),
   );
   for (const arn of certificateSecrets) {
     for (const op of ['PutSecretValue', 'TagResource', 'UntagResource', 'UpdateSecret', 'DeleteSecret']) {
@@ -124,10 +124,9 @@ export function forbiddenRequests({
   }
 
   // ---- the ACME account key: read only by the functions that use it ----
-  const accountSecret = [...account.secrets.keys()].find((arn) =>
+  for (const accountSecret of [...account.secrets.keys()].filter((arn) =>
     secretLabel(arn, account).startsWith('ACME'),
-  );
-  if (accountSecret) {
+  )) {
     const readers = new Set(
       recorded
         .filter((r) => r.action === 'secretsmanager:GetSecretValue' && r.resource === accountSecret)

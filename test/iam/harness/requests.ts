@@ -153,14 +153,17 @@ export function iamRequestsOf(call: RecordedCall, account: DeployedAccount): Iam
       break;
     }
     case 'secretsmanager': {
-      const arn = secretArnOf(String(input.SecretId), account);
+      const arn =
+        call.operation === 'CreateSecret'
+          ? String((call.output as { ARN?: string }).ARN)
+          : secretArnOf(String(input.SecretId), account);
       const out = [
         one(
           `secretsmanager:${call.operation}`,
           arn,
           secretLabel(arn, account),
-          call.operation === 'TagResource'
-            ? tagContext(input.Tags as { Key?: string; Value?: string }[])
+          call.operation === 'TagResource' || call.operation === 'CreateSecret'
+            ? tagContext(input.Tags as { Key?: string; Value?: string }[] | undefined)
             : call.operation === 'UntagResource'
               ? tagContext(undefined, input.TagKeys as string[])
               : {},
@@ -261,10 +264,18 @@ function secretArnOf(id: string, account: DeployedAccount): string {
   throw new Error(`secret ${id} is not one the stack creates`);
 }
 
-/** `account secret` / `certificate secret <name>`, for the table. */
+/**
+ * What a secret holds, from its name, for the table and the forbidden list: the stack's
+ * `<prefix>/_acme-account` and `<prefix>/<certificate>`, and the runtime names the data model is
+ * moving to, `<prefix>/acme-account/<hash>`, `<prefix>/certificate/<name>` and
+ * `<prefix>/pending-key/<name>`.
+ */
 export function secretLabel(arn: string, account: DeployedAccount): string {
   const name = account.secrets.get(arn)?.name ?? arn;
-  return name.endsWith('/_acme-account')
-    ? 'ACME account secret'
-    : `certificate secret ${name.split('/').pop()}`;
+  const parts = name.split('/');
+  const last = parts.pop() ?? name;
+  const kind = parts.pop();
+  if (last === '_acme-account' || kind === 'acme-account') return 'ACME account secret';
+  if (kind === 'pending-key') return `pending private key ${last}`;
+  return `certificate secret ${last}`;
 }
