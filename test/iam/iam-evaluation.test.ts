@@ -20,7 +20,7 @@
  * - A new posture rule ("X must never do Y"): add it to harness/forbidden.ts; derive the
  *   functions from the recorded table where it depends on use ("read by a function that does
  *   not use it"), so it follows the code.
- * - New resource types in the template: teach harness/cfn.ts their `Ref`/`Fn::GetAtt`, and
+ * - New resource types in the template: teach test/support/cfn-resolve.ts their `Ref`/`Fn::GetAtt`, and
  *   harness/deployment.ts their resource policy if IAM evaluates one (e.g. a DynamoDB table has
  *   none; a KMS key does).
  * The table "function -> calls it makes" is printed by this test (and asserted: every call
@@ -36,8 +36,8 @@ import { ENV } from '../../lambdas/runtime/env';
 import { configForEnvironment } from '../../lib/certflow';
 import { ACCOUNT, REGION, synth } from '../cdk/synth';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
+import type { Template } from '../support/cfn-resolve';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
-import type { Template } from './harness/cfn';
 import { type DeployedAccount, deployedAccount, type PolicyDocument } from './harness/deployment';
 import { type Evaluated, evaluateAll, verdictTable } from './harness/evaluate';
 import { FakeAws } from './harness/fake-aws';

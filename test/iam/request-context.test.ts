@@ -1,5 +1,5 @@
 import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
-import type { Json } from './harness/cfn';
+import type { Json } from '../support/cfn-resolve';
 import type { DeployedAccount, DeployedFunction } from './harness/deployment';
 import { evaluateAll } from './harness/evaluate';
 import { forbiddenRequests } from './harness/forbidden';

@@ -5,7 +5,7 @@
  * topic (the key Secrets Manager and SNS use on the function's behalf).
  */
 import { TASK_STEPS, type TaskStep } from '../../../lambdas/core/state';
-import { CfnResolver, type Deployment, type Json, type Template } from './cfn';
+import { CfnResolver, type Deployment, type Json, type Template } from '../../support/cfn-resolve';
 
 export interface PolicyDocument {
   Version: string;

@@ -5,7 +5,7 @@
  * behalf (KMS for Secrets Manager and SNS) are modelled as their own requests.
  */
 import type { TaskStep } from '../../../lambdas/core/state';
-import type { Deployment } from './cfn';
+import type { Deployment } from '../../support/cfn-resolve';
 import type { DeployedAccount } from './deployment';
 import type { RecordedCall } from './fake-aws';
 
