@@ -58,8 +58,9 @@ describe('Route 53 client: the partition’s global endpoint, not a hard-coded u
     const provider = new Route53Provider({ client, hostedZoneId: ZONE_ID, zone: ZONE });
     await expect(provider.isChangeApplied('/change/C2682N5HXP0BZ4')).resolves.toBe(true);
     expect(handler.requests).toHaveLength(1);
-    expect(handler.requests[0]?.hostname).toBe(host);
-    expect(signingScope(handler.requests[0] as never)).toEqual({ region: signingRegion, service: 'route53' });
+    const [request] = handler.requests;
+    expect(request?.hostname).toBe(host);
+    expect(request && signingScope(request)).toEqual({ region: signingRegion, service: 'route53' });
   });
 
   it("uses exactly the SDK partitions data's implicit global region for every region it lists", () => {

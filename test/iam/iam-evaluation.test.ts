@@ -39,7 +39,12 @@ import { startTestBind, type TestBind } from '../support/bind-fixture';
 import type { Template } from '../support/cfn-resolve';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
 import { type DeployedAccount, deployedAccount, type PolicyDocument } from './harness/deployment';
-import { type Evaluated, evaluateAll, verdictTable } from './harness/evaluate';
+import {
+  type Evaluated,
+  evaluateAll,
+  forbiddenTable as forbiddenTableText,
+  verdictTable,
+} from './harness/evaluate';
 import { FakeAws } from './harness/fake-aws';
 import { type ForbiddenRequest, forbiddenRequests } from './harness/forbidden';
 import { PipelineDriver } from './harness/pipeline';
@@ -167,7 +172,11 @@ describe('IAM evaluated against every call the pipeline makes', () => {
     const report = [
       verdictTable('Calls the pipeline made (issue, renew, fail), by function:', allowedTable),
       '',
-      verdictTable('Calls it must never be able to make, by function:', forbiddenTable),
+      forbiddenTableText(
+        'Calls it must never be able to make, by rule (the functions each was evaluated for):',
+        forbiddenTable.map((r, i) => ({ ...r, rule: (forbidden[i] as ForbiddenRequest).rule })),
+        TASK_STEPS,
+      ),
     ].join('\n');
     writeFileSync(join(tmpdir(), 'certflow-iam-table.txt'), `${report}\n`);
     process.stdout.write(`\n${report}\n`);

@@ -67,6 +67,39 @@ export function verdictTable(title: string, rows: Evaluated[]): string {
   return out.join('\n');
 }
 
+/**
+ * The forbidden calls grouped by the rule they test, one line per call with the functions it
+ * was evaluated for ("every function" when all of them) and, for any not denied, which.
+ */
+export function forbiddenTable(
+  title: string,
+  rows: (Evaluated & { rule: string })[],
+  allSteps: readonly string[],
+): string {
+  const byRule = new Map<string, Map<string, Evaluated[]>>();
+  for (const r of rows) {
+    const calls = byRule.get(r.rule) ?? new Map<string, Evaluated[]>();
+    const key = `${r.action} ${shortArn(r.resource)}: ${r.summary}`;
+    calls.set(key, [...(calls.get(key) ?? []), r]);
+    byRule.set(r.rule, calls);
+  }
+  const out = [title];
+  for (const [rule, calls] of byRule) {
+    out.push(`${rule}:`);
+    for (const [call, evaluated] of [...calls].sort(([a], [b]) => a.localeCompare(b))) {
+      const steps = evaluated.map((e) => e.step);
+      const who = allSteps.every((s) => steps.includes(s as Evaluated['step']))
+        ? 'every function'
+        : steps.join(', ');
+      const allowed = evaluated.filter((e) => e.verdict === 'Allowed').map((e) => e.step);
+      out.push(
+        `  ${allowed.length === 0 ? 'DENY ' : 'ALLOW'} ${call} [${who}]${allowed.length > 0 ? ` ALLOWED FOR ${allowed.join(', ')}` : ''}`,
+      );
+    }
+  }
+  return out.join('\n');
+}
+
 function shortArn(arn: string): string {
   return arn.replace(/^arn:aws[a-z-]*:/, '').replace(/:\d{12}:/, ':<account>:');
 }
