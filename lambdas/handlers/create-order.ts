@@ -1,13 +1,16 @@
 import type { CertificateItem } from '../core/state';
 import { createOrder } from '../core/steps/create-order';
-import { makeHandler } from '../runtime/handler';
+import { makeHandler, type Wirings } from '../runtime/handler';
 import { parseCertificateItem } from '../runtime/inputs';
 import { accountsWiring } from '../runtime/wiring/accounts';
+
+/** The adapters this step uses (and nothing else: the function's bundle carries only these). */
+export const wiring: Wirings = { accounts: accountsWiring };
 
 /** Task state `CreateOrder`: see {@link createOrder}. */
 export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof createOrder>>>({
   step: 'CreateOrder',
   parse: parseCertificateItem,
   run: createOrder,
-  wiring: { accounts: accountsWiring },
+  wiring,
 });

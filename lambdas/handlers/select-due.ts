@@ -1,15 +1,18 @@
 import type { RunInput } from '../core/state';
 import { selectDue } from '../core/steps/select-due';
-import { makeHandler } from '../runtime/handler';
+import { makeHandler, type Wirings } from '../runtime/handler';
 import { parseRunInput } from '../runtime/inputs';
 import { accountsWiring } from '../runtime/wiring/accounts';
 import { eabWiring } from '../runtime/wiring/eab';
 import { storesWiring } from '../runtime/wiring/stores';
+
+/** The adapters this step uses (and nothing else: the function's bundle carries only these). */
+export const wiring: Wirings = { accounts: accountsWiring, eab: eabWiring, stores: storesWiring };
 
 /** Task state `SelectDue`: see {@link selectDue}. */
 export const handler = makeHandler<RunInput, Awaited<ReturnType<typeof selectDue>>>({
   step: 'SelectDue',
   parse: parseRunInput,
   run: selectDue,
-  wiring: { accounts: accountsWiring, eab: eabWiring, stores: storesWiring },
+  wiring,
 });

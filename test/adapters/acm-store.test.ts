@@ -1,7 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import {
   ACMClient,
-  ACMServiceException,
   AddTagsToCertificateCommand,
   DescribeCertificateCommand,
   ImportCertificateCommand,
@@ -14,6 +13,21 @@ import 'aws-sdk-client-mock-jest';
 import { AcmCertificateStore } from '../../lambdas/adapters/store/acm/acm-store';
 import { CertificateStoreError } from '../../lambdas/core/errors';
 import type { CertificateMetadata, IssuedCertificate } from '../../lambdas/core/ports';
+import {
+  certificateSummary,
+  DESCRIBED_EC_P256,
+  DESCRIBED_RSA_2048,
+  describedCertificate,
+  ENUM_EC_P256,
+  ENUM_RSA_2048,
+  EXAMPLE_CERTIFICATE_ARN,
+  EXAMPLE_NEXT_TOKEN,
+  importCertificateResponse,
+  limitExceeded,
+  listCertificatesResponse,
+  listTagsResponse,
+  SECOND_EXAMPLE_CERTIFICATE_ARN,
+} from '../fixtures/aws/acm';
 
 const HOME = 'eu-west-1';
 const EDGE = 'us-east-1';
@@ -22,9 +36,10 @@ const edgeClient = new ACMClient({ region: EDGE });
 const home = mockClient(homeClient);
 const edge = mockClient(edgeClient);
 
-const EXISTING_ARN = `arn:aws:acm:${HOME}:123456789012:certificate/11111111-2222-3333-4444-555555555555`;
-const NEW_ARN = `arn:aws:acm:${EDGE}:123456789012:certificate/99999999-8888-7777-6666-555555555555`;
-const OTHER_ARN = `arn:aws:acm:${HOME}:123456789012:certificate/00000000-0000-0000-0000-000000000000`;
+// The ARNs of the AWS CLI examples (test/fixtures/aws/acm.ts), placed in this test's regions (adapted).
+const EXISTING_ARN = EXAMPLE_CERTIFICATE_ARN.replace('us-east-1', HOME);
+const NEW_ARN = SECOND_EXAMPLE_CERTIFICATE_ARN;
+const OTHER_ARN = SECOND_EXAMPLE_CERTIFICATE_ARN.replace('us-east-1', HOME);
 
 function store(regions = [HOME]): AcmCertificateStore {
   return new AcmCertificateStore({
@@ -60,43 +75,55 @@ function issued(overrides: Partial<CertificateMetadata> = {}): IssuedCertificate
 const text = (bytes: Uint8Array | undefined): string =>
   Buffer.from(bytes ?? new Uint8Array()).toString('utf8');
 
-/** The home region holds an unrelated imported certificate, an ACM-issued one, and (optionally) ours. */
-function homeHolds(ours: { keyAlgorithm?: 'EC_prime256v1' | 'RSA_2048'; ari?: string } | undefined): void {
-  home.on(ListCertificatesCommand).resolves({
-    CertificateSummaryList: [
-      {
-        CertificateArn: OTHER_ARN,
-        DomainName: 'other.example.org',
-        Type: 'IMPORTED',
-        KeyAlgorithm: 'RSA_2048',
-      },
-      {
-        CertificateArn: `${OTHER_ARN}-issued`,
-        DomainName: 'example.com',
-        Type: 'AMAZON_ISSUED',
-        KeyAlgorithm: 'RSA_2048',
-      },
+/**
+ * The home region holds an unrelated imported certificate, an ACM-issued one, and (optionally)
+ * ours, as ListCertificates / ListTagsForCertificate answer (AWS CLI examples, adapted names).
+ * `keyAlgorithm` is the summary's spelling: the request-enum form or the hyphenated output form.
+ */
+function homeHolds(ours: { keyAlgorithm?: string; ari?: string } | undefined): void {
+  home.on(ListCertificatesCommand).resolves(
+    listCertificatesResponse([
+      certificateSummary(OTHER_ARN, 'other.example.org', { type: 'IMPORTED', keyAlgorithm: ENUM_RSA_2048 }),
+      certificateSummary(`${OTHER_ARN}-issued`, 'example.com', {
+        type: 'AMAZON_ISSUED',
+        keyAlgorithm: ENUM_RSA_2048,
+      }),
       ...(ours
         ? [
-            {
-              CertificateArn: EXISTING_ARN,
-              DomainName: 'example.com',
-              Type: 'IMPORTED' as const,
-              KeyAlgorithm: ours.keyAlgorithm ?? ('EC_prime256v1' as const),
-            },
+            certificateSummary(EXISTING_ARN, 'example.com', {
+              type: 'IMPORTED',
+              keyAlgorithm: ours.keyAlgorithm ?? ENUM_EC_P256,
+            }),
           ]
         : []),
-    ],
-  });
-  home.on(ListTagsForCertificateCommand, { CertificateArn: OTHER_ARN }).resolves({
-    Tags: [{ Key: 'certflow:certificate', Value: 'api' }],
-  });
-  home.on(ListTagsForCertificateCommand, { CertificateArn: EXISTING_ARN }).resolves({
-    Tags: [
-      { Key: 'certflow:certificate', Value: 'www' },
-      ...(ours?.ari ? [{ Key: 'certflow:ariCertId', Value: ours.ari }] : []),
-    ],
-  });
+    ]),
+  );
+  home
+    .on(ListTagsForCertificateCommand, { CertificateArn: OTHER_ARN })
+    .resolves(listTagsResponse([{ Key: 'certflow:certificate', Value: 'api' }]));
+  home
+    .on(ListTagsForCertificateCommand, { CertificateArn: EXISTING_ARN })
+    .resolves(
+      listTagsResponse([
+        { Key: 'certflow:certificate', Value: 'www' },
+        ...(ours?.ari ? [{ Key: 'certflow:ariCertId', Value: ours.ari }] : []),
+      ]),
+    );
+}
+
+/** DescribeCertificate of our certificate: the AWS CLI example, adapted to it. */
+function describedAs(keyAlgorithm: string) {
+  return {
+    Certificate: describedCertificate({
+      arn: EXISTING_ARN,
+      domains: ['example.com', '*.example.com'],
+      keyAlgorithm,
+      issuer: 'R11',
+      notBefore: new Date('2025-01-01T00:00:00Z'),
+      notAfter: new Date('2025-04-01T00:00:00Z'),
+      importedAt: new Date('2025-01-01T00:05:00Z'),
+    }),
+  };
 }
 
 beforeEach(() => {
@@ -107,7 +134,7 @@ beforeEach(() => {
 describe('AcmCertificateStore.put', () => {
   it('imports a new certificate with the certflow tags the first time', async () => {
     homeHolds(undefined);
-    home.on(ImportCertificateCommand).resolves({ CertificateArn: EXISTING_ARN });
+    home.on(ImportCertificateCommand).resolves(importCertificateResponse(EXISTING_ARN));
     const cert = issued();
 
     await expect(store().put(cert)).resolves.toEqual({ store: 'acm', location: EXISTING_ARN });
@@ -130,7 +157,7 @@ describe('AcmCertificateStore.put', () => {
 
   it('re-imports to the same ARN (no tags on re-import), then updates the CertID tag', async () => {
     homeHolds({ ari: 'old.id' });
-    home.on(ImportCertificateCommand).resolves({ CertificateArn: EXISTING_ARN });
+    home.on(ImportCertificateCommand).resolves(importCertificateResponse(EXISTING_ARN));
     const cert = issued();
 
     await expect(store().put(cert)).resolves.toEqual({ store: 'acm', location: EXISTING_ARN });
@@ -151,9 +178,9 @@ describe('AcmCertificateStore.put', () => {
 
   it('imports in every region: re-import where it exists, new import elsewhere', async () => {
     homeHolds({ ari: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy' });
-    home.on(ImportCertificateCommand).resolves({ CertificateArn: EXISTING_ARN });
-    edge.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [] });
-    edge.on(ImportCertificateCommand).resolves({ CertificateArn: NEW_ARN });
+    home.on(ImportCertificateCommand).resolves(importCertificateResponse(EXISTING_ARN));
+    edge.on(ListCertificatesCommand).resolves(listCertificatesResponse([]));
+    edge.on(ImportCertificateCommand).resolves(importCertificateResponse(NEW_ARN));
 
     const location = await store([HOME, EDGE]).put(issued());
 
@@ -166,26 +193,65 @@ describe('AcmCertificateStore.put', () => {
   it('finds its certificate on a later ListCertificates page', async () => {
     home
       .on(ListCertificatesCommand)
-      .resolvesOnce({ CertificateSummaryList: [], NextToken: 'page-2' })
-      .resolvesOnce({
-        CertificateSummaryList: [
-          { CertificateArn: EXISTING_ARN, Type: 'IMPORTED', KeyAlgorithm: 'EC_prime256v1' },
-        ],
-      });
+      .resolvesOnce(listCertificatesResponse([], EXAMPLE_NEXT_TOKEN))
+      .resolvesOnce(
+        listCertificatesResponse([
+          certificateSummary(EXISTING_ARN, 'example.com', { type: 'IMPORTED', keyAlgorithm: ENUM_EC_P256 }),
+        ]),
+      );
     home
       .on(ListTagsForCertificateCommand)
-      .resolves({ Tags: [{ Key: 'certflow:certificate', Value: 'www' }] });
-    home.on(ImportCertificateCommand).resolves({ CertificateArn: EXISTING_ARN });
+      .resolves(listTagsResponse([{ Key: 'certflow:certificate', Value: 'www' }]));
+    home.on(ImportCertificateCommand).resolves(importCertificateResponse(EXISTING_ARN));
 
     await store().put(issued({ ariCertId: undefined }));
 
-    expect(home).toHaveReceivedNthCommandWith(2, ListCertificatesCommand, { NextToken: 'page-2' });
+    expect(home).toHaveReceivedNthCommandWith(2, ListCertificatesCommand, { NextToken: EXAMPLE_NEXT_TOKEN });
     expect(home).toHaveReceivedCommandWith(ImportCertificateCommand, { CertificateArn: EXISTING_ARN });
   });
 
+  it.each([
+    ['hyphen, as DescribeCertificate and ListCertificates output spell it', DESCRIBED_EC_P256],
+    ['underscore, the request-enum spelling', ENUM_EC_P256],
+  ])(
+    'a renewal (current, then put) of an EC P-256 certificate reported with a %s re-imports into the same ARN',
+    async (_how, algorithm) => {
+      homeHolds({ keyAlgorithm: algorithm });
+      home.on(DescribeCertificateCommand, { CertificateArn: EXISTING_ARN }).resolves(describedAs(algorithm));
+      home.on(ImportCertificateCommand).resolves(importCertificateResponse(EXISTING_ARN));
+      const acm = store();
+
+      await expect(acm.current('www')).resolves.toMatchObject({
+        status: 'healthy',
+        metadata: { name: 'www', keyType: 'ecdsa-p256' },
+      });
+      await expect(acm.put(issued({ keyType: 'ecdsa-p256' }))).resolves.toEqual({
+        store: 'acm',
+        location: EXISTING_ARN,
+      });
+      expect(home).toHaveReceivedCommandTimes(ImportCertificateCommand, 1);
+      expect(home).toHaveReceivedCommandWith(ImportCertificateCommand, { CertificateArn: EXISTING_ARN });
+    },
+  );
+
+  it.each([
+    ['hyphen', DESCRIBED_RSA_2048],
+    ['underscore', ENUM_RSA_2048],
+  ])(
+    'still refuses a real key-type change when the existing algorithm is spelled with a %s',
+    async (_how, algorithm) => {
+      homeHolds({ keyAlgorithm: algorithm });
+
+      await expect(store().put(issued({ keyType: 'ecdsa-p256' }))).rejects.toThrow(
+        /changed key type to ecdsa-p256.*set keyType back/,
+      );
+      expect(home).not.toHaveReceivedCommand(ImportCertificateCommand);
+    },
+  );
+
   it('refuses a key-type change ACM cannot re-import, before importing anywhere', async () => {
-    homeHolds({ keyAlgorithm: 'EC_prime256v1' });
-    edge.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [] });
+    homeHolds({ keyAlgorithm: ENUM_EC_P256 });
+    edge.on(ListCertificatesCommand).resolves(listCertificatesResponse([]));
 
     const error = await store([EDGE, HOME])
       .put(issued({ keyType: 'rsa-2048' }))
@@ -212,12 +278,7 @@ describe('AcmCertificateStore.put', () => {
 
   it('translates an import failure with the region and no key material', async () => {
     homeHolds(undefined);
-    const invalid = new ACMServiceException({
-      name: 'ValidationException',
-      $fault: 'client',
-      message: 'The private key is not supported.',
-      $metadata: { httpStatusCode: 400 },
-    });
+    const invalid = limitExceeded();
     home.on(ImportCertificateCommand).rejects(invalid);
     const cert = issued();
 
@@ -227,7 +288,7 @@ describe('AcmCertificateStore.put', () => {
 
     expect(error).toBeInstanceOf(CertificateStoreError);
     expect((error as Error).message).toBe(
-      'acm: ImportCertificate in eu-west-1 for certificate "www" failed: ValidationException: The private key is not supported.',
+      'acm: ImportCertificate in eu-west-1 for certificate "www" failed: LimitExceededException: An ACM quota has been exceeded.',
     );
     expect((error as Error).cause).toBe(invalid);
     expect((error as Error).message).not.toContain('PRIVATE KEY');
@@ -289,6 +350,8 @@ describe('AcmCertificateStore.current', () => {
     ariCertId: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy',
     storedAt: '2025-01-01T00:05:00.000Z',
   };
+  /** The metadata of the AWS CLI example (describedAs): its serial, colons removed, lowercase. */
+  const expectedMetadata = { ...metadata, serial: '0facb0a38dea65522d7d013a3936dbd6' };
 
   it('describes the tagged certificate from the home region, checking every region holds the same one', async () => {
     homeHolds({ ari: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy' });
@@ -298,6 +361,31 @@ describe('AcmCertificateStore.current', () => {
     await expect(store([HOME, EDGE]).current('www')).resolves.toEqual({ status: 'healthy', metadata });
     expect(edge).toHaveReceivedCommandWith(DescribeCertificateCommand, { CertificateArn: EDGE_ARN });
     expect(home).not.toHaveReceivedCommand(ImportCertificateCommand);
+  });
+
+  it.each([
+    ['as DescribeCertificate reports it (hyphen)', DESCRIBED_EC_P256],
+    ['in the request-enum spelling (underscore)', ENUM_EC_P256],
+  ])('describes the tagged certificate, key algorithm %s', async (_how, algorithm) => {
+    homeHolds({});
+    home.on(DescribeCertificateCommand, { CertificateArn: EXISTING_ARN }).resolves(describedAs(algorithm));
+    await expect(store([HOME]).current('www')).resolves.toEqual({
+      status: 'healthy',
+      metadata: { ...expectedMetadata, ariCertId: undefined },
+    });
+  });
+
+  it("reads the AWS CLI example's RSA-2048 as rsa-2048, and an algorithm certflow does not issue as broken", async () => {
+    homeHolds({ keyAlgorithm: DESCRIBED_RSA_2048 });
+    home
+      .on(DescribeCertificateCommand)
+      .resolvesOnce(describedAs(DESCRIBED_RSA_2048))
+      .resolvesOnce(describedAs('RSA-1024'));
+    await expect(store().current('www')).resolves.toMatchObject({
+      status: 'healthy',
+      metadata: { keyType: 'rsa-2048' },
+    });
+    await expect(store().current('www')).resolves.toMatchObject({ status: 'broken' });
   });
 
   it('reports absent when nothing was imported for the certificate', async () => {

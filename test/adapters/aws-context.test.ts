@@ -10,6 +10,7 @@ import { alerterWiring } from '../../lambdas/runtime/wiring/alerter';
 import { dnsProviderWiring } from '../../lambdas/runtime/wiring/dns-provider';
 import { storesWiring } from '../../lambdas/runtime/wiring/stores';
 import { configForFunctions } from '../../lib/certflow';
+import { publishResponse } from '../fixtures/aws/sns';
 
 /**
  * The AWS wiring as the stack sets it up: the environment the construct writes
@@ -38,7 +39,7 @@ describe('AWS runtime wiring', () => {
   });
 
   it('the RecordFailure handler alerts through the SNS topic named in its environment', async () => {
-    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    sns.on(PublishCommand).resolves(publishResponse());
     const out = await recordFailure({
       certificate: 'www',
       failedStep: 'CreateOrder',

@@ -8,15 +8,26 @@ import {
   ListResourceRecordSetsCommand,
   type ListResourceRecordSetsCommandInput,
   type ListResourceRecordSetsCommandOutput,
-  PriorRequestNotComplete,
   type ResourceRecordSet,
   Route53Client,
-  Route53ServiceException,
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { Route53Provider } from '../../lambdas/adapters/dns/route53/route53-provider';
 import { DnsProviderError, DnsProviderThrottledError } from '../../lambdas/core/errors';
+import {
+  accessDenied,
+  changeResourceRecordSetsResponse,
+  DOCUMENTED_TXT_VALUES,
+  getChangeResponse,
+  invalidChangeBatch,
+  listResourceRecordSetsResponse,
+  priorRequestNotComplete,
+  quotedTxt,
+  throttlingError,
+  throttlingException,
+  txtRecordSet,
+} from '../fixtures/aws/route53';
 
 const ZONE = 'acme.example.net';
 const ZONE_ID = 'Z0123456789ABC';
@@ -39,25 +50,12 @@ function provider(
   });
 }
 
-const quoted = (value: string): string => `"${value}"`;
-const txtSet = (name: string, values: string[], ttl = 60): ResourceRecordSet => ({
-  Name: `${name}.`,
-  Type: 'TXT',
-  TTL: ttl,
-  ResourceRecords: values.map((v) => ({ Value: quoted(v) })),
-});
-const changeInfo = (id: string, status: 'PENDING' | 'INSYNC' = 'PENDING') => ({
-  ChangeInfo: { Id: id, Status: status, SubmittedAt: new Date() },
-});
-const invalidChangeBatch = (message: string): InvalidChangeBatch =>
-  new InvalidChangeBatch({ message, messages: [message], $metadata: { httpStatusCode: 400 } });
-const throttling = (): Route53ServiceException =>
-  new Route53ServiceException({
-    name: 'Throttling',
-    $fault: 'client',
-    message: 'Rate exceeded',
-    $metadata: { httpStatusCode: 400 },
-  });
+// Responses come from AWS's published examples (test/fixtures/aws/route53.ts names each source).
+const quoted = quotedTxt;
+const txtSet = (name: string, values: string[], ttl = 60): ResourceRecordSet =>
+  txtRecordSet(name, values.map(quoted), ttl);
+const changeInfo = (id: string) => changeResourceRecordSetsResponse({ id });
+const listed = (sets: ResourceRecordSet[]) => listResourceRecordSetsResponse(sets);
 
 /** The change batches the provider sent, in order. */
 function sentBatches(): Change[][] {
@@ -101,7 +99,7 @@ class FakeHostedZone {
       .filter((name) => name >= start)
       .slice(0, input.MaxItems ?? 100)
       .map((name) => structuredClone(this.sets.get(name) as ResourceRecordSet));
-    return { ResourceRecordSets: sets, IsTruncated: false, MaxItems: input.MaxItems, $metadata: {} };
+    return { ...listResourceRecordSetsResponse(sets, input.MaxItems), $metadata: {} };
   }
 
   async change(input: ChangeResourceRecordSetsCommandInput): Promise<ChangeResourceRecordSetsCommandOutput> {
@@ -110,9 +108,9 @@ class FakeHostedZone {
     for (const change of input.ChangeBatch?.Changes ?? []) {
       const set = change.ResourceRecordSet as ResourceRecordSet;
       const name = String(set.Name);
-      if (change.Action !== 'CREATE' && change.Action !== 'DELETE') throw accessDenied('action');
-      if (set.Type !== 'TXT') throw accessDenied('record type');
-      if (!name.endsWith(`.${ZONE}.`)) throw accessDenied('record name');
+      if (change.Action !== 'CREATE' && change.Action !== 'DELETE') throw accessDenied();
+      if (set.Type !== 'TXT') throw accessDenied();
+      if (!name.endsWith(`.${ZONE}.`)) throw accessDenied();
       const current = next.get(name);
       if (change.Action === 'DELETE') {
         if (!current) {
@@ -146,15 +144,6 @@ class FakeHostedZone {
   }
 }
 
-function accessDenied(what: string): Route53ServiceException {
-  return new Route53ServiceException({
-    name: 'AccessDenied',
-    $fault: 'client',
-    message: `not authorized: ${what} is outside the IAM policy`,
-    $metadata: { httpStatusCode: 403 },
-  });
-}
-
 function sameSet(a: ResourceRecordSet, b: ResourceRecordSet): boolean {
   const values = (s: ResourceRecordSet) => (s.ResourceRecords ?? []).map((r) => String(r.Value)).sort();
   return a.TTL === b.TTL && JSON.stringify(values(a)) === JSON.stringify(values(b));
@@ -171,7 +160,7 @@ beforeEach(() => route53.reset());
 
 describe('Route53Provider: publishing', () => {
   it('puts the apex and wildcard values for one name into one CREATE, and returns the change id', async () => {
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
+    route53.on(ListResourceRecordSetsCommand).resolves(listed([]));
     route53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('/change/C1'));
 
     const tokens = await provider().addTxtValues([
@@ -193,10 +182,10 @@ describe('Route53Provider: publishing', () => {
 
   it("merges with another order's value already there: DELETE exactly what was read, CREATE both", async () => {
     const existing = txtSet(NAME, [OTHER_ORDER_VALUE], 300);
-    route53.on(ListResourceRecordSetsCommand).resolves({
-      // Route 53 lists from the start name onwards; the next name must not be mistaken for ours.
-      ResourceRecordSets: [existing, txtSet(`www.${NAME}`, ['unrelated'])],
-    });
+    // Route 53 lists from the start name onwards; the next name must not be mistaken for ours.
+    route53
+      .on(ListResourceRecordSetsCommand)
+      .resolves(listed([existing, txtSet(`www.${NAME}`, ['unrelated'])]));
     route53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('/change/C2'));
 
     await provider().addTxtValues([{ fqdn: NAME, value: APEX_VALUE }]);
@@ -210,28 +199,31 @@ describe('Route53Provider: publishing', () => {
   });
 
   it('writes nothing and returns no token when every value is already there (idempotent retry)', async () => {
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [txtSet(NAME, [APEX_VALUE])] });
+    route53.on(ListResourceRecordSetsCommand).resolves(listed([txtSet(NAME, [APEX_VALUE])]));
 
     await expect(provider().addTxtValues([{ fqdn: NAME, value: APEX_VALUE }])).resolves.toEqual([]);
     expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
   });
 
-  it('keeps a foreign value byte-for-byte even when Route 53 stores it as several strings', async () => {
-    const foreign: ResourceRecordSet = {
-      Name: `${NAME}.`,
-      Type: 'TXT',
-      TTL: 60,
-      ResourceRecords: [{ Value: '"v=spf1 " "-all"' }],
-    };
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [foreign] });
+  it("keeps the developer guide's escaped TXT values byte-for-byte, and sees a value it wrote through the escapes", async () => {
+    // Values exactly as the Route 53 developer guide shows them for the API (quoted, \" and \351).
+    const documented = Object.values(DOCUMENTED_TXT_VALUES);
+    const foreign = txtRecordSet(NAME, documented);
+    route53.on(ListResourceRecordSetsCommand).resolves(listed([foreign]));
     route53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('/change/C3'));
 
     await provider().addTxtValues([{ fqdn: NAME, value: APEX_VALUE }]);
+    // The documented "v=spf1 ..." value, unquoted, is already there: nothing to write.
+    await provider().addTxtValues([{ fqdn: NAME, value: 'v=spf1 ip4:192.168.0.1/16 -all' }]);
 
-    const [batch] = sentBatches();
-    expect(batch?.[1]?.ResourceRecordSet?.ResourceRecords).toEqual([
-      { Value: '"v=spf1 " "-all"' },
-      { Value: quoted(APEX_VALUE) },
+    const batches = sentBatches();
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toEqual([
+      { Action: 'DELETE', ResourceRecordSet: foreign },
+      {
+        Action: 'CREATE',
+        ResourceRecordSet: txtRecordSet(NAME, [...documented, quoted(APEX_VALUE)]),
+      },
     ]);
   });
 
@@ -280,8 +272,8 @@ describe('Route53Provider: concurrent orders on one name', () => {
   it("retries a rejected compare-and-swap with the other order's value included", async () => {
     route53
       .on(ListResourceRecordSetsCommand)
-      .resolvesOnce({ ResourceRecordSets: [] })
-      .resolvesOnce({ ResourceRecordSets: [txtSet(NAME, [OTHER_ORDER_VALUE])] });
+      .resolvesOnce(listed([]))
+      .resolvesOnce(listed([txtSet(NAME, [OTHER_ORDER_VALUE])]));
     route53
       .on(ChangeResourceRecordSetsCommand)
       .rejectsOnce(
@@ -338,9 +330,7 @@ describe('Route53Provider: concurrent orders on one name', () => {
 
   it('gives up after maxAttempts when the set keeps changing, with Route 53 messages kept', async () => {
     const message = `Tried to delete resource record set [name='${NAME}.', type='TXT'] but the values provided do not match the current values`;
-    route53
-      .on(ListResourceRecordSetsCommand)
-      .resolves({ ResourceRecordSets: [txtSet(NAME, [OTHER_ORDER_VALUE])] });
+    route53.on(ListResourceRecordSetsCommand).resolves(listed([txtSet(NAME, [OTHER_ORDER_VALUE])]));
     route53.on(ChangeResourceRecordSetsCommand).rejects(invalidChangeBatch(message));
 
     const error = await provider({ maxAttempts: 3 })
@@ -359,7 +349,7 @@ describe('Route53Provider: concurrent orders on one name', () => {
 describe('Route53Provider: cleanup', () => {
   it("removes only this order's values and keeps the other order's", async () => {
     const current = txtSet(NAME, [APEX_VALUE, OTHER_ORDER_VALUE, WILDCARD_VALUE]);
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [current] });
+    route53.on(ListResourceRecordSetsCommand).resolves(listed([current]));
     route53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('/change/C4'));
 
     await provider().removeTxtValues([
@@ -377,7 +367,7 @@ describe('Route53Provider: cleanup', () => {
 
   it('deletes the record set when its last value goes', async () => {
     const current = txtSet(NAME, [APEX_VALUE], 120);
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [current] });
+    route53.on(ListResourceRecordSetsCommand).resolves(listed([current]));
     route53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('/change/C5'));
 
     await provider().removeTxtValues([{ fqdn: NAME, value: APEX_VALUE }]);
@@ -386,9 +376,7 @@ describe('Route53Provider: cleanup', () => {
   });
 
   it('is a no-op when the values are already gone', async () => {
-    route53
-      .on(ListResourceRecordSetsCommand)
-      .resolves({ ResourceRecordSets: [txtSet(NAME, [OTHER_ORDER_VALUE])] });
+    route53.on(ListResourceRecordSetsCommand).resolves(listed([txtSet(NAME, [OTHER_ORDER_VALUE])]));
 
     await provider().removeTxtValues([{ fqdn: NAME, value: APEX_VALUE }]);
 
@@ -400,8 +388,8 @@ describe('Route53Provider: change status', () => {
   it('reports a change applied only once GetChange says INSYNC', async () => {
     route53
       .on(GetChangeCommand, { Id: '/change/C7' })
-      .resolvesOnce(changeInfo('/change/C7', 'PENDING'))
-      .resolvesOnce(changeInfo('/change/C7', 'INSYNC'));
+      .resolvesOnce(getChangeResponse('PENDING', '/change/C7'))
+      .resolvesOnce(getChangeResponse('INSYNC', '/change/C7'));
     const p = provider();
 
     await expect(p.isChangeApplied('/change/C7')).resolves.toBe(false);
@@ -417,14 +405,11 @@ describe('Route53Provider: change status', () => {
 
 describe('Route53Provider: throttling and errors', () => {
   it('retries throttled calls with backoff and then succeeds', async () => {
-    route53
-      .on(ListResourceRecordSetsCommand)
-      .rejectsOnce(new PriorRequestNotComplete({ message: 'busy', $metadata: { httpStatusCode: 400 } }))
-      .resolves({ ResourceRecordSets: [] });
+    route53.on(ListResourceRecordSetsCommand).rejectsOnce(priorRequestNotComplete()).resolves(listed([]));
     route53
       .on(ChangeResourceRecordSetsCommand)
-      .rejectsOnce(throttling())
-      .rejectsOnce(throttling())
+      .rejectsOnce(throttlingError())
+      .rejectsOnce(throttlingError())
       .resolves(changeInfo('/change/C8'));
 
     await expect(provider().addTxtValues([{ fqdn: NAME, value: APEX_VALUE }])).resolves.toEqual([
@@ -435,12 +420,7 @@ describe('Route53Provider: throttling and errors', () => {
   });
 
   it('gives up with DnsProviderThrottledError after maxAttempts, keeping the cause', async () => {
-    const throttled = new Route53ServiceException({
-      name: 'ThrottlingException',
-      $fault: 'client',
-      message: 'slow down',
-      $metadata: { httpStatusCode: 429 },
-    });
+    const throttled = throttlingException();
     route53.on(GetChangeCommand).rejects(throttled);
 
     const error = await provider({ maxAttempts: 4 })
@@ -455,8 +435,8 @@ describe('Route53Provider: throttling and errors', () => {
   });
 
   it('translates other errors at once into DnsProviderError naming the operation and zone', async () => {
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
-    const denied = accessDenied('hosted zone');
+    route53.on(ListResourceRecordSetsCommand).resolves(listed([]));
+    const denied = accessDenied();
     route53.on(ChangeResourceRecordSetsCommand).rejects(denied);
 
     const error = await provider()
@@ -468,7 +448,7 @@ describe('Route53Provider: throttling and errors', () => {
     expect((error as Error).name).toBe('DnsProviderError');
     expect((error as Error).message).toContain('ChangeResourceRecordSets');
     expect((error as Error).message).toContain(`${ZONE} (${ZONE_ID})`);
-    expect((error as Error).message).toContain('AccessDenied');
+    expect((error as Error).message).toContain('AccessDeniedException');
     expect((error as Error).cause).toBe(denied);
     expect(route53).toHaveReceivedCommandTimes(ChangeResourceRecordSetsCommand, 1);
   });

@@ -3,17 +3,24 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   type PutSecretValueCommandInput,
-  ResourceNotFoundException,
   SecretsManagerClient,
-  SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { SecretsManagerAccountStore } from '../../lambdas/adapters/account/secrets-manager-account-store';
 import { AccountStoreError } from '../../lambdas/core/errors';
 import type { AcmeAccount } from '../../lambdas/core/ports';
+import {
+  accessDenied,
+  decryptionFailure,
+  getSecretValueResponse,
+  putSecretValueResponse,
+  resourceNotFound,
+} from '../fixtures/aws/secrets-manager';
 
-const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:certflow/acme-account-AbCdEf';
+// The AWS CLI describe-secret example's ARN shape (6-character suffix), adapted to this secret.
+const NAME = 'certflow/_acme-account';
+const ARN = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${NAME}-Ca8JGt`;
 const LE = 'https://acme-v02.api.letsencrypt.org/directory';
 const STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
 const sm = mockClient(SecretsManagerClient);
@@ -34,21 +41,21 @@ function account(directoryUrl: string, accountUrl?: string): AcmeAccount {
   return a;
 }
 
-/** A secret whose AWSCURRENT value is whatever was last put (none at first, as the stack creates it). */
+/**
+ * A secret whose AWSCURRENT value is whatever was last put (none at first: GetSecretValue then
+ * answers ResourceNotFoundException). Answers are AWS's examples (test/fixtures/aws/secrets-manager.ts).
+ */
 function secretStartingWith(initial: string | undefined): { value: () => string | undefined } {
   let current = initial;
   sm.on(GetSecretValueCommand, { SecretId: ARN }).callsFake(async () => {
     if (current === undefined) {
-      throw new ResourceNotFoundException({
-        message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT",
-        $metadata: { httpStatusCode: 400 },
-      });
+      throw resourceNotFound();
     }
-    return { ARN, SecretString: current };
+    return getSecretValueResponse({ arn: ARN, name: NAME, secretString: current });
   });
   sm.on(PutSecretValueCommand, { SecretId: ARN }).callsFake(async (input: PutSecretValueCommandInput) => {
     current = input.SecretString;
-    return { ARN };
+    return putSecretValueResponse({ arn: ARN, name: NAME });
   });
   return { value: () => current };
 }
@@ -90,12 +97,7 @@ describe('SecretsManagerAccountStore', () => {
 
   it('translates SDK failures without the key in the message', async () => {
     secretStartingWith(undefined);
-    const denied = new SecretsManagerServiceException({
-      name: 'AccessDeniedException',
-      $fault: 'client',
-      message: 'not authorized to perform secretsmanager:PutSecretValue',
-      $metadata: { httpStatusCode: 400 },
-    });
+    const denied = accessDenied();
     sm.on(PutSecretValueCommand).rejects(denied);
     const le = account(LE);
 
@@ -111,16 +113,9 @@ describe('SecretsManagerAccountStore', () => {
   });
 
   it('translates a read failure other than "no value yet"', async () => {
-    sm.on(GetSecretValueCommand).rejects(
-      new SecretsManagerServiceException({
-        name: 'DecryptionFailure',
-        $fault: 'client',
-        message: 'KMS key is disabled',
-        $metadata: { httpStatusCode: 400 },
-      }),
-    );
+    sm.on(GetSecretValueCommand).rejects(decryptionFailure());
     await expect(store().load(LE)).rejects.toThrow(
-      /^secretsmanager: GetSecretValue .* DecryptionFailure: KMS key is disabled$/,
+      /^secretsmanager: GetSecretValue .* DecryptionFailure: Secrets Manager can't decrypt the protected secret text using the provided KMS key\.$/,
     );
   });
 

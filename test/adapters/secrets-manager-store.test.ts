@@ -4,9 +4,7 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   type PutSecretValueCommandInput,
-  ResourceNotFoundException,
   SecretsManagerClient,
-  SecretsManagerServiceException,
   TagResourceCommand,
   type TagResourceCommandInput,
   UntagResourceCommand,
@@ -18,8 +16,17 @@ import 'aws-sdk-client-mock-jest';
 import { SecretsManagerCertificateStore } from '../../lambdas/adapters/store/secrets-manager/secrets-manager-store';
 import { CertificateStoreError } from '../../lambdas/core/errors';
 import type { CertificateMetadata, IssuedCertificate } from '../../lambdas/core/ports';
+import {
+  accessDenied,
+  describeSecretResponse,
+  putSecretValueResponse,
+  resourceNotFound,
+  TAG_RESOURCE_RESPONSE,
+} from '../fixtures/aws/secrets-manager';
 
-const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:certflow/www-AbCdEf';
+// The shape of the AWS CLI describe-secret example's ARN (random 6-character suffix), adapted.
+const NAME = 'certflow/www';
+const ARN = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${NAME}-Ca8JGt`;
 const sm = mockClient(SecretsManagerClient);
 
 function store(): SecretsManagerCertificateStore {
@@ -56,21 +63,23 @@ function issued(overrides: Partial<CertificateMetadata> = {}): IssuedCertificate
 /**
  * One secret with Secrets Manager's documented behaviour: PutSecretValue adds a version staged
  * AWSCURRENT and moves AWSPREVIOUS to the version that was current; tags are a key/value map.
- * Response shapes and version ids follow the SDK's own examples, botocore
- * botocore/data/secretsmanager/2017-10-17/examples-1.json ("To store a secret value in a new
- * version of a secret": {ARN, Name, VersionId: "EXAMPLE2-90ab-cdef-fedc-ba987EXAMPLE",
- * VersionStages: ["AWSCURRENT"]}; "To retrieve the details of a secret": VersionIdsToStages).
+ * Answers are AWS's examples (test/fixtures/aws/secrets-manager.ts: botocore
+ * secretsmanager examples-1.json and the SDK's command examples) carrying this secret's state;
+ * DescribeSecret also lists the example's own `FirstTag`/`SecondTag`, which certflow must keep.
  */
 class FakeSecret {
   readonly versions: { id: string; value: string; stages: string[] }[] = [];
   readonly tags = new Map<string, string>();
 
   install(): void {
-    sm.on(DescribeSecretCommand, { SecretId: ARN }).callsFake(async () => ({
-      ARN,
-      Tags: [...this.tags].map(([Key, Value]) => ({ Key, Value })),
-      VersionIdsToStages: Object.fromEntries(this.versions.map((v) => [v.id, v.stages])),
-    }));
+    sm.on(DescribeSecretCommand, { SecretId: ARN }).callsFake(async () =>
+      describeSecretResponse({
+        arn: ARN,
+        name: NAME,
+        tags: [...this.tags].map(([Key, Value]) => ({ Key, Value })),
+        versionIdsToStages: Object.fromEntries(this.versions.map((v) => [v.id, v.stages])),
+      }),
+    );
     sm.on(PutSecretValueCommand, { SecretId: ARN }).callsFake(async (input: PutSecretValueCommandInput) => {
       const stages = input.VersionStages ?? ['AWSCURRENT'];
       if (stages.includes('AWSCURRENT')) {
@@ -82,15 +91,15 @@ class FakeSecret {
       }
       const id = `EXAMPLE${this.versions.length + 1}-90ab-cdef-fedc-ba987EXAMPLE`;
       this.versions.push({ id, value: String(input.SecretString), stages });
-      return { ARN, VersionId: id, VersionStages: stages };
+      return { ...putSecretValueResponse({ arn: ARN, name: NAME, versionId: id }), VersionStages: stages };
     });
     sm.on(TagResourceCommand, { SecretId: ARN }).callsFake(async (input: TagResourceCommandInput) => {
       for (const t of input.Tags ?? []) this.tags.set(String(t.Key), String(t.Value));
-      return {};
+      return TAG_RESOURCE_RESPONSE;
     });
     sm.on(UntagResourceCommand, { SecretId: ARN }).callsFake(async (input: UntagResourceCommandInput) => {
       for (const k of input.TagKeys ?? []) this.tags.delete(k);
-      return {};
+      return TAG_RESOURCE_RESPONSE;
     });
   }
 
@@ -164,12 +173,7 @@ describe('SecretsManagerCertificateStore.put', () => {
   it('translates a PutSecretValue failure without any secret material, and does not tag', async () => {
     const secret = new FakeSecret();
     secret.install();
-    const denied = new SecretsManagerServiceException({
-      name: 'AccessDeniedException',
-      $fault: 'client',
-      message: 'User is not authorized to perform: secretsmanager:PutSecretValue',
-      $metadata: { httpStatusCode: 400 },
-    });
+    const denied = accessDenied();
     sm.on(PutSecretValueCommand).rejects(denied);
     const cert = issued();
 
@@ -191,14 +195,7 @@ describe('SecretsManagerCertificateStore.put', () => {
   it('says the certificate is stored when only tagging failed', async () => {
     const secret = new FakeSecret();
     secret.install();
-    sm.on(TagResourceCommand).rejects(
-      new SecretsManagerServiceException({
-        name: 'AccessDeniedException',
-        $fault: 'client',
-        message: 'not authorized: secretsmanager:TagResource',
-        $metadata: { httpStatusCode: 400 },
-      }),
-    );
+    sm.on(TagResourceCommand).rejects(accessDenied());
 
     await expect(store().put(issued())).rejects.toThrow(/IS stored.*re-issue/);
     expect(secret.versions).toHaveLength(1);
@@ -252,34 +249,16 @@ describe('SecretsManagerCertificateStore.current', () => {
     ]);
     expect(secret.tags.has('certflow:ariCertId')).toBe(false);
     expect(await store().current('www')).toEqual({ status: 'healthy', metadata: fewer.metadata });
+    // Tags that are not certflow's (the AWS example's FirstTag/SecondTag) are never removed.
+    const untagged = sm.commandCalls(UntagResourceCommand).flatMap((c) => c.args[0].input.TagKeys ?? []);
+    expect(untagged.length).toBeGreaterThan(0);
+    expect(untagged.every((k) => k.startsWith('certflow:'))).toBe(true);
   });
 
-  /**
-   * DescribeSecret of a secret that certflow never wrote to. Source: botocore
-   * botocore/data/secretsmanager/2017-10-17/examples-1.json, DescribeSecret "To retrieve the
-   * details of a secret" (output, timestamps as the SDK returns them: Date objects).
-   */
-  const describeExample = {
-    ARN: 'arn:aws:secretsmanager:us-west-2:123456789012:secret:MyTestDatabaseSecret-a1b2c3',
-    Description: 'My test database secret',
-    KmsKeyId: 'arn:aws:kms:us-west-2:123456789012:key/EXAMPLE1-90ab-cdef-fedc-ba987KMSKEY1',
-    LastChangedDate: new Date(1523477145729),
-    LastRotatedDate: new Date(1525747253720),
-    Name: 'MyTestDatabaseSecret',
-    RotationEnabled: true,
-    RotationLambdaARN: 'arn:aws:lambda:us-west-2:123456789012:function:MyTestRotationLambda',
-    Tags: [
-      { Key: 'SecondTag', Value: 'AnotherValue' },
-      { Key: 'FirstTag', Value: 'SomeValue' },
-    ],
-    VersionIdsToStages: {
-      'EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE': ['AWSPREVIOUS'],
-      'EXAMPLE2-90ab-cdef-fedc-ba987EXAMPLE': ['AWSCURRENT'],
-    },
-  };
-
   it('reports absent for a secret that holds no certificate yet (no certflow tags)', async () => {
-    sm.on(DescribeSecretCommand).resolves(describeExample);
+    sm.on(DescribeSecretCommand).resolves(
+      describeSecretResponse({ arn: ARN, name: NAME, tags: [{ Key: 'team', Value: 'platform' }] }),
+    );
     await expect(store().current('www')).resolves.toEqual({ status: 'absent' });
   });
 
@@ -317,14 +296,7 @@ describe('SecretsManagerCertificateStore.current', () => {
     const secret = new FakeSecret();
     secret.install();
     await store().put(issued({ serial: '01' }));
-    sm.on(TagResourceCommand).rejects(
-      new SecretsManagerServiceException({
-        name: 'ThrottlingException',
-        $fault: 'client',
-        message: 'Rate exceeded',
-        $metadata: { httpStatusCode: 400 },
-      }),
-    );
+    sm.on(TagResourceCommand).rejects(accessDenied());
     await expect(store().put(issued({ serial: '02' }))).rejects.toThrow(/IS stored/);
 
     await expect(store().current('www')).resolves.toMatchObject({
@@ -336,10 +308,13 @@ describe('SecretsManagerCertificateStore.current', () => {
   });
 
   it('reports broken when the secret is scheduled for deletion', async () => {
-    // The DescribeSecret example above, for a secret deleted as in the DeleteSecret example of the
-    // same file ("DeletionDate": "1524085349.095"); DeletedDate is documented in the API reference,
-    // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html
-    sm.on(DescribeSecretCommand).resolves({ ...describeExample, DeletedDate: new Date(1524085349095) });
+    // The DescribeSecret example (test/fixtures/aws/secrets-manager.ts), for a secret deleted as in
+    // botocore's DeleteSecret example ("DeletionDate": "1524085349.095"); DeletedDate is documented
+    // in the API reference, https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html
+    sm.on(DescribeSecretCommand).resolves({
+      ...describeSecretResponse({ arn: ARN, name: NAME }),
+      DeletedDate: new Date(1524085349095),
+    });
     await expect(store().current('www')).resolves.toEqual({
       status: 'broken',
       problem: `secret ${ARN} is scheduled for deletion on 2018-04-18T21:02:29.095Z; restore it (RestoreSecret) so the certificate can be stored`,
@@ -347,10 +322,7 @@ describe('SecretsManagerCertificateStore.current', () => {
   });
 
   it('translates a missing secret into CertificateStoreError naming the certificate', async () => {
-    const missing = new ResourceNotFoundException({
-      message: "Secrets Manager can't find the specified secret.",
-      $metadata: {},
-    });
+    const missing = resourceNotFound();
     sm.on(DescribeSecretCommand).rejects(missing);
 
     const error = await store()

@@ -1,10 +1,12 @@
-import { PublishCommand, SNSClient, SNSServiceException } from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { SnsAlerter } from '../../lambdas/adapters/alerts/sns-alerter';
 import { AlertError } from '../../lambdas/core/errors';
 import type { CertificateFailure, RunSummary } from '../../lambdas/core/ports';
+import { authorizationError, publishResponse } from '../fixtures/aws/sns';
 
+// The AWS CLI publish example's topic ARN shape, adapted to this test's region and name.
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:certflow-alerts';
 const sns = mockClient(SNSClient);
 
@@ -38,7 +40,7 @@ function published() {
 
 beforeEach(() => {
   sns.reset();
-  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  sns.on(PublishCommand).resolves(publishResponse());
 });
 
 describe('SnsAlerter.certificateFailed', () => {
@@ -89,12 +91,7 @@ describe('SnsAlerter.certificateFailed', () => {
   });
 
   it('translates SNS failures into AlertError, keeping the cause', async () => {
-    const denied = new SNSServiceException({
-      name: 'AuthorizationErrorException',
-      $fault: 'client',
-      message: 'not authorized to publish',
-      $metadata: { httpStatusCode: 403 },
-    });
+    const denied = authorizationError();
     sns.on(PublishCommand).rejects(denied);
 
     const error = await alerter()
@@ -103,7 +100,7 @@ describe('SnsAlerter.certificateFailed', () => {
 
     expect(error).toBeInstanceOf(AlertError);
     expect((error as Error).message).toBe(
-      `sns: Publish to ${TOPIC} for certificate www failed: AuthorizationErrorException: not authorized to publish`,
+      `sns: Publish to ${TOPIC} for certificate www failed: AuthorizationErrorException: Indicates that the user has been denied access to the requested resource.`,
     );
     expect((error as Error).cause).toBe(denied);
   });

@@ -16,11 +16,15 @@ import {
   isThrottlingError,
   retryWhile,
 } from '../../aws/retry';
+import type { createRoute53Client } from './client';
 import { normalizeRoute53Name, quoteTxtValue, unquoteTxtValue } from './txt-values';
 
 /** Options of {@link Route53Provider}. */
 export interface Route53ProviderOptions {
-  /** Created once per cold start by the caller (Route 53 is global: region `us-east-1`). */
+  /**
+   * Created once per cold start with {@link createRoute53Client}: the partition's global endpoint
+   * region, and the SDK's retries off, since this provider owns retrying (one retry layer).
+   */
   client: Route53Client;
   /** The delegated validation zone's hosted zone id, e.g. `Z0123456789ABC` (a `/hostedzone/` prefix is accepted). */
   hostedZoneId: string;

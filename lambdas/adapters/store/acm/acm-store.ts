@@ -57,6 +57,19 @@ const ALL_KEY_ALGORITHMS: KeyAlgorithm[] = [
   'RSA_4096',
 ];
 
+/**
+ * The certflow key type of an ACM key algorithm, in either of ACM's two spellings: the request
+ * enum (`ListCertificates` `Includes.keyTypes`, the SDK's `KeyAlgorithm` type) uses an underscore,
+ * `EC_prime256v1` / `RSA_2048`, while `DescribeCertificate` (and `ListCertificates` output)
+ * report a hyphen, `EC-prime256v1` / `RSA-2048` (AWS CLI `describe-certificate` example).
+ * Undefined for algorithms certflow does not issue (RSA 1024, EC P-521) or an absent value.
+ */
+export function keyTypeOfAcmAlgorithm(algorithm: string | undefined): KeyType | undefined {
+  if (typeof algorithm !== 'string') return undefined;
+  const canonical = algorithm.trim().replace(/-/g, '_');
+  return (Object.keys(KEY_ALGORITHMS) as KeyType[]).find((k) => KEY_ALGORITHMS[k] === canonical);
+}
+
 /** The ACM certificate found for a certflow certificate in one region. */
 interface Existing {
   arn: string;
@@ -185,11 +198,10 @@ export class AcmCertificateStore implements CertificateStore {
         `acm: ACM cannot import certificate "${name}" with a ${metadata.keyType} key; set its keyType to one of ${ACM_KEY_TYPES.join(', ')}, or remove "acm" from its stores`,
       );
     }
-    const wanted = KEY_ALGORITHMS[metadata.keyType];
     const plans: { region: string; existing: Existing | undefined }[] = [];
     for (const region of this.regions) {
       const existing = await this.find(region, name, metadata.domains);
-      if (existing && existing.keyAlgorithm !== undefined && existing.keyAlgorithm !== wanted) {
+      if (existing && !sameKeyAlgorithm(existing.keyAlgorithm, metadata.keyType)) {
         throw new CertificateStoreError(
           `acm: certificate "${name}" changed key type to ${metadata.keyType}, but ACM cannot re-import ${existing.arn} (${existing.keyAlgorithm}) with another key type; set keyType back, or remove the ${ACM_CERTIFICATE_TAG} tag from that certificate so a new one is imported (then point its users at the new ARN). Nothing was imported`,
         );
@@ -339,11 +351,19 @@ export class AcmCertificateStore implements CertificateStore {
   }
 }
 
+/**
+ * Whether an existing certificate's key algorithm (either spelling) allows re-importing a
+ * certificate with `keyType` into it. Unknown (not reported) allows it: ACM itself refuses a
+ * re-import with another key type, and the error says so.
+ */
+function sameKeyAlgorithm(existing: string | undefined, keyType: KeyType): boolean {
+  if (existing === undefined || existing === '') return true;
+  return keyTypeOfAcmAlgorithm(existing) === keyType;
+}
+
 /** ACM's description of a certificate as certflow metadata. */
 function toMetadata(name: string, detail: CertificateDetail, tags: Tag[]): CertificateMetadata | undefined {
-  const keyType = (Object.keys(KEY_ALGORITHMS) as KeyType[]).find(
-    (k) => KEY_ALGORITHMS[k] === detail.KeyAlgorithm,
-  );
+  const keyType = keyTypeOfAcmAlgorithm(detail.KeyAlgorithm);
   if (!keyType || !detail.NotAfter || !detail.NotBefore) return undefined;
   const names = detail.SubjectAlternativeNames?.length
     ? detail.SubjectAlternativeNames

@@ -1,0 +1,136 @@
+/**
+ * What the synthesized stack deploys, resolved to concrete values (see cfn.ts): each Task
+ * step's function (role, inline policies, environment) and the resource policies IAM evaluates
+ * beside them (KMS key policies, SNS topic policies), plus which KMS key encrypts each secret and
+ * topic (the key Secrets Manager and SNS use on the function's behalf).
+ */
+import { TASK_STEPS, type TaskStep } from '../../../lambdas/core/state';
+import { CfnResolver, type Deployment, type Json, type Template } from '../../support/cfn-resolve';
+
+export interface PolicyDocument {
+  Version: string;
+  Statement: Record<string, Json>[];
+}
+
+export interface DeployedFunction {
+  step: TaskStep;
+  roleArn: string;
+  /** The principal a Lambda function's calls are made as: its role's assumed-role session. */
+  principalArn: string;
+  /** The role's policies by name (inline; the construct attaches no managed policies). */
+  policies: { name: string; policy: PolicyDocument }[];
+  environment: Record<string, string>;
+}
+
+export interface DeployedAccount {
+  deployment: Deployment;
+  functions: Record<TaskStep, DeployedFunction>;
+  /** Key ARN → key policy. */
+  keyPolicies: Map<string, PolicyDocument>;
+  /** Topic ARN → topic policy (the statements of every AWS::SNS::TopicPolicy naming it). */
+  topicPolicies: Map<string, PolicyDocument>;
+  /** Secret ARN → the KMS key ARN that encrypts it. */
+  secretKeys: Map<string, string>;
+  /** Topic ARN → the KMS key ARN that encrypts it. */
+  topicKeys: Map<string, string>;
+  /** Secret ARN → name and initial value, as the stack creates them. */
+  secrets: Map<string, { name: string; initialValue: string | undefined }>;
+  /** Hosted zone id → zone name, for the zones the stack creates. */
+  hostedZones: Map<string, string>;
+}
+
+const byType = (template: Template, type: string) =>
+  Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+/** Resolve the deployed IAM picture of a synthesized certflow template. */
+export function deployedAccount(template: Template, deployment: Deployment): DeployedAccount {
+  const cfn = new CfnResolver(template, deployment);
+  const functions = {} as Record<TaskStep, DeployedFunction>;
+  for (const [, fn] of byType(template, 'AWS::Lambda::Function')) {
+    const env = cfn.resolve(
+      (fn.Properties?.Environment as Record<string, Json> | undefined)?.Variables ?? {},
+    ) as Record<string, string>;
+    const step = env.CERTFLOW_STEP as TaskStep;
+    if (!TASK_STEPS.includes(step)) continue;
+    const roleRef = fn.Properties?.Role as { 'Fn::GetAtt': [string, string] };
+    const roleId = roleRef['Fn::GetAtt'][0];
+    const role = template.Resources[roleId];
+    const roleName = cfn.ref(roleId);
+    const inline = (cfn.resolve(role?.Properties?.Policies ?? []) as Json[]).map((p) => {
+      const { PolicyName, PolicyDocument } = p as unknown as {
+        PolicyName: string;
+        PolicyDocument: PolicyDocument;
+      };
+      return { name: PolicyName, policy: PolicyDocument };
+    });
+    // AWS::IAM::Policy resources attached to the role (CDK's DefaultPolicy), if any.
+    for (const [id, policy] of byType(template, 'AWS::IAM::Policy')) {
+      const roles = (policy.Properties?.Roles ?? []) as Json[];
+      if (roles.some((r) => (r as { Ref?: string }).Ref === roleId)) {
+        inline.push({
+          name: id,
+          policy: cfn.resolve(policy.Properties?.PolicyDocument) as unknown as PolicyDocument,
+        });
+      }
+    }
+    const functionName = cfn.ref(
+      Object.keys(template.Resources).find((k) => template.Resources[k] === fn) ?? '',
+    );
+    functions[step] = {
+      step,
+      roleArn: cfn.getAtt(roleId, 'Arn'),
+      principalArn: `arn:${deployment.partition}:sts::${deployment.account}:assumed-role/${roleName}/${functionName}`,
+      policies: inline,
+      environment: env,
+    };
+  }
+  const missing = TASK_STEPS.filter((s) => !functions[s]);
+  if (missing.length > 0) throw new Error(`the template has no function for ${missing.join(', ')}`);
+
+  const keyPolicies = new Map<string, PolicyDocument>();
+  for (const [id, key] of byType(template, 'AWS::KMS::Key')) {
+    keyPolicies.set(
+      cfn.getAtt(id, 'Arn'),
+      cfn.resolve(key.Properties?.KeyPolicy) as unknown as PolicyDocument,
+    );
+  }
+  const topicPolicies = new Map<string, PolicyDocument>();
+  for (const [, tp] of byType(template, 'AWS::SNS::TopicPolicy')) {
+    const doc = cfn.resolve(tp.Properties?.PolicyDocument) as unknown as PolicyDocument;
+    for (const topic of cfn.resolve(tp.Properties?.Topics ?? []) as string[]) {
+      const prior = topicPolicies.get(topic);
+      topicPolicies.set(topic, {
+        Version: '2012-10-17',
+        Statement: [...(prior?.Statement ?? []), ...doc.Statement],
+      });
+    }
+  }
+  const keyArnOf = (value: Json | undefined): string | undefined => {
+    if (value === undefined) return undefined;
+    const resolved = String(cfn.resolve(value));
+    if (resolved.startsWith('arn:')) return resolved;
+    return `arn:${deployment.partition}:kms:${deployment.region}:${deployment.account}:key/${resolved}`;
+  };
+  const secretKeys = new Map<string, string>();
+  const secrets = new Map<string, { name: string; initialValue: string | undefined }>();
+  for (const [id, secret] of byType(template, 'AWS::SecretsManager::Secret')) {
+    const arn = cfn.ref(id);
+    const key = keyArnOf(secret.Properties?.KmsKeyId);
+    if (key) secretKeys.set(arn, key);
+    const initial = secret.Properties?.SecretString;
+    secrets.set(arn, {
+      name: String(cfn.resolve(secret.Properties?.Name ?? id)),
+      initialValue: initial === undefined ? undefined : String(cfn.resolve(initial)),
+    });
+  }
+  const topicKeys = new Map<string, string>();
+  for (const [id, topic] of byType(template, 'AWS::SNS::Topic')) {
+    const key = keyArnOf(topic.Properties?.KmsMasterKeyId);
+    if (key) topicKeys.set(cfn.ref(id), key);
+  }
+  const hostedZones = new Map<string, string>();
+  for (const [id, zone] of byType(template, 'AWS::Route53::HostedZone')) {
+    hostedZones.set(cfn.ref(id), String(cfn.resolve(zone.Properties?.Name)).replace(/\.$/, ''));
+  }
+  return { deployment, functions, keyPolicies, topicPolicies, secretKeys, topicKeys, secrets, hostedZones };
+}

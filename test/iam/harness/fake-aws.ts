@@ -1,0 +1,438 @@
+/**
+ * Route 53, Secrets Manager, ACM and SNS at the SDK boundary (aws-sdk-client-mock), answering
+ * with AWS's documented response shapes (test/fixtures/aws/*) filled from in-memory state, and
+ * recording every command each function sends: its operation, input and the client's region.
+ *
+ * Route 53 changes are mirrored into a real authoritative server (BIND, through RFC 2136), so
+ * the pipeline's own propagation check and the CA's validation see the records, as they would see
+ * Route 53's name servers.
+ */
+import { randomUUID } from 'node:crypto';
+import { ACMClient, ResourceNotFoundException as AcmNotFound } from '@aws-sdk/client-acm';
+import {
+  type Change,
+  type ChangeResourceRecordSetsCommandInput,
+  type ListResourceRecordSetsCommandInput,
+  NoSuchHostedZone,
+  type ResourceRecordSet,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import { ResourceExistsException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { unquoteTxtValue } from '../../../lambdas/adapters/dns/route53/txt-values';
+import { inspectCertificate } from '../../../lambdas/core/certificate/inspect';
+import type { DnsProvider } from '../../../lambdas/core/ports';
+import type { TaskStep } from '../../../lambdas/core/state';
+import * as acmFixtures from '../../fixtures/aws/acm';
+import * as r53Fixtures from '../../fixtures/aws/route53';
+import * as smFixtures from '../../fixtures/aws/secrets-manager';
+import * as snsFixtures from '../../fixtures/aws/sns';
+
+export type Service = 'route53' | 'secretsmanager' | 'acm' | 'sns';
+
+/** One SDK command a function sent. */
+export interface RecordedCall {
+  step: TaskStep;
+  service: Service;
+  /** The API operation, e.g. `ChangeResourceRecordSets`. */
+  operation: string;
+  input: Record<string, unknown>;
+  /** The region the client was configured with. */
+  region: string;
+  /** Whether AWS (the fake) answered with success. */
+  ok: boolean;
+  output?: Record<string, unknown>;
+}
+
+interface Sendable {
+  config: { region: () => Promise<string> };
+}
+interface CommandLike {
+  constructor: { name: string };
+  input: Record<string, unknown>;
+}
+/** The part of an aws-sdk-client-mock stub used here: its sinon `send` stub. */
+interface StubLike {
+  send: { callsFake(fn: (this: Sendable, command: CommandLike) => Promise<unknown>): unknown };
+  restore(): void;
+}
+const stubOf = (stub: unknown): StubLike => stub as StubLike;
+
+const ACM_DESCRIBED: Record<string, string> = {
+  'ecdsa-p256': acmFixtures.DESCRIBED_EC_P256,
+  'ecdsa-p384': 'EC-secp384r1',
+  'rsa-2048': acmFixtures.DESCRIBED_RSA_2048,
+  'rsa-3072': 'RSA-3072',
+  'rsa-4096': 'RSA-4096',
+};
+
+interface SecretState {
+  arn: string;
+  name: string;
+  versions: { id: string; value: string; stages: string[] }[];
+  tags: Map<string, string>;
+}
+
+interface AcmCertificate {
+  arn: string;
+  pem: string;
+  tags: Map<string, string>;
+  importedAt: Date;
+}
+
+export interface FakeAwsOptions {
+  account: string;
+  /** Hosted zone id → zone name, the zones that exist. */
+  hostedZones: Map<string, string>;
+  /**
+   * Secret ARN → name and initial value, the secrets that exist. Secrets created at run time
+   * (CreateSecret) are added to this map, and their KMS key to `secretKeys`.
+   */
+  secrets: Map<string, { name: string; initialValue: string | undefined }>;
+  secretKeys: Map<string, string>;
+  region: string;
+  /** Where Route 53's record sets are also served (the delegated zone's real name server). */
+  mirror: DnsProvider;
+}
+
+export class FakeAws {
+  /** Every command sent, in order. */
+  readonly calls: RecordedCall[] = [];
+  /** The function whose calls are being recorded now. */
+  step: TaskStep = 'SelectDue';
+  private readonly stubs: StubLike[] = [];
+  private readonly zones = new Map<string, Map<string, ResourceRecordSet>>();
+  private readonly secrets = new Map<string, SecretState>();
+  private readonly certificates = new Map<string, Map<string, AcmCertificate>>();
+  private changeCount = 0;
+
+  constructor(private readonly options: FakeAwsOptions) {
+    for (const id of options.hostedZones.keys()) this.zones.set(id, new Map());
+    for (const [arn, { name, initialValue }] of options.secrets) {
+      this.secrets.set(arn, {
+        arn,
+        name,
+        versions:
+          initialValue === undefined
+            ? []
+            : [{ id: randomUUID(), value: initialValue, stages: ['AWSCURRENT'] }],
+        tags: new Map(),
+      });
+    }
+  }
+
+  /** Mock the four clients (every instance) until {@link restore}. */
+  install(): void {
+    this.stub('route53', stubOf(mockClient(Route53Client)), (op, input) => this.route53(op, input));
+    this.stub('secretsmanager', stubOf(mockClient(SecretsManagerClient)), (op, input) =>
+      this.secretsManager(op, input),
+    );
+    this.stub('acm', stubOf(mockClient(ACMClient)), (op, input, region) => this.acm(op, input, region));
+    this.stub('sns', stubOf(mockClient(SNSClient)), (op) => this.sns(op));
+  }
+
+  restore(): void {
+    for (const s of this.stubs) s.restore();
+  }
+
+  /** The value of a secret's AWSCURRENT version, parsed (tests read what was stored). */
+  currentSecretValue(arn: string): unknown {
+    const v = this.secrets.get(arn)?.versions.find((x) => x.stages.includes('AWSCURRENT'));
+    return v ? JSON.parse(v.value) : undefined;
+  }
+
+  /** The ACM certificates imported in a region. */
+  acmCertificates(region: string): { arn: string; tags: Record<string, string> }[] {
+    return [...(this.certificates.get(region)?.values() ?? [])].map((c) => ({
+      arn: c.arn,
+      tags: Object.fromEntries(c.tags),
+    }));
+  }
+
+  private stub(
+    service: Service,
+    stub: StubLike,
+    handle: (
+      operation: string,
+      input: Record<string, unknown>,
+      region: string,
+    ) => Promise<Record<string, unknown>>,
+  ): void {
+    this.stubs.push(stub);
+    const calls = this.calls;
+    const self = this;
+    stub.send.callsFake(async function (this: Sendable, command: CommandLike) {
+      const operation = command.constructor.name.replace(/Command$/, '');
+      const region = await this.config.region();
+      const call: RecordedCall = {
+        step: self.step,
+        service,
+        operation,
+        input: command.input,
+        region,
+        ok: false,
+      };
+      calls.push(call);
+      const output = await handle(operation, command.input, region);
+      call.ok = true;
+      call.output = output;
+      return output;
+    });
+  }
+
+  // ---- Route 53 ----
+
+  private async route53(operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    switch (operation) {
+      case 'ListResourceRecordSets': {
+        const i = input as unknown as ListResourceRecordSetsCommandInput;
+        const zone = this.zone(String(i.HostedZoneId));
+        const start = i.StartRecordName ?? '';
+        const sets = [...zone.keys()]
+          .sort()
+          .filter((name) => name >= start)
+          .slice(0, i.MaxItems ?? 100)
+          .map((name) => structuredClone(zone.get(name) as ResourceRecordSet));
+        return r53Fixtures.listResourceRecordSetsResponse(sets, i.MaxItems ?? 100);
+      }
+      case 'ChangeResourceRecordSets':
+        return this.applyChangeBatch(input as unknown as ChangeResourceRecordSetsCommandInput);
+      case 'GetChange':
+        return r53Fixtures.getChangeResponse('INSYNC', String(input.Id));
+    }
+    throw new Error(`the fake Route 53 does not implement ${operation}`);
+  }
+
+  private zone(hostedZoneId: string): Map<string, ResourceRecordSet> {
+    const zone = this.zones.get(hostedZoneId.replace(/^\/hostedzone\//, ''));
+    if (!zone) {
+      throw new NoSuchHostedZone({
+        message: `No hosted zone found with ID: ${hostedZoneId}`,
+        $metadata: { httpStatusCode: 404 },
+      });
+    }
+    return zone;
+  }
+
+  /** Route 53's batch semantics: atomic; DELETE must match exactly; CREATE needs an absent set. */
+  private async applyChangeBatch(
+    input: ChangeResourceRecordSetsCommandInput,
+  ): Promise<Record<string, unknown>> {
+    const zone = this.zone(String(input.HostedZoneId));
+    const next = new Map(zone);
+    const values = (s: ResourceRecordSet | undefined) =>
+      (s?.ResourceRecords ?? []).map((r) => String(r.Value));
+    for (const change of (input.ChangeBatch?.Changes ?? []) as Change[]) {
+      const set = change.ResourceRecordSet as ResourceRecordSet;
+      const name = String(set.Name).toLowerCase();
+      const current = next.get(name);
+      if (change.Action === 'DELETE') {
+        if (
+          !current ||
+          current.TTL !== set.TTL ||
+          values(current).sort().join() !== values(set).sort().join()
+        ) {
+          throw r53Fixtures.invalidChangeBatch(
+            `Tried to delete resource record set [name='${name}', type='TXT'] but it was not found or does not match`,
+          );
+        }
+        next.delete(name);
+      } else if (change.Action === 'CREATE') {
+        if (current) {
+          throw r53Fixtures.invalidChangeBatch(
+            `Tried to create resource record set [name='${name}', type='TXT'] but it already exists`,
+          );
+        }
+        next.set(name, structuredClone(set));
+      } else {
+        throw new Error(`the fake Route 53 does not implement ${change.Action}`);
+      }
+    }
+    // Serve the new sets from the real name server too (what Route 53's name servers would answer).
+    for (const name of new Set([...zone.keys(), ...next.keys()])) {
+      const before = new Set(values(zone.get(name)).map(unquoteTxtValue));
+      const after = new Set(values(next.get(name)).map(unquoteTxtValue));
+      const fqdn = name.replace(/\.$/, '');
+      const added = [...after].filter((v) => !before.has(v)).map((value) => ({ fqdn, value }));
+      const removed = [...before].filter((v) => !after.has(v)).map((value) => ({ fqdn, value }));
+      if (added.length > 0) await this.options.mirror.addTxtValues(added);
+      if (removed.length > 0) await this.options.mirror.removeTxtValues(removed);
+    }
+    zone.clear();
+    for (const [k, v] of next) zone.set(k, v);
+    this.changeCount += 1;
+    return r53Fixtures.changeResourceRecordSetsResponse({
+      id: `/change/C2682N5HXP0B${String(this.changeCount).padStart(2, '0')}`,
+      comment: input.ChangeBatch?.Comment ?? '',
+    });
+  }
+
+  // ---- Secrets Manager ----
+
+  private secret(id: string): SecretState {
+    const found = this.secrets.get(id) ?? [...this.secrets.values()].find((s) => s.name === id);
+    if (!found) throw smFixtures.resourceNotFound();
+    return found;
+  }
+
+  private async secretsManager(
+    operation: string,
+    input: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    if (operation === 'CreateSecret') return this.createSecret(input);
+    const secret = this.secret(String(input.SecretId));
+    switch (operation) {
+      case 'GetSecretValue': {
+        const current = secret.versions.find((v) => v.stages.includes('AWSCURRENT'));
+        if (!current) throw smFixtures.resourceNotFound();
+        return smFixtures.getSecretValueResponse({
+          arn: secret.arn,
+          name: secret.name,
+          secretString: current.value,
+        });
+      }
+      case 'PutSecretValue': {
+        for (const v of secret.versions) v.stages = v.stages.filter((s) => s !== 'AWSPREVIOUS');
+        for (const v of secret.versions) {
+          if (v.stages.includes('AWSCURRENT'))
+            v.stages = [...v.stages.filter((s) => s !== 'AWSCURRENT'), 'AWSPREVIOUS'];
+        }
+        const id = randomUUID();
+        secret.versions.push({ id, value: String(input.SecretString), stages: ['AWSCURRENT'] });
+        return smFixtures.putSecretValueResponse({ arn: secret.arn, name: secret.name, versionId: id });
+      }
+      case 'DescribeSecret':
+        return smFixtures.describeSecretResponse({
+          arn: secret.arn,
+          name: secret.name,
+          tags: [...secret.tags].map(([Key, Value]) => ({ Key, Value })),
+          versionIdsToStages: Object.fromEntries(secret.versions.map((v) => [v.id, v.stages])),
+        });
+      case 'TagResource':
+        for (const t of (input.Tags ?? []) as { Key: string; Value: string }[])
+          secret.tags.set(t.Key, t.Value);
+        return smFixtures.TAG_RESOURCE_RESPONSE;
+      case 'UntagResource':
+        for (const k of (input.TagKeys ?? []) as string[]) secret.tags.delete(k);
+        return smFixtures.TAG_RESOURCE_RESPONSE;
+    }
+    throw new Error(`the fake Secrets Manager does not implement ${operation}`);
+  }
+
+  /** CreateSecret: a new secret under its name (ARN with the 6-character suffix), its KMS key recorded. */
+  private createSecret(input: Record<string, unknown>): Record<string, unknown> {
+    const name = String(input.Name);
+    if ([...this.secrets.values()].some((x) => x.name === name)) {
+      throw new ResourceExistsException({
+        message: `The operation failed because the secret ${name} already exists.`,
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    const arn = `arn:aws:secretsmanager:${this.options.region}:${this.options.account}:secret:${name}-${randomUUID().replace(/-/g, '').slice(0, 6)}`;
+    const value = typeof input.SecretString === 'string' ? input.SecretString : undefined;
+    const id = randomUUID();
+    this.secrets.set(arn, {
+      arn,
+      name,
+      versions: value === undefined ? [] : [{ id, value, stages: ['AWSCURRENT'] }],
+      tags: new Map(((input.Tags ?? []) as { Key: string; Value: string }[]).map((t) => [t.Key, t.Value])),
+    });
+    this.options.secrets.set(arn, { name, initialValue: value });
+    if (typeof input.KmsKeyId === 'string') this.options.secretKeys.set(arn, input.KmsKeyId);
+    return { ARN: arn, Name: name, ...(value === undefined ? {} : { VersionId: id }) };
+  }
+
+  // ---- ACM ----
+
+  private region(region: string): Map<string, AcmCertificate> {
+    let certificates = this.certificates.get(region);
+    if (!certificates) {
+      certificates = new Map();
+      this.certificates.set(region, certificates);
+    }
+    return certificates;
+  }
+
+  private certificate(region: string, arn: string): AcmCertificate {
+    const found = this.region(region).get(arn);
+    if (!found) {
+      throw new AcmNotFound({
+        message:
+          "The specified certificate cannot be found in the caller's account or the caller's account cannot be found.",
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    return found;
+  }
+
+  private async acm(
+    operation: string,
+    input: Record<string, unknown>,
+    region: string,
+  ): Promise<Record<string, unknown>> {
+    const certificates = this.region(region);
+    const text = (b: unknown) => Buffer.from(b as Uint8Array).toString('utf8');
+    const described = (c: AcmCertificate) => {
+      const facts = inspectCertificate(c.pem);
+      return acmFixtures.describedCertificate({
+        arn: c.arn,
+        domains: facts.domains,
+        // As DescribeCertificate spells it: with a hyphen.
+        keyAlgorithm: ACM_DESCRIBED[facts.keyType] ?? 'RSA-1024',
+        issuer: facts.issuer,
+        notBefore: new Date(facts.notBefore),
+        notAfter: new Date(facts.notAfter),
+        importedAt: c.importedAt,
+      });
+    };
+    switch (operation) {
+      case 'ListCertificates':
+        return acmFixtures.listCertificatesResponse(
+          [...certificates.values()].map((c) => {
+            const d = described(c);
+            return acmFixtures.certificateSummary(c.arn, String(d.DomainName), {
+              type: 'IMPORTED',
+              keyAlgorithm: String(d.KeyAlgorithm),
+            });
+          }),
+        );
+      case 'ListTagsForCertificate': {
+        const c = this.certificate(region, String(input.CertificateArn));
+        return acmFixtures.listTagsResponse([...c.tags].map(([Key, Value]) => ({ Key, Value })));
+      }
+      case 'DescribeCertificate':
+        return { Certificate: described(this.certificate(region, String(input.CertificateArn))) };
+      case 'ImportCertificate': {
+        const existing = input.CertificateArn
+          ? this.certificate(region, String(input.CertificateArn))
+          : undefined;
+        const arn =
+          existing?.arn ?? `arn:aws:acm:${region}:${this.options.account}:certificate/${randomUUID()}`;
+        const tags =
+          existing?.tags ??
+          new Map((input.Tags as { Key: string; Value: string }[] | undefined)?.map((t) => [t.Key, t.Value]));
+        certificates.set(arn, { arn, pem: text(input.Certificate), tags, importedAt: new Date() });
+        return acmFixtures.importCertificateResponse(arn);
+      }
+      case 'AddTagsToCertificate': {
+        const c = this.certificate(region, String(input.CertificateArn));
+        for (const t of (input.Tags ?? []) as { Key: string; Value: string }[]) c.tags.set(t.Key, t.Value);
+        return {};
+      }
+      case 'RemoveTagsFromCertificate': {
+        const c = this.certificate(region, String(input.CertificateArn));
+        for (const t of (input.Tags ?? []) as { Key: string }[]) c.tags.delete(t.Key);
+        return {};
+      }
+    }
+    throw new Error(`the fake ACM does not implement ${operation}`);
+  }
+
+  // ---- SNS ----
+
+  private async sns(operation: string): Promise<Record<string, unknown>> {
+    if (operation === 'Publish') return snsFixtures.publishResponse();
+    throw new Error(`the fake SNS does not implement ${operation}`);
+  }
+}
