@@ -4,7 +4,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SecretsManagerAccountStore } from '../adapters/account/secrets-manager-account-store';
 import { SnsAlerter } from '../adapters/alerts/sns-alerter';
+import type { RuntimeSecretOptions } from '../adapters/aws/secret-names';
 import { Route53Provider } from '../adapters/dns/route53/route53-provider';
+import { SecretsManagerPendingKeyStore } from '../adapters/pending-key/secrets-manager-pending-key-store';
 import { AcmCertificateStore } from '../adapters/store/acm/acm-store';
 import { SecretsManagerCertificateStore } from '../adapters/store/secrets-manager/secrets-manager-store';
 import { ConfigError } from '../core/errors';
@@ -14,6 +16,17 @@ import type { TaskStep } from '../core/state';
 import type { StepContext } from '../core/steps/context';
 import { ENV } from './env';
 import { configFromEnvironment, lazy, sharedContext } from './shared-context';
+
+/**
+ * Environment of the secrets the functions create at run time (ACME account per directory,
+ * pending keys). To be merged into {@link ENV} with the stack wiring.
+ */
+export const RUNTIME_SECRET_ENV = {
+  /** Name prefix: `<prefix>/acme-account/<sha256(directoryUrl)[0:16]>`, `<prefix>/pending-key/<certificate>`. */
+  namePrefix: 'CERTFLOW_SECRET_NAME_PREFIX',
+  /** KMS key (id, alias or ARN) for those secrets; unset = the account's `aws/secretsmanager` key. */
+  kmsKeyId: 'CERTFLOW_SECRETS_KMS_KEY_ID',
+} as const;
 
 function requireEnv(name: string): string {
   const value = process.env[name];
@@ -53,13 +66,17 @@ export function buildAwsContext(step: TaskStep): StepContext {
         secretArns: JSON.parse(requireEnv(ENV.certificateSecrets)) as Record<string, string>,
       }),
   );
+  // Secrets created at run time (ACME account per directory, pending keys): name prefix and KMS key.
+  const runtimeSecrets = (): RuntimeSecretOptions => ({
+    namePrefix: requireEnv(RUNTIME_SECRET_ENV.namePrefix),
+    kmsKeyId: process.env[RUNTIME_SECRET_ENV.kmsKeyId] || undefined,
+    tags: [{ Key: 'certflow:managed-by', Value: 'certflow' }],
+  });
   return {
     ...sharedContext(config),
     logger,
-    accounts: lazy(
-      () =>
-        new SecretsManagerAccountStore({ client: secrets(), secretArn: requireEnv(ENV.accountSecretArn) }),
-    ),
+    accounts: lazy(() => new SecretsManagerAccountStore({ client: secrets(), ...runtimeSecrets() })),
+    pendingKeys: lazy(() => new SecretsManagerPendingKeyStore({ client: secrets(), ...runtimeSecrets() })),
     eab: async () => {
       const eab = config.acme.externalAccountBinding;
       if (!eab) return undefined;

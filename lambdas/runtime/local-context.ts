@@ -4,6 +4,7 @@ import { LocalFileAccountStore } from '../adapters/account/local-file-account-st
 import { LocalFileAlerter } from '../adapters/alerts/local-alerter';
 import { Rfc2136Provider } from '../adapters/dns/rfc2136/rfc2136-provider';
 import { readTsigSecret } from '../adapters/dns/rfc2136/tsig-secret';
+import { LocalPendingKeyStore } from '../adapters/pending-key/local-pending-key-store';
 import { LocalDirectoryStore } from '../adapters/store/local-directory/local-directory-store';
 import { parseServerAddress } from '../core/dns/dns-client';
 import { ConfigError } from '../core/errors';
@@ -36,6 +37,7 @@ export function buildLocalContext(step: TaskStep): StepContext {
     ...sharedContext(config),
     logger,
     accounts: lazy(() => new LocalFileAccountStore({ directory: stateDir })),
+    pendingKeys: lazy(() => new LocalPendingKeyStore({ directory: stateDir })),
     eab: async () => {
       const eab = config.acme.externalAccountBinding;
       if (!eab) return undefined;

@@ -2,7 +2,15 @@ import type { EabKey } from '../acme/client';
 import type { CertflowConfig, CertificateConfig } from '../config/schema';
 import type { DnsClient } from '../dns/dns-client';
 import { InvalidInputError } from '../errors';
-import type { AccountStore, Alerter, CertificateStore, DnsProvider, Logger, ServerAddress } from '../ports';
+import type {
+  AccountStore,
+  Alerter,
+  CertificateStore,
+  DnsProvider,
+  Logger,
+  PendingKeyStore,
+  ServerAddress,
+} from '../ports';
 
 /**
  * What a step needs from the outside world. Built once per cold start by the runtime; adapters
@@ -14,6 +22,8 @@ export interface StepContext {
   now(): Date;
   random(): number;
   accounts(): AccountStore;
+  /** Private keys of orders being finalized, kept until their certificate is stored. */
+  pendingKeys(): PendingKeyStore;
   eab(): Promise<EabKey | undefined>;
   dnsProvider(): DnsProvider;
   dnsClient(): DnsClient;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   DescribeSecretCommand,
   PutSecretValueCommand,
@@ -48,6 +49,11 @@ const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/
  * readable until the next one), then tags the secret with the certificate's public metadata.
  * `current` reads only those tags (`DescribeSecret`), never the secret value, so renewal
  * decisions need no permission to read private keys.
+ *
+ * A repeated `put` of the same certificate stores it once: each version's id
+ * (`ClientRequestToken`) is derived from the certificate name and serial, and a version with that
+ * id that is already AWSCURRENT is not written again (nor re-tagged when its tags already name
+ * that serial).
  */
 export class SecretsManagerCertificateStore implements CertificateStore {
   readonly kind = 'secretsmanager';
@@ -93,7 +99,12 @@ export class SecretsManagerCertificateStore implements CertificateStore {
         );
       }
     }
-    const existing = await this.describeTags(name, arn);
+    const { tags: existing, versions } = await this.describe(name, arn);
+    const versionId = versionIdFor(name, metadata.serial);
+    const stored = versions[versionId]?.includes('AWSCURRENT') === true;
+    if (stored && tagsToMetadata(name, existing)?.serial === metadata.serial) {
+      return { store: this.kind, location: arn };
+    }
     const tags = metadataToTags(metadata);
     const foreign = existing.filter((t) => !isCertflowTag(t.Key) && !t.Key.startsWith('aws:')).length;
     if (foreign + tags.length > MAX_TAGS_PER_SECRET) {
@@ -109,15 +120,18 @@ export class SecretsManagerCertificateStore implements CertificateStore {
       privateKey: certificate.privateKeyPem,
       metadata,
     };
-    try {
-      await this.client.send(
-        new PutSecretValueCommand({
-          SecretId: arn,
-          SecretString: JSON.stringify(value),
-        }),
-      );
-    } catch (error) {
-      throw this.failure('PutSecretValue', name, arn, error, 'the previous certificate is still current');
+    if (!stored) {
+      try {
+        await this.client.send(
+          new PutSecretValueCommand({
+            SecretId: arn,
+            ClientRequestToken: versionId,
+            SecretString: JSON.stringify(value),
+          }),
+        );
+      } catch (error) {
+        throw this.failure('PutSecretValue', name, arn, error, 'the previous certificate is still current');
+      }
     }
 
     const stale = existing
@@ -150,11 +164,20 @@ export class SecretsManagerCertificateStore implements CertificateStore {
   }
 
   private async describeTags(name: string, arn: string): Promise<Tag[]> {
+    return (await this.describe(name, arn)).tags;
+  }
+
+  /** DescribeSecret: the secret's tags and its versions' staging labels. */
+  private async describe(
+    name: string,
+    arn: string,
+  ): Promise<{ tags: Tag[]; versions: Record<string, string[]> }> {
     try {
       const res = await this.client.send(new DescribeSecretCommand({ SecretId: arn }));
-      return (res.Tags ?? []).flatMap((t) =>
+      const tags = (res.Tags ?? []).flatMap((t) =>
         typeof t.Key === 'string' ? [{ Key: t.Key, Value: typeof t.Value === 'string' ? t.Value : '' }] : [],
       );
+      return { tags, versions: res.VersionIdsToStages ?? {} };
     } catch (error) {
       throw this.failure('DescribeSecret', name, arn, error);
     }
@@ -173,4 +196,14 @@ export class SecretsManagerCertificateStore implements CertificateStore {
       { cause: error },
     );
   }
+}
+
+/**
+ * The secret version id of a certificate (a UUID-shaped SHA-256 of name and serial, within
+ * Secrets Manager's 32-64 characters for `ClientRequestToken`): the same certificate always gets
+ * the same version, so storing it twice cannot make a second version.
+ */
+export function versionIdFor(name: string, serial: string): string {
+  const hex = createHash('sha256').update(`certflow certificate\n${name}\n${serial}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
