@@ -108,10 +108,9 @@ export interface AccountStore {
 }
 
 /**
- * Keeps the private key made for an order from before it is finalized (RFC 8555 §7.4) until its
- * certificate is stored, so a repeated FinalizeAndStore uses the same key. One key per
- * certificate: saving for a new order replaces the key of an older one. Keys never appear in
- * messages.
+ * Keeps the private key made for an order from before it is finalized (RFC 8555 §7.4), so a
+ * repeated FinalizeAndStore uses the same key. One key per certificate: saving for a new order
+ * replaces the key of an older one. Keys never appear in messages.
  */
 export interface PendingKeyStore {
   /** The key saved for this certificate and this order URL; undefined for none or another order's. */

@@ -402,7 +402,7 @@ function failure(
   n: number,
   badNonces: number,
 ): AcmeProblemError | AcmeRequestError {
-  const tries = badNonces > 0 ? ` after ${badNonces + 1} nonces` : attempts(n);
+  const tries = badNonces > 0 ? ` after ${badNonces + 1} attempts (${badNonces} badNonce)` : attempts(n);
   const head = `ACME ${operation} failed: ${method} ${res.url} answered HTTP ${res.status}${tries}`;
   if (problem) {
     const message = `${head}: ${summarizeProblem(problem)} (CA problem: ${JSON.stringify(problem)})`;

@@ -10,7 +10,6 @@ import {
   AcmeRequestError,
   CertflowError,
   CertificateStoreError,
-  describeError,
   OrderInvalidError,
   PendingKeyStoreError,
 } from '../errors';
@@ -26,8 +25,13 @@ const MAX_ORDER_POLLS = 20;
  * one order: the private key is made and kept in the {@link PendingKeyStore} before the order is
  * finalized, so a repeated attempt reuses it; an order already `processing` or `valid` is not
  * finalized again but polled and downloaded; and stores keep a certificate they already hold
- * (same serial) unchanged. The CSR names exactly the configured names. The private key exists
- * only here and in the stores; the output holds public facts only.
+ * (same serial) unchanged. The CSR names exactly the configured names.
+ *
+ * The pending key is kept after success, until the certificate's next order replaces it: an
+ * attempt repeated after a success whose answer was lost (a timeout) then finds it, downloads the
+ * same certificate and stores nothing new. It is the stored certificate's own key, under the
+ * same protection. An order found `invalid` clears it. The private key exists only here and in
+ * the stores; the output holds public facts only.
  */
 export async function finalizeAndStore(item: CertificateItem, ctx: StepContext): Promise<IssuedSummary> {
   const cert = certificateByName(ctx.config, item.certificate);
@@ -57,6 +61,7 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
       status: order.status,
     });
   } else {
+    if (order.status === 'invalid') await pendingKeys.clear(cert.name).catch(() => undefined);
     throw orderNotFinalizable(orderUrl, order);
   }
   if (privateKeyPem === undefined) {
@@ -72,7 +77,10 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
       `ACME finalize: order ${orderUrl} is still "processing" after ${MAX_ORDER_POLLS} checks; a retry resumes it with the same key`,
     );
   }
-  if (order.status !== 'valid' || !order.certificate) throw orderNotFinalizable(orderUrl, order);
+  if (order.status !== 'valid' || !order.certificate) {
+    if (order.status === 'invalid') await pendingKeys.clear(cert.name).catch(() => undefined);
+    throw orderNotFinalizable(orderUrl, order);
+  }
   const fullchainPem = await client.certificate(order.certificate);
 
   const [leaf, ...intermediates] = splitPemChain(fullchainPem);
@@ -115,15 +123,6 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
         { cause },
       );
     }
-  }
-  try {
-    await pendingKeys.clear(cert.name);
-  } catch (error) {
-    // The certificate is stored; a key left pending is replaced by the next order's.
-    ctx.logger.warn('could not clear the pending key', {
-      certificate: cert.name,
-      error: describeError(error),
-    });
   }
   ctx.logger.info('certificate issued and stored', {
     certificate: cert.name,
