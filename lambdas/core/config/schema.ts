@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isAtOrBelow, normalizeDomain } from '../dns/names';
 import { arr, obj, str } from './loose';
 
