@@ -14,17 +14,18 @@ import { AccountKey } from './jws';
 export type { EabKey } from './jws';
 
 let transport: AcmeHttpOptions = {};
-let trustedBundle: string | undefined;
 /** One transport (and so one nonce pool) per directory URL, reused across invocations. */
 const transports = new Map<string, AcmeHttp>();
 
 /**
  * Trust an extra CA bundle for the ACME directory's TLS (Pebble, on-premises CAs), besides
- * Node's bundled roots. Called once per cold start; `undefined` keeps the current setting.
+ * Node's bundled roots. Called once per cold start; `undefined` keeps the current setting. The
+ * file is read each time, so a CA that regenerated its certificate (Pebble, at every start) is
+ * trusted anew.
  * @throws CertflowError naming `acme.caBundleFile` when the file cannot be read.
  */
 export function trustCaBundle(file: string | undefined): void {
-  if (!file || trustedBundle === file) return;
+  if (!file) return;
   let ca: string;
   try {
     ca = readFileSync(file, 'utf8');
@@ -35,8 +36,7 @@ export function trustCaBundle(file: string | undefined): void {
       { cause },
     );
   }
-  setAcmeTransport({ ...transport, ca });
-  trustedBundle = file;
+  if (transport.ca !== ca) setAcmeTransport({ ...transport, ca });
 }
 
 /** Replace the transport settings of every client made after this call (tests: timeouts, retry hooks). */

@@ -79,7 +79,7 @@ export class AccountKey {
       this.hash = 'sha256';
       this.jwk = { kty: 'RSA', n: String(jwk.n), e: String(jwk.e) };
     } else {
-      const curve = jwk.crv ? ` ${jwk.crv}` : '';
+      const curve = key.asymmetricKeyType === 'ec' && jwk.crv ? ` ${jwk.crv}` : '';
       throw new CertflowError(
         `the ACME account key is ${key.asymmetricKeyType}${curve}; use ECDSA P-256 (ES256), P-384 or RSA`,
       );
@@ -87,13 +87,9 @@ export class AccountKey {
     this.key = key;
   }
 
-  /** RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order, base64url. */
+  /** RFC 7638 JWK thumbprint of this key. */
   thumbprint(): string {
-    const canonical =
-      this.jwk.kty === 'EC'
-        ? JSON.stringify({ crv: this.jwk.crv, kty: 'EC', x: this.jwk.x, y: this.jwk.y })
-        : JSON.stringify({ e: this.jwk.e, kty: 'RSA', n: this.jwk.n });
-    return base64url(createHash('sha256').update(canonical).digest());
+    return jwkThumbprint(this.jwk);
   }
 
   /**
@@ -117,6 +113,15 @@ export class AccountKey {
     });
     return { protected: encodedProtected, payload: encodedPayload, signature: base64url(signature) };
   }
+}
+
+/** RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order, base64url. */
+export function jwkThumbprint(jwk: PublicJwk): string {
+  const canonical =
+    jwk.kty === 'EC'
+      ? JSON.stringify({ crv: jwk.crv, kty: 'EC', x: jwk.x, y: jwk.y })
+      : JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n });
+  return base64url(createHash('sha256').update(canonical).digest());
 }
 
 /**
