@@ -61,6 +61,7 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
       status: order.status,
     });
   } else {
+    // Best effort: the order's own error is the one to report.
     if (order.status === 'invalid') await pendingKeys.clear(cert.name).catch(() => undefined);
     throw orderNotFinalizable(orderUrl, order);
   }
