@@ -45,12 +45,6 @@ export interface ResolvedCertflowProps {
 
 export const DEFAULT_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS;
 
-/** Lambda's limit on the total size of a function's environment variables (keys and values). */
-export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
-
-/** Upper bound of a Secrets Manager secret ARN with its random suffix, for the size estimate. */
-const SECRET_ARN_ESTIMATE = 120;
-
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
 const CRON_FIELD = /^[0-9A-Za-z*?,/#LW-]+$/;
 
@@ -175,7 +169,6 @@ export function deploymentProblems(config: unknown): ConfigProblem[] {
   }
 
   const defaultStores = Array.isArray(storage.defaultStores) ? storage.defaultStores : ['secretsmanager'];
-  let secretCount = 0;
   arr(root.certificates).forEach((c, i) => {
     const cert = obj(c);
     const stores = Array.isArray(cert.stores) ? cert.stores : defaultStores;
@@ -192,7 +185,6 @@ export function deploymentProblems(config: unknown): ConfigProblem[] {
         message: `ACM cannot import ${keyType}; use one of ${ACM_KEY_TYPES.join(', ')}`,
       });
     }
-    if (stores.includes('secretsmanager')) secretCount += 1;
   });
 
   const schedule = obj(root.schedule);
@@ -202,14 +194,6 @@ export function deploymentProblems(config: unknown): ConfigProblem[] {
     if (problem) problems.push({ path: 'schedule.expression', message: problem });
   }
 
-  // The configuration itself ships in a layer; the certificate secret ARNs are in the environment.
-  const estimate = secretCount * SECRET_ARN_ESTIMATE + 400;
-  if (estimate > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
-    problems.push({
-      path: 'certificates',
-      message: `the ${secretCount} certificate secret ARNs would not fit Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte environment (estimated ${estimate} bytes); deploy several stacks with fewer Secrets Manager certificates each`,
-    });
-  }
   const timing = obj(root.timing);
   const checks = {
     propagationMaxChecks: typeof timing.propagationMaxChecks === 'number' ? timing.propagationMaxChecks : 60,

@@ -1,4 +1,4 @@
-import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
@@ -9,12 +9,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { certificateSecretName } from '../lambdas/adapters/aws/secret-names';
 import type { CertflowConfig } from '../lambdas/core/config/schema';
 import { delegationRecord } from '../lambdas/core/dns/names';
 import { ConfigError } from '../lambdas/core/errors';
@@ -84,13 +84,13 @@ export function configForFunctions(config: CertflowConfig): string {
 
 /** Which environment variables (beyond the common ones) each step gets: only what it uses. */
 const STEP_ENV: Record<TaskStep, readonly (keyof typeof ENV)[]> = {
-  SelectDue: ['accountSecretArn', 'certificateSecrets', 'eabSecretArn'],
-  CreateOrder: ['accountSecretArn'],
+  SelectDue: ['secretNamePrefix', 'secretsKmsKeyId', 'eabSecretArn'],
+  CreateOrder: ['secretNamePrefix'],
   PublishRecords: ['hostedZoneId', 'pendingTable'],
   CheckPropagation: ['hostedZoneId'],
-  AnswerChallenges: ['accountSecretArn'],
-  CheckOrder: ['accountSecretArn'],
-  FinalizeAndStore: ['accountSecretArn', 'certificateSecrets'],
+  AnswerChallenges: ['secretNamePrefix'],
+  CheckOrder: ['secretNamePrefix'],
+  FinalizeAndStore: ['secretNamePrefix', 'secretsKmsKeyId'],
   Cleanup: ['hostedZoneId', 'pendingTable'],
   RecordFailure: ['topicArn'],
   Summarize: ['topicArn'],
@@ -111,9 +111,12 @@ export class Certflow extends Construct {
   readonly topic: sns.Topic;
   readonly topicKey: kms.Key;
   readonly secretsKey: kms.Key;
-  readonly accountSecret: secretsmanager.Secret;
-  /** Certificate name → its secret (certificates whose stores include `secretsmanager`). */
-  readonly certificateSecrets: Readonly<Record<string, secretsmanager.Secret>>;
+  /**
+   * Prefix of the secrets the functions create at run time: `<prefix>/certificate/<name>`,
+   * `<prefix>/acme-account/<hash>`, `<prefix>/pending-key/<name>`, all encrypted with
+   * {@link secretsKey}.
+   */
+  readonly secretNamePrefix: string;
   readonly functions: Readonly<Record<TaskStep, lambda.Function>>;
   /** The configuration file every function reads (`/opt/certflow/config.json`). */
   readonly configLayer: lambda.LayerVersion;
@@ -161,32 +164,9 @@ export class Certflow extends Construct {
     for (const email of config.alerts.emails) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
-    const placeholder = (what: string): Partial<secretsmanager.SecretProps> => ({
-      // Not secret: replaced by certflow; the stack must not generate a random value.
-      secretStringValue: SecretValue.unsafePlainText('{}'),
-      encryptionKey: this.secretsKey,
-      removalPolicy: resolved.removalPolicy,
-      description: `certflow: ${what}`,
-    });
-    this.accountSecret = new secretsmanager.Secret(this, 'AcmeAccountSecret', {
-      ...placeholder('ACME account keys, one per directory URL (written by SelectDue)'),
-      secretName: `${resolved.secretNamePrefix}/_acme-account`,
-    });
-    const certificateSecrets: Record<string, secretsmanager.Secret> = {};
-    for (const certificate of config.certificates) {
-      if (!certificate.stores.includes('secretsmanager')) continue;
-      certificateSecrets[certificate.name] = new secretsmanager.Secret(
-        this,
-        `CertificateSecret-${certificate.name}`,
-        {
-          ...placeholder(
-            `certificate "${certificate.name}" (${certificate.domains.slice(0, 3).join(', ')}${certificate.domains.length > 3 ? ', ...' : ''}); written by FinalizeAndStore`,
-          ),
-          secretName: `${resolved.secretNamePrefix}/${certificate.name}`,
-        },
-      );
-    }
-    this.certificateSecrets = certificateSecrets;
+    // Secrets are created by the functions at run time under this prefix (and granted by it), so
+    // neither the template nor the policies grow with the number of certificates.
+    this.secretNamePrefix = resolved.secretNamePrefix;
 
     // ---- delegated zone ----
     if (config.dns.createHostedZone) {
@@ -222,8 +202,8 @@ export class Certflow extends Construct {
       region: stack.region,
       hostedZoneId: this.hostedZoneId,
       zone: config.delegation.zone,
-      accountSecretArn: this.accountSecret.secretArn,
-      certificateSecretArns: Object.values(certificateSecrets).map((s) => s.secretArn),
+      secretNamePrefix: resolved.secretNamePrefix,
+      usesSecretsManagerStore: config.certificates.some((c) => c.stores.includes('secretsmanager')),
       secretsKeyArn: this.secretsKey.keyArn,
       topicArn: this.topic.topicArn,
       topicKeyArn: this.topicKey.keyArn,
@@ -238,10 +218,8 @@ export class Certflow extends Construct {
       mode: undefined,
       stateDirectory: undefined,
       logFile: undefined,
-      accountSecretArn: this.accountSecret.secretArn,
-      certificateSecrets: stack.toJsonString(
-        Object.fromEntries(Object.entries(certificateSecrets).map(([n, s]) => [n, s.secretArn])),
-      ),
+      secretNamePrefix: resolved.secretNamePrefix,
+      secretsKmsKeyId: this.secretsKey.keyArn,
       topicArn: this.topic.topicArn,
       hostedZoneId: this.hostedZoneId,
       eabSecretArn: eabArn,
@@ -315,8 +293,8 @@ export class Certflow extends Construct {
    * through Secrets Manager): what a server that uses the certificate needs.
    */
   grantReadCertificate(certificate: string, grantee: iam.IGrantable): iam.Grant {
-    const secret = this.certificateSecrets[certificate];
-    if (secret === undefined) {
+    const known = this.config.certificates.find((c) => c.name === certificate);
+    if (!known?.stores.includes('secretsmanager')) {
       throw new ConfigError([
         {
           path: 'certificates',
@@ -324,7 +302,32 @@ export class Certflow extends Construct {
         },
       ]);
     }
-    return secret.grantRead(grantee);
+    const stack = Stack.of(this);
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      // The secret's name, with Secrets Manager's 6-character random suffix.
+      resourceArns: [
+        stack.formatArn({
+          service: 'secretsmanager',
+          resource: 'secret',
+          resourceName: `${this.certificateSecretName(certificate)}-??????`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:Decrypt'],
+      resourceArns: [this.secretsKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
+    });
+    return grant;
+  }
+
+  /** The name of a certificate's secret: `<prefix>/certificate/<name>` (created on its first store). */
+  certificateSecretName(certificate: string): string {
+    return certificateSecretName(this.secretNamePrefix, certificate);
   }
 
   /**
@@ -427,11 +430,10 @@ export class Certflow extends Construct {
       description: 'Issue a certificate now (forced renewal)',
       value: startExecutionCommand(this.stateMachine.stateMachineArn, first),
     });
-    new CfnOutput(this, 'CertificateSecretArns', {
-      description: 'certificate name -> Secrets Manager secret ARN',
-      value: Stack.of(this).toJsonString(
-        Object.fromEntries(Object.entries(this.certificateSecrets).map(([n, s]) => [n, s.secretArn])),
-      ),
+    new CfnOutput(this, 'CertificateSecretNamePrefix', {
+      description:
+        'Secrets Manager: each certificate is in the secret <this prefix>/certificate/<name>, created on its first issue',
+      value: this.secretNamePrefix,
     });
     new CfnOutput(this, 'DelegatedZoneId', {
       description: `hosted zone id of ${this.config.delegation.zone}`,
@@ -453,16 +455,6 @@ export class Certflow extends Construct {
 
   /** Acknowledge the cdk-nag AwsSolutions findings that are by design, each with its reason. */
   private suppressNagFindings(): void {
-    NagSuppressions.addResourceSuppressions(
-      [this.accountSecret, ...Object.values(this.certificateSecrets)],
-      [
-        {
-          id: 'AwsSolutions-SMG4',
-          reason:
-            'certflow itself rotates these secrets: certificates are renewed by the scheduled run (FinalizeAndStore writes a new version); the ACME account key is rotated by ACME account key rollover (RFC 8555 §7.3.5), not by a Secrets Manager rotation Lambda',
-        },
-      ],
-    );
     NagSuppressions.addResourceSuppressions(this.stateMachine, [
       {
         id: 'AwsSolutions-SF1',

@@ -11,7 +11,9 @@ import type { TaskStep } from '../lambdas/core/state';
  * Posture (see docs/deploy.md):
  * - Only PublishRecords and Cleanup may change records, only in the delegated hosted zone, only
  *   TXT, only CREATE/DELETE, and only for names below the delegated zone (Route 53 condition keys).
- * - Only FinalizeAndStore writes certificate secrets and imports into ACM.
+ * - Only FinalizeAndStore writes certificate secrets (and pending keys) and imports into ACM; only
+ *   SelectDue writes the ACME account secret. Secrets are created at run time under one name
+ *   prefix and granted by it, so the policies stay the same size whatever the certificate count.
  * - KMS use is pinned to the key and to the service that uses it (`kms:ViaService`).
  * - No `*` actions. `*` resources only for `acm:ListCertificates`, which supports no resource
  *   scoping (acknowledged in cdk-nag by the construct).
@@ -29,10 +31,14 @@ export interface PolicyInputs {
   readonly hostedZoneId: string;
   /** Name of the delegated validation zone, lowercase, no trailing dot. */
   readonly zone: string;
-  /** The ACME account key secret. */
-  readonly accountSecretArn: string;
-  /** Certificate secrets (certificates stored in Secrets Manager); may be empty. */
-  readonly certificateSecretArns: readonly string[];
+  /**
+   * The name prefix of the secrets the functions create at run time (`<prefix>/acme-account/…`,
+   * `<prefix>/certificate/…`, `<prefix>/pending-key/…`), so the policies do not grow with the
+   * certificates.
+   */
+  readonly secretNamePrefix: string;
+  /** Whether any certificate is stored in Secrets Manager. */
+  readonly usesSecretsManagerStore: boolean;
   /** KMS key encrypting the account and certificate secrets. */
   readonly secretsKeyArn: string;
   /** SNS alerts topic. */
@@ -118,9 +124,20 @@ export function sweepStatements(executionsArn: string): iam.PolicyStatement[] {
   return [allow(['states:DescribeExecution'], [executionsArn])];
 }
 
+/**
+ * The ARN pattern of the runtime-created secrets of one kind: `<prefix>/<kind>/*` (the `*` also
+ * covers Secrets Manager's random 6-character suffix).
+ */
+export function runtimeSecretsArn(
+  i: Pick<PolicyInputs, 'partition' | 'region' | 'account' | 'secretNamePrefix'>,
+  kind: 'acme-account' | 'certificate' | 'pending-key',
+): string {
+  return `arn:${i.partition}:secretsmanager:${i.region}:${i.account}:secret:${i.secretNamePrefix}/${kind}/*`;
+}
+
 function accountSecretRead(i: PolicyInputs): iam.PolicyStatement[] {
   return [
-    allow(['secretsmanager:GetSecretValue'], [i.accountSecretArn]),
+    allow(['secretsmanager:GetSecretValue'], [runtimeSecretsArn(i, 'acme-account')]),
     allow(['kms:Decrypt'], [i.secretsKeyArn], viaService('secretsmanager', i.region)),
   ];
 }
@@ -133,13 +150,22 @@ function alertPublish(i: PolicyInputs): iam.PolicyStatement[] {
 }
 
 function certificateSecretsStatement(actions: string[], i: PolicyInputs): iam.PolicyStatement[] {
-  return i.certificateSecretArns.length > 0 ? [allow(actions, i.certificateSecretArns)] : [];
+  return i.usesSecretsManagerStore ? [allow(actions, [runtimeSecretsArn(i, 'certificate')])] : [];
 }
 
 function selectDue(i: PolicyInputs): iam.PolicyStatement[] {
   const out = [
-    // SelectDue registers (or loads) the ACME account once per run (RFC 8555 §7.3).
-    allow(['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], [i.accountSecretArn]),
+    // SelectDue registers (or loads) the ACME account once per run (RFC 8555 §7.3): one secret per
+    // directory, created if absent (CreateSecret with tags needs TagResource too).
+    allow(
+      [
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:CreateSecret',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:TagResource',
+      ],
+      [runtimeSecretsArn(i, 'acme-account')],
+    ),
     allow(['kms:Decrypt', 'kms:GenerateDataKey'], [i.secretsKeyArn], viaService('secretsmanager', i.region)),
     // Certificate metadata lives in the secrets' tags; the private key is never read here.
     ...certificateSecretsStatement(['secretsmanager:DescribeSecret'], i),
@@ -164,9 +190,10 @@ function selectDue(i: PolicyInputs): iam.PolicyStatement[] {
 function finalizeAndStore(i: PolicyInputs): iam.PolicyStatement[] {
   const out = [
     ...certificateSecretsStatement(
-      // PutSecretValue keeps the previous version as AWSPREVIOUS; metadata goes in tags
-      // (stale certflow:* tags are removed).
+      // The first store creates the secret; later ones add versions (PutSecretValue keeps the
+      // previous version as AWSPREVIOUS); metadata goes in tags (stale certflow:* tags removed).
       [
+        'secretsmanager:CreateSecret',
         'secretsmanager:PutSecretValue',
         'secretsmanager:DescribeSecret',
         'secretsmanager:TagResource',
@@ -174,12 +201,18 @@ function finalizeAndStore(i: PolicyInputs): iam.PolicyStatement[] {
       ],
       i,
     ),
-    allow(['secretsmanager:GetSecretValue'], [i.accountSecretArn]),
+    allow(['secretsmanager:GetSecretValue'], [runtimeSecretsArn(i, 'acme-account')]),
+    // The order's key, kept between attempts so a repeated FinalizeAndStore reuses it.
     allow(
-      ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:Decrypt'],
-      [i.secretsKeyArn],
-      viaService('secretsmanager', i.region),
+      [
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:CreateSecret',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:TagResource',
+      ],
+      [runtimeSecretsArn(i, 'pending-key')],
     ),
+    allow(['kms:GenerateDataKey', 'kms:Decrypt'], [i.secretsKeyArn], viaService('secretsmanager', i.region)),
   ];
   if (i.acmRegions.length > 0) {
     out.push(

@@ -80,7 +80,11 @@ export class OrderInvalidError extends CertflowError {
   }
 }
 
-/** An ACME request failed in a way a retry may fix (network, server error). Retried. */
+/**
+ * An ACME request failed in a way a retry may fix (connection refused or timed out, connection
+ * reset, HTTP 5xx, `badNonce` after every attempt). The message names the URL and the cause.
+ * Retried by the state machine.
+ */
 export class AcmeRequestError extends CertflowError {}
 
 /** The CA refused a request with a problem a retry cannot fix (RFC 8555 §6.7); carries the document. Not retried. */
@@ -99,6 +103,13 @@ export class CertificateStoreError extends CertflowError {}
 
 /** Reading or writing the ACME account key failed. */
 export class AccountStoreError extends CertflowError {}
+
+/**
+ * Reading, writing or clearing the private key kept for an order between its finalization and
+ * the storing of its certificate failed, or the key an earlier attempt made is gone. The
+ * message never holds the key.
+ */
+export class PendingKeyStoreError extends CertflowError {}
 
 /** Sending an alert failed. */
 export class AlertError extends CertflowError {}

@@ -91,7 +91,11 @@ export type StoredCertificate =
   | { status: 'healthy'; metadata: CertificateMetadata }
   | { status: 'broken'; problem: string; metadata?: CertificateMetadata };
 
-/** Keeps certificates. `put` replaces atomically: a failure leaves the previous one in place. */
+/**
+ * Keeps certificates. `put` replaces atomically: a failure leaves the previous one in place.
+ * `put` of the certificate that is already current (same serial) changes nothing and succeeds,
+ * so a repeated FinalizeAndStore stores once.
+ */
 export interface CertificateStore {
   readonly kind: string;
   /**
@@ -154,10 +158,32 @@ export interface AcmeAccount {
   accountUrl?: string;
 }
 
-/** Keeps the ACME account key; one account per directory URL. */
+/** Keeps the ACME account key; one account per directory URL (RFC 8555 §7.3). */
 export interface AccountStore {
+  /** The account for `directoryUrl`, or undefined when none was stored. */
   load(directoryUrl: string): Promise<AcmeAccount | undefined>;
+  /** Replace the stored account for `account.directoryUrl` (e.g. to record its URL). */
   save(account: AcmeAccount): Promise<void>;
+  /**
+   * Store `account` only if there is none yet for its directory URL, atomically: of two
+   * concurrent callers exactly one wins. Returns what is stored afterwards: `account` for the
+   * winner, the winner's account for the other.
+   */
+  saveIfAbsent(account: AcmeAccount): Promise<AcmeAccount>;
+}
+
+/**
+ * Keeps the private key made for an order from before it is finalized (RFC 8555 §7.4), so a
+ * repeated FinalizeAndStore uses the same key. One key per certificate: saving for a new order
+ * replaces the key of an older one. Keys never appear in messages.
+ */
+export interface PendingKeyStore {
+  /** The key saved for this certificate and this order URL; undefined for none or another order's. */
+  load(certificate: string, orderUrl: string): Promise<string | undefined>;
+  /** Save (create or replace) the certificate's pending key for `orderUrl`, durably. */
+  save(certificate: string, orderUrl: string, keyPem: string): Promise<void>;
+  /** Forget the certificate's pending key (idempotent). */
+  clear(certificate: string): Promise<void>;
 }
 
 /** One certificate's failure, as alerted. */

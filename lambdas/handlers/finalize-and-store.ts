@@ -3,10 +3,15 @@ import { finalizeAndStore } from '../core/steps/finalize-and-store';
 import { makeHandler, type Wirings } from '../runtime/handler';
 import { parseCertificateItem } from '../runtime/inputs';
 import { accountsWiring } from '../runtime/wiring/accounts';
+import { pendingKeysWiring } from '../runtime/wiring/pending-keys';
 import { storesWiring } from '../runtime/wiring/stores';
 
 /** The adapters this step uses (and nothing else: the function's bundle carries only these). */
-export const wiring: Wirings = { accounts: accountsWiring, stores: storesWiring };
+export const wiring: Wirings = {
+  accounts: accountsWiring,
+  stores: storesWiring,
+  pendingKeys: pendingKeysWiring,
+};
 
 /** Task state `FinalizeAndStore`: see {@link finalizeAndStore}. */
 export const handler = makeHandler<CertificateItem, Awaited<ReturnType<typeof finalizeAndStore>>>({

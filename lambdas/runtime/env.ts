@@ -11,10 +11,14 @@ export const ENV = {
   step: 'CERTFLOW_STEP',
   /** `aws` (default in Lambda) or `local`. */
   mode: 'CERTFLOW_MODE',
-  /** Secrets Manager secret holding the ACME account key(s). */
-  accountSecretArn: 'CERTFLOW_ACCOUNT_SECRET_ARN',
-  /** JSON object: certificate name → Secrets Manager secret ARN. */
-  certificateSecrets: 'CERTFLOW_CERTIFICATE_SECRETS',
+  /**
+   * Prefix of the secrets the functions create at run time: `<prefix>/acme-account/<hash>` (one
+   * ACME account per directory), `<prefix>/pending-key/<certificate>` (the key of an order being
+   * finalized).
+   */
+  secretNamePrefix: 'CERTFLOW_SECRET_NAME_PREFIX',
+  /** KMS key for those secrets (unset: the account's aws/secretsmanager key). */
+  secretsKmsKeyId: 'CERTFLOW_SECRETS_KMS_KEY_ID',
   /** SNS topic for alerts. */
   topicArn: 'CERTFLOW_TOPIC_ARN',
   /** Hosted zone id of the delegated zone (overrides config; set when the stack creates the zone). */

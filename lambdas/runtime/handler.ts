@@ -50,6 +50,7 @@ export function buildStepContext(step: TaskStep, wiring: Wirings): StepContext {
     alerter: wiring.alerter?.(env) ?? (() => notWired(step, 'alerter')),
     pendingRecords: wiring.pendingRecords?.(env) ?? (() => notWired(step, 'pendingRecords')),
     runLiveness: wiring.runLiveness?.(env) ?? (() => notWired(step, 'runLiveness')),
+    pendingKeys: wiring.pendingKeys?.(env) ?? (() => notWired(step, 'pendingKeys')),
   };
 }
 

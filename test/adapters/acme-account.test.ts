@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalFileAccountStore } from '../../lambdas/adapters/account/local-file-account-store';
 import { ensureAccount } from '../../lambdas/core/acme/account';
 import { trustCaBundle } from '../../lambdas/core/acme/client';
-import { AcmeProblemError } from '../../lambdas/core/errors';
+import { AcmeProblemError, AcmeRequestError } from '../../lambdas/core/errors';
 import { JsonLogger } from '../../lambdas/core/logger';
-import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
+import { freeTcpPort, startTestPebble, type TestPebble } from '../support/pebble-fixture';
 
 /** The ACME account against a real Pebble that requires External Account Binding (RFC 8555 §7.3.4). */
 describe('ACME account', () => {
@@ -79,5 +79,58 @@ describe('ACME account', () => {
     expect(text).not.toContain(hmacKey);
     expect(text).not.toMatch(/PRIVATE KEY/);
     expect(readFileSync(store.fileFor(pebble.directoryUrl), 'utf8')).toContain(first.accountUrl as string);
+  });
+
+  it('is refused with the CA problem document when the EAB HMAC key is wrong', async () => {
+    const store = new LocalFileAccountStore({ directory: mkdtempSync(join(tmpdir(), 'certflow-acct-')) });
+    const wrong = randomBytes(32).toString('base64url');
+    const attempt = ensureAccount({
+      directoryUrl: pebble.directoryUrl,
+      email: 'ops@example.test',
+      store,
+      eab: { kid: 'kid-ops', hmacKey: wrong },
+      logger,
+    });
+    await expect(attempt).rejects.toBeInstanceOf(AcmeProblemError);
+    await expect(attempt).rejects.toMatchObject({
+      problem: { type: 'urn:ietf:params:acme:error:unauthorized', status: 403 },
+    });
+    await expect(attempt).rejects.toThrow(
+      /^ACME newAccount failed: POST https:\/\/127\.0\.0\.1:\d+\/sign-me-up answered HTTP 403( after \d+ attempts \(\d+ badNonce\))?: urn:ietf:params:acme:error:unauthorized: external account binding JWS verification error/,
+    );
+    expect(await store.load(pebble.directoryUrl)).toBeUndefined();
+    expect(logs.join('\n')).not.toContain(wrong);
+  });
+
+  it('two runs racing on a fresh store end with one stored account, both using its key and URL', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'certflow-acct-race-'));
+    const eab = { kid: 'kid-ops', hmacKey };
+    const run = () =>
+      ensureAccount({
+        directoryUrl: pebble.directoryUrl,
+        email: 'ops@example.test',
+        // each run has its own store object over the same directory, as two processes would
+        store: new LocalFileAccountStore({ directory }),
+        eab,
+        logger,
+      });
+
+    const [a, b] = await Promise.all([run(), run()]);
+
+    expect(a.accountUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/my-account\//);
+    expect(b.accountUrl).toBe(a.accountUrl);
+    expect(b.keyPem).toBe(a.keyPem);
+    const stored = await new LocalFileAccountStore({ directory }).load(pebble.directoryUrl);
+    expect(stored).toEqual({ directoryUrl: pebble.directoryUrl, keyPem: a.keyPem, accountUrl: a.accountUrl });
+    expect(readdirSync(join(directory, 'accounts'))).toHaveLength(1);
+    expect(logs.join('\n')).toContain('another run stored an ACME account first; using it');
+  });
+
+  it('fails at once, naming the directory URL and the cause, when the CA is down', async () => {
+    const directoryUrl = `https://127.0.0.1:${await freeTcpPort()}/dir`;
+    const store = new LocalFileAccountStore({ directory: mkdtempSync(join(tmpdir(), 'certflow-acct-')) });
+    const attempt = ensureAccount({ directoryUrl, email: 'ops@example.test', store, logger });
+    await expect(attempt).rejects.toBeInstanceOf(AcmeRequestError);
+    await expect(attempt).rejects.toThrow(`ACME directory failed: GET ${directoryUrl}: ECONNREFUSED`);
   });
 });

@@ -137,7 +137,7 @@ describe('one retry layer per AWS call: a throttled call reaches AWS exactly the
         requestHandler: handler,
         credentials: EXAMPLE_CREDENTIALS,
       }),
-      secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:certflow/_acme-account-Ca8JGt',
+      namePrefix: 'certflow',
     });
 
     const error = await store.load('https://acme-v02.api.letsencrypt.org/directory').catch((e: unknown) => e);

@@ -30,9 +30,7 @@ describe('AWS runtime wiring', () => {
     process.env[ENV.config] = configForFunctions(config);
     process.env[ENV.topicArn] = topicArn;
     process.env[ENV.hostedZoneId] = 'Z0123456789ABC';
-    process.env[ENV.certificateSecrets] = JSON.stringify({
-      example: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:certflow/example-AbCdEf',
-    });
+    process.env[ENV.secretNamePrefix] = 'certflow';
   });
   afterAll(() => {
     process.env = saved;

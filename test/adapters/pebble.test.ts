@@ -1,12 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, get } from 'node:https';
+import { get } from 'node:https';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BasicConstraintsExtension, X509Certificate } from '@peculiar/x509';
-import * as acme from 'acme-client';
 import { LocalDirectoryStore } from '../../lambdas/adapters/store/local-directory/local-directory-store';
+import { AcmeClient } from '../../lambdas/core/acme/api';
+import { AcmeHttp } from '../../lambdas/core/acme/http';
+import { AccountKey, createAccountKeyPem } from '../../lambdas/core/acme/jws';
 import { inspectCertificate, splitPemChain } from '../../lambdas/core/certificate/inspect';
 import { LocalServerError } from '../../lambdas/core/errors';
 import { startPebble } from '../../lib/local/pebble';
@@ -16,6 +18,7 @@ import {
   INSTALL_COMMAND,
   RFC2136_TEST_PROGRAMS,
 } from '../../lib/local/prerequisites';
+import { issueWithClient } from '../support/acme-flow';
 import { freeTcpPort, startTestPebble, type TestPebble } from '../support/pebble-fixture';
 
 /** GET trusting only `ca` (when given). */
@@ -89,24 +92,16 @@ describe('Pebble for local mode', () => {
 
   it('issues a certificate that inspects, verifies to the root, and stores', async () => {
     const ca = readFileSync(pebble.caBundleFile, 'utf8');
-    const previousAgent = acme.axios.defaults.httpsAgent;
-    acme.axios.defaults.httpsAgent = new Agent({ ca });
     const work = mkdtempSync(join(tmpdir(), 'certflow-pebble-issue-'));
     try {
-      const client = new acme.Client({
+      const client = new AcmeClient({
         directoryUrl: pebble.directoryUrl,
-        accountKey: await acme.crypto.createPrivateEcdsaKey('P-256'),
+        http: new AcmeHttp({ ca }),
+        accountKey: new AccountKey(await createAccountKeyPem()),
       });
-      const key = await acme.crypto.createPrivateEcdsaKey('P-256');
-      const [, csr] = await acme.crypto.createCsr({ altNames: ['www.example.test', 'example.test'] }, key);
-      const fullchain = await client.auto({
-        csr,
-        termsOfServiceAgreed: true,
-        challengePriority: ['dns-01'],
-        skipChallengeVerification: true,
-        challengeCreateFn: async () => undefined,
-        challengeRemoveFn: async () => undefined,
-      });
+      await client.newAccount({ termsOfServiceAgreed: true });
+      const issued = await issueWithClient(client, ['www.example.test', 'example.test']);
+      const fullchain = issued.fullchainPem;
       const [leaf, ...chain] = splitPemChain(fullchain);
       if (!leaf) throw new Error('Pebble returned no certificate');
       const facts = inspectCertificate(leaf);
@@ -145,7 +140,7 @@ describe('Pebble for local mode', () => {
         certificatePem: leaf,
         chainPem: chain.join(''),
         fullchainPem: fullchain,
-        privateKeyPem: key.toString(),
+        privateKeyPem: issued.keyPem,
       });
       expect(await store.current('example-test')).toEqual({ status: 'healthy', metadata });
       // Pebble's own serial lookup agrees with the serial we recorded.
@@ -153,7 +148,6 @@ describe('Pebble for local mode', () => {
       expect(status.status).toBe(200);
       expect(JSON.parse(status.body)).toMatchObject({ Status: 'Valid' });
     } finally {
-      acme.axios.defaults.httpsAgent = previousAgent;
       rmSync(work, { recursive: true, force: true });
     }
   });

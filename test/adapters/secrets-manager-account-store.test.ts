@@ -1,34 +1,30 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import {
+  CreateSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
-  type PutSecretValueCommandInput,
   SecretsManagerClient,
+  SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { SecretsManagerAccountStore } from '../../lambdas/adapters/account/secrets-manager-account-store';
 import { AccountStoreError } from '../../lambdas/core/errors';
 import type { AcmeAccount } from '../../lambdas/core/ports';
-import {
-  accessDenied,
-  decryptionFailure,
-  getSecretValueResponse,
-  putSecretValueResponse,
-  resourceNotFound,
-} from '../fixtures/aws/secrets-manager';
+import { installSecretsFake } from '../support/secrets-manager-fake';
 
-// The AWS CLI describe-secret example's ARN shape (6-character suffix), adapted to this secret.
-const NAME = 'certflow/_acme-account';
-const ARN = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${NAME}-Ca8JGt`;
 const LE = 'https://acme-v02.api.letsencrypt.org/directory';
 const STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+const KMS = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const TAGS = [{ Key: 'certflow:managed-by', Value: 'certflow' }];
 const sm = mockClient(SecretsManagerClient);
 
 const store = (): SecretsManagerAccountStore =>
   new SecretsManagerAccountStore({
     client: new SecretsManagerClient({ region: 'eu-west-1' }),
-    secretArn: ARN,
+    namePrefix: 'certflow/prod',
+    kmsKeyId: KMS,
+    tags: TAGS,
   });
 
 function account(directoryUrl: string, accountUrl?: string): AcmeAccount {
@@ -41,91 +37,112 @@ function account(directoryUrl: string, accountUrl?: string): AcmeAccount {
   return a;
 }
 
-/**
- * A secret whose AWSCURRENT value is whatever was last put (none at first: GetSecretValue then
- * answers ResourceNotFoundException). Answers are AWS's examples (test/fixtures/aws/secrets-manager.ts).
- */
-function secretStartingWith(initial: string | undefined): { value: () => string | undefined } {
-  let current = initial;
-  sm.on(GetSecretValueCommand, { SecretId: ARN }).callsFake(async () => {
-    if (current === undefined) {
-      throw resourceNotFound();
-    }
-    return getSecretValueResponse({ arn: ARN, name: NAME, secretString: current });
-  });
-  sm.on(PutSecretValueCommand, { SecretId: ARN }).callsFake(async (input: PutSecretValueCommandInput) => {
-    current = input.SecretString;
-    return putSecretValueResponse({ arn: ARN, name: NAME });
-  });
-  return { value: () => current };
-}
+const nameFor = (url: string): string =>
+  `certflow/prod/acme-account/${createHash('sha256').update(url).digest('hex').slice(0, 16)}`;
 
 beforeEach(() => sm.reset());
 
-describe('SecretsManagerAccountStore', () => {
-  it.each([
-    ['no value yet (no AWSCURRENT)', undefined],
-    ['an empty value', ''],
-    ['an empty object', '{}'],
-    ['a generated placeholder', 'x7#Qp!placeholder-not-json'],
-  ])('reads %s as "no account"', async (_what, initial) => {
-    secretStartingWith(initial);
+describe('SecretsManagerAccountStore (one secret per ACME directory, created at run time)', () => {
+  it('reads a directory without a secret as "no account"', async () => {
+    installSecretsFake(sm);
     await expect(store().load(LE)).resolves.toBeUndefined();
+    expect(sm).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: nameFor(LE) });
   });
 
-  it('saves an account and loads it back, keyed by directory URL', async () => {
-    const secret = secretStartingWith(undefined);
-    const le = account(LE, 'https://acme-v02.api.letsencrypt.org/acme/acct/123');
+  it('creates the secret on first save, named by the directory, with the KMS key and tags', async () => {
+    const secrets = installSecretsFake(sm);
+    const le = account(LE);
 
-    await store().save(le);
+    await expect(store().saveIfAbsent(le)).resolves.toEqual(le);
 
+    expect(store().secretName(LE)).toBe(nameFor(LE));
+    expect(sm).toHaveReceivedCommandWith(CreateSecretCommand, {
+      Name: nameFor(LE),
+      KmsKeyId: KMS,
+      Tags: TAGS,
+    });
+    expect(secrets.get(nameFor(LE))?.kmsKeyId).toBe(KMS);
     await expect(store().load(LE)).resolves.toEqual(le);
     await expect(store().load(STAGING)).resolves.toBeUndefined();
-    expect(JSON.parse(secret.value() ?? '')).toEqual({ [LE]: le });
   });
 
-  it("keeps the other directories' accounts when saving one", async () => {
-    secretStartingWith(undefined);
-    const staging = account(STAGING, 'https://acme-staging-v02.api.letsencrypt.org/acme/acct/9');
+  it('when two runs race, the second gets ResourceExistsException and reads the winner', async () => {
+    installSecretsFake(sm);
+    const first = account(LE);
+    const second = account(LE);
+
+    const [a, b] = await Promise.all([store().saveIfAbsent(first), store().saveIfAbsent(second)]);
+
+    expect(a).toEqual(first);
+    expect(b).toEqual(first);
+    expect(sm).toHaveReceivedCommandTimes(CreateSecretCommand, 2);
+    await expect(store().load(LE)).resolves.toEqual(first);
+  });
+
+  it('records the account URL with PutSecretValue on the same secret', async () => {
+    const secrets = installSecretsFake(sm);
     const le = account(LE);
-    await store().save(staging);
-    await store().save(le);
+    await store().saveIfAbsent(le);
 
-    await expect(store().load(STAGING)).resolves.toEqual(staging);
-    await expect(store().load(LE)).resolves.toEqual(le);
+    const registered = { ...le, accountUrl: 'https://acme-v02.api.letsencrypt.org/acme/acct/123' };
+    await store().save(registered);
+
+    expect(sm).toHaveReceivedCommandWith(PutSecretValueCommand, { SecretId: nameFor(LE) });
+    expect(secrets.get(nameFor(LE))?.values).toHaveLength(2);
+    await expect(store().load(LE)).resolves.toEqual(registered);
   });
 
-  it('translates SDK failures without the key in the message', async () => {
-    secretStartingWith(undefined);
-    const denied = accessDenied();
-    sm.on(PutSecretValueCommand).rejects(denied);
+  it('translates SDK failures, naming the call and the secret, never the key', async () => {
+    installSecretsFake(sm);
+    const denied = new SecretsManagerServiceException({
+      name: 'AccessDeniedException',
+      $fault: 'client',
+      message: 'not authorized to perform secretsmanager:CreateSecret',
+      $metadata: { httpStatusCode: 400 },
+    });
+    sm.on(CreateSecretCommand).rejects(denied);
     const le = account(LE);
 
     const error = await store()
-      .save(le)
+      .saveIfAbsent(le)
       .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(AccountStoreError);
-    expect((error as Error).message).toContain('PutSecretValue');
-    expect((error as Error).message).toContain(ARN);
+    expect((error as Error).message).toBe(
+      `secretsmanager: CreateSecret on the ACME account secret ${nameFor(LE)} failed: AccessDeniedException: not authorized to perform secretsmanager:CreateSecret`,
+    );
     expect((error as Error).message).not.toContain('PRIVATE KEY');
     expect((error as Error).cause).toBe(denied);
   });
 
-  it('translates a read failure other than "no value yet"', async () => {
-    sm.on(GetSecretValueCommand).rejects(decryptionFailure());
-    await expect(store().load(LE)).rejects.toThrow(
-      /^secretsmanager: GetSecretValue .* DecryptionFailure: Secrets Manager can't decrypt the protected secret text using the provided KMS key\.$/,
-    );
+  it('refuses a secret that holds another directory, or no account, without quoting it', async () => {
+    const secrets = installSecretsFake(sm);
+    const staging = account(STAGING);
+    secrets.set(nameFor(LE), {
+      name: nameFor(LE),
+      arn: 'arn',
+      tags: [],
+      values: [JSON.stringify(staging)],
+    });
+    await expect(store().load(LE)).rejects.toThrow(`belongs to ${STAGING}, not ${LE}`);
+    secrets.set(nameFor(LE), { name: nameFor(LE), arn: 'arn', tags: [], values: ['{"keyPem": "-----BEGIN'] });
+    const error = await store()
+      .load(LE)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AccountStoreError);
+    expect((error as Error).message).toContain('delete it so certflow creates the account again');
+    expect((error as Error).message).not.toContain('BEGIN');
   });
 
-  it('does not leak an unparsable secret value through an error', async () => {
-    secretStartingWith('{"https://x": "-----BEGIN PRIVATE KEY-----');
-    await expect(store().load('https://x')).resolves.toBeUndefined();
-  });
-
-  it('refuses to save an account without a key, before any call', async () => {
-    await expect(store().save({ directoryUrl: LE, keyPem: '' })).rejects.toThrow(AccountStoreError);
+  it('refuses an unusable name prefix and an account without a key, before any call', async () => {
+    expect(
+      () =>
+        new SecretsManagerAccountStore({
+          client: new SecretsManagerClient({ region: 'eu-west-1' }),
+          namePrefix: 'certflow/',
+        }),
+    ).toThrow('the secret name prefix "certflow/" is unusable: it must not start or end with "/"');
+    await expect(store().saveIfAbsent({ directoryUrl: LE, keyPem: '' })).rejects.toThrow(AccountStoreError);
     expect(sm.calls()).toHaveLength(0);
   });
 });

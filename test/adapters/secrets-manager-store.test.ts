@@ -1,5 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import {
+  CreateSecretCommand,
+  type CreateSecretCommandInput,
   DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -23,16 +25,21 @@ import {
   resourceNotFound,
   TAG_RESOURCE_RESPONSE,
 } from '../fixtures/aws/secrets-manager';
+import { resourceExists } from '../support/secrets-manager-fake';
 
-// The shape of the AWS CLI describe-secret example's ARN (random 6-character suffix), adapted.
-const NAME = 'certflow/www';
+// The secret of certificate "www" under the prefix "certflow"; its ARN has the shape of the AWS
+// CLI describe-secret example's (random 6-character suffix), adapted.
+const NAME = 'certflow/certificate/www';
 const ARN = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${NAME}-Ca8JGt`;
+const KMS = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const sm = mockClient(SecretsManagerClient);
 
 function store(): SecretsManagerCertificateStore {
   return new SecretsManagerCertificateStore({
     client: new SecretsManagerClient({ region: 'eu-west-1' }),
-    secretArns: { www: ARN },
+    namePrefix: 'certflow',
+    kmsKeyId: KMS,
+    tags: [{ Key: 'certflow:managed-by', Value: 'certflow' }],
   });
 }
 
@@ -70,17 +77,34 @@ function issued(overrides: Partial<CertificateMetadata> = {}): IssuedCertificate
 class FakeSecret {
   readonly versions: { id: string; value: string; stages: string[] }[] = [];
   readonly tags = new Map<string, string>();
+  created?: CreateSecretCommandInput;
+
+  /** `exists`: the secret is there already (an earlier store created it); else the first put creates it. */
+  constructor(private exists = true) {}
 
   install(): void {
-    sm.on(DescribeSecretCommand, { SecretId: ARN }).callsFake(async () =>
-      describeSecretResponse({
+    sm.on(DescribeSecretCommand, { SecretId: NAME }).callsFake(async () => {
+      if (!this.exists) throw resourceNotFound();
+      return describeSecretResponse({
         arn: ARN,
         name: NAME,
         tags: [...this.tags].map(([Key, Value]) => ({ Key, Value })),
         versionIdsToStages: Object.fromEntries(this.versions.map((v) => [v.id, v.stages])),
-      }),
-    );
-    sm.on(PutSecretValueCommand, { SecretId: ARN }).callsFake(async (input: PutSecretValueCommandInput) => {
+      });
+    });
+    // CreateSecret: the ClientRequestToken becomes the first version's id, staged AWSCURRENT;
+    // the tags are set at once. Response: "To create a basic secret", API_CreateSecret.html#API_CreateSecret_Examples
+    // (ARN, Name, VersionId), with this secret's values.
+    sm.on(CreateSecretCommand, { Name: NAME }).callsFake(async (input: CreateSecretCommandInput) => {
+      if (this.exists) throw resourceExists();
+      this.exists = true;
+      this.created = input;
+      const id = String(input.ClientRequestToken);
+      this.versions.push({ id, value: String(input.SecretString), stages: ['AWSCURRENT'] });
+      for (const t of input.Tags ?? []) this.tags.set(String(t.Key), String(t.Value));
+      return { ARN, Name: NAME, VersionId: id };
+    });
+    sm.on(PutSecretValueCommand, { SecretId: NAME }).callsFake(async (input: PutSecretValueCommandInput) => {
       const stages = input.VersionStages ?? ['AWSCURRENT'];
       if (stages.includes('AWSCURRENT')) {
         for (const v of this.versions) v.stages = v.stages.filter((s) => s !== 'AWSPREVIOUS');
@@ -89,15 +113,16 @@ class FakeSecret {
             v.stages = [...v.stages.filter((s) => s !== 'AWSCURRENT'), 'AWSPREVIOUS'];
         }
       }
-      const id = `EXAMPLE${this.versions.length + 1}-90ab-cdef-fedc-ba987EXAMPLE`;
+      // The ClientRequestToken becomes the new version's id (API_PutSecretValue.html, ClientRequestToken).
+      const id = input.ClientRequestToken ?? `EXAMPLE${this.versions.length + 1}-90ab-cdef-fedc-ba987EXAMPLE`;
       this.versions.push({ id, value: String(input.SecretString), stages });
       return { ...putSecretValueResponse({ arn: ARN, name: NAME, versionId: id }), VersionStages: stages };
     });
-    sm.on(TagResourceCommand, { SecretId: ARN }).callsFake(async (input: TagResourceCommandInput) => {
+    sm.on(TagResourceCommand, { SecretId: NAME }).callsFake(async (input: TagResourceCommandInput) => {
       for (const t of input.Tags ?? []) this.tags.set(String(t.Key), String(t.Value));
       return TAG_RESOURCE_RESPONSE;
     });
-    sm.on(UntagResourceCommand, { SecretId: ARN }).callsFake(async (input: UntagResourceCommandInput) => {
+    sm.on(UntagResourceCommand, { SecretId: NAME }).callsFake(async (input: UntagResourceCommandInput) => {
       for (const k of input.TagKeys ?? []) this.tags.delete(k);
       return TAG_RESOURCE_RESPONSE;
     });
@@ -334,13 +359,15 @@ describe('SecretsManagerCertificateStore.current', () => {
     expect((error as Error).cause).toBe(missing);
   });
 
-  it('rejects a configuration whose secret is not a Secrets Manager ARN', () => {
+  it('rejects an unusable secret name prefix', () => {
     expect(
       () =>
         new SecretsManagerCertificateStore({
           client: new SecretsManagerClient({ region: 'eu-west-1' }),
-          secretArns: { www: 'certflow/www' },
+          namePrefix: '/certflow/',
         }),
-    ).toThrow(/^secretsmanager: the secret for certificate "www"/);
+    ).toThrow(
+      /^secretsmanager: the secret name prefix "\/certflow\/" is unusable: it must not start or end with "\/"/,
+    );
   });
 });

@@ -72,25 +72,59 @@ export class LocalFileAccountStore implements AccountStore {
    * @throws AccountStoreError when writing fails; the previous file is then unchanged.
    */
   async save(account: AcmeAccount): Promise<void> {
-    if (!account.directoryUrl || !account.keyPem) {
-      throw new AccountStoreError('an ACME account needs a directoryUrl and a key');
+    const file = this.fileFor(checkAccount(account).directoryUrl);
+    await this.write(account, file, (temp) => fs.rename(temp, file));
+  }
+
+  /**
+   * Create the account file only if there is none: the complete file is written under a
+   * temporary name and hard-linked to its final name, which fails with EEXIST when another
+   * process got there first (atomic on POSIX file systems; readers never see a partial file).
+   * Returns the account now stored: this one, or the winner's.
+   * @throws AccountStoreError when writing or re-reading fails.
+   */
+  async saveIfAbsent(account: AcmeAccount): Promise<AcmeAccount> {
+    const file = this.fileFor(checkAccount(account).directoryUrl);
+    let won = false;
+    await this.write(account, file, async (temp) => {
+      try {
+        await fs.link(temp, file);
+        won = true;
+      } catch (error) {
+        if (!hasCode(error, 'EEXIST')) throw error;
+      } finally {
+        await fs.rm(temp, { force: true });
+      }
+    });
+    if (won) return contentOf(account);
+    const winner = await this.load(account.directoryUrl);
+    if (!winner) {
+      throw new AccountStoreError(
+        `the ACME account file ${file} existed a moment ago but is gone; was it removed while certflow ran?`,
+      );
     }
-    const file = this.fileFor(account.directoryUrl);
+    return winner;
+  }
+
+  /** Write the account to a fsynced 0600 temporary file, `publish` it, then fsync the directory. */
+  private async write(
+    account: AcmeAccount,
+    file: string,
+    publish: (temp: string) => Promise<void>,
+  ): Promise<void> {
     const temp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-    const content: AcmeAccount = { directoryUrl: account.directoryUrl, keyPem: account.keyPem };
-    if (account.accountUrl !== undefined) content.accountUrl = account.accountUrl;
     try {
       await fs.mkdir(this.accountsDirectory, { recursive: true, mode: DIR_MODE });
       await fs.chmod(this.accountsDirectory, DIR_MODE);
       const handle = await fs.open(temp, 'wx', FILE_MODE);
       try {
-        await handle.writeFile(`${JSON.stringify(content, null, 2)}\n`);
+        await handle.writeFile(`${JSON.stringify(contentOf(account), null, 2)}\n`);
         await handle.chmod(FILE_MODE);
         await handle.sync();
       } finally {
         await handle.close();
       }
-      await fs.rename(temp, file);
+      await publish(temp);
       const dir = await fs.open(this.accountsDirectory, 'r');
       try {
         await dir.sync();
@@ -104,6 +138,20 @@ export class LocalFileAccountStore implements AccountStore {
       });
     }
   }
+}
+
+function checkAccount(account: AcmeAccount): AcmeAccount {
+  if (!account.directoryUrl || !account.keyPem) {
+    throw new AccountStoreError('an ACME account needs a directoryUrl and a key');
+  }
+  return account;
+}
+
+/** Only the known fields, in a fixed order. */
+function contentOf(account: AcmeAccount): AcmeAccount {
+  const content: AcmeAccount = { directoryUrl: account.directoryUrl, keyPem: account.keyPem };
+  if (account.accountUrl !== undefined) content.accountUrl = account.accountUrl;
+  return content;
 }
 
 function asAccount(json: unknown): AcmeAccount | undefined {

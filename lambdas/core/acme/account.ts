@@ -1,7 +1,7 @@
-import * as acme from 'acme-client';
 import { AccountStoreError } from '../errors';
 import type { AccountStore, AcmeAccount, Logger } from '../ports';
-import { acmeCall, acmeClient, type EabKey } from './client';
+import { acmeClient } from './client';
+import { createAccountKeyPem, type EabKey } from './jws';
 
 export interface EnsureAccountOptions {
   directoryUrl: string;
@@ -12,33 +12,72 @@ export interface EnsureAccountOptions {
 }
 
 /**
- * Load the ACME account key, creating it once (ECDSA P-256) if there is none, and register it
- * (RFC 8555 §7.3 newAccount; idempotent for an existing key: the CA returns the same account,
- * §7.3.1). Returns the account with its URL. The key never leaves this function's result.
+ * The ACME account for the directory, registered (RFC 8555 §7.3 newAccount, with External
+ * Account Binding §7.3.4 when given). An existing key is registered again, which is idempotent
+ * (§7.3.1: the CA answers with the existing account) and confirms its URL. Without one, a new
+ * key (ECDSA P-256) is registered and then stored create-if-absent
+ * ({@link AccountStore.saveIfAbsent}): when two runs race on a fresh store, one account is
+ * stored and both return it (same key, same URL). Nothing is stored when the CA refuses. The
+ * key never leaves this function's result.
  */
 export async function ensureAccount(options: EnsureAccountOptions): Promise<AcmeAccount> {
   const { directoryUrl, store, logger } = options;
-  let account = await store.load(directoryUrl);
-  let created = false;
-  if (!account) {
-    const key = await acme.crypto.createPrivateEcdsaKey('P-256');
-    account = { directoryUrl, keyPem: key.toString() };
-    created = true;
+  const stored = await store.load(directoryUrl);
+  if (stored) return confirm(stored, options);
+
+  const keyPem = await createAccountKeyPem();
+  let url: string;
+  try {
+    url = (await register(directoryUrl, keyPem, options)).url;
+  } catch (error) {
+    // A run racing this one may have stored its account meanwhile (and, with a single-use EAB
+    // key, consumed the binding): use that account rather than fail.
+    const winner = await store.load(directoryUrl).catch(() => undefined);
+    if (winner?.accountUrl) return winner;
+    throw error;
   }
-  const client = acmeClient({ ...account, accountUrl: undefined }, options.eab);
-  await acmeCall('newAccount', () =>
-    client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${options.email}`] }),
-  );
-  const accountUrl = client.getAccountUrl();
-  if (created || account.accountUrl !== accountUrl) {
+  let account: AcmeAccount;
+  try {
+    account = await store.saveIfAbsent({ directoryUrl, keyPem, accountUrl: url });
+  } catch (cause) {
+    if (cause instanceof AccountStoreError) throw cause;
+    throw new AccountStoreError(`could not save the ACME account for ${directoryUrl}`, { cause });
+  }
+  if (account.keyPem === keyPem) {
+    logger.info('created ACME account', { accountUrl: url });
+    return account;
+  }
+  logger.info('another run stored an ACME account first; using it', { accountUrl: account.accountUrl });
+  return confirm(account, options);
+}
+
+/** Register a stored key again (idempotent) and record its URL when it was missing or changed. */
+async function confirm(account: AcmeAccount, options: EnsureAccountOptions): Promise<AcmeAccount> {
+  const { url } = await register(account.directoryUrl, account.keyPem, options);
+  if (account.accountUrl !== url) {
     try {
-      await store.save({ ...account, accountUrl });
+      await options.store.save({ ...account, accountUrl: url });
     } catch (cause) {
-      throw new AccountStoreError('could not save the ACME account', { cause });
+      if (cause instanceof AccountStoreError) throw cause;
+      throw new AccountStoreError(`could not save the ACME account URL for ${account.directoryUrl}`, {
+        cause,
+      });
     }
-    logger.info(created ? 'created ACME account' : 'ACME account URL updated', { accountUrl });
+    options.logger.info('ACME account URL recorded', { accountUrl: url });
   }
-  return { ...account, accountUrl };
+  return { ...account, accountUrl: url };
+}
+
+function register(
+  directoryUrl: string,
+  keyPem: string,
+  options: EnsureAccountOptions,
+): Promise<{ url: string; created: boolean }> {
+  return acmeClient({ directoryUrl, keyPem }).newAccount({
+    termsOfServiceAgreed: true,
+    contact: [`mailto:${options.email}`],
+    ...(options.eab ? { eab: options.eab } : {}),
+  });
 }
 
 /** Load the account a previous step registered; its URL comes from the state. */

@@ -1,141 +1,71 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+/**
+ * certflow's ACME client for one process: the transport settings of the cold start (the CA
+ * bundle from `acme.caBundleFile`) and a client per account. Layers: `jws.ts` (RFC 7515/8555
+ * §6.2 signatures), `http.ts` (transport, nonces, retries, problem documents), `api.ts`
+ * (RFC 8555 §7 resources and RFC 9773).
+ */
 import { readFileSync } from 'node:fs';
-import { Agent } from 'node:https';
-import * as acme from 'acme-client';
-import { AcmeProblemError, AcmeRequestError, CertflowError } from '../errors';
+import { CertflowError } from '../errors';
 import type { AcmeAccount } from '../ports';
+import { AcmeClient } from './api';
+import { AcmeHttp, type AcmeHttpOptions } from './http';
+import { AccountKey } from './jws';
 
-let trustedBundle: string | undefined;
+export type { EabKey } from './jws';
+
+let transport: AcmeHttpOptions = {};
+/** One transport (and so one nonce pool) per directory URL, reused across invocations. */
+const transports = new Map<string, AcmeHttp>();
 
 /**
- * Trust an extra CA bundle for the ACME directory's TLS (Pebble, on-premises CAs). Applies to
- * acme-client's shared HTTP instance; called once per cold start.
+ * Trust an extra CA bundle for the ACME directory's TLS (Pebble, on-premises CAs), besides
+ * Node's bundled roots. Called once per cold start; `undefined` keeps the current setting. The
+ * file is read each time, so a CA that regenerated its certificate (Pebble, at every start) is
+ * trusted anew.
+ * @throws CertflowError naming `acme.caBundleFile` when the file cannot be read.
  */
 export function trustCaBundle(file: string | undefined): void {
-  if (!file || trustedBundle === file) return;
+  if (!file) return;
   let ca: string;
   try {
     ca = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new CertflowError(`acme.caBundleFile: cannot read ${file}; point it at a PEM bundle`, { cause });
+    const code = (cause as { code?: unknown }).code;
+    throw new CertflowError(
+      `acme.caBundleFile: cannot read ${file}${typeof code === 'string' ? ` (${code})` : ''}; point it at a PEM bundle`,
+      { cause },
+    );
   }
-  acme.axios.defaults.httpsAgent = new Agent({ ca, keepAlive: true });
-  trustedBundle = file;
+  if (transport.ca !== ca) setAcmeTransport({ ...transport, ca });
 }
 
-export interface EabKey {
-  kid: string;
-  hmacKey: string;
+/** Replace the transport settings of every client made after this call (tests: timeouts, retry hooks). */
+export function setAcmeTransport(options: AcmeHttpOptions): void {
+  transport = options;
+  transports.clear();
 }
 
-/** An acme-client Client for an account (RFC 8555 §6.2: requests signed with the account key, `kid` = URL). */
-export function acmeClient(account: AcmeAccount, eab?: EabKey): acme.Client {
-  return new acme.Client({
+/** The shared transport for a directory URL. */
+export function acmeHttp(directoryUrl: string): AcmeHttp {
+  let http = transports.get(directoryUrl);
+  if (!http) {
+    http = new AcmeHttp(transport);
+    transports.set(directoryUrl, http);
+  }
+  return http;
+}
+
+/** An RFC 8555 client for an account (its key signs; its URL is the `kid`, §6.2). */
+export function acmeClient(account: AcmeAccount): AcmeClient {
+  return new AcmeClient({
     directoryUrl: account.directoryUrl,
-    accountKey: account.keyPem,
+    http: acmeHttp(account.directoryUrl),
+    accountKey: new AccountKey(account.keyPem),
     accountUrl: account.accountUrl,
-    externalAccountBinding: eab,
-    backoffAttempts: 5,
-    backoffMin: 500,
-    backoffMax: 5000,
   });
 }
 
-/** An RFC 7807 problem document as ACME CAs send it (RFC 8555 §6.7). */
-export interface AcmeProblem {
-  type?: string;
-  detail?: string;
-  status?: number;
-  subproblems?: unknown[];
-}
-
-/**
- * Problem types that a retry cannot fix (RFC 8555 §6.7): the run must fail and alert. Others
- * (serverInternal, badNonce beyond acme-client's own retries, network errors) are transient.
- */
-const PERMANENT_PROBLEMS = new Set(
-  [
-    'accountDoesNotExist',
-    'alreadyRevoked',
-    'badCSR',
-    'badPublicKey',
-    'badRevocationReason',
-    'badSignatureAlgorithm',
-    'caa',
-    'compound',
-    'connection',
-    'dns',
-    'externalAccountRequired',
-    'incorrectResponse',
-    'invalidContact',
-    'malformed',
-    'orderNotReady',
-    'rateLimited',
-    'rejectedIdentifier',
-    'unauthorized',
-    'unsupportedContact',
-    'unsupportedIdentifier',
-    'userActionRequired',
-  ].map((t) => `urn:ietf:params:acme:error:${t}`),
-);
-
-/**
- * acme-client turns a CA's problem document into a plain Error with only its `detail`. This
- * interceptor keeps the whole document for the ACME call in progress (async-context scoped),
- * so errors can carry the problem type and document.
- */
-const lastProblem = new AsyncLocalStorage<{ problem?: AcmeProblem }>();
-let interceptorInstalled = false;
-function captureProblems(): void {
-  if (interceptorInstalled) return;
-  interceptorInstalled = true;
-  const remember = (response: { headers?: Record<string, unknown>; data?: unknown } | undefined): void => {
-    const type = String(response?.headers?.['content-type'] ?? '');
-    const slot = lastProblem.getStore();
-    if (slot && type.includes('problem+json') && response?.data && typeof response.data === 'object') {
-      slot.problem = response.data as AcmeProblem;
-    }
-  };
-  acme.axios.interceptors.response.use(
-    (response) => {
-      remember(response);
-      return response;
-    },
-    (error: { response?: { headers?: Record<string, unknown>; data?: unknown } }) => {
-      remember(error?.response);
-      return Promise.reject(error);
-    },
-  );
-}
-
-/**
- * Run one ACME call, translating failures into named errors with the operation named and the
- * CA's problem document attached: {@link AcmeProblemError} when retrying cannot help (the
- * state machine does not retry it), else {@link AcmeRequestError} (retried).
- */
-export async function acmeCall<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-  captureProblems();
-  const slot: { problem?: AcmeProblem } = {};
-  try {
-    return await lastProblem.run(slot, fn);
-  } catch (cause) {
-    if (cause instanceof CertflowError) throw cause;
-    const message = cause instanceof Error ? cause.message : String(cause);
-    const problem = slot.problem;
-    if (problem?.type && PERMANENT_PROBLEMS.has(problem.type)) {
-      throw new AcmeProblemError(
-        `ACME ${operation} failed: ${message} (CA problem: ${JSON.stringify(problem)})`,
-        problem,
-        {
-          cause,
-        },
-      );
-    }
-    throw new AcmeRequestError(
-      `ACME ${operation} failed: ${message}${problem ? ` (CA problem: ${JSON.stringify(problem)})` : ''}`,
-      {
-        cause,
-      },
-    );
-  }
+/** A client without an account, for unauthenticated resources (directory, RFC 9773 renewalInfo). */
+export function anonymousAcmeClient(directoryUrl: string): AcmeClient {
+  return new AcmeClient({ directoryUrl, http: acmeHttp(directoryUrl) });
 }

@@ -1,13 +1,11 @@
 /**
  * Read the public facts of an X.509 certificate (RFC 5280) that storage and renewal decisions
- * need. Pure: parsing is done by `@peculiar/x509`, key comparison by `node:crypto`; no I/O.
+ * need. Pure, no I/O: `node:crypto`'s X509Certificate reads names, serial, validity and keys;
+ * asn1js reads the two things it does not expose (the Authority Key Identifier and the serial's
+ * DER content octets, for the RFC 9773 CertID).
  */
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import {
-  AuthorityKeyIdentifierExtension,
-  SubjectAlternativeNameExtension,
-  X509Certificate,
-} from '@peculiar/x509';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import * as asn1js from 'asn1js';
 import { InvalidInputError } from '../errors';
 import type { KeyType } from '../ports';
 
@@ -33,13 +31,6 @@ export interface CertificateFacts {
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
-/** Gives access to the DER content octets of the serial INTEGER, which RFC 9773 §4.1 needs verbatim. */
-class InspectableCertificate extends X509Certificate {
-  serialContentOctets(): Uint8Array {
-    return new Uint8Array(this.asn.tbsCertificate.serialNumber);
-  }
-}
-
 /**
  * Split a PEM bundle into its certificate blocks, in order (RFC 7468 §5). Text between blocks
  * and non-certificate blocks are dropped. Each block is returned with a trailing newline.
@@ -57,24 +48,17 @@ export function splitPemChain(pem: string): string[] {
 export function inspectCertificate(pem: string): CertificateFacts {
   const [first] = splitPemChain(pem);
   if (first === undefined) throw new InvalidInputError('no PEM CERTIFICATE block found');
-  let cert: InspectableCertificate;
-  try {
-    cert = new InspectableCertificate(first);
-  } catch (error) {
-    throw new InvalidInputError('the PEM CERTIFICATE block is not a valid X.509 certificate', {
-      cause: error,
-    });
-  }
+  const cert = parseCertificate(first);
   const facts: CertificateFacts = {
     serial: cert.serialNumber.toLowerCase(),
-    issuer: commonNameOr(cert.issuerName.getField('CN'), cert.issuer),
-    subject: commonNameOr(cert.subjectName.getField('CN'), cert.subject),
-    notBefore: cert.notBefore.toISOString(),
-    notAfter: cert.notAfter.toISOString(),
+    issuer: commonNameOr(cert.issuer),
+    subject: commonNameOr(cert.subject),
+    notBefore: new Date(cert.validFrom).toISOString(),
+    notAfter: new Date(cert.validTo).toISOString(),
     domains: dnsNames(cert),
     keyType: keyTypeOf(cert),
   };
-  const ariCertId = ariCertIdOf(cert);
+  const ariCertId = ariCertIdOf(cert.raw);
   if (ariCertId !== undefined) facts.ariCertId = ariCertId;
   return facts;
 }
@@ -89,56 +73,108 @@ export function inspectCertificate(pem: string): CertificateFacts {
 export function privateKeyMatchesCertificate(keyPem: string, certPem: string): boolean {
   const [first] = splitPemChain(certPem);
   if (first === undefined) throw new InvalidInputError('no PEM CERTIFICATE block found');
-  let certKey: KeyObject;
+  const cert = parseCertificate(first);
   try {
-    certKey = createPublicKey(first);
+    return cert.checkPrivateKey(createPrivateKey(keyPem));
+  } catch {
+    // Deliberately no cause: parser errors may quote the input, which is a secret.
+    return false;
+  }
+}
+
+function parseCertificate(pem: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
   } catch (error) {
     throw new InvalidInputError('the PEM CERTIFICATE block is not a valid X.509 certificate', {
       cause: error,
     });
   }
-  let publicOfPrivate: KeyObject;
+}
+
+/**
+ * The common name of a distinguished name as node prints it (one `type=value` per line, in DER
+ * order), or the whole name as an RFC 4514 string (last RDN first) when it has no CN.
+ */
+function commonNameOr(dn: string): string {
+  const lines = dn.split('\n').filter((l) => l !== '');
+  const cn = lines.find((l) => l.startsWith('CN='));
+  if (cn !== undefined) return unquote(cn.slice(3));
+  return lines.reverse().join(', ');
+}
+
+/** Node quotes values with special characters as JSON strings. */
+function unquote(value: string): string {
+  if (!value.startsWith('"')) return value;
   try {
-    publicOfPrivate = createPublicKey(createPrivateKey(keyPem));
+    return String(JSON.parse(value));
   } catch {
-    // Deliberately no cause: parser errors may quote the input, which is a secret.
-    return false;
+    return value;
   }
-  const a = certKey.export({ type: 'spki', format: 'der' });
-  const b = publicOfPrivate.export({ type: 'spki', format: 'der' });
-  return a.equals(b);
 }
 
-function commonNameOr(cns: string[], dn: string): string {
-  return cns[0] ?? dn;
-}
-
+/** The subjectAltName dNSName entries (node prints `DNS:a, DNS:b, IP Address:...`). */
 function dnsNames(cert: X509Certificate): string[] {
-  const san = cert.getExtension(SubjectAlternativeNameExtension);
+  const san = cert.subjectAltName;
   if (!san) return [];
-  return san.names.items.filter((n) => n.type === 'dns').map((n) => n.value.toLowerCase());
+  const names: string[] = [];
+  for (const match of san.matchAll(/(?:^|, )DNS:("(?:[^"\\]|\\.)*"|[^,]*)/g)) {
+    names.push(unquote(match[1] ?? '').toLowerCase());
+  }
+  return names;
 }
 
 function keyTypeOf(cert: X509Certificate): KeyType | 'other' {
-  const algorithm: { name: string; namedCurve?: unknown; modulusLength?: unknown } = cert.publicKey.algorithm;
-  if (algorithm.name === 'ECDSA') {
-    if (algorithm.namedCurve === 'P-256') return 'ecdsa-p256';
-    if (algorithm.namedCurve === 'P-384') return 'ecdsa-p384';
+  const key = cert.publicKey;
+  const details = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'ec') {
+    if (details.namedCurve === 'prime256v1') return 'ecdsa-p256';
+    if (details.namedCurve === 'secp384r1') return 'ecdsa-p384';
     return 'other';
   }
-  if (algorithm.name.startsWith('RSA')) {
-    if (algorithm.modulusLength === 2048) return 'rsa-2048';
-    if (algorithm.modulusLength === 3072) return 'rsa-3072';
-    if (algorithm.modulusLength === 4096) return 'rsa-4096';
+  if (key.asymmetricKeyType === 'rsa') {
+    if (details.modulusLength === 2048) return 'rsa-2048';
+    if (details.modulusLength === 3072) return 'rsa-3072';
+    if (details.modulusLength === 4096) return 'rsa-4096';
   }
   return 'other';
 }
 
-/** RFC 9773 §4.1: base64url(AKI keyIdentifier) "." base64url(serial INTEGER content octets). */
-function ariCertIdOf(cert: InspectableCertificate): string | undefined {
-  const aki = cert.getExtension(AuthorityKeyIdentifierExtension);
-  if (!aki?.keyId) return undefined;
-  const keyId = Buffer.from(aki.keyId, 'hex').toString('base64url');
-  const serial = Buffer.from(cert.serialContentOctets()).toString('base64url');
-  return `${keyId}.${serial}`;
+const AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
+
+/**
+ * RFC 9773 §4.1: base64url(AKI keyIdentifier) "." base64url(serial INTEGER content octets),
+ * read from the DER (RFC 5280 §4.1: tbsCertificate's serialNumber and [3] extensions; §4.2.1.1:
+ * AuthorityKeyIdentifier's [0] keyIdentifier). Undefined without a keyIdentifier.
+ */
+function ariCertIdOf(der: Buffer): string | undefined {
+  const cert = asn1js.fromBER(new Uint8Array(der));
+  if (cert.offset === -1 || !(cert.result instanceof asn1js.Sequence)) return undefined;
+  const tbs = cert.result.valueBlock.value[0];
+  if (!(tbs instanceof asn1js.Sequence)) return undefined;
+  const fields = tbs.valueBlock.value;
+  const hasVersion = fields[0]?.idBlock.tagClass === 3 && fields[0]?.idBlock.tagNumber === 0;
+  const serial = fields[hasVersion ? 1 : 0];
+  if (!(serial instanceof asn1js.Integer)) return undefined;
+  const extensions = fields.find((f) => f.idBlock.tagClass === 3 && f.idBlock.tagNumber === 3);
+  const list = extensions instanceof asn1js.Constructed ? extensions.valueBlock.value[0] : undefined;
+  if (!(list instanceof asn1js.Sequence)) return undefined;
+  for (const extension of list.valueBlock.value) {
+    if (!(extension instanceof asn1js.Sequence)) continue;
+    const [id, ...rest] = extension.valueBlock.value;
+    if (!(id instanceof asn1js.ObjectIdentifier) || id.valueBlock.toString() !== AUTHORITY_KEY_IDENTIFIER)
+      continue;
+    const value = rest[rest.length - 1];
+    if (!(value instanceof asn1js.OctetString)) return undefined;
+    const aki = asn1js.fromBER(value.valueBlock.valueHexView);
+    if (aki.offset === -1 || !(aki.result instanceof asn1js.Sequence)) return undefined;
+    const keyId = aki.result.valueBlock.value.find(
+      (f) => f.idBlock.tagClass === 3 && f.idBlock.tagNumber === 0,
+    );
+    if (!(keyId instanceof asn1js.Primitive)) return undefined;
+    const keyIdentifier = Buffer.from(keyId.valueBlock.valueHexView).toString('base64url');
+    const serialOctets = Buffer.from(serial.valueBlock.valueHexView).toString('base64url');
+    return `${keyIdentifier}.${serialOctets}`;
+  }
+  return undefined;
 }

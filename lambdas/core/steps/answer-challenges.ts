@@ -1,5 +1,5 @@
 import { loadAccount } from '../acme/account';
-import { acmeCall, acmeClient } from '../acme/client';
+import { acmeClient } from '../acme/client';
 import type { CertificateItem } from '../state';
 import { required, type StepContext } from './context';
 
@@ -12,9 +12,7 @@ export async function answerChallenges(
   const account = await loadAccount(ctx.accounts(), ctx.config.acme.directoryUrl, order.accountUrl);
   const client = acmeClient(account);
   for (const record of order.records) {
-    await acmeCall('challenge response', () =>
-      client.completeChallenge({ type: 'dns-01', url: record.challengeUrl, status: 'pending', token: '' }),
-    );
+    await client.respondToChallenge(record.challengeUrl);
   }
   ctx.logger.info('answered challenges', { certificate: item.certificate, challenges: order.records.length });
   return { challenges: order.records.length };

@@ -1,5 +1,5 @@
 import { loadAccount } from '../acme/account';
-import { acmeCall, acmeClient } from '../acme/client';
+import { acmeClient } from '../acme/client';
 import { OrderInvalidError, OrderTimeoutError } from '../errors';
 import type { CertificateItem } from '../state';
 import { required, type StepContext } from './context';
@@ -18,17 +18,14 @@ export async function checkOrder(
   const max = item.timing?.orderMaxChecks ?? ctx.config.timing.orderMaxChecks;
   const account = await loadAccount(ctx.accounts(), ctx.config.acme.directoryUrl, orderState.accountUrl);
   const client = acmeClient(account);
-  const order = await acmeCall('order status', () =>
-    client.getOrder({ url: orderState.url } as Parameters<typeof client.getOrder>[0]),
-  );
+  const order = await client.order(orderState.url);
   if (order.status === 'invalid') {
-    const authorizations = await acmeCall('authorizations', () => client.getAuthorizations(order));
+    const authorizations = await Promise.all(order.authorizations.map((url) => client.authorization(url)));
     const failed = authorizations.find((a) => a.status === 'invalid');
     const challenge = failed?.challenges.find((c) => c.type === 'dns-01');
-    const problem =
-      (challenge as { error?: unknown } | undefined)?.error ?? (order as { error?: unknown }).error;
+    const problem = challenge?.error ?? order.error;
     const who = failed ? `${failed.wildcard ? '*.' : ''}${failed.identifier.value}` : 'the order';
-    const detail = (problem as { detail?: string } | undefined)?.detail ?? 'no detail from the CA';
+    const detail = problem?.detail ?? 'no detail from the CA';
     throw new OrderInvalidError(
       `the CA marked ${who} invalid: ${detail} (CA problem: ${JSON.stringify(problem ?? null)})`,
       problem,

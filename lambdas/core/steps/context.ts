@@ -8,6 +8,7 @@ import type {
   CertificateStore,
   DnsProvider,
   Logger,
+  PendingKeyStore,
   PendingRecordStore,
   RunLiveness,
   RunOwner,
@@ -24,6 +25,8 @@ export interface StepContext {
   now(): Date;
   random(): number;
   accounts(): AccountStore;
+  /** Private keys of orders being finalized, kept until their certificate is stored. */
+  pendingKeys(): PendingKeyStore;
   eab(): Promise<EabKey | undefined>;
   dnsProvider(): DnsProvider;
   dnsClient(): DnsClient;

@@ -1,5 +1,5 @@
 import { loadAccount } from '../acme/account';
-import { acmeCall, acmeClient } from '../acme/client';
+import { acmeClient } from '../acme/client';
 import { resolveDelegation } from '../dns/delegation';
 import { baseName } from '../dns/names';
 import { DelegationError, OrderInvalidError } from '../errors';
@@ -46,16 +46,16 @@ export async function createOrder(item: CertificateItem, ctx: StepContext): Prom
   const account = await loadAccount(ctx.accounts(), ctx.config.acme.directoryUrl, accountUrl);
   const client = acmeClient(account);
   // Wildcards go in as "*.name" identifiers (RFC 8555 §7.1.3).
-  const order = await acmeCall('newOrder', () =>
-    client.createOrder({ identifiers: cert.domains.map((value) => ({ type: 'dns', value })) }),
+  const { url: orderUrl, order } = await client.newOrder(cert.domains);
+  const authorizations = await Promise.all(
+    order.authorizations.map(async (url) => ({ url, authz: await client.authorization(url) })),
   );
-  const authorizations = await acmeCall('authorizations', () => client.getAuthorizations(order));
   const records: ChallengeRecord[] = [];
-  for (const authz of authorizations) {
+  for (const { url, authz } of authorizations) {
     if (authz.status === 'valid') continue;
     const domain = `${authz.wildcard ? '*.' : ''}${authz.identifier.value}`;
     const challenge = authz.challenges.find((c) => c.type === 'dns-01');
-    if (!challenge) {
+    if (!challenge?.token) {
       throw new OrderInvalidError(`the CA offered no dns-01 challenge for ${domain}`, undefined);
     }
     const target = targets.get(authz.identifier.value);
@@ -68,15 +68,15 @@ export async function createOrder(item: CertificateItem, ctx: StepContext): Prom
       domain,
       challengeName: target.challengeName,
       fqdn: target.fqdn,
-      value: await client.getChallengeKeyAuthorization(challenge),
-      authorizationUrl: authz.url,
+      value: client.dns01TxtValue(challenge.token),
+      authorizationUrl: url,
       challengeUrl: challenge.url,
     });
   }
   ctx.logger.info('order created', {
     certificate: cert.name,
-    order: order.url,
+    order: orderUrl,
     pendingAuthorizations: records.length,
   });
-  return { url: order.url, accountUrl, domains: cert.domains, keyType: cert.keyType, records };
+  return { url: orderUrl, accountUrl, domains: cert.domains, keyType: cert.keyType, records };
 }

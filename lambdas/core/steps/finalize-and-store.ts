@@ -1,54 +1,93 @@
-import * as acme from 'acme-client';
 import { loadAccount } from '../acme/account';
-import { acmeCall, acmeClient } from '../acme/client';
+import type { AcmeClient, AcmeOrder } from '../acme/api';
+import { acmeClient } from '../acme/client';
+import { isProblemType } from '../acme/problem';
+import { createCsr } from '../certificate/csr';
 import { inspectCertificate, privateKeyMatchesCertificate, splitPemChain } from '../certificate/inspect';
-import { CertflowError, CertificateStoreError, errorText } from '../errors';
-import type { IssuedCertificate, KeyType, StoredLocation } from '../ports';
+import { createPrivateKeyPem } from '../certificate/keys';
+import {
+  AcmeProblemError,
+  AcmeRequestError,
+  CertflowError,
+  CertificateStoreError,
+  errorText,
+  OrderInvalidError,
+  PendingKeyStoreError,
+} from '../errors';
+import type { IssuedCertificate, StoredLocation } from '../ports';
 import type { CertificateItem, IssuedSummary } from '../state';
 import { certificateByName, required, type StepContext } from './context';
 
-/** A new private key of the configured type. It never leaves this module's caller. */
-export async function createPrivateKey(keyType: KeyType): Promise<Buffer> {
-  switch (keyType) {
-    case 'ecdsa-p256':
-      return acme.crypto.createPrivateEcdsaKey('P-256');
-    case 'ecdsa-p384':
-      return acme.crypto.createPrivateEcdsaKey('P-384');
-    case 'rsa-2048':
-      return acme.crypto.createPrivateRsaKey(2048);
-    case 'rsa-3072':
-      return acme.crypto.createPrivateRsaKey(3072);
-    case 'rsa-4096':
-      return acme.crypto.createPrivateRsaKey(4096);
-  }
-}
+/** Order polls after finalizing before giving up this attempt (a retry resumes). */
+const MAX_ORDER_POLLS = 20;
 
 /**
- * FinalizeAndStore (RFC 8555 §7.4 finalize, §7.4.2 download): new private key, CSR for exactly
- * the configured names, finalize, wait for `valid`, download the chain, check it, and put it in
- * every configured store. The private key exists only here and in the stores; the output holds
- * public facts only.
+ * FinalizeAndStore (RFC 8555 §7.4 finalize, §7.4.2 download), safe to run more than once for
+ * one order: the private key is made and kept in the {@link PendingKeyStore} before the order is
+ * finalized, so a repeated attempt reuses it; an order already `processing` or `valid` is not
+ * finalized again but polled and downloaded; and stores keep a certificate they already hold
+ * (same serial) unchanged. The CSR names exactly the configured names.
+ *
+ * The pending key is kept after success, until the certificate's next order replaces it: an
+ * attempt repeated after a success whose answer was lost (a timeout) then finds it, downloads the
+ * same certificate and stores nothing new. It is the stored certificate's own key, under the
+ * same protection. An order found `invalid` clears it. The private key exists only here and in
+ * the stores; the output holds public facts only.
  */
 export async function finalizeAndStore(item: CertificateItem, ctx: StepContext): Promise<IssuedSummary> {
   const cert = certificateByName(ctx.config, item.certificate);
   const orderState = required(item.order, 'order', 'CreateOrder');
+  const orderUrl = orderState.url;
   const account = await loadAccount(ctx.accounts(), ctx.config.acme.directoryUrl, orderState.accountUrl);
   const client = acmeClient(account);
+  const pendingKeys = ctx.pendingKeys();
 
-  const key = await createPrivateKey(cert.keyType);
-  const commonName = cert.domains.find((d) => d.length <= 64);
-  const [, csr] = await acme.crypto.createCsr({ commonName, altNames: cert.domains }, key);
-  const order = await acmeCall('order', () =>
-    client.getOrder({ url: orderState.url } as Parameters<typeof client.getOrder>[0]),
-  );
-  const finalized = await acmeCall('finalize', () => client.finalizeOrder(order, csr));
-  const valid = await acmeCall('order completion', () => client.waitForValidStatus(finalized));
-  const fullchainPem = await acmeCall('certificate download', () => client.getCertificate(valid));
+  let order = await client.order(orderUrl);
+  let privateKeyPem = await pendingKeys.load(cert.name, orderUrl);
+  if (order.status === 'ready') {
+    if (privateKeyPem === undefined) {
+      privateKeyPem = await createPrivateKeyPem(cert.keyType);
+      await pendingKeys.save(cert.name, orderUrl, privateKeyPem);
+    } else {
+      ctx.logger.info('reusing the key made for this order by an earlier attempt', {
+        certificate: cert.name,
+        order: orderUrl,
+      });
+    }
+    order = await finalizeOnce(client, orderUrl, order, createCsr(privateKeyPem, cert.domains));
+  } else if (order.status === 'processing' || order.status === 'valid') {
+    ctx.logger.info('order already finalized by an earlier attempt; downloading its certificate', {
+      certificate: cert.name,
+      order: orderUrl,
+      status: order.status,
+    });
+  } else {
+    // Best effort: the order's own error is the one to report.
+    if (order.status === 'invalid') await pendingKeys.clear(cert.name).catch(() => undefined);
+    throw orderNotFinalizable(orderUrl, order);
+  }
+  if (privateKeyPem === undefined) {
+    throw new PendingKeyStoreError(
+      `order ${orderUrl} for ${cert.name} was finalized by an earlier attempt, but the private key made for it is not in the pending-key store; the certificate cannot be used without it, so the next run places a new order`,
+    );
+  }
+  if (order.status === 'processing') {
+    order = await client.waitForOrder(orderUrl, { while: ['processing'], maxPolls: MAX_ORDER_POLLS });
+  }
+  if (order.status === 'processing') {
+    throw new AcmeRequestError(
+      `ACME finalize: order ${orderUrl} is still "processing" after ${MAX_ORDER_POLLS} checks; a retry resumes it with the same key`,
+    );
+  }
+  if (order.status !== 'valid' || !order.certificate) {
+    if (order.status === 'invalid') await pendingKeys.clear(cert.name).catch(() => undefined);
+    throw orderNotFinalizable(orderUrl, order);
+  }
+  const fullchainPem = await client.certificate(order.certificate);
 
   const [leaf, ...intermediates] = splitPemChain(fullchainPem);
   if (!leaf) throw new CertflowError(`the CA returned no certificate for order ${orderState.url}`);
   const info = inspectCertificate(leaf);
-  const privateKeyPem = key.toString();
   const wanted = [...cert.domains].sort().join(',');
   if ([...info.domains].sort().join(',') !== wanted) {
     throw new CertflowError(
@@ -96,4 +135,34 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
   });
   const { name, domains, keyType, serial, issuer, notBefore, notAfter } = issued.metadata;
   return { certificate: name, domains, keyType, serial, issuer, notBefore, notAfter, locations };
+}
+
+/**
+ * §7.4 finalize. When the CA answers `orderNotReady` because an earlier attempt's finalize did
+ * reach it (the order is `processing` or `valid` now), continue with that order instead.
+ */
+async function finalizeOnce(
+  client: AcmeClient,
+  orderUrl: string,
+  order: AcmeOrder,
+  csr: Buffer,
+): Promise<AcmeOrder> {
+  try {
+    return await client.finalize(order, csr);
+  } catch (error) {
+    if (!(error instanceof AcmeProblemError) || !isProblemType(error.problem, 'orderNotReady')) {
+      throw error;
+    }
+    const now = await client.order(orderUrl);
+    if (now.status === 'processing' || now.status === 'valid') return now;
+    throw error;
+  }
+}
+
+function orderNotFinalizable(orderUrl: string, order: AcmeOrder): OrderInvalidError {
+  const problem = order.error;
+  return new OrderInvalidError(
+    `order ${orderUrl} is "${order.status}"${order.status === 'valid' ? ' without a certificate URL' : ''}, so it cannot be finalized${problem ? `: ${problem.detail ?? ''} (CA problem: ${JSON.stringify(problem)})` : ''}`,
+    problem,
+  );
 }

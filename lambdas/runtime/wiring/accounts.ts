@@ -1,9 +1,8 @@
 import { LocalFileAccountStore } from '../../adapters/account/local-file-account-store';
 import type { SecretsManagerAccountStore } from '../../adapters/account/secrets-manager-account-store';
 import { trustCaBundle } from '../../core/acme/client';
-import { ENV } from '../env';
 import { secretsManagerClient } from './aws-clients';
-import { requireEnv } from './require-env';
+import { runtimeSecretOptions } from './runtime-secrets';
 import { localStateDirectory, type Wiring } from './types';
 
 /** The ACME account store: a 0600 file in the local state directory, or the account secret on AWS. */
@@ -18,7 +17,7 @@ export const accountsWiring: Wiring<'accounts'> = ({ config, mode }) => {
     } else {
       const { SecretsManagerAccountStore: Store } =
         require('../../adapters/account/secrets-manager-account-store') as typeof import('../../adapters/account/secrets-manager-account-store');
-      store = new Store({ client: secretsManagerClient(), secretArn: requireEnv(ENV.accountSecretArn) });
+      store = new Store({ client: secretsManagerClient(), ...runtimeSecretOptions() });
     }
     return store;
   };

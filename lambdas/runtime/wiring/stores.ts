@@ -1,9 +1,8 @@
 import type { CertificateConfig } from '../../core/config/schema';
 import { ConfigError } from '../../core/errors';
 import type { CertificateStore } from '../../core/ports';
-import { ENV } from '../env';
 import { acmClient, functionRegion, secretsManagerClient } from './aws-clients';
-import { requireEnv } from './require-env';
+import { runtimeSecretOptions } from './runtime-secrets';
 import type { Wiring } from './types';
 
 /**
@@ -56,7 +55,7 @@ export const storesWiring: Wiring<'stores'> = ({ config, mode }) => {
             require('../../adapters/store/secrets-manager/secrets-manager-store') as typeof import('../../adapters/store/secrets-manager/secrets-manager-store');
           return new SecretsManagerCertificateStore({
             client: secretsManagerClient(),
-            secretArns: JSON.parse(requireEnv(ENV.certificateSecrets)) as Record<string, string>,
+            ...runtimeSecretOptions(),
           });
         });
       case 'acm': {

@@ -10,7 +10,8 @@ export type Capability =
   | 'stores'
   | 'alerter'
   | 'pendingRecords'
-  | 'runLiveness';
+  | 'runLiveness'
+  | 'pendingKeys';
 
 /** Where a function runs: `local` (local mode, the CLI) or `aws` (Lambda, the default). */
 export type RuntimeMode = 'local' | 'aws';

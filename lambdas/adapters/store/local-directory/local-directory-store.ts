@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as nodeFs } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type CertificateFiles, certificateFileProblems } from '../../../core/certificate/consistency';
 import { privateKeyMatchesCertificate } from '../../../core/certificate/inspect';
 import { KEY_TYPES } from '../../../core/config/schema';
@@ -232,7 +232,9 @@ export class LocalDirectoryStore implements CertificateStore {
 
   /**
    * Store a new version and switch `live/<name>` to it atomically; keep the previous
-   * {@link LocalDirectoryStoreOptions.keepPrevious} versions and delete older ones.
+   * {@link LocalDirectoryStoreOptions.keepPrevious} versions and delete older ones. When
+   * `live/<name>` already holds this certificate (same serial in its metadata, same `cert.pem`,
+   * and a `privkey.pem` that matches it), nothing is written: a repeated put stores once.
    * @throws CertificateStoreError when anything fails; `live/<name>` then still holds the previous set.
    */
   async put(certificate: IssuedCertificate): Promise<StoredLocation> {
@@ -244,6 +246,7 @@ export class LocalDirectoryStore implements CertificateStore {
         `the private key does not match the certificate for "${name}"; nothing was stored`,
       );
     }
+    if (await this.holdsAlready(certificate)) return { store: this.kind, location: live };
     let step = 'preparing directories';
     let version: string | undefined;
     try {
@@ -268,6 +271,22 @@ export class LocalDirectoryStore implements CertificateStore {
     // The new certificate is in place; pruning is housekeeping and is retried on the next put.
     await this.prune(name).catch(() => undefined);
     return { store: this.kind, location: live };
+  }
+
+  /** Whether `live/<name>` is intact and holds exactly this certificate. Any read problem: no. */
+  private async holdsAlready(certificate: IssuedCertificate): Promise<boolean> {
+    const { name, serial } = certificate.metadata;
+    const live = this.liveDirectory(name);
+    try {
+      const stored = await this.current(name);
+      if (stored.status !== 'healthy' || stored.metadata.serial !== serial) return false;
+      const certPem = await this.fs.readFile(join(live, 'cert.pem'), 'utf8');
+      if (certPem.trim() !== certificate.certificatePem.trim()) return false;
+      const keyPem = await this.fs.readFile(join(live, 'privkey.pem'), 'utf8');
+      return privateKeyMatchesCertificate(keyPem, certPem);
+    } catch {
+      return false;
+    }
   }
 
   /** The version number `live/<name>` points to, if it is a symlink into the archive. */

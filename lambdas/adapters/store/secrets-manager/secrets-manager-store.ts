@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import {
+  CreateSecretCommand,
   DescribeSecretCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
@@ -14,6 +16,7 @@ import type {
   StoredLocation,
 } from '../../../core/ports';
 import { errorMessageOf, errorNameOf } from '../../aws/retry';
+import { certificateSecretName, namePrefixProblem, type RuntimeSecretOptions } from '../../aws/secret-names';
 import {
   isCertflowTag,
   MAX_TAGS_PER_SECRET,
@@ -23,12 +26,10 @@ import {
   tagsToMetadata,
 } from './metadata-tags';
 
-/** Options of {@link SecretsManagerCertificateStore}. */
-export interface SecretsManagerCertificateStoreOptions {
+/** Options of {@link SecretsManagerCertificateStore}: the client, and where its secrets go. */
+export interface SecretsManagerCertificateStoreOptions extends RuntimeSecretOptions {
   /** Created once per cold start by the caller. */
   client: SecretsManagerClient;
-  /** Certificate name → ARN of its secret (the stack creates one KMS-encrypted secret per certificate). */
-  secretArns: Record<string, string>;
 }
 
 /** The JSON kept in each certificate secret (PEM, RFC 7468). */
@@ -40,10 +41,9 @@ export interface CertificateSecretValue {
   metadata: CertificateMetadata;
 }
 
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
-
 /** What DescribeSecret tells about a certificate secret (never its value). */
 interface SecretDescription {
+  arn: string;
   tags: Tag[];
   /** Version id → staging labels. */
   versions: Record<string, string[]>;
@@ -51,7 +51,10 @@ interface SecretDescription {
 }
 
 /**
- * Certificates in AWS Secrets Manager, one secret per certificate.
+ * Certificates in AWS Secrets Manager, one secret per certificate, named
+ * `<prefix>/certificate/<name>` and created on the certificate's first store (CreateSecret, with
+ * the configured KMS key and tags), so a deployment's policy and template do not grow with its
+ * certificates: the functions are granted the name prefix.
  *
  * `put` writes a new secret version with `PutSecretValue` (staged AWSCURRENT; Secrets Manager
  * moves the version it replaces to AWSPREVIOUS by itself, so the previous certificate stays
@@ -61,38 +64,44 @@ interface SecretDescription {
  * private keys; it reports the certificate broken when the tags are incomplete, describe another
  * certificate, or describe a version that is no longer AWSCURRENT (the value was replaced
  * outside certflow), or when the secret is scheduled for deletion.
+ *
+ * A repeated `put` of the same certificate stores it once: each version's id
+ * (`ClientRequestToken`) is derived from the certificate name and serial, and a version with that
+ * id that is already AWSCURRENT is not written again (nor re-tagged when its tags already name
+ * that serial).
  */
 export class SecretsManagerCertificateStore implements CertificateStore {
   readonly kind = 'secretsmanager';
   private readonly client: SecretsManagerClient;
-  private readonly secretArns: ReadonlyMap<string, string>;
+  private readonly options: RuntimeSecretOptions;
 
   constructor(options: SecretsManagerCertificateStoreOptions) {
-    const arns = options.secretArns;
-    if (arns === null || typeof arns !== 'object' || Array.isArray(arns)) {
-      throw new CertificateStoreError('secretsmanager: secretArns must map certificate names to secret ARNs');
-    }
-    for (const [name, arn] of Object.entries(arns)) {
-      if (typeof arn !== 'string' || !SECRET_ARN.test(arn)) {
-        throw new CertificateStoreError(
-          `secretsmanager: the secret for certificate "${name}" is not a Secrets Manager secret ARN: "${String(arn)}"`,
-        );
-      }
+    const problem = namePrefixProblem(options.namePrefix);
+    if (problem) {
+      throw new CertificateStoreError(
+        `secretsmanager: the secret name prefix "${String(options.namePrefix)}" is unusable: ${problem}`,
+      );
     }
     this.client = options.client;
-    this.secretArns = new Map(Object.entries(arns));
+    this.options = { namePrefix: options.namePrefix, kmsKeyId: options.kmsKeyId, tags: options.tags };
+  }
+
+  /** The secret holding certificate `name`: `<prefix>/certificate/<name>`. */
+  secretName(name: string): string {
+    return certificateSecretName(this.options.namePrefix, name);
   }
 
   /**
-   * The stored certificate, from DescribeSecret alone: `absent` when the secret carries no
-   * certflow tags (as the stack creates it); `broken` when the tags are incomplete or
+   * The stored certificate, from DescribeSecret alone: `absent` when there is no secret yet, or
+   * it carries no certflow tags; `broken` when the tags are incomplete or
    * inconsistent, name another certificate, or describe a version that is not AWSCURRENT, or
    * when the secret is scheduled for deletion; else `healthy` with the tags' metadata.
-   * @throws CertificateStoreError when DescribeSecret fails (access denied, no such secret).
+   * @throws CertificateStoreError when DescribeSecret fails (access denied, the service unreachable).
    */
   async current(name: string): Promise<StoredCertificate> {
-    const arn = this.arnFor(name);
-    const secret = await this.describe(name, arn);
+    const secret = await this.describe(name);
+    if (!secret) return { status: 'absent' };
+    const arn = secret.arn;
     if (secret.deletedDate) {
       return {
         status: 'broken',
@@ -143,7 +152,6 @@ export class SecretsManagerCertificateStore implements CertificateStore {
   async put(certificate: IssuedCertificate): Promise<StoredLocation> {
     const { metadata } = certificate;
     const name = metadata.name;
-    const arn = this.arnFor(name);
     for (const field of ['certificatePem', 'fullchainPem', 'privateKeyPem'] as const) {
       if (typeof certificate[field] !== 'string' || certificate[field].trim() === '') {
         throw new CertificateStoreError(
@@ -151,7 +159,21 @@ export class SecretsManagerCertificateStore implements CertificateStore {
         );
       }
     }
-    const existing = (await this.describe(name, arn)).tags;
+    const versionId = versionIdFor(name, metadata.serial);
+    const value: CertificateSecretValue = {
+      certificate: certificate.certificatePem,
+      chain: certificate.chainPem,
+      fullchain: certificate.fullchainPem,
+      privateKey: certificate.privateKeyPem,
+      metadata,
+    };
+    const found = (await this.describe(name)) ?? (await this.create(name, versionId, value));
+    if ('created' in found) return { store: this.kind, location: found.arn };
+    const { arn, tags: existing, versions } = found;
+    const stored = versions[versionId]?.includes('AWSCURRENT') === true;
+    if (stored && tagsToMetadata(name, existing)?.serial === metadata.serial) {
+      return { store: this.kind, location: arn };
+    }
     const metadataTags = metadataToTags(metadata);
     const needed = metadataTags.length + 1; // and the version id
     const foreign = existing.filter((t) => !isCertflowTag(t.Key) && !t.Key.startsWith('aws:')).length;
@@ -161,26 +183,20 @@ export class SecretsManagerCertificateStore implements CertificateStore {
       );
     }
 
-    const value: CertificateSecretValue = {
-      certificate: certificate.certificatePem,
-      chain: certificate.chainPem,
-      fullchain: certificate.fullchainPem,
-      privateKey: certificate.privateKeyPem,
-      metadata,
-    };
-    let versionId: string | undefined;
-    try {
-      const res = await this.client.send(
-        new PutSecretValueCommand({
-          SecretId: arn,
-          SecretString: JSON.stringify(value),
-        }),
-      );
-      versionId = res.VersionId;
-    } catch (error) {
-      throw this.failure('PutSecretValue', name, arn, error, 'the previous certificate is still current');
+    if (!stored) {
+      try {
+        await this.client.send(
+          new PutSecretValueCommand({
+            SecretId: arn,
+            ClientRequestToken: versionId,
+            SecretString: JSON.stringify(value),
+          }),
+        );
+      } catch (error) {
+        throw this.failure('PutSecretValue', name, arn, error, 'the previous certificate is still current');
+      }
     }
-    const tags = versionId ? [...metadataTags, { Key: TAG.versionId, Value: versionId }] : metadataTags;
+    const tags = [...metadataTags, { Key: TAG.versionId, Value: versionId }];
 
     const stale = existing
       .map((t) => t.Key)
@@ -201,20 +217,49 @@ export class SecretsManagerCertificateStore implements CertificateStore {
     return { store: this.kind, location: arn };
   }
 
-  private arnFor(name: string): string {
-    const arn = this.secretArns.get(name);
-    if (arn === undefined) {
-      throw new CertificateStoreError(
-        `secretsmanager: no secret is configured for certificate "${name}"; deploy the stack with it in the configuration`,
+  /**
+   * The certificate's first store: CreateSecret with the value as its first version (the same
+   * version id a PutSecretValue would use), the configured KMS key and all tags at once. When
+   * another writer created it first (ResourceExistsException), the caller goes on with it.
+   */
+  private async create(
+    name: string,
+    versionId: string,
+    value: CertificateSecretValue,
+  ): Promise<{ created: true; arn: string } | SecretDescription> {
+    const secretName = this.secretName(name);
+    try {
+      const res = await this.client.send(
+        new CreateSecretCommand({
+          Name: secretName,
+          Description: `certflow certificate "${name}" (written by FinalizeAndStore)`,
+          ClientRequestToken: versionId,
+          SecretString: JSON.stringify(value),
+          ...(this.options.kmsKeyId ? { KmsKeyId: this.options.kmsKeyId } : {}),
+          Tags: [
+            ...(this.options.tags ?? []),
+            ...metadataToTags(value.metadata),
+            { Key: TAG.versionId, Value: versionId },
+          ],
+        }),
       );
+      return { created: true, arn: res.ARN ?? secretName };
+    } catch (error) {
+      if (errorNameOf(error) === 'ResourceExistsException') {
+        const found = await this.describe(name);
+        if (found) return found;
+      }
+      throw this.failure('CreateSecret', name, secretName, error, 'nothing was stored');
     }
-    return arn;
   }
 
-  private async describe(name: string, arn: string): Promise<SecretDescription> {
+  /** DescribeSecret of the certificate's secret, or undefined when there is none yet. */
+  private async describe(name: string): Promise<SecretDescription | undefined> {
+    const secretName = this.secretName(name);
     try {
-      const res = await this.client.send(new DescribeSecretCommand({ SecretId: arn }));
+      const res = await this.client.send(new DescribeSecretCommand({ SecretId: secretName }));
       return {
+        arn: res.ARN ?? secretName,
         tags: (res.Tags ?? []).flatMap((t) =>
           typeof t.Key === 'string'
             ? [{ Key: t.Key, Value: typeof t.Value === 'string' ? t.Value : '' }]
@@ -224,7 +269,8 @@ export class SecretsManagerCertificateStore implements CertificateStore {
         ...(res.DeletedDate ? { deletedDate: res.DeletedDate } : {}),
       };
     } catch (error) {
-      throw this.failure('DescribeSecret', name, arn, error);
+      if (errorNameOf(error) === 'ResourceNotFoundException') return undefined;
+      throw this.failure('DescribeSecret', name, secretName, error);
     }
   }
 
@@ -241,4 +287,14 @@ export class SecretsManagerCertificateStore implements CertificateStore {
       { cause: error },
     );
   }
+}
+
+/**
+ * The secret version id of a certificate (a UUID-shaped SHA-256 of name and serial, within
+ * Secrets Manager's 32-64 characters for `ClientRequestToken`): the same certificate always gets
+ * the same version, so storing it twice cannot make a second version.
+ */
+export function versionIdFor(name: string, serial: string): string {
+  const hex = createHash('sha256').update(`certflow certificate\n${name}\n${serial}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

@@ -1,0 +1,423 @@
+/**
+ * The ACME transport (RFC 8555 §6): node:http/node:https with an optional extra CA bundle,
+ * connect and overall timeouts, Replay-Nonce bookkeeping (§7.2), `badNonce` retries with the
+ * nonce from the error response (§6.5), bounded retries of transient failures (HTTP 5xx,
+ * connection resets; `Retry-After` honoured), and problem documents (§6.7) kept whole in the
+ * errors it throws. Knows nothing of keys: signed requests get their body from a callback that
+ * is given each attempt's nonce.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { AcmeProblemError, AcmeRequestError } from '../errors';
+import type { FlattenedJws } from './jws';
+import {
+  type AcmeProblem,
+  isPermanentProblem,
+  isProblemType,
+  parseProblem,
+  summarizeProblem,
+} from './problem';
+
+/** What the transport may be told; every field has a default. */
+export interface AcmeHttpOptions {
+  /** Extra CA certificates (PEM) to trust besides Node's bundled roots, e.g. Pebble's. */
+  ca?: string;
+  /** Time allowed to open the TCP connection. @default 5000 */
+  connectTimeoutMs?: number;
+  /** Time allowed for one whole request, from start to the last byte of the answer. @default 30000 */
+  requestTimeoutMs?: number;
+  /** Attempts per request for transient failures (HTTP 5xx, connection reset). @default 3 */
+  transientAttempts?: number;
+  /**
+   * Attempts per signed request while the CA answers `badNonce` (§6.5). Each retry is one round
+   * trip with the nonce the error carried, so the bound is generous: at Pebble's
+   * `PEBBLE_WFE_NONCEREJECT=60`, one call exhausts 25 attempts with probability 0.6^25 ≈ 3e-6.
+   * @default 25
+   */
+  badNonceAttempts?: number;
+  /** Upper bound of one wait between transient attempts, whatever `Retry-After` says. @default 10000 */
+  maxRetryDelayMs?: number;
+  /** First wait between transient attempts when the CA gives no `Retry-After`; doubles each time. @default 500 */
+  retryBaseDelayMs?: number;
+  /** How to wait; default a timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Told of each retry (for logs and tests). Never given a secret. */
+  onRetry?: (event: AcmeRetryEvent) => void;
+}
+
+/** One retry the transport made. */
+export interface AcmeRetryEvent {
+  operation: string;
+  method: string;
+  url: string;
+  reason: 'badNonce' | 'transient';
+  /** The attempt that failed (1-based). */
+  attempt: number;
+  /** `HTTP 503`, `ECONNRESET`, `badNonce`... */
+  cause: string;
+}
+
+/** One HTTP answer. */
+export interface AcmeResponse {
+  url: string;
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+const USER_AGENT = 'certflow-acme/1 (node:https; RFC 8555)';
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+const MAX_NONCES = 16;
+/** Transport errors worth an immediate new attempt: the connection broke after it was made. */
+const RETRYABLE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+const agents = new Map<string, https.Agent>();
+const plainAgent = new http.Agent({ keepAlive: true });
+
+/** One keep-alive agent per trusted bundle, shared by every client of the process. */
+function httpsAgent(ca: string | undefined): https.Agent {
+  const key = ca ?? '';
+  let agent = agents.get(key);
+  if (!agent) {
+    agent = new https.Agent({ keepAlive: true, ...(ca ? { ca: [...rootCertificates, ca] } : {}) });
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
+/** An error of the transport itself (no HTTP answer), with its OS/TLS code. */
+class TransportFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'ERR_NETWORK';
+}
+
+/** The HTTP client every ACME request goes through. Keeps the nonces the CA hands out. */
+export class AcmeHttp {
+  private readonly options: Required<Omit<AcmeHttpOptions, 'ca' | 'onRetry'>> &
+    Pick<AcmeHttpOptions, 'ca' | 'onRetry'>;
+  private readonly nonces: string[] = [];
+  private newNonceUrl: (() => Promise<string>) | undefined;
+
+  constructor(options: AcmeHttpOptions = {}) {
+    this.options = {
+      connectTimeoutMs: 5000,
+      requestTimeoutMs: 30_000,
+      transientAttempts: 3,
+      badNonceAttempts: 25,
+      maxRetryDelayMs: 10_000,
+      retryBaseDelayMs: 500,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      ...options,
+    };
+  }
+
+  /** Where fresh nonces come from (the directory's `newNonce`, §7.2); set by the API layer. */
+  useNewNonceUrl(provider: () => Promise<string>): void {
+    this.newNonceUrl = provider;
+  }
+
+  /**
+   * Unauthenticated GET (the directory, §7.1.1; renewalInfo, RFC 9773 §4.2), retried while
+   * transient. `okStatuses` are returned as they are; other statuses throw.
+   */
+  async get(operation: string, url: string, okStatuses: readonly number[] = [200]): Promise<AcmeResponse> {
+    return this.withTransientRetries(operation, 'GET', url, async () => {
+      const res = await this.send('GET', url);
+      return okStatuses.includes(res.status) ? { res } : { res, failed: true };
+    });
+  }
+
+  /**
+   * A signed POST (§6.2), or POST-as-GET (§6.3) when the callback signs an empty payload. Each
+   * attempt gets a nonce: the last one the CA sent, else a fresh one from `newNonce`. A `badNonce`
+   * answer is retried at once with the nonce it carried (§6.5).
+   *
+   * @throws AcmeProblemError for problems a retry cannot fix (carries the document).
+   * @throws AcmeRequestError when every attempt failed transiently (names the URL and the cause).
+   */
+  async post(
+    operation: string,
+    url: string,
+    sign: (nonce: string) => FlattenedJws,
+    accept?: string,
+  ): Promise<AcmeResponse> {
+    let badNonces = 0;
+    return this.withTransientRetries(operation, 'POST', url, async () => {
+      for (;;) {
+        const nonce = await this.takeNonce(operation);
+        const body = JSON.stringify(sign(nonce));
+        const res = await this.send('POST', url, body, accept);
+        if (res.status >= 200 && res.status < 300) return { res };
+        const problem = parseProblem(header(res, 'content-type'), res.body);
+        if (isProblemType(problem, 'badNonce') && ++badNonces < this.options.badNonceAttempts) {
+          this.options.onRetry?.({
+            operation,
+            method: 'POST',
+            url,
+            reason: 'badNonce',
+            attempt: badNonces,
+            cause: 'badNonce',
+          });
+          continue;
+        }
+        return { res, failed: true, problem, badNonces };
+      }
+    });
+  }
+
+  /** A nonce for the next signed request (§7.2): the newest one kept, else `HEAD newNonce`. */
+  private async takeNonce(operation: string): Promise<string> {
+    const kept = this.nonces.pop();
+    if (kept) return kept;
+    if (!this.newNonceUrl) throw new Error('AcmeHttp: no newNonce URL; the API layer sets it');
+    const url = await this.newNonceUrl();
+    await this.withTransientRetries(`${operation} (newNonce)`, 'HEAD', url, async () => {
+      const res = await this.send('HEAD', url);
+      return res.status === 200 || res.status === 204 ? { res } : { res, failed: true };
+    });
+    const fresh = this.nonces.pop();
+    if (!fresh) {
+      throw new AcmeRequestError(
+        `ACME ${operation} failed: HEAD ${url} answered without a Replay-Nonce header (RFC 8555 §7.2)`,
+      );
+    }
+    return fresh;
+  }
+
+  /**
+   * Run `attempt` until it returns a success, retrying transient failures (connection reset,
+   * HTTP 5xx, unknown 4xx problem types are not retried here) with `Retry-After` or a doubling
+   * wait. Turns the final failure into the named error.
+   */
+  private async withTransientRetries(
+    operation: string,
+    method: string,
+    url: string,
+    attempt: () => Promise<{
+      res: AcmeResponse;
+      failed?: boolean;
+      problem?: AcmeProblem;
+      badNonces?: number;
+    }>,
+  ): Promise<AcmeResponse> {
+    for (let n = 1; ; n++) {
+      let outcome: Awaited<ReturnType<typeof attempt>>;
+      try {
+        outcome = await attempt();
+      } catch (error) {
+        if (!(error instanceof TransportFailure)) throw error;
+        if (RETRYABLE_CODES.has(error.code) && n < this.options.transientAttempts) {
+          this.options.onRetry?.({
+            operation,
+            method,
+            url,
+            reason: 'transient',
+            attempt: n,
+            cause: error.code,
+          });
+          await this.options.sleep(this.delay(n));
+          continue;
+        }
+        const hint = TLS_TRUST_CODES.has(error.code)
+          ? '; if the CA uses a private root (Pebble, an internal CA), set acme.caBundleFile to its PEM'
+          : '';
+        throw new AcmeRequestError(
+          `ACME ${operation} failed: ${method} ${url}: ${error.code} (${error.message})${attempts(n)}${hint}`,
+          { cause: error },
+        );
+      }
+      const { res } = outcome;
+      if (!outcome.failed) return res;
+      const problem = outcome.problem ?? parseProblem(header(res, 'content-type'), res.body);
+      const transient = res.status >= 500 || res.status === 408;
+      if (transient && n < this.options.transientAttempts) {
+        this.options.onRetry?.({
+          operation,
+          method,
+          url,
+          reason: 'transient',
+          attempt: n,
+          cause: `HTTP ${res.status}`,
+        });
+        await this.options.sleep(retryAfterMs(res, this.options.maxRetryDelayMs) ?? this.delay(n));
+        continue;
+      }
+      throw failure(operation, method, res, problem, n, outcome.badNonces ?? 0);
+    }
+  }
+
+  /** Wait before transient retry number `n` (1-based): base * 2^(n-1), jittered to 50-100 %, capped. */
+  private delay(n: number): number {
+    const ceiling = Math.min(this.options.maxRetryDelayMs, this.options.retryBaseDelayMs * 2 ** (n - 1));
+    return Math.floor(ceiling * (0.5 + Math.random() / 2));
+  }
+
+  /** One HTTP exchange, bounded by the connect and overall timeouts. Keeps the answer's nonce. */
+  private send(method: string, url: string, body?: string, accept?: string): Promise<AcmeResponse> {
+    const { connectTimeoutMs, requestTimeoutMs } = this.options;
+    return new Promise<AcmeResponse>((resolve, reject) => {
+      let target: URL;
+      try {
+        target = new URL(url);
+      } catch (cause) {
+        reject(new TransportFailure('ERR_INVALID_URL', 'not a URL', { cause }));
+        return;
+      }
+      const secure = target.protocol === 'https:';
+      if (!secure && target.protocol !== 'http:') {
+        reject(new TransportFailure('ERR_INVALID_URL', `unsupported scheme ${target.protocol}`));
+        return;
+      }
+      const headers: http.OutgoingHttpHeaders = { 'user-agent': USER_AGENT };
+      if (accept) headers.accept = accept;
+      if (body !== undefined) {
+        headers['content-type'] = 'application/jose+json';
+        headers['content-length'] = Buffer.byteLength(body);
+      }
+      let settled = false;
+      const finish = (error: Error | undefined, response?: AcmeResponse): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(connectTimer);
+        clearTimeout(overallTimer);
+        if (error) reject(error);
+        else if (response) resolve(response);
+      };
+      const request = (secure ? https : http).request(target, {
+        method,
+        headers,
+        agent: secure ? httpsAgent(this.options.ca) : plainAgent,
+      });
+      const connectTimer = setTimeout(() => {
+        request.destroy(
+          new TransportFailure('ETIMEDOUT', `no connection to ${target.host} within ${connectTimeoutMs} ms`),
+        );
+      }, connectTimeoutMs);
+      const overallTimer = setTimeout(() => {
+        request.destroy(
+          new TransportFailure(
+            'ETIMEDOUT',
+            `no complete answer from ${target.host} within ${requestTimeoutMs} ms`,
+          ),
+        );
+      }, requestTimeoutMs);
+      request.on('socket', (socket) => {
+        if (!socket.connecting) clearTimeout(connectTimer);
+        else socket.once('connect', () => clearTimeout(connectTimer));
+      });
+      request.on('error', (error) => {
+        finish(
+          error instanceof TransportFailure
+            ? error
+            : new TransportFailure(codeOf(error), error.message, { cause: error }),
+        );
+      });
+      request.on('response', (response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_BODY_BYTES) {
+            request.destroy(
+              new TransportFailure('ERR_RESPONSE_TOO_LARGE', `answer larger than ${MAX_BODY_BYTES} bytes`),
+            );
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on('error', (error) => {
+          finish(new TransportFailure(codeOf(error), error.message, { cause: error }));
+        });
+        response.on('end', () => {
+          const answer: AcmeResponse = {
+            url,
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks),
+          };
+          const nonce = header(answer, 'replay-nonce');
+          if (nonce && /^[A-Za-z0-9_-]+$/.test(nonce)) {
+            this.nonces.push(nonce);
+            if (this.nonces.length > MAX_NONCES) this.nonces.shift();
+          }
+          finish(undefined, answer);
+        });
+      });
+      request.end(body);
+    });
+  }
+}
+
+/** A single response header as a string. */
+export function header(res: AcmeResponse, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * `Retry-After` (RFC 9110 §10.2.3: seconds, or an HTTP date) in milliseconds, capped at `max`;
+ * undefined when absent or unreadable.
+ */
+export function retryAfterMs(res: AcmeResponse, max: number): number | undefined {
+  const value = header(res, 'retry-after')?.trim();
+  if (!value) return undefined;
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+  if (Number.isNaN(ms)) return undefined;
+  return Math.min(max, Math.max(0, ms));
+}
+
+function attempts(n: number): string {
+  return n > 1 ? ` after ${n} attempts` : '';
+}
+
+/**
+ * The error for a final non-2xx answer: {@link AcmeProblemError} for problems a retry cannot fix
+ * and for client errors without a problem document; {@link AcmeRequestError} otherwise. The
+ * message ends with `(CA problem: <json>)` so alerts can carry the document.
+ */
+function failure(
+  operation: string,
+  method: string,
+  res: AcmeResponse,
+  problem: AcmeProblem | undefined,
+  n: number,
+  badNonces: number,
+): AcmeProblemError | AcmeRequestError {
+  const tries = badNonces > 0 ? ` after ${badNonces + 1} attempts (${badNonces} badNonce)` : attempts(n);
+  const head = `ACME ${operation} failed: ${method} ${res.url} answered HTTP ${res.status}${tries}`;
+  if (problem) {
+    const message = `${head}: ${summarizeProblem(problem)} (CA problem: ${JSON.stringify(problem)})`;
+    return isPermanentProblem(problem)
+      ? new AcmeProblemError(message, problem)
+      : new AcmeRequestError(message, { cause: problem });
+  }
+  const text = res.body.toString('utf8').replace(/\s+/g, ' ').trim().slice(0, 200);
+  if (res.status >= 500 || res.status === 408 || res.status === 429 || res.status === 0) {
+    return new AcmeRequestError(`${head}${text ? `: ${text}` : ''}`);
+  }
+  // RFC 7807 §4.2: "about:blank" stands for a problem that is just its HTTP status.
+  const blank: AcmeProblem = { type: 'about:blank', status: res.status, ...(text ? { detail: text } : {}) };
+  return new AcmeProblemError(
+    `${head}${text ? `: ${text}` : ''} (CA problem: ${JSON.stringify(blank)})`,
+    blank,
+  );
+}
