@@ -120,6 +120,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
   let pebble: PebbleServer | undefined;
   let serverDir: string | undefined;
   let caRootFile: string | undefined;
+  let restoreEnvironment: (() => void) | undefined;
   try {
     let config: CertflowConfig;
     let rawConfig: unknown;
@@ -169,7 +170,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const definition = localDefinition({ maxConcurrency: config.renewal.maxConcurrency });
     writeFileSync(join(runDirectory, 'definition.asl.json'), `${JSON.stringify(definition, null, 2)}\n`);
     const stateDirectory = join(workdir, 'state');
-    setLocalEnvironment({
+    restoreEnvironment = setLocalEnvironment({
       configFile: effectiveConfigFile,
       stateDirectory,
       logFile: join(runDirectory, 'handlers.log'),
@@ -277,6 +278,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       durationMs: Date.now() - started,
     };
   } finally {
+    restoreEnvironment?.();
     await pebble?.stop().catch(() => undefined);
     await bind?.stop().catch(() => undefined);
     if (serverDir) rmSync(serverDir, { recursive: true, force: true });
@@ -347,8 +349,14 @@ function bundledConfig(args: {
  * The functions' environment, set on the host process (the bundles run in the host realm, as a
  * function reads its own process environment).
  */
-function setLocalEnvironment(env: { configFile: string; stateDirectory: string; logFile: string }): void {
+function setLocalEnvironment(env: {
+  configFile: string;
+  stateDirectory: string;
+  logFile: string;
+}): () => void {
   const target = hostProcess().env;
+  const keys = [ENV.config, ENV.mode, ENV.configFile, ENV.stateDirectory, ENV.logFile];
+  const saved = Object.fromEntries(keys.map((k) => [k, target[k]]));
   delete target[ENV.config];
   target[ENV.mode] = 'local';
   target[ENV.configFile] = env.configFile;
@@ -356,6 +364,13 @@ function setLocalEnvironment(env: { configFile: string; stateDirectory: string; 
   target[ENV.logFile] = env.logFile;
   mkdirSync(env.stateDirectory, { recursive: true, mode: 0o700 });
   chmodSync(env.stateDirectory, 0o700);
+  // The caller's environment as it was, once the run is over.
+  return () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete target[k];
+      else target[k] = v;
+    }
+  };
 }
 
 /** The certificate each Map iteration worked on, from SelectDue's output. */

@@ -15,7 +15,10 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { SecretsManagerCertificateStore } from '../../lambdas/adapters/store/secrets-manager/secrets-manager-store';
+import {
+  SecretsManagerCertificateStore,
+  versionIdFor,
+} from '../../lambdas/adapters/store/secrets-manager/secrets-manager-store';
 import { CertificateStoreError } from '../../lambdas/core/errors';
 import type { CertificateMetadata, IssuedCertificate } from '../../lambdas/core/ports';
 import {
@@ -153,8 +156,10 @@ describe('SecretsManagerCertificateStore.put', () => {
     });
     expect(secret.tags.get('certflow:serial')).toBe('04a1b2c3d4e5f6');
     expect(secret.tags.get('certflow:notAfter')).toBe('2025-04-01T00:00:00.000Z');
-    // the tags say which version holds the certificate they describe
-    expect(secret.tags.get('certflow:versionId')).toBe('EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE');
+    // the tags say which version holds the certificate they describe: the version id certflow
+    // derives from the name and serial (so a repeated put stores once)
+    expect(secret.tags.get('certflow:versionId')).toBe(versionIdFor('www', cert.metadata.serial));
+    expect(secret.versions.map((v) => v.id)).toEqual([versionIdFor('www', cert.metadata.serial)]);
     for (const [key, value] of secret.tags) {
       expect(value.length).toBeLessThanOrEqual(255);
       expect(value).toMatch(/^[A-Za-z0-9 +\-=.:/@_]*$/);
@@ -186,12 +191,31 @@ describe('SecretsManagerCertificateStore.put', () => {
     ]);
   });
 
-  it('refuses an unknown certificate name, naming it, before any call', async () => {
+  it('creates the secret on the first store: the value as its first version, the KMS key, every tag at once', async () => {
+    const secret = new FakeSecret(false);
+    secret.install();
+    const cert = issued();
+
+    await expect(store().put(cert)).resolves.toEqual({ store: 'secretsmanager', location: ARN });
+    expect(secret.created).toMatchObject({ Name: NAME, KmsKeyId: KMS });
+    expect(secret.valueAt('AWSCURRENT')).toMatchObject({ privateKey: cert.privateKeyPem });
+    expect(secret.tags.get('certflow:managed-by')).toBe('certflow');
+    expect(sm).not.toHaveReceivedCommand(PutSecretValueCommand);
+    expect(sm).not.toHaveReceivedCommand(TagResourceCommand);
+    await expect(store().current('www')).resolves.toEqual({ status: 'healthy', metadata: cert.metadata });
+    // stored once: a repeated put (a retried FinalizeAndStore) writes nothing
+    await store().put(cert);
+    expect(secret.versions).toHaveLength(1);
+  });
+
+  it('refuses a certificate name that cannot be part of a secret name, before any call', async () => {
     const error = await store()
-      .put(issued({ name: 'api' }))
+      .put(issued({ name: 'a/b' }))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CertificateStoreError);
-    expect((error as Error).message).toMatch(/^secretsmanager: .*"api"/);
+    expect((error as Error).message).toMatch(
+      /^secretsmanager: certificate name "a\/b" cannot be part of a secret name/,
+    );
     expect(sm.calls()).toHaveLength(0);
   });
 
@@ -306,12 +330,12 @@ describe('SecretsManagerCertificateStore.current', () => {
     await store().put(cert);
     // someone (or a rotation) puts another value: the tags now describe AWSPREVIOUS
     await new SecretsManagerClient({ region: 'eu-west-1' }).send(
-      new PutSecretValueCommand({ SecretId: ARN, SecretString: '{"username":"david"}' }),
+      new PutSecretValueCommand({ SecretId: NAME, SecretString: '{"username":"david"}' }),
     );
 
     await expect(store().current('www')).resolves.toEqual({
       status: 'broken',
-      problem: `the AWSCURRENT version of secret ${ARN} is EXAMPLE2-90ab-cdef-fedc-ba987EXAMPLE, but its tags describe version EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE (AWSPREVIOUS): the value was changed after certflow stored serial 04a1b2c3d4e5f6`,
+      problem: `the AWSCURRENT version of secret ${ARN} is EXAMPLE2-90ab-cdef-fedc-ba987EXAMPLE, but its tags describe version ${versionIdFor('www', cert.metadata.serial)} (AWSPREVIOUS): the value was changed after certflow stored serial 04a1b2c3d4e5f6`,
       metadata: cert.metadata,
     });
     expect(sm).not.toHaveReceivedCommand(GetSecretValueCommand);
@@ -327,7 +351,7 @@ describe('SecretsManagerCertificateStore.current', () => {
     await expect(store().current('www')).resolves.toMatchObject({
       status: 'broken',
       problem: expect.stringContaining(
-        'its tags describe version EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE (AWSPREVIOUS)',
+        `its tags describe version ${versionIdFor('www', '01')} (AWSPREVIOUS)`,
       ),
     });
   });
@@ -346,17 +370,22 @@ describe('SecretsManagerCertificateStore.current', () => {
     });
   });
 
-  it('translates a missing secret into CertificateStoreError naming the certificate', async () => {
-    const missing = resourceNotFound();
-    sm.on(DescribeSecretCommand).rejects(missing);
+  it('reports absent before the first store (no secret yet)', async () => {
+    sm.on(DescribeSecretCommand).rejects(resourceNotFound());
+    await expect(store().current('www')).resolves.toEqual({ status: 'absent' });
+  });
+
+  it('translates a DescribeSecret failure into CertificateStoreError naming the certificate and the cause', async () => {
+    const denied = accessDenied();
+    sm.on(DescribeSecretCommand).rejects(denied);
 
     const error = await store()
       .current('www')
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CertificateStoreError);
     expect((error as Error).message).toContain('"www"');
-    expect((error as Error).message).toContain('ResourceNotFoundException');
-    expect((error as Error).cause).toBe(missing);
+    expect((error as Error).message).toContain('AccessDeniedException');
+    expect((error as Error).cause).toBe(denied);
   });
 
   it('rejects an unusable secret name prefix', () => {

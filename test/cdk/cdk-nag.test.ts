@@ -67,19 +67,13 @@ describe('cdk-nag AwsSolutions', () => {
 
   it('acknowledges only the findings that are by design', () => {
     const rules = [...new Set(logger.suppressed.map((f) => f.rule))].sort();
-    expect(rules).toEqual([
-      'AwsSolutions-DDB3',
-      'AwsSolutions-IAM5',
-      'AwsSolutions-L1',
-      'AwsSolutions-SF1',
-      'AwsSolutions-SMG4',
-    ]);
+    expect(rules).toEqual(['AwsSolutions-DDB3', 'AwsSolutions-IAM5', 'AwsSolutions-L1', 'AwsSolutions-SF1']);
     const wildcardFindings = [
       ...new Set(logger.suppressed.filter((f) => f.rule === 'AwsSolutions-IAM5').map((f) => f.finding)),
     ];
     for (const finding of wildcardFindings) {
       expect(finding).toMatch(
-        /^Resource::(\*|arn:<AWS::Partition>:acm:[a-z0-9-]+:\d{12}:certificate\/\*|arn:<AWS::Partition>:route53:::change\/\*|<Certflow\w+Function[0-9A-F]{8}\.Arn>:\*|arn:<AWS::Partition>:states:[a-z0-9-]+:\d{12}:execution:<CertflowRenewalStateMachine[0-9A-F]{8}\.Name>:\*)$/,
+        /^Resource::(\*|arn:<AWS::Partition>:acm:[a-z0-9-]+:\d{12}:certificate\/\*|arn:<AWS::Partition>:route53:::change\/\*|<Certflow\w+Function[0-9A-F]{8}\.Arn>:\*|arn:<AWS::Partition>:states:[a-z0-9-]+:\d{12}:execution:<CertflowRenewalStateMachine[0-9A-F]{8}\.Name>:\*|arn:<AWS::Partition>:secretsmanager:[a-z0-9-]+:\d{12}:secret:certflow\/(acme-account|certificate|pending-key)\/\*)$/,
       );
     }
     // Resource::* is acknowledged only for ACM ListCertificates and the state machine role.

@@ -94,7 +94,9 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       Effect: 'Allow',
       Resource: arn(c().secretsKey),
     });
-    const certSecrets = () => [ref(c().certificateSecrets.example), ref(c().certificateSecrets.www)];
+    /** The runtime-created secrets of one kind, granted by name prefix: `certflow/<kind>/*`. */
+    const secrets = (kind: string) =>
+      partitionJoin(`:secretsmanager:${REGION}:${ACCOUNT}:secret:certflow/${kind}/*`);
     const zoneArn = () => partitionJoin(':route53:::hostedzone/', ref(c().node.findChild('DelegatedZone')));
     const recordWrites = () => [
       {
@@ -114,7 +116,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       { Action: 'route53:ListResourceRecordSets', Effect: 'Allow', Resource: zoneArn() },
     ];
     const accountRead = () => [
-      { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: ref(c().accountSecret) },
+      { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: secrets('acme-account') },
       secretsKms('kms:Decrypt'),
     ];
     const publish = () => [
@@ -128,16 +130,21 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     ];
     const acm = (region: string) => partitionJoin(`:acm:${region}:${ACCOUNT}:certificate/*`);
 
-    it('SelectDue: account secret read+write, certificate metadata (DescribeSecret), ACM reads in every import region', () => {
+    it('SelectDue: account secrets create/read/write, certificate metadata (DescribeSecret), ACM reads in every import region', () => {
       expect(statementsOf('SelectDue')).toEqual([
         logs('SelectDue'),
         {
-          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+          Action: [
+            'secretsmanager:GetSecretValue',
+            'secretsmanager:CreateSecret',
+            'secretsmanager:PutSecretValue',
+            'secretsmanager:TagResource',
+          ],
           Effect: 'Allow',
-          Resource: ref(c().accountSecret),
+          Resource: secrets('acme-account'),
         },
         secretsKms(['kms:Decrypt', 'kms:GenerateDataKey']),
-        { Action: 'secretsmanager:DescribeSecret', Effect: 'Allow', Resource: certSecrets() },
+        { Action: 'secretsmanager:DescribeSecret', Effect: 'Allow', Resource: secrets('certificate') },
         {
           Action: ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
           Effect: 'Allow',
@@ -198,21 +205,32 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       ]);
     });
 
-    it('FinalizeAndStore: the only writer of certificate secrets and ACM imports (home + acmRegions)', () => {
+    it('FinalizeAndStore: the only writer of certificate secrets, pending keys and ACM imports (home + acmRegions)', () => {
       expect(statementsOf('FinalizeAndStore')).toEqual([
         logs('FinalizeAndStore'),
         {
           Action: [
+            'secretsmanager:CreateSecret',
             'secretsmanager:PutSecretValue',
             'secretsmanager:DescribeSecret',
             'secretsmanager:TagResource',
             'secretsmanager:UntagResource',
           ],
           Effect: 'Allow',
-          Resource: certSecrets(),
+          Resource: secrets('certificate'),
         },
-        { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: ref(c().accountSecret) },
-        secretsKms(['kms:Encrypt', 'kms:GenerateDataKey', 'kms:Decrypt']),
+        { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: secrets('acme-account') },
+        {
+          Action: [
+            'secretsmanager:GetSecretValue',
+            'secretsmanager:CreateSecret',
+            'secretsmanager:PutSecretValue',
+            'secretsmanager:TagResource',
+          ],
+          Effect: 'Allow',
+          Resource: secrets('pending-key'),
+        },
+        secretsKms(['kms:GenerateDataKey', 'kms:Decrypt']),
         {
           Action: [
             'acm:ImportCertificate',
@@ -253,16 +271,19 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
         [roleId('PublishRecords'), roleId('Cleanup')].sort(),
       );
       expect(who('acm:ImportCertificate')).toEqual([roleId('FinalizeAndStore')]);
-      expect(who('secretsmanager:TagResource')).toEqual([roleId('FinalizeAndStore')]);
+      expect(who('secretsmanager:TagResource')).toEqual(
+        [roleId('SelectDue'), roleId('FinalizeAndStore')].sort(),
+      );
       expect(who('secretsmanager:UntagResource')).toEqual([roleId('FinalizeAndStore')]);
       expect(who('acm:RemoveTagsFromCertificate')).toEqual([roleId('FinalizeAndStore')]);
+      const certificateSecrets = JSON.stringify(
+        partitionJoin(`:secretsmanager:${REGION}:${ACCOUNT}:secret:certflow/certificate/*`),
+      );
       const certificateSecretWriters = all
         .filter(
           (x) =>
             actions(x.statement).includes('secretsmanager:PutSecretValue') &&
-            resources(x.statement).some((r) =>
-              certSecrets().some((cs) => JSON.stringify(cs) === JSON.stringify(r)),
-            ),
+            resources(x.statement).some((r) => JSON.stringify(r) === certificateSecrets),
         )
         .map((x) => x.role);
       expect([...new Set(certificateSecretWriters)]).toEqual([roleId('FinalizeAndStore')]);
@@ -300,19 +321,18 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     });
   });
 
-  it('secrets: one per certificate and one for the ACME account, KMS CMK, placeholder value', () => {
+  it('secrets: none in the template (the functions create them under the prefix, with the secrets key, at run time)', () => {
+    s.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     const c = s.stack.certflow;
-    for (const [name, secret] of [
-      ['certflow/example', c.certificateSecrets.example],
-      ['certflow/www', c.certificateSecrets.www],
-      ['certflow/_acme-account', c.accountSecret],
-    ] as const) {
-      expect(s.json.Resources[s.id(secret)].Properties).toEqual(
-        expect.objectContaining({ Name: name, KmsKeyId: arn(c.secretsKey), SecretString: '{}' }),
-      );
-      expect(s.json.Resources[s.id(secret)].Properties?.GenerateSecretString).toBeUndefined();
+    expect(c.certificateSecretName('www')).toBe('certflow/certificate/www');
+    for (const step of ['SelectDue', 'FinalizeAndStore'] as const) {
+      const vars = (s.json.Resources[s.id(c.functions[step])].Properties?.Environment as { Variables: Json })
+        .Variables;
+      expect(vars).toMatchObject({
+        CERTFLOW_SECRET_NAME_PREFIX: 'certflow',
+        CERTFLOW_SECRETS_KMS_KEY_ID: arn(c.secretsKey),
+      });
     }
-    s.template.resourceCountIs('AWS::SecretsManager::Secret', 3);
   });
 
   it('KMS: both keys rotate; the topic is encrypted with its own key', () => {
@@ -436,29 +456,22 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
 
   it('function environment: the config file in the layer (re-validates to the same config), the step, and only the ARNs it needs', () => {
     const c = s.stack.certflow;
-    const certSecretsJson = {
-      'Fn::Join': [
-        '',
-        ['{"example":"', ref(c.certificateSecrets.example), '","www":"', ref(c.certificateSecrets.www), '"}'],
-      ],
+    const secretsEnv = {
+      CERTFLOW_SECRET_NAME_PREFIX: 'certflow',
+      CERTFLOW_SECRETS_KMS_KEY_ID: arn(c.secretsKey),
     };
+    const prefixOnly = { CERTFLOW_SECRET_NAME_PREFIX: 'certflow' };
     const extra: Record<TaskStep, Json> = {
-      SelectDue: {
-        CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret),
-        CERTFLOW_CERTIFICATE_SECRETS: certSecretsJson,
-      },
-      CreateOrder: { CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret) },
+      SelectDue: secretsEnv,
+      CreateOrder: prefixOnly,
       PublishRecords: {
         CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')),
         CERTFLOW_PENDING_TABLE: ref(c.pendingTable),
       },
       CheckPropagation: { CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')) },
-      AnswerChallenges: { CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret) },
-      CheckOrder: { CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret) },
-      FinalizeAndStore: {
-        CERTFLOW_ACCOUNT_SECRET_ARN: ref(c.accountSecret),
-        CERTFLOW_CERTIFICATE_SECRETS: certSecretsJson,
-      },
+      AnswerChallenges: prefixOnly,
+      CheckOrder: prefixOnly,
+      FinalizeAndStore: secretsEnv,
       Cleanup: {
         CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')),
         CERTFLOW_PENDING_TABLE: ref(c.pendingTable),
@@ -490,7 +503,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     expect(Object.keys(outputs).sort()).toEqual(
       [
         'AlertsTopicArn',
-        'CertificateSecretArns',
+        'CertificateSecretNamePrefix',
         'DelegatedZoneId',
         'DelegatedZoneNameServers',
         'DelegationCnames',

@@ -207,7 +207,9 @@ describe('store faults', () => {
     expect(text).toContain(`FAILED   apex at SelectDue: CertificateStoreError\n  ${message}`);
     expect(text).toContain(`FAILED   www at SelectDue: CertificateStoreError\n  ${message}`);
     expect(log).toContain(message);
-    const summary = alerts().pop();
+    const summary = alerts()
+      .filter((a) => a.type === 'run-summary')
+      .pop();
     expect(summary).toMatchObject({ type: 'run-summary' });
     expect(
       ((summary?.failed ?? []) as { certificate: string; message: string }[]).map((f) => [

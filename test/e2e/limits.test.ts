@@ -2,7 +2,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLocal } from '../../lib/local/run-local';
-import { certificateEventBudget, maxCertificatesPerExecution } from '../../lib/state-machine/limits';
+import {
+  certificateEventBudget,
+  maxCertificatesPerExecution,
+  RUN_OVERHEAD_EVENTS,
+} from '../../lib/state-machine/limits';
 
 /**
  * Step Functions' per-execution limits, enforced on a local run as AWS enforces them: the
@@ -24,13 +28,15 @@ describe('local runs count and limit like Step Functions', () => {
     const record = result.execution;
     // one propagation check and one order check each: 25 + 9 x 2 = 43 events per certificate
     expect(record?.eventsPerCertificate).toEqual({ 'example-test': 43, 'www-example-test': 43 });
-    // run: ExecutionStarted 1, SelectDue 5, IssueEach 4, Summarize 5, AllIssued? 2, RunSucceeded 2, ExecutionSucceeded 1
-    expect(record?.historyEvents).toBe(20 + 2 * 43);
+    // run: ExecutionStarted 1, SelectDue 5, SweepLeftovers 5, IssueEach 4, Summarize 5, AllIssued? 2,
+    // RunSucceeded 2, ExecutionSucceeded 1
+    expect(record?.historyEvents).toBe(RUN_OVERHEAD_EVENTS + 2 * 43);
+    expect(RUN_OVERHEAD_EVENTS).toBe(25);
     const timing = { propagationMaxChecks: 30, orderMaxChecks: 60 }; // the demo's timing
     expect(record?.certificateEventBudget).toBe(certificateEventBudget(timing));
     expect(record?.maxCertificatesPerExecution).toBe(maxCertificatesPerExecution(timing));
     expect(lines).toContain(
-      `history: 106 events (AWS-counted), at most 43 per certificate; at this timing a certificate may use up to ${certificateEventBudget(timing)}, so one execution fits ${maxCertificatesPerExecution(timing)} certificates; largest payload ${record?.largestPayload.bytes} bytes (${record?.largestPayload.state})`,
+      `history: ${RUN_OVERHEAD_EVENTS + 86} events (AWS-counted), at most 43 per certificate; at this timing a certificate may use up to ${certificateEventBudget(timing)}, so one execution fits ${maxCertificatesPerExecution(timing)} certificates; largest payload ${record?.largestPayload.bytes} bytes (${record?.largestPayload.state})`,
     );
   });
 

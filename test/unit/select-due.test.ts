@@ -90,6 +90,9 @@ describe('SelectDue', () => {
       runLiveness: () => {
         throw new Error('SelectDue checks no run');
       },
+      pendingKeys: () => {
+        throw new Error('SelectDue keeps no order key');
+      },
     };
   };
 

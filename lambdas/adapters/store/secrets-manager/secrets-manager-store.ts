@@ -16,7 +16,12 @@ import type {
   StoredLocation,
 } from '../../../core/ports';
 import { errorMessageOf, errorNameOf } from '../../aws/retry';
-import { certificateSecretName, namePrefixProblem, type RuntimeSecretOptions } from '../../aws/secret-names';
+import {
+  certificateSecretName,
+  isSecretNameSegment,
+  namePrefixProblem,
+  type RuntimeSecretOptions,
+} from '../../aws/secret-names';
 import {
   isCertflowTag,
   MAX_TAGS_PER_SECRET,
@@ -88,6 +93,11 @@ export class SecretsManagerCertificateStore implements CertificateStore {
 
   /** The secret holding certificate `name`: `<prefix>/certificate/<name>`. */
   secretName(name: string): string {
+    if (!isSecretNameSegment(name)) {
+      throw new CertificateStoreError(
+        `secretsmanager: certificate name "${name}" cannot be part of a secret name (letters, digits and _+=.@- only); nothing was stored`,
+      );
+    }
     return certificateSecretName(this.options.namePrefix, name);
   }
 
@@ -187,7 +197,7 @@ export class SecretsManagerCertificateStore implements CertificateStore {
       try {
         await this.client.send(
           new PutSecretValueCommand({
-            SecretId: arn,
+            SecretId: this.secretName(name),
             ClientRequestToken: versionId,
             SecretString: JSON.stringify(value),
           }),
@@ -202,9 +212,9 @@ export class SecretsManagerCertificateStore implements CertificateStore {
       .map((t) => t.Key)
       .filter((k) => isCertflowTag(k) && !tags.some((t) => t.Key === k));
     try {
-      await this.client.send(new TagResourceCommand({ SecretId: arn, Tags: tags }));
-      if (stale.length > 0)
-        await this.client.send(new UntagResourceCommand({ SecretId: arn, TagKeys: stale }));
+      const SecretId = this.secretName(name);
+      await this.client.send(new TagResourceCommand({ SecretId, Tags: tags }));
+      if (stale.length > 0) await this.client.send(new UntagResourceCommand({ SecretId, TagKeys: stale }));
     } catch (error) {
       throw this.failure(
         'TagResource',
