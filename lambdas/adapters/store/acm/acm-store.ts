@@ -46,7 +46,7 @@ const KEY_ALGORITHMS: Record<KeyType, KeyAlgorithm> = {
   'rsa-4096': 'RSA_4096',
 };
 /** Every ACM key algorithm: ListCertificates returns only RSA_1024 and RSA_2048 unless asked. */
-const ALL_KEY_ALGORITHMS: KeyAlgorithm[] = [
+export const ALL_KEY_ALGORITHMS: KeyAlgorithm[] = [
   'EC_prime256v1',
   'EC_secp384r1',
   'EC_secp521r1',
@@ -283,7 +283,11 @@ export class AcmCertificateStore implements CertificateStore {
 }
 
 /** ACM's description of a certificate as certflow metadata. */
-function toMetadata(name: string, detail: CertificateDetail, tags: Tag[]): CertificateMetadata | undefined {
+export function toMetadata(
+  name: string,
+  detail: CertificateDetail,
+  tags: Tag[],
+): CertificateMetadata | undefined {
   const keyType = (Object.keys(KEY_ALGORITHMS) as KeyType[]).find(
     (k) => KEY_ALGORITHMS[k] === detail.KeyAlgorithm,
   );
