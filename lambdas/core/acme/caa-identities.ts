@@ -66,8 +66,7 @@ export async function resolveCaaIdentities(input: {
         ? `${input.directoryUrl} lists no meta.caaIdentities`
         : `${input.directoryUrl} answered HTTP ${res.status}`;
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    why = `${input.directoryUrl} was not reachable (${typeof code === 'string' ? code : (error as Error).message})`;
+    why = `${input.directoryUrl} was not reachable (${error instanceof Error ? error.message : String(error)})`;
   }
   const known = KNOWN_CAA_IDENTITIES[input.directory];
   if (known) {

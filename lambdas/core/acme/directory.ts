@@ -12,7 +12,7 @@ export interface JsonGetResult {
   body: unknown;
 }
 
-export function getJson(
+export async function getJson(
   url: string,
   opts: { caBundleFile?: string; timeoutMs?: number } = {},
 ): Promise<JsonGetResult> {

@@ -19,8 +19,15 @@ export async function fetchRenewalWindow(
     { timeout: 10_000, validateStatus: () => true },
   );
   if (res.status !== 200) return undefined;
-  const start = Date.parse(res.data?.suggestedWindow?.start ?? '');
-  const end = Date.parse(res.data?.suggestedWindow?.end ?? '');
+  return parseRenewalWindow(res.data);
+}
+
+/** The `suggestedWindow` of a RenewalInfo object (RFC 9773 §4.2), or undefined when it is unusable. */
+export function parseRenewalWindow(body: unknown): RenewalWindow | undefined {
+  const window = (body as { suggestedWindow?: { start?: unknown; end?: unknown } } | undefined)
+    ?.suggestedWindow;
+  const start = Date.parse(typeof window?.start === 'string' ? window.start : '');
+  const end = Date.parse(typeof window?.end === 'string' ? window.end : '');
   if (Number.isNaN(start) || Number.isNaN(end) || end < start) return undefined;
   return { start: new Date(start), end: new Date(end) };
 }
