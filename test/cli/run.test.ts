@@ -180,6 +180,19 @@ describe('certflow run, following a real run recorded as Step Functions history'
     expect(err[0]).toContain('is not a Step Functions state machine ARN');
   });
 
+  it('Ctrl-C stops following, says the execution goes on, exit 130', async () => {
+    mockStepFunctions(history, { growth: 5 });
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 100);
+    const { code, out } = await run({ signal: stop.signal, pollIntervalMs: 60_000 });
+    expect(code).toBe(130);
+    expect(out[out.length - 1]).toMatch(
+      new RegExp(
+        `^certflow run: stopped following after \\d+\\.\\d s; the execution goes on: ${EXECUTION_ARN}$`,
+      ),
+    );
+  });
+
   it('prints no private key and no account key', () => {
     expect(printed.length).toBeGreaterThan(100);
     expectNoSecret(printed.join('\n'), localSecrets(workdir));
