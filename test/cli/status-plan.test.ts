@@ -1,6 +1,7 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { checkCommand } from '../../lib/cli/check';
 import type { CliIO } from '../../lib/cli/common';
 import { type PlanReport, planCommand } from '../../lib/cli/plan';
 import { type StatusReport, statusCommand } from '../../lib/cli/status';
@@ -323,6 +324,26 @@ describe('status and plan against a local store written by a real local run', ()
       expect(code).toBe(2);
       expect(err[0]).toMatch(new RegExp(`^${file} is invalid \\(\\d+ problems\\):`));
     }
+  });
+
+  it("check uses the local run's ACME account for CAA accounturi, naming its URL only", async () => {
+    const accounts = join(workdir, 'state', 'accounts');
+    const [accountFile] = readdirSync(accounts);
+    const { accountUrl } = JSON.parse(readFileSync(join(accounts, accountFile as string), 'utf8')) as {
+      accountUrl: string;
+    };
+    const file = writeConfig({
+      delegation: { ...(rawConfig.delegation as object), resolver: `127.0.0.1:${bind.address.port}` },
+    });
+    const { lines } = await capture((io) =>
+      checkCommand({ config: file, workdir, caaIdentity: ['pebble.example'], nameserver: [] }, io),
+    );
+    expect(lines[2]).toBe(
+      `  CA identifiers: pebble.example (given with --caa-identity); account ${accountUrl} (the local account in ${join(workdir, 'state')})`,
+    );
+    expect(lines).toContain(
+      '  ok    CNAME  _acme-challenge.www.example.test → www.example.test.acme.certflow.test (in acme.certflow.test)',
+    );
   });
 
   it('prints no private key and no account key', () => {
