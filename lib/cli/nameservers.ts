@@ -82,5 +82,5 @@ export async function validationZoneNameServers(
       problems.push(describeError(error));
     }
   }
-  return { nameServers: [], unknown: `${problems.length ? `${problems.join('; ')}. ` : ''}${where}` };
+  return { nameServers: [], unknown: [...problems, where].join('; ') };
 }

@@ -1,6 +1,6 @@
 import { getJson } from '../../lambdas/core/acme/directory';
 import type { CertflowConfig, CertificateConfig } from '../../lambdas/core/config/schema';
-import { describeError, StackLookupError } from '../../lambdas/core/errors';
+import { CertificateStoreError, describeError, StackLookupError } from '../../lambdas/core/errors';
 import type { CertificateMetadata } from '../../lambdas/core/ports';
 import { parseRenewalWindow } from '../../lambdas/core/renewal/ari';
 import { decideRenewal, type RenewalWindow } from '../../lambdas/core/renewal/decide';
@@ -155,7 +155,7 @@ class Readers {
   private async make(kind: string): Promise<Reader> {
     if (kind === 'local') {
       const directory = this.config.storage.localDirectory;
-      if (!directory) throw new StackLookupError('storage.localDirectory is not set');
+      if (!directory) throw new CertificateStoreError('local: storage.localDirectory is not set');
       const { LocalDirectoryStore } = await import(
         '../../lambdas/adapters/store/local-directory/local-directory-store'
       );
