@@ -1,18 +1,36 @@
 #!/usr/bin/env -S npx tsx
 import '../lambdas/runtime/polyfills';
-import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { tsigProblems } from '../lambdas/adapters/dns/rfc2136/tsig-problems';
-import { localStoreProblems } from '../lambdas/adapters/store/local-directory/store-path';
-import { loadConfigFile } from '../lambdas/core/config/load';
-import { ConfigError } from '../lambdas/core/errors';
-import { runLocal } from '../lib/local/run-local';
-import { renderLocalDefinition } from '../lib/state-machine/render';
+import { packageVersion } from '../lib/cli/version';
 
-/** The operator CLI: `local` (the main job, no AWS), `validate`, `definition`. */
+/**
+ * The operator CLI. This file only declares commands and options: each command loads its
+ * implementation (lib/cli/*, lib/local/*) when it runs, so `--help` and `--version` load neither
+ * aws-cdk-lib, nor the AWS SDK, nor the local runner. Exit codes: 0 ok, 1 a problem found or a
+ * failure, 2 bad configuration or usage. Every command that reports takes `--json`
+ * (docs/cli.md describes each document).
+ */
 const program = new Command()
   .name('certflow')
-  .description('ACME DNS-01 certificates through CNAME delegation: on AWS Step Functions, or locally');
+  .description('ACME DNS-01 certificates through CNAME delegation: on AWS Step Functions, or locally')
+  .version(packageVersion(), '-V, --version', 'print the certflow version')
+  // Usage errors (unknown option, missing argument) exit 2; --help and --version exit 0.
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+
+const setExit = (code: number): void => {
+  process.exitCode = code;
+};
+const configOption = (): Option =>
+  new Option('-c, --config <file>', 'certflow config file').default('certflow.config.json');
+const jsonOption = (): Option => new Option('--json', 'print one JSON document (docs/cli.md)').default(false);
+const stackOptions = (cmd: Command): Command =>
+  cmd
+    .option('--stack-outputs <file>', 'the outputs file `npx cdk deploy --outputs-file <file>` wrote')
+    .option(
+      '--stack-name <name>',
+      'the deployed stack, for CloudFormation DescribeStacks (default: Certflow)',
+    )
+    .option('--region <region>', 'AWS region of the stack (default: the AWS SDK configuration)');
 
 program
   .command('local')
@@ -34,6 +52,7 @@ program
       certificate?: string[];
       install: boolean;
     }) => {
+      const { runLocal } = await import('../lib/local/run-local');
       const result = await runLocal({
         configFile: opts.config,
         external: opts.external,
@@ -43,37 +62,121 @@ program
         install: opts.install,
         handleSignals: true,
       });
-      process.exitCode = result.exitCode;
+      setExit(result.exitCode);
     },
   );
 
 program
   .command('validate')
   .description('validate a config file and list every problem')
-  .option('-c, --config <file>', 'config file', 'certflow.config.json')
-  .action((opts: { config: string }) => {
-    try {
-      const config = loadConfigFile(opts.config);
-      // Checks without side effects beyond the schema: the store path and the TSIG key file.
-      const problems = [...localStoreProblems(config), ...tsigProblems(config)];
-      if (problems.length > 0) throw new ConfigError(problems, opts.config);
-      process.stdout.write(`${opts.config}: valid (${config.certificates.length} certificate(s))\n`);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      process.stderr.write(`${error.message}\n`);
-      process.exitCode = 2;
-    }
+  .addOption(configOption())
+  .addOption(jsonOption())
+  .action(async (opts: { config: string; json: boolean }) => {
+    const { validateCommand } = await import('../lib/cli/validate');
+    setExit(await validateCommand(opts));
   });
 
 program
   .command('definition')
   .description('print the state machine definition (ASL JSON) as local mode runs it')
   .option('-o, --output <file>', 'write to a file instead of stdout')
-  .action((opts: { output?: string }) => {
+  .action(async (opts: { output?: string }) => {
+    const { writeFileSync } = await import('node:fs');
+    const { renderLocalDefinition } = await import('../lib/state-machine/render');
     const json = `${JSON.stringify(renderLocalDefinition(), null, 2)}\n`;
     if (opts.output) writeFileSync(opts.output, json);
     else process.stdout.write(json);
   });
+
+stackOptions(
+  program
+    .command('plan')
+    .description(
+      'print every DNS record to create: _acme-challenge CNAMEs, the NS delegation of the validation zone, CAA for the CA',
+    )
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .option('--no-aws', 'never call AWS (the name servers then come only from --stack-outputs)')
+    .addOption(
+      new Option('--caa-identity <domain...>', "the CA's CAA identifier (default: the directory's)"),
+    ),
+).action(async (opts: Parameters<typeof import('../lib/cli/plan').planCommand>[0]) => {
+  const { planCommand } = await import('../lib/cli/plan');
+  setExit(await planCommand(opts));
+});
+
+stackOptions(
+  program
+    .command('check')
+    .description(
+      'ask live DNS whether every name would validate: CNAME into the validation zone, its delegation, CAA',
+    )
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .addOption(
+      new Option(
+        '--nameserver <ns=host:port...>',
+        'reach a name server at this address instead of its address record and port 53',
+      ),
+    )
+    .addOption(new Option('--caa-identity <domain...>', "the CA's CAA identifier (default: the directory's)"))
+    .option('--account-uri <url>', 'your ACME account URL, to check CAA accounturi (RFC 8657)')
+    .option('-w, --workdir <dir>', "local mode's work directory (its ACME account)", '.certflow-local')
+    .option('--no-aws', 'never call AWS'),
+).action(async (opts: Parameters<typeof import('../lib/cli/check').checkCommand>[0]) => {
+  const { checkCommand } = await import('../lib/cli/check');
+  setExit(await checkCommand(opts));
+});
+
+stackOptions(
+  program
+    .command('status')
+    .description(
+      'every configured certificate from its stores: expiry, due or not and why, last run; counts first',
+    )
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .option('--all', 'list every certificate, not only those needing attention', false)
+    .addOption(new Option('--certificate <name...>', 'only these certificates'))
+    .option('-w, --workdir <dir>', "local mode's work directory (its run records)", '.certflow-local')
+    .option('--no-ari', 'do not ask the CA for renewal windows (RFC 9773)')
+    .option('--no-aws', 'never call AWS'),
+).action(async (opts: Parameters<typeof import('../lib/cli/status').statusCommand>[0]) => {
+  const { statusCommand } = await import('../lib/cli/status');
+  setExit(await statusCommand(opts));
+});
+
+stackOptions(
+  program
+    .command('run')
+    .description('start the deployed state machine, follow it state by state, report like local mode')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .option('--state-machine-arn <arn>', 'the state machine (default: the stack output StateMachineArn)')
+    .addOption(new Option('--certificate <name...>', 'only these certificates'))
+    .option('-f, --force', 'renew even certificates that are not due', false)
+    .option('--name <name>', 'the execution name')
+    .addOption(
+      new Option('--poll-interval <seconds>', 'seconds between two history polls')
+        .default(5)
+        .argParser((v) => {
+          const n = Number(v);
+          if (!(n > 0 && n <= 300)) throw new Error(`"${v}" is not a number of seconds (0-300)`);
+          return n;
+        }),
+    ),
+).action(
+  async (
+    opts: Parameters<typeof import('../lib/cli/run').runExecutionCommand>[0] & { pollInterval: number },
+  ) => {
+    const { runExecutionCommand } = await import('../lib/cli/run');
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    setExit(
+      await runExecutionCommand({ ...opts, pollIntervalMs: opts.pollInterval * 1000, signal: stop.signal }),
+    );
+  },
+);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`certflow: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -35,13 +35,16 @@ export class InvalidInputError extends CertflowError {}
 
 /** `_acme-challenge.<name>` has no CNAME, or its CNAME leads outside the delegated zone. */
 export class DelegationError extends CertflowError {
+  /** The CNAME targets followed before giving up (empty when there was no CNAME). */
+  readonly chain: string[];
   constructor(
     message: string,
     readonly domain: string,
     readonly expectedRecord: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; chain?: string[] },
   ) {
     super(message, options);
+    this.chain = options?.chain ?? [];
   }
 }
 
@@ -119,6 +122,15 @@ export class PendingRecordError extends CertflowError {}
 
 /** A local server (Pebble, BIND) could not be started or is missing. */
 export class LocalServerError extends CertflowError {}
+
+/** The operator CLI was called wrongly (unknown certificate, bad option value); exit code 2. */
+export class UsageError extends CertflowError {}
+
+/** The deployed stack's outputs could not be read (outputs file, CloudFormation DescribeStacks). */
+export class StackLookupError extends CertflowError {}
+
+/** Starting or following a Step Functions execution failed. */
+export class ExecutionFollowError extends CertflowError {}
 
 /** An Error, also from another realm (Node's fs errors inside a Jest VM context fail `instanceof Error`). */
 export function errorLike(

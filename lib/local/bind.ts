@@ -31,11 +31,23 @@ export interface BindOptions {
   namedPath?: string;
   /** How long to wait for both zones to answer. @default 8000 */
   startupTimeoutMs?: number;
+  /** Extra records for the primary zone: zone-file lines with absolute owner names (e.g. CAA). */
+  primaryRecords?: string[];
+  /** More zones, served as they are (not updatable); e.g. the parent zone of the delegated zone. */
+  extraZones?: { name: string; records: string[] }[];
+  /**
+   * Serve the delegated zone from a second named on this port instead, as a separate name server
+   * would be (so a parent zone's delegation to it can be checked). The first named then forwards
+   * recursive queries for the zone there, so CNAME chains resolve whether or not it is delegated.
+   */
+  delegatedZonePort?: number;
 }
 
 /** A running BIND. */
 export interface BindServer {
   address: ServerAddress;
+  /** Where the delegated zone is served (and takes updates): `address`, or `delegatedZonePort`. */
+  delegatedAddress: ServerAddress;
   /** named's stderr (it runs with `-g`). */
   logFile: string;
   configFile: string;
@@ -79,12 +91,34 @@ function soa(zone: string): string {
   ].join('\n');
 }
 
+const zoneFile = (name: string): string => `extra-${bare(name)}.zone`;
+
+/** The delegated zone's clause: updatable by the key, TXT only. */
+function delegatedZoneClause(opts: BindOptions): string {
+  const delegated = bare(opts.delegatedZone);
+  return `zone "${delegated}" {
+  type primary;
+  file "delegated.zone";
+  update-policy { grant ${bare(opts.tsig.name)} subdomain ${delegated}. TXT; };
+  allow-transfer { 127.0.0.1; };
+};`;
+}
+
 /** named.conf: loopback only, recursion for loopback with a local root zone, no rndc. */
 export function renderNamedConf(opts: BindOptions): string {
   const dir = opts.directory;
   const primary = bare(opts.primaryZone);
   const delegated = bare(opts.delegatedZone);
   const key = bare(opts.tsig.name);
+  const delegatedClause =
+    opts.delegatedZonePort === undefined
+      ? `// The delegated validation zone: the key may write TXT records only, and only here.
+${delegatedZoneClause(opts)}`
+      : `// The delegated validation zone lives on its own server; recursion reaches it there.
+zone "${delegated}" { type forward; forward only; forwarders { 127.0.0.1 port ${opts.delegatedZonePort}; }; };`;
+  const extra = (opts.extraZones ?? [])
+    .map((z) => `\nzone "${bare(z.name)}" { type primary; file "${zoneFile(z.name)}"; };`)
+    .join('');
   return `options {
   directory "${dir}";
   pid-file "${join(dir, 'named.pid')}";
@@ -117,13 +151,36 @@ zone "." { type primary; file "root.zone"; };
 // The primary zone: nobody may update it.
 zone "${primary}" { type primary; file "primary.zone"; };
 
-// The delegated validation zone: the key may write TXT records only, and only here.
-zone "${delegated}" {
-  type primary;
-  file "delegated.zone";
-  update-policy { grant ${key} subdomain ${delegated}. TXT; };
-  allow-transfer { 127.0.0.1; };
+${delegatedClause}
+${extra}`.replace(/\n$/, '\n');
+}
+
+/** named.conf of the second server (see {@link BindOptions.delegatedZonePort}): the delegated zone only. */
+export function renderDelegatedNamedConf(opts: BindOptions, directory: string, port: number): string {
+  return `options {
+  directory "${directory}";
+  pid-file "${join(directory, 'named.pid')}";
+  session-keyfile "${join(directory, 'session.key')}";
+  managed-keys-directory "${directory}";
+  listen-on port ${port} { 127.0.0.1; };
+  listen-on-v6 { none; };
+  allow-query { 127.0.0.1; };
+  recursion no;
+  allow-transfer { none; };
+  dnssec-validation no;
+  notify no;
+  empty-zones-enable no;
+  minimal-responses no;
 };
+
+controls { };
+
+key "${bare(opts.tsig.name)}" {
+  algorithm ${opts.tsig.algorithm};
+  secret "${opts.tsig.secret}";
+};
+
+${delegatedZoneClause(opts)}
 `;
 }
 
@@ -143,8 +200,22 @@ function writeZones(opts: BindOptions): void {
   ].join('\n');
   const cnames = opts.cnames.map((c) => `${bare(c.name)}. IN CNAME ${bare(c.target)}.`);
   writeFileSync(join(opts.directory, 'root.zone'), `${root}\n`);
-  writeFileSync(join(opts.directory, 'primary.zone'), `${[soa(primary), ...cnames].join('\n')}\n`);
-  writeFileSync(join(opts.directory, 'delegated.zone'), `${soa(delegated)}\n`);
+  writeFileSync(
+    join(opts.directory, 'primary.zone'),
+    `${[soa(primary), ...cnames, ...(opts.primaryRecords ?? [])].join('\n')}\n`,
+  );
+  writeFileSync(join(delegatedDirectory(opts), 'delegated.zone'), `${soa(delegated)}\n`);
+  for (const z of opts.extraZones ?? []) {
+    writeFileSync(
+      join(opts.directory, zoneFile(z.name)),
+      `${[soa(bare(z.name)), ...z.records].join('\n')}\n`,
+    );
+  }
+}
+
+/** Where the delegated zone's files live: the main directory, or the second server's. */
+function delegatedDirectory(opts: BindOptions): string {
+  return opts.delegatedZonePort === undefined ? opts.directory : join(opts.directory, 'delegated');
 }
 
 function logTail(logFile: string, lines = 30): string {
@@ -174,29 +245,31 @@ async function kill(child: ChildProcess): Promise<void> {
   await waitForExit(child, 5000);
 }
 
+/** A running named, started by {@link launchNamed}. */
+interface NamedProcess {
+  logFile: string;
+  stop(): Promise<void>;
+}
+
 /**
- * Start a real BIND 9 (`named -g`, foreground) on 127.0.0.1:`port` for local mode and tests:
- * the primary zone with the `_acme-challenge` CNAMEs (not updatable), and the delegated zone,
- * where the TSIG key may add and delete TXT records only (RFC 2136 UPDATE, `update-policy`).
- * Recursion is on for loopback so a resolver query (as Pebble makes) follows the CNAME into the
- * delegated zone; a local root zone keeps every lookup on loopback.
- *
- * @throws LocalServerError when named is missing, exits, or does not answer SOA for both zones in time
- *   (with the tail of its log).
+ * Run `named -g` (foreground) with `configFile` and wait until it answers SOA, authoritatively,
+ * for every zone in `zones` at `address`.
  */
-export async function startBind(opts: BindOptions): Promise<BindServer> {
-  const named = findNamed(opts.namedPath);
-  mkdirSync(opts.directory, { recursive: true });
-  writeZones(opts);
-  const configFile = join(opts.directory, 'named.conf');
-  writeFileSync(configFile, renderNamedConf(opts), { mode: 0o600 });
-  const logFile = join(opts.directory, 'named.log');
+async function launchNamed(
+  named: string,
+  directory: string,
+  configFile: string,
+  address: ServerAddress,
+  zones: string[],
+  timeoutMs: number,
+): Promise<NamedProcess> {
+  const logFile = join(directory, 'named.log');
   const logFd = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
     child = spawn(named, ['-g', '-4', '-n', '1', '-c', configFile], {
       stdio: ['ignore', logFd, logFd],
-      cwd: opts.directory,
+      cwd: directory,
     });
   } finally {
     closeSync(logFd);
@@ -205,11 +278,10 @@ export async function startBind(opts: BindOptions): Promise<BindServer> {
   child.on('error', (error) => {
     spawnError = error;
   });
-  const address: ServerAddress = { host: '127.0.0.1', port: opts.port };
   const fail = async (why: string, cause?: unknown): Promise<never> => {
     await kill(child);
     throw new LocalServerError(
-      `BIND did not start on ${address.host}:${opts.port}: ${why}\n${logTail(logFile)}`,
+      `BIND did not start on ${address.host}:${address.port}: ${why}\n${logTail(logFile)}`,
       {
         cause,
       },
@@ -217,8 +289,7 @@ export async function startBind(opts: BindOptions): Promise<BindServer> {
   };
 
   const client = new UdpDnsClient({ retries: 0, timeoutMs: 250 });
-  const zones = [bare(opts.primaryZone), bare(opts.delegatedZone)];
-  const deadline = Date.now() + (opts.startupTimeoutMs ?? 8000);
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (spawnError !== undefined) return fail(spawnError.message, spawnError);
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -233,13 +304,70 @@ export async function startBind(opts: BindOptions): Promise<BindServer> {
       ),
     );
     if (answers.every(Boolean)) break;
-    if (Date.now() > deadline) return fail('it did not answer SOA for both zones in time');
+    if (Date.now() > deadline) return fail('it did not answer SOA for every zone in time');
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { logFile, stop: () => kill(child) };
+}
+
+/**
+ * Start a real BIND 9 (`named -g`, foreground) on 127.0.0.1:`port` for local mode and tests:
+ * the primary zone with the `_acme-challenge` CNAMEs (not updatable), and the delegated zone,
+ * where the TSIG key may add and delete TXT records only (RFC 2136 UPDATE, `update-policy`).
+ * Recursion is on for loopback so a resolver query (as Pebble makes) follows the CNAME into the
+ * delegated zone; a local root zone keeps every lookup on loopback. With `delegatedZonePort`, the
+ * delegated zone is served by a second named on that port (see {@link BindOptions}).
+ *
+ * @throws LocalServerError when named is missing, exits, or does not answer SOA for its zones in time
+ *   (with the tail of its log).
+ */
+export async function startBind(opts: BindOptions): Promise<BindServer> {
+  const named = findNamed(opts.namedPath);
+  mkdirSync(opts.directory, { recursive: true });
+  mkdirSync(delegatedDirectory(opts), { recursive: true });
+  writeZones(opts);
+  const configFile = join(opts.directory, 'named.conf');
+  writeFileSync(configFile, renderNamedConf(opts), { mode: 0o600 });
+  const address: ServerAddress = { host: '127.0.0.1', port: opts.port };
+  const timeoutMs = opts.startupTimeoutMs ?? 8000;
+  const separate = opts.delegatedZonePort !== undefined;
+  const delegatedAddress: ServerAddress = { host: '127.0.0.1', port: opts.delegatedZonePort ?? opts.port };
+  let second: NamedProcess | undefined;
+  if (opts.delegatedZonePort !== undefined) {
+    const directory = delegatedDirectory(opts);
+    const secondConfig = join(directory, 'named.conf');
+    writeFileSync(secondConfig, renderDelegatedNamedConf(opts, directory, opts.delegatedZonePort), {
+      mode: 0o600,
+    });
+    second = await launchNamed(
+      named,
+      directory,
+      secondConfig,
+      delegatedAddress,
+      [bare(opts.delegatedZone)],
+      timeoutMs,
+    );
+  }
+  const zones = [
+    bare(opts.primaryZone),
+    ...(separate ? [] : [bare(opts.delegatedZone)]),
+    ...(opts.extraZones ?? []).map((z) => bare(z.name)),
+  ];
+  let main: NamedProcess;
+  try {
+    main = await launchNamed(named, opts.directory, configFile, address, zones, timeoutMs);
+  } catch (error) {
+    await second?.stop();
+    throw error;
   }
   return {
     address,
-    logFile,
+    delegatedAddress,
+    logFile: main.logFile,
     configFile,
-    stop: () => kill(child),
+    stop: async () => {
+      await main.stop();
+      await second?.stop();
+    },
   };
 }

@@ -1,8 +1,23 @@
 import { causeMessage } from '../../lambdas/core/steps/failure';
-import type { EventLog } from './execute';
 
 interface Pending {
   at: number;
+}
+
+/**
+ * What the printer reads from an execution event: the fields aws-local-stepfunctions' events
+ * (local mode) carry, and that a Step Functions execution history translates to (`certflow run`,
+ * lib/cli/history-events.ts). Every aws-local-stepfunctions `EventLog` is one.
+ */
+export interface ProgressEvent {
+  type: string;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  /** The Map iteration the event belongs to; absent at the top level. */
+  index?: number;
+  state?: { name: string; type: string; output?: unknown };
+  Error?: string;
+  Cause?: unknown;
 }
 
 /**
@@ -10,14 +25,18 @@ interface Pending {
  * state, outcome and a short detail. Never prints state data beyond these public facts.
  */
 export class ProgressPrinter {
-  private readonly started = Date.now();
   private readonly entered = new Map<string, Pending>();
   private certificatesByIndex: string[] = [];
   private readonly caught = new Set<string>();
 
-  constructor(private readonly out: (line: string) => void) {}
+  /** `started`: what the elapsed column counts from (ms since the epoch); default: now. */
+  constructor(
+    private readonly out: (line: string) => void,
+    private readonly started: number = Date.now(),
+  ) {}
 
-  handle(event: EventLog): void {
+  handle(event: ProgressEvent): void {
+    if (event.state === undefined) return;
     if (event.type === 'StateEntered') {
       this.entered.set(this.key(event.state.name, event.index), { at: event.timestamp });
       return;
@@ -59,10 +78,10 @@ export class ProgressPrinter {
     return `${index ?? 'run'}:${name}`;
   }
 
-  private detail(name: string, type: string, event: EventLog): string {
-    if ('Error' in event && event.Error) return `${event.Error}: ${firstLine(String(event.Cause ?? ''))}`;
+  private detail(name: string, type: string, event: ProgressEvent): string {
+    if (event.Error) return `${event.Error}: ${firstLine(String(event.Cause ?? ''))}`;
     if (event.type !== 'StateExited') return '';
-    const out = event.state.output as Record<string, unknown> | undefined;
+    const out = event.state?.output as Record<string, unknown> | undefined;
     switch (name) {
       case 'SelectDue': {
         const s = out?.selection as { due: unknown[]; skipped: unknown[] } | undefined;

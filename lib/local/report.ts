@@ -3,15 +3,23 @@ import { join } from 'node:path';
 import type { CertflowConfig } from '../../lambdas/core/config/schema';
 import { causeMessage } from '../../lambdas/core/steps/failure';
 import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
-import type { EventLog } from './execute';
+import type { ProgressEvent } from './progress';
 
 /** The first top-level state failure (SelectDue, Summarize), with the Lambda error message unwrapped. */
-export function runLevelFailure(events: EventLog[]): { Error: string; Cause: unknown } | undefined {
+export function runLevelFailure(events: ProgressEvent[]): { Error: string; Cause: unknown } | undefined {
   const failed = events.find(
-    (e) => e.type === 'StateFailed' && e.index === undefined && e.state.type === 'Task',
+    (e) => e.type === 'StateFailed' && e.index === undefined && e.state?.type === 'Task',
   );
-  if (failed?.type !== 'StateFailed') return undefined;
+  if (failed?.type !== 'StateFailed' || !failed.state) return undefined;
   return { Error: `${failed.state.name} failed: ${failed.Error}`, Cause: causeMessage(failed.Cause) };
+}
+
+/** How {@link report} words a run that is not local mode's (`certflow run`). */
+export interface ReportOptions {
+  /** The prefix of the run-failed line. @default "certflow local" */
+  label?: string;
+  /** Issuer of each issued certificate, where no local metadata.json holds it (AWS stores). */
+  issuers?: ReadonlyMap<string, string>;
 }
 
 /** The run summary: the output of the Summarize state. */
@@ -29,11 +37,12 @@ export function report(
   summary: SummaryOutput | undefined,
   failed: { Error: string; Cause: unknown } | undefined,
   caRootFile: string | undefined,
+  options: ReportOptions = {},
 ): void {
   out('');
   if (!summary) {
     out(
-      `certflow local: the run failed before its summary: ${failed?.Error}: ${String(failed?.Cause ?? '')}`,
+      `${options.label ?? 'certflow local'}: the run failed before its summary: ${failed?.Error}: ${String(failed?.Cause ?? '')}`,
     );
     return;
   }
@@ -47,10 +56,9 @@ export function report(
       if (issued.reason) out(`  due:      ${issued.reason}`);
       out(`  names:    ${cert.domains.join(', ')}`);
       out(`  key type: ${cert.keyType}`);
-      out(`  issuer:   ${meta?.issuer ?? '?'}`);
+      out(`  issuer:   ${meta?.issuer ?? options.issuers?.get(cert.name) ?? '?'}`);
       out(`  notAfter: ${issued.notAfter}`);
-      for (const l of issued.locations)
-        out(`  files:    ${l.location}/{cert,chain,fullchain,privkey}.pem (${l.store})`);
+      for (const l of issued.locations) out(locationLine(l));
       const warning = (summary.warnings ?? []).find((w) => w.certificate === cert.name);
       if (warning) {
         out(
@@ -79,6 +87,13 @@ export function report(
     if (dir)
       out(`verify:   openssl verify -CAfile ${caRootFile} -untrusted ${dir}/chain.pem ${dir}/cert.pem`);
   }
+}
+
+/** Where a store put the certificate: files for the local store, the ARN(s) for AWS stores. */
+function locationLine(l: { store: string; location: string }): string {
+  if (l.store === 'secretsmanager') return `  secret:   ${l.location} (secretsmanager)`;
+  if (l.store === 'acm') return `  acm:      ${l.location} (acm)`;
+  return `  files:    ${l.location}/{cert,chain,fullchain,privkey}.pem (${l.store})`;
 }
 
 function readLocalMetadata(location: string | undefined): { issuer?: string } | undefined {

@@ -40,14 +40,17 @@ describe('resolveDelegation through BIND recursion', () => {
     await expect(resolveDelegation('example.test', opts())).resolves.toEqual({
       challengeName: '_acme-challenge.example.test',
       fqdn: 'example.test.acme.certflow.test',
+      chain: ['example.test.acme.certflow.test'],
     });
     await expect(resolveDelegation('*.example.test', opts())).resolves.toEqual({
       challengeName: '_acme-challenge.example.test',
       fqdn: 'example.test.acme.certflow.test',
+      chain: ['example.test.acme.certflow.test'],
     });
     await expect(resolveDelegation('www.example.test', opts())).resolves.toEqual({
       challengeName: '_acme-challenge.www.example.test',
       fqdn: 'www.example.test.acme.certflow.test',
+      chain: ['www.example.test.acme.certflow.test'],
     });
   });
 
@@ -55,6 +58,7 @@ describe('resolveDelegation through BIND recursion', () => {
     await expect(resolveDelegation('hop.example.test', opts())).resolves.toEqual({
       challengeName: '_acme-challenge.hop.example.test',
       fqdn: 'hop.example.test.acme.certflow.test',
+      chain: ['relay.example.test', 'hop.example.test.acme.certflow.test'],
     });
   });
 
@@ -62,6 +66,7 @@ describe('resolveDelegation through BIND recursion', () => {
     await expect(resolveDelegation('svc.acme.certflow.test', opts())).resolves.toEqual({
       challengeName: '_acme-challenge.svc.acme.certflow.test',
       fqdn: '_acme-challenge.svc.acme.certflow.test',
+      chain: [],
     });
   });
 
@@ -75,12 +80,14 @@ describe('resolveDelegation through BIND recursion', () => {
       '_acme-challenge.api.example.test. CNAME api.example.test.acme.certflow.test.',
     );
     expect((error as DelegationError).domain).toBe('api.example.test');
+    expect((error as DelegationError).chain).toEqual([]);
   });
 
   it('refuses a CNAME that points outside the delegated zone, naming where it points', async () => {
     const error = await rejection(resolveDelegation('rogue.example.test', opts()));
     expect(error).toBeInstanceOf(DelegationError);
     expect(error.message).toContain('points to rogue.attacker.test, which is outside the delegated zone');
+    expect((error as DelegationError).chain).toEqual(['rogue.attacker.test']);
     expect(error.message).toContain(
       'add to the primary zone: _acme-challenge.rogue.example.test. CNAME rogue.example.test.acme.certflow.test.',
     );

@@ -326,8 +326,8 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     const c = s.stack.certflow;
     expect(c.certificateSecretName('www')).toBe('certflow/certificate/www');
     for (const step of ['SelectDue', 'FinalizeAndStore'] as const) {
-      const vars = (s.json.Resources[s.id(c.functions[step])].Properties?.Environment as { Variables: Json })
-        .Variables;
+      const props = s.json.Resources[s.id(c.functions[step])].Properties as Json;
+      const vars = (props.Environment as { Variables: Json }).Variables;
       expect(vars).toMatchObject({
         CERTFLOW_SECRET_NAME_PREFIX: 'certflow',
         CERTFLOW_SECRETS_KMS_KEY_ID: arn(c.secretsKey),

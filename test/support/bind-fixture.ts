@@ -24,7 +24,15 @@ export interface TestBind extends TestDnsServer {
 
 /** Start BIND with the demo zones (plus `extraCnames`) on a free loopback port, in a temp directory. */
 export async function startTestBind(
-  opts: { extraCnames?: { name: string; target: string }[] } = {},
+  opts: {
+    extraCnames?: { name: string; target: string }[];
+    /** Extra zone-file lines for the primary zone (absolute owner names). */
+    primaryRecords?: string[];
+    /** More zones, e.g. the parent of the delegated zone (see lib/local/bind.ts). */
+    extraZones?: { name: string; records: string[] }[];
+    /** Serve the delegated zone from a second named on its own free port (see lib/local/bind.ts). */
+    separateDelegatedServer?: boolean;
+  } = {},
 ): Promise<TestBind> {
   const directory = mkdtempSync(join(tmpdir(), 'certflow-bind-'));
   const tsig: TsigKey & { algorithm: 'hmac-sha256' } = {
@@ -41,6 +49,9 @@ export async function startTestBind(
       delegatedZone: DELEGATED_ZONE,
       cnames: [...DEMO_CNAMES, ...(opts.extraCnames ?? [])],
       tsig,
+      primaryRecords: opts.primaryRecords,
+      extraZones: opts.extraZones,
+      delegatedZonePort: opts.separateDelegatedServer ? await freePort() : undefined,
     });
   } catch (error) {
     rmSync(directory, { recursive: true, force: true });

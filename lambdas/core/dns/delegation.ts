@@ -21,6 +21,8 @@ export interface Delegation {
   challengeName: string;
   /** The name inside the delegated zone the CNAME chain lands on. */
   fqdn: string;
+  /** The CNAME targets followed, in order (the last is `fqdn`); empty when the name is in the zone. */
+  chain: string[];
 }
 
 /**
@@ -37,9 +39,10 @@ export async function resolveDelegation(domain: string, opts: DelegationOptions)
   const zone = opts.zone.toLowerCase().replace(/\.$/, '');
   const start = challengeName(domain.toLowerCase().replace(/\.$/, ''));
   const fix = delegationRecord(domain.toLowerCase().replace(/\.$/, ''), zone);
+  const chain: string[] = [];
   const fail = (message: string): DelegationError =>
-    new DelegationError(`${message}; add to the primary zone: ${fix}`, domain, fix);
-  if (isAtOrBelow(start, zone)) return { challengeName: start, fqdn: start };
+    new DelegationError(`${message}; add to the primary zone: ${fix}`, domain, fix, { chain: [...chain] });
+  if (isAtOrBelow(start, zone)) return { challengeName: start, fqdn: start, chain };
 
   const maxHops = opts.maxHops ?? 8;
   const seen = new Set<string>([start]);
@@ -50,7 +53,8 @@ export async function resolveDelegation(domain: string, opts: DelegationOptions)
       if (hop === 0) throw fail(`${start} has no CNAME into the delegated zone ${zone}`);
       throw fail(`${start} points to ${current}, which is outside the delegated zone ${zone}`);
     }
-    if (isAtOrBelow(target, zone)) return { challengeName: start, fqdn: target };
+    chain.push(target);
+    if (isAtOrBelow(target, zone)) return { challengeName: start, fqdn: target, chain };
     if (seen.has(target)) throw fail(`${start} has a CNAME loop through ${target}`);
     seen.add(target);
     current = target;

@@ -7,15 +7,27 @@ import { DnsQueryError } from '../errors';
 import type { ServerAddress } from '../ports';
 
 /** The record types certflow asks for. */
-export type QueryType = 'TXT' | 'CNAME' | 'NS' | 'A' | 'AAAA' | 'SOA';
+export type QueryType = 'TXT' | 'CNAME' | 'NS' | 'A' | 'AAAA' | 'SOA' | 'CAA';
+
+/** A CAA record's fields (RFC 8659 §4.1). */
+export interface CaaData {
+  /** Flags octet; bit 128 is Issuer Critical. */
+  flags: number;
+  /** Property tag, lowercase (tags are case-insensitive, RFC 8659 §4.1). */
+  tag: string;
+  /** Property value, as sent. */
+  value: string;
+}
 
 /** One answer record, simplified: names lowercase without the trailing dot. */
 export interface DnsAnswer {
   name: string;
   type: string;
   ttl: number;
-  /** TXT: the record's strings joined; CNAME/NS: the target; A/AAAA: the address; SOA: zone-file form. */
+  /** TXT: the record's strings joined; CNAME/NS: the target; A/AAAA: the address; SOA and CAA: zone-file form. */
   data: string;
+  /** CAA records only: the parsed fields. */
+  caa?: CaaData;
 }
 
 /** What a query returned (RFC 1035 §4.1.1 header fields certflow reads, plus the answer section). */
@@ -23,6 +35,10 @@ export interface DnsResponse {
   rcode: string;
   authoritative: boolean;
   answers: DnsAnswer[];
+  /** The authority section (NS of a referral, SOA of a negative answer); filled by {@link UdpDnsClient}. */
+  authority?: DnsAnswer[];
+  /** The additional section (glue addresses); filled by {@link UdpDnsClient}. */
+  additional?: DnsAnswer[];
 }
 
 export interface QueryOptions {
@@ -224,9 +240,31 @@ function answerData(answer: dnsPacket.Answer): string {
       const s = answer.data;
       return `${trimName(s.mname)} ${trimName(s.rname)} ${s.serial} ${s.refresh} ${s.retry} ${s.expire} ${s.minimum}`;
     }
+    case 'CAA': {
+      const c = caaOf(answer.data);
+      return `${c.flags} ${c.tag} "${c.value.replace(/(["\\])/g, '\\$1')}"`;
+    }
     default:
       return '';
   }
+}
+
+function caaOf(data: dnsPacket.CaaData): CaaData {
+  return { flags: data.flags ?? 0, tag: String(data.tag).toLowerCase(), value: data.value };
+}
+
+function toAnswer(a: dnsPacket.Answer): DnsAnswer {
+  return {
+    name: trimName(a.name),
+    type: a.type,
+    ttl: 'ttl' in a && typeof a.ttl === 'number' ? a.ttl : 0,
+    data: answerData(a),
+    ...(a.type === 'CAA' ? { caa: caaOf(a.data) } : {}),
+  };
+}
+
+function section(records: dnsPacket.Answer[] | undefined): DnsAnswer[] {
+  return (records ?? []).filter((a) => a.type !== 'OPT').map(toAnswer);
 }
 
 /**
@@ -302,14 +340,9 @@ export class UdpDnsClient implements DnsClient {
     return {
       rcode: decoded.rcode ?? 'NOERROR',
       authoritative: decoded.flag_aa,
-      answers: (decoded.answers ?? [])
-        .filter((a) => a.type !== 'OPT')
-        .map((a) => ({
-          name: trimName(a.name),
-          type: a.type,
-          ttl: 'ttl' in a && typeof a.ttl === 'number' ? a.ttl : 0,
-          data: answerData(a),
-        })),
+      answers: section(decoded.answers),
+      authority: section(decoded.authorities),
+      additional: section(decoded.additionals),
     };
   }
 }

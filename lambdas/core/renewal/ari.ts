@@ -14,3 +14,13 @@ export async function fetchRenewalWindow(
   const info = await anonymousAcmeClient(directoryUrl).renewalInfo(certId);
   return info?.suggestedWindow;
 }
+
+/** The `suggestedWindow` of a RenewalInfo object (RFC 9773 §4.2), or undefined when it is unusable. */
+export function parseRenewalWindow(body: unknown): RenewalWindow | undefined {
+  const window = (body as { suggestedWindow?: { start?: unknown; end?: unknown } } | undefined)
+    ?.suggestedWindow;
+  const start = Date.parse(typeof window?.start === 'string' ? window.start : '');
+  const end = Date.parse(typeof window?.end === 'string' ? window.end : '');
+  if (Number.isNaN(start) || Number.isNaN(end) || end < start) return undefined;
+  return { start: new Date(start), end: new Date(end) };
+}

@@ -47,7 +47,7 @@ const KEY_ALGORITHMS: Record<KeyType, KeyAlgorithm> = {
   'rsa-4096': 'RSA_4096',
 };
 /** Every ACM key algorithm: ListCertificates returns only RSA_1024 and RSA_2048 unless asked. */
-const ALL_KEY_ALGORITHMS: KeyAlgorithm[] = [
+export const ALL_KEY_ALGORITHMS: KeyAlgorithm[] = [
   'EC_prime256v1',
   'EC_secp384r1',
   'EC_secp521r1',
@@ -362,7 +362,11 @@ function sameKeyAlgorithm(existing: string | undefined, keyType: KeyType): boole
 }
 
 /** ACM's description of a certificate as certflow metadata. */
-function toMetadata(name: string, detail: CertificateDetail, tags: Tag[]): CertificateMetadata | undefined {
+export function toMetadata(
+  name: string,
+  detail: CertificateDetail,
+  tags: Tag[],
+): CertificateMetadata | undefined {
   const keyType = keyTypeOfAcmAlgorithm(detail.KeyAlgorithm);
   if (!keyType || !detail.NotAfter || !detail.NotBefore) return undefined;
   const names = detail.SubjectAlternativeNames?.length

@@ -1,0 +1,186 @@
+import { UsageError } from '../../lambdas/core/errors';
+import type { RunInput } from '../../lambdas/core/state';
+import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
+import { type ProgressEvent, ProgressPrinter } from '../local/progress';
+import { report, runLevelFailure, summaryFrom } from '../local/report';
+import {
+  type CliIO,
+  checkCertificateNames,
+  EXIT,
+  loadConfig,
+  processIO,
+  runCommand,
+  type StackOptions,
+  stackOutputs,
+} from './common';
+import { HistoryTranslator } from './history-events';
+
+/**
+ * `certflow run`: start the deployed state machine with the manual-run input, follow its
+ * execution history, print local mode's one line per state as it goes and local mode's end
+ * report, and exit 1 if any certificate failed (or the run itself did).
+ */
+
+export interface RunOptions extends StackOptions {
+  config: string;
+  json?: boolean;
+  /** The state machine to start; default: the stack's `StateMachineArn` output. */
+  stateMachineArn?: string;
+  /** Only these certificates. */
+  certificate?: string[];
+  /** Renew even certificates that are not due. */
+  force?: boolean;
+  /** The execution's name (default: one Step Functions generates). */
+  name?: string;
+  /** Time between two GetExecutionHistory polls. @default 5000 */
+  pollIntervalMs?: number;
+  /** Stop following (the execution goes on). */
+  signal?: AbortSignal;
+}
+
+/** The `certflow run --json` document. */
+export interface RunReport {
+  ok: boolean;
+  stateMachineArn: string;
+  executionArn: string;
+  input: RunInput;
+  /** SUCCEEDED, FAILED, TIMED_OUT, ABORTED, or FOLLOWING_STOPPED when interrupted. */
+  status: string;
+  startDate: string;
+  stopDate?: string;
+  summary?: SummaryOutput;
+  /** The run-level failure (SelectDue, Summarize) or the execution's error. */
+  failure?: { Error: string; Cause: unknown };
+}
+
+/**
+ * The input of a manual run (`{"certificates": [...], "force": true}`, what SelectDue reads).
+ * `--dry-run` (issue 8) belongs here: it adds its field to this input and its option next to
+ * `--force` in bin/certflow.ts.
+ */
+export function manualRunInput(opts: Pick<RunOptions, 'certificate' | 'force'>): RunInput {
+  const input: RunInput = {};
+  if (opts.certificate?.length) input.certificates = opts.certificate;
+  if (opts.force) input.force = true;
+  return input;
+}
+
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]+$/;
+const TERMINAL = new Map([
+  ['ExecutionSucceeded', 'SUCCEEDED'],
+  ['ExecutionFailed', 'FAILED'],
+  ['ExecutionTimedOut', 'TIMED_OUT'],
+  ['ExecutionAborted', 'ABORTED'],
+]);
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+export async function runExecutionCommand(opts: RunOptions, io: CliIO = processIO): Promise<number> {
+  return runCommand(io, opts.json === true, async () => {
+    const config = loadConfig(opts.config);
+    checkCertificateNames(config, opts.certificate);
+    const input = manualRunInput(opts);
+    const stateMachineArn = opts.stateMachineArn ?? (await stateMachineFromStack(opts));
+    if (!STATE_MACHINE_ARN.test(stateMachineArn)) {
+      throw new UsageError(
+        `"${stateMachineArn}" is not a Step Functions state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)`,
+      );
+    }
+    const { createStepFunctionsClient, regionOfArn, StepFunctionsExecutions } = await import(
+      '../../lambdas/adapters/aws/step-functions'
+    );
+    const sfn = new StepFunctionsExecutions(
+      createStepFunctionsClient(opts.region ?? regionOfArn(stateMachineArn)),
+    );
+    // With --json, stdout carries only the JSON document; the progress goes to stderr.
+    const progress = opts.json ? io.err : io.out;
+    const started = await sfn.start(stateMachineArn, input, opts.name);
+    progress(`certflow run: started ${started.executionArn} with ${JSON.stringify(input)}`);
+
+    const printer = new ProgressPrinter(progress, started.startDate.getTime());
+    const translator = new HistoryTranslator();
+    const events: ProgressEvent[] = [];
+    const issuers = new Map<string, string>();
+    let lastId = 0;
+    let end: ProgressEvent | undefined;
+    while (end === undefined) {
+      if (opts.signal?.aborted) break;
+      for (const event of await sfn.eventsAfter(started.executionArn, lastId)) {
+        lastId = Math.max(lastId, event.id ?? 0);
+        for (const e of translator.translate(event)) {
+          events.push(e);
+          printer.handle(e);
+          noteIssuer(e, issuers);
+          if (TERMINAL.has(e.type)) end = e;
+        }
+      }
+      if (end === undefined) await sleep(opts.pollIntervalMs ?? 5000, opts.signal);
+    }
+
+    const summary = summaryFrom(events);
+    const executionFailure =
+      end && end.type !== 'ExecutionSucceeded' ? { Error: String(end.Error), Cause: end.Cause } : undefined;
+    const failure = runLevelFailure(events) ?? executionFailure;
+    const status = end ? (TERMINAL.get(end.type) as string) : 'FOLLOWING_STOPPED';
+    const seconds = (((end?.timestamp ?? Date.now()) - started.startDate.getTime()) / 1000).toFixed(1);
+    const exitCode =
+      !summary ||
+      summary.failedCount > 0 ||
+      (executionFailure && executionFailure.Error !== 'CertificatesFailed')
+        ? EXIT.problem
+        : EXIT.ok;
+    if (opts.json) {
+      const doc: RunReport = {
+        ok: exitCode === EXIT.ok,
+        stateMachineArn,
+        executionArn: started.executionArn,
+        input,
+        status,
+        startDate: started.startDate.toISOString(),
+        ...(end ? { stopDate: new Date(end.timestamp).toISOString() } : {}),
+        ...(summary ? { summary } : {}),
+        ...(failure ? { failure } : {}),
+      };
+      io.out(JSON.stringify(doc, null, 2));
+    } else if (end) {
+      report(io.out, config, summary, failure, undefined, { label: 'certflow run', issuers });
+    }
+    progress(
+      end
+        ? `certflow run: execution ${status} after ${seconds} s: ${started.executionArn}`
+        : `certflow run: stopped following after ${seconds} s; the execution goes on: ${started.executionArn}`,
+    );
+    return end ? exitCode : 130;
+  });
+}
+
+async function stateMachineFromStack(opts: RunOptions): Promise<string> {
+  const stack = await stackOutputs(opts);
+  const arn = stack.outputs.StateMachineArn;
+  if (!arn) {
+    throw new UsageError(`${stack.source} has no StateMachineArn output; pass --state-machine-arn`);
+  }
+  return arn;
+}
+
+/** FinalizeAndStore's output names the issuer, which local mode reads from metadata.json instead. */
+function noteIssuer(e: ProgressEvent, issuers: Map<string, string>): void {
+  if (e.type !== 'StateExited' || e.state?.name !== 'FinalizeAndStore') return;
+  const issued = (e.state.output as { issued?: { certificate?: unknown; issuer?: unknown } } | undefined)
+    ?.issued;
+  if (typeof issued?.certificate === 'string' && typeof issued.issuer === 'string') {
+    issuers.set(issued.certificate, issued.issuer);
+  }
+}

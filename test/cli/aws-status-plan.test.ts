@@ -1,0 +1,439 @@
+import {
+  ACMClient,
+  DescribeCertificateCommand,
+  ListCertificatesCommand,
+  ListTagsForCertificateCommand,
+} from '@aws-sdk/client-acm';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { metadataToTags } from '../../lambdas/adapters/store/secrets-manager/metadata-tags';
+import type { CertificateMetadata } from '../../lambdas/core/ports';
+import type { CliIO } from '../../lib/cli/common';
+import { planCommand } from '../../lib/cli/plan';
+import { type StatusReport, statusCommand } from '../../lib/cli/status';
+
+/**
+ * The AWS side of `certflow status` and `certflow plan`, at the SDK boundary. Every response is
+ * an AWS documentation example (source beside it); where a value had to fit this deployment
+ * (tags, names), the comment says which.
+ */
+
+const dir = mkdtempSync(join(tmpdir(), 'certflow-aws-cli-'));
+const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:HelloWorld';
+const EXECUTION_ARN = 'arn:aws:states:us-east-1:123456789012:execution:HelloWorld:MyExecution';
+// Secret ARN from the AWS CLI describe-secret example
+// (https://docs.aws.amazon.com/cli/latest/reference/secretsmanager/describe-secret.html).
+const WWW_SECRET = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:MyTestSecret-Ca8JGt';
+const EXAMPLE_SECRET = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:certflow/example-a1B2c3';
+// Certificate ARNs from the AWS CLI list-certificates example
+// (https://docs.aws.amazon.com/cli/latest/reference/acm/list-certificates.html).
+const ACM_ARN = 'arn:aws:acm:region:account:certificate/12345678-1234-1234-1234-123456789012';
+const OTHER_ACM_ARN = 'arn:aws:acm:region:account:certificate/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
+
+function config(overrides: Record<string, unknown> = {}): string {
+  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      acme: { directory: 'letsencrypt', email: 'hostmaster@example.com', termsOfServiceAgreed: true },
+      delegation: { zone: 'acme.example.net', domains: ['example.com', 'example.net'] },
+      dns: { provider: 'route53', createHostedZone: true },
+      certificates: [
+        { name: 'example', domains: ['example.com', '*.example.com'], stores: ['secretsmanager'] },
+        { name: 'www', domains: ['www.example.com'], stores: ['secretsmanager'] },
+        // the names of the ACM describe-certificate example
+        {
+          name: 'acm-cert',
+          domains: ['www.example.com', 'www.example.net'],
+          keyType: 'rsa-2048',
+          stores: ['acm'],
+        },
+      ],
+      ...overrides,
+    }),
+  );
+  return file;
+}
+
+function outputsFile(outputs: Record<string, string>): string {
+  // `cdk deploy --outputs-file` format (https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-deploy.html)
+  const file = join(dir, `outputs-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify({ Certflow: outputs }));
+  return file;
+}
+
+async function capture(fn: (io: CliIO) => Promise<number>) {
+  const lines: string[] = [];
+  const err: string[] = [];
+  const code = await fn({ out: (l) => lines.push(l), err: (l) => err.push(l) });
+  return { code, lines, err, out: lines.join('\n') };
+}
+
+describe('certflow status with Secrets Manager, ACM and the deployed state machine', () => {
+  const sm = mockClient(SecretsManagerClient);
+  const acm = mockClient(ACMClient);
+  const sfn = mockClient(SFNClient);
+  afterAll(() => {
+    sm.restore();
+    acm.restore();
+    sfn.restore();
+  });
+
+  const wwwMetadata: CertificateMetadata = {
+    name: 'www',
+    domains: ['www.example.com'],
+    keyType: 'ecdsa-p256',
+    serial: '04a1b2c3d4e5f60718293a4b5c6d7e8f9a0b',
+    issuer: '(STAGING) Ersatz Edamame E1',
+    notBefore: '2016-05-20T00:00:00.000Z',
+    notAfter: '2016-08-18T00:00:00.000Z',
+    storedAt: '2016-05-20T00:05:00.000Z',
+  };
+
+  beforeAll(() => {
+    // DescribeSecret: the AWS CLI describe-secret example
+    // (https://docs.aws.amazon.com/cli/latest/reference/secretsmanager/describe-secret.html;
+    // aws-cli awscli/examples/secretsmanager/describe-secret.rst). For "www" its Tags are the
+    // certflow:* tags the store writes for the certificate; "example" keeps the example's tags
+    // (no certificate stored yet).
+    const describeSecret = {
+      ARN: WWW_SECRET,
+      Name: 'MyTestSecret',
+      Description: 'My test secret',
+      KmsKeyId: 'arn:aws:kms:us-west-2:123456789012:key/EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE',
+      LastChangedDate: new Date(1523477145729),
+      LastAccessedDate: new Date(1524572133250),
+      VersionIdsToStages: {
+        'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111': ['AWSPREVIOUS'],
+        'a1b2c3d4-5678-90ab-cdef-EXAMPLE22222': ['AWSCURRENT'],
+      },
+      CreatedDate: new Date(1521534252660),
+      PrimaryRegion: 'us-west-2',
+    };
+    sm.on(DescribeSecretCommand, { SecretId: WWW_SECRET }).resolves({
+      ...describeSecret,
+      Tags: metadataToTags(wwwMetadata),
+    });
+    sm.on(DescribeSecretCommand, { SecretId: EXAMPLE_SECRET }).resolves({
+      ...describeSecret,
+      ARN: EXAMPLE_SECRET,
+      Name: 'certflow/example',
+      Tags: [
+        { Key: 'SecondTag', Value: 'AnotherValue' },
+        { Key: 'FirstTag', Value: 'SomeValue' },
+      ],
+    });
+
+    // ListCertificates: the AWS CLI list-certificates example
+    // (https://docs.aws.amazon.com/cli/latest/reference/acm/list-certificates.html).
+    acm.on(ListCertificatesCommand).resolves({
+      CertificateSummaryList: [
+        { CertificateArn: ACM_ARN, DomainName: 'www.example.com' },
+        { CertificateArn: OTHER_ACM_ARN, DomainName: 'www.example.net' },
+      ],
+    });
+    // ListTagsForCertificate: the AWS CLI list-tags-for-certificate example
+    // (https://docs.aws.amazon.com/cli/latest/reference/acm/list-tags-for-certificate.html), plus, on
+    // the certificate certflow imported, the certflow:certificate tag the ACM store sets.
+    const exampleTags = [
+      { Value: 'Website', Key: 'Purpose' },
+      { Value: 'Alice', Key: 'Admin' },
+    ];
+    acm.on(ListTagsForCertificateCommand, { CertificateArn: ACM_ARN }).resolves({
+      Tags: [...exampleTags, { Key: 'certflow:certificate', Value: 'acm-cert' }],
+    });
+    acm.on(ListTagsForCertificateCommand, { CertificateArn: OTHER_ACM_ARN }).resolves({ Tags: exampleTags });
+    // DescribeCertificate: the AWS CLI describe-certificate example
+    // (https://docs.aws.amazon.com/cli/latest/reference/acm/describe-certificate.html). Its
+    // KeyAlgorithm "RSA-2048" is written as the API's current enum value RSA_2048
+    // (https://docs.aws.amazon.com/acm/latest/APIReference/API_CertificateDetail.html).
+    acm.on(DescribeCertificateCommand, { CertificateArn: ACM_ARN }).resolves({
+      Certificate: {
+        CertificateArn: ACM_ARN,
+        CreatedAt: new Date(1446835267000),
+        DomainName: 'www.example.com',
+        InUseBy: [],
+        IssuedAt: new Date(1446835815000),
+        Issuer: 'Amazon',
+        KeyAlgorithm: 'RSA_2048',
+        NotAfter: new Date(1478433600000),
+        NotBefore: new Date(1446768000000),
+        Serial: '0f:ac:b0:a3:8d:ea:65:52:2d:7d:01:3a:39:36:db:d6',
+        SignatureAlgorithm: 'SHA256WITHRSA',
+        Status: 'ISSUED',
+        Subject: 'CN=www.example.com',
+        SubjectAlternativeNames: ['www.example.com', 'www.example.net'],
+      },
+    });
+
+    // ListExecutions: shape of ExecutionListItem in the Step Functions API reference
+    // (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ExecutionListItem.html),
+    // for the execution of the developer guide's StartExecution example.
+    sfn.on(ListExecutionsCommand, { stateMachineArn: STATE_MACHINE_ARN }).resolves({
+      executions: [
+        {
+          executionArn: EXECUTION_ARN,
+          stateMachineArn: STATE_MACHINE_ARN,
+          name: 'MyExecution',
+          status: 'FAILED',
+          startDate: new Date(1486768956878),
+          stopDate: new Date(1486769062000),
+        },
+      ],
+    });
+    // GetExecutionHistory (newest first): the Summarize state's TaskStateExited event
+    // (HistoryEvent, StateExitedEventDetails in the API reference:
+    // https://docs.aws.amazon.com/step-functions/latest/apireference/API_StateExitedEventDetails.html)
+    // with the output certflow's Summarize step writes at $.summary.
+    const summary = {
+      runId: '3f2a1c9e-0d4b-4a59-9a51-3c1f0f4c2b7a',
+      issued: [
+        {
+          certificate: 'www',
+          notAfter: wwwMetadata.notAfter,
+          locations: [{ store: 'secretsmanager', location: WWW_SECRET }],
+        },
+      ],
+      failed: [
+        {
+          certificate: 'example',
+          step: 'CreateOrder',
+          error: 'DelegationError',
+          message:
+            '_acme-challenge.example.com has no CNAME into the delegated zone acme.example.net; add to the primary zone: _acme-challenge.example.com. CNAME example.com.acme.example.net.',
+        },
+      ],
+      skipped: [
+        {
+          certificate: 'acm-cert',
+          reason: 'valid until 2016-11-06T12:00:00.000Z; due 2016-07-07T04:00:00.000Z',
+        },
+      ],
+      issuedCount: 1,
+      failedCount: 1,
+      skippedCount: 1,
+    };
+    sfn.on(GetExecutionHistoryCommand, { executionArn: EXECUTION_ARN }).resolves({
+      events: [
+        {
+          timestamp: new Date(1486769062000),
+          type: 'FailStateEntered',
+          id: 88,
+          previousEventId: 87,
+          stateEnteredEventDetails: {
+            name: 'SomeCertificatesFailed',
+            input: '{}',
+            inputDetails: { truncated: false },
+          },
+        },
+        {
+          timestamp: new Date(1486769061900),
+          type: 'TaskStateExited',
+          id: 85,
+          previousEventId: 84,
+          stateExitedEventDetails: {
+            name: 'Summarize',
+            output: JSON.stringify({ summary }),
+            outputDetails: { truncated: false },
+          },
+        },
+      ],
+    });
+  });
+
+  const run = (opts: Partial<Parameters<typeof statusCommand>[0]> = {}) =>
+    capture((io) =>
+      statusCommand(
+        {
+          config: config(),
+          stackOutputs: outputsFile({
+            StateMachineArn: STATE_MACHINE_ARN,
+            CertificateSecretArns: JSON.stringify({ example: EXAMPLE_SECRET, www: WWW_SECRET }),
+          }),
+          region: 'us-east-1',
+          workdir: join(dir, 'no-local-runs'),
+          now: new Date('2016-06-01T00:00:00.000Z'),
+          ari: false,
+          ...opts,
+        },
+        io,
+      ),
+    );
+
+  it('reads Secrets Manager tags and ACM, decides like SelectDue, shows the last execution; exit 1 for the failed one', async () => {
+    const { code, lines } = await run();
+    expect(lines[1]).toBe('  2 ok, 0 due, 0 expired, 1 not issued, 0 unreadable; 1 failed in their last run');
+    expect(lines[2]).toBe(
+      `  last run: aws ${EXECUTION_ARN} (2017-02-10T23:22:36.878Z) FAILED: 1 issued, 1 failed, 1 not due`,
+    );
+    expect(lines).toContain('needs attention (1):');
+    const row = lines.find((l) => l.startsWith('example ')) as string;
+    expect(row).toMatch(
+      /^example\s+NOT ISSUED\s+-\s+-\s+ecdsa-p256\s+failed\s+-\s+example.com,\*.example.com\s+/,
+    );
+    expect(row).toContain(
+      'not issued yet; last run failed at CreateOrder: DelegationError: _acme-challenge.example.com has no CNAME',
+    );
+    expect(code).toBe(1);
+    // metadata comes from tags (DescribeSecret), never from the secret value
+    expect(sm).toHaveReceivedCommandWith(DescribeSecretCommand, { SecretId: WWW_SECRET });
+    expect(sm).not.toHaveReceivedCommand(GetSecretValueCommand);
+    // one ACM listing for all certificates, whatever their number
+    expect(acm).toHaveReceivedCommandTimes(ListCertificatesCommand, 1);
+  });
+
+  it('--json: each store as read, the decision and the last run', async () => {
+    const { out } = await run({ json: true, all: true });
+    const doc = JSON.parse(out) as StatusReport;
+    const byName = Object.fromEntries(doc.certificates.map((c) => [c.name, c]));
+    expect(byName.www).toMatchObject({
+      state: 'ok',
+      due: false,
+      issuer: '(STAGING) Ersatz Edamame E1',
+      notAfter: '2016-08-18T00:00:00.000Z',
+      daysLeft: 78,
+      reason: 'valid until 2016-08-18T00:00:00.000Z; due 2016-07-19T00:00:00.000Z',
+      stores: [{ store: 'secretsmanager', found: true, serial: wwwMetadata.serial, keyType: 'ecdsa-p256' }],
+      lastRun: { result: 'issued', source: 'aws', run: EXECUTION_ARN },
+    });
+    expect(byName['acm-cert']).toMatchObject({
+      state: 'ok',
+      keyType: 'rsa-2048',
+      issuer: 'Amazon',
+      notAfter: '2016-11-06T12:00:00.000Z',
+      stores: [
+        { store: 'acm', found: true, serial: '0facb0a38dea65522d7d013a3936dbd6', keyType: 'rsa-2048' },
+      ],
+      lastRun: { result: 'not due' },
+    });
+    expect(byName.example).toMatchObject({
+      state: 'not-issued',
+      stores: [{ store: 'secretsmanager', found: false }],
+      lastRun: { result: 'failed' },
+      attention: true,
+    });
+  });
+
+  it('without the stack outputs and with --no-aws: the AWS stores are unreadable, said plainly, exit 1', async () => {
+    const { code, lines } = await run({ stackOutputs: undefined, aws: false });
+    expect(lines[1]).toBe('  0 ok, 0 due, 0 expired, 0 not issued, 3 unreadable; 0 failed in their last run');
+    expect(lines.find((l) => l.startsWith('www '))).toMatch(
+      /UNREADABLE.*secretsmanager: StackLookupError: AWS lookups are off \(--no-aws\)$/,
+    );
+    expect(code).toBe(1);
+  });
+});
+
+describe('certflow plan with a Route 53 validation zone', () => {
+  const cfn = mockClient(CloudFormationClient);
+  const route53 = mockClient(Route53Client);
+  afterAll(() => {
+    cfn.restore();
+    route53.restore();
+  });
+  beforeAll(() => {
+    // GetHostedZone: the AWS SDK's example "To get information about a hosted zone"
+    // (@aws-sdk/client-route-53 GetHostedZoneCommand documentation, from the Route 53 API model).
+    route53.on(GetHostedZoneCommand, { Id: 'Z3M3LMPEXAMPLE' }).resolves({
+      DelegationSet: {
+        NameServers: [
+          'ns-2048.awsdns-64.com',
+          'ns-2049.awsdns-65.net',
+          'ns-2050.awsdns-66.org',
+          'ns-2051.awsdns-67.co.uk',
+        ],
+      },
+      HostedZone: {
+        CallerReference: 'C741617D-04E4-F8DE-B9D7-0D150FC61C2E',
+        Config: { PrivateZone: false },
+        Id: '/hostedzone/Z3M3LMPEXAMPLE',
+        Name: 'myawsbucket.com.',
+        ResourceRecordSetCount: 8,
+      },
+    });
+    // DescribeStacks: the AWS CLI describe-stacks example
+    // (https://docs.aws.amazon.com/cli/latest/reference/cloudformation/describe-stacks.html), with
+    // this stack's name and its DelegatedZoneId output.
+    cfn.on(DescribeStacksCommand, { StackName: 'CertflowProd' }).resolves({
+      Stacks: [
+        {
+          StackId:
+            'arn:aws:cloudformation:us-west-2:803981987763:stack/CertflowProd/a69442d0-0b8f-11e3-8b8a-500150b352e0',
+          Tags: [],
+          Outputs: [
+            {
+              Description: 'hosted zone id of acme.example.net',
+              OutputKey: 'DelegatedZoneId',
+              OutputValue: 'Z3M3LMPEXAMPLE',
+            },
+          ],
+          CreationTime: new Date('2013-08-23T01:02:15.422Z'),
+          StackName: 'CertflowProd',
+          StackStatus: 'CREATE_COMPLETE',
+          DisableRollback: false,
+        },
+      ],
+    });
+  });
+
+  const nsLines = [
+    '2. In the parent zone example.net, delegate the validation zone acme.example.net:',
+    '   acme.example.net. NS ns-2048.awsdns-64.com.',
+    '   acme.example.net. NS ns-2049.awsdns-65.net.',
+    '   acme.example.net. NS ns-2050.awsdns-66.org.',
+    '   acme.example.net. NS ns-2051.awsdns-67.co.uk.',
+  ];
+
+  it('takes the name servers from the DelegatedZoneNameServers output of the outputs file', async () => {
+    const outputs = outputsFile({
+      DelegatedZoneNameServers:
+        'ns-2048.awsdns-64.com, ns-2049.awsdns-65.net, ns-2050.awsdns-66.org, ns-2051.awsdns-67.co.uk',
+    });
+    const { code, lines } = await capture((io) =>
+      planCommand({ config: config(), stackOutputs: outputs }, io),
+    );
+    const at = lines.indexOf(nsLines[0] as string);
+    expect(lines.slice(at, at + 6)).toEqual([
+      ...nsLines,
+      `   ; name servers from the DelegatedZoneNameServers output of ${outputs} (stack Certflow)`,
+    ]);
+    expect(route53).not.toHaveReceivedCommand(GetHostedZoneCommand);
+    expect(code).toBe(0);
+  });
+
+  it('asks Route 53 for the hosted zone (its id from DescribeStacks) when the outputs have no name servers', async () => {
+    const { code, lines } = await capture((io) =>
+      planCommand({ config: config(), stackName: 'CertflowProd', region: 'us-west-2' }, io),
+    );
+    const at = lines.indexOf(nsLines[0] as string);
+    expect(lines.slice(at, at + 6)).toEqual([
+      ...nsLines,
+      '   ; name servers from Route 53 hosted zone Z3M3LMPEXAMPLE (from CloudFormation stack CertflowProd)',
+    ]);
+    // Let's Encrypt's directory is not reachable from the test machine: its published identifier
+    expect(lines).toContain(
+      '   example.com. CAA 0 issue "letsencrypt.org"   ; if example.com or a parent has CAA records (with none, every CA may issue; adding one limits issuance to the CAs listed)',
+    );
+    expect(code).toBe(0);
+  });
+
+  it('with --no-aws, says exactly where the name servers come from', async () => {
+    const { code, lines } = await capture((io) => planCommand({ config: config(), aws: false }, io));
+    expect(lines).toContain('   acme.example.net. NS <each name server of acme.example.net>.');
+    expect(lines).toContain(
+      '   ; the name servers are not known here: AWS lookups are off (--no-aws); after `npx cdk deploy`, they are the stack output DelegatedZoneNameServers, or `aws route53 get-hosted-zone --id <DelegatedZoneId> --query DelegationSet.NameServers`; then run certflow plan --stack-outputs <file from cdk deploy --outputs-file>',
+    );
+    expect(code).toBe(0);
+  });
+});

@@ -1,0 +1,200 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetExecutionHistoryCommand, type HistoryEvent, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunReport, runExecutionCommand } from '../../lib/cli/run';
+import { type ProgressEvent, ProgressPrinter } from '../../lib/local/progress';
+import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
+import { expectNoSecret, localSecrets } from '../support/local-secrets';
+import { awsHistoryFrom } from '../support/sfn-history';
+import { EXECUTION_ARN, mockStepFunctions, STATE_MACHINE_ARN } from '../support/sfn-mock';
+
+/**
+ * `certflow run` at the SDK boundary. The execution it follows is a real one: a local run with
+ * the bundled Pebble and BIND, whose events are turned into the history Step Functions records
+ * (test/support/sfn-history.ts). `run` must print what local mode printed for that run.
+ */
+
+const PROGRESS_LINE = /^ {0,5}\d+\.\ds {2}/;
+/** A progress line without its first column (seconds since the start). */
+const withoutElapsed = (line: string): string => line.replace(PROGRESS_LINE, '');
+
+describe('certflow run, following a real run recorded as Step Functions history', () => {
+  const workdir = mkdtempSync(join(tmpdir(), 'certflow-run-'));
+  const localLines: string[] = [];
+  let local: LocalRunResult;
+  let localEvents: ProgressEvent[];
+  let history: HistoryEvent[];
+  let configFile: string;
+  let outputsFile: string;
+  const printed: string[] = [];
+
+  beforeAll(async () => {
+    local = await runLocal({ workdir, force: true, out: (l) => localLines.push(l) });
+    expect(local.exitCode).toBe(0);
+    localEvents = JSON.parse(readFileSync(local.historyFile, 'utf8')) as ProgressEvent[];
+    history = awsHistoryFrom(localEvents);
+    configFile = join(local.runDirectory, 'config.json');
+    // `cdk deploy --outputs-file` writes {"<stack>": {"<OutputKey>": "<OutputValue>", ...}}:
+    // https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-deploy.html (--outputs-file)
+    outputsFile = join(workdir, 'outputs.json');
+    writeFileSync(outputsFile, JSON.stringify({ Certflow: { StateMachineArn: STATE_MACHINE_ARN } }));
+  });
+
+  const run = async (opts: Partial<Parameters<typeof runExecutionCommand>[0]> = {}) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runExecutionCommand(
+      { config: configFile, stackOutputs: outputsFile, pollIntervalMs: 1, ...opts },
+      { out: (l) => out.push(l), err: (l) => err.push(l) },
+    );
+    printed.push(...out, ...err);
+    return { code, out, err };
+  };
+
+  it('prints the same line per state as local mode did, the same report, and exits 0', async () => {
+    const mock = mockStepFunctions(history);
+    const { code, out } = await run({ force: true, certificate: ['example-test', 'www-example-test'] });
+    expect(code).toBe(0);
+    expect(mock.sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
+      stateMachineArn: STATE_MACHINE_ARN,
+      input: JSON.stringify({ certificates: ['example-test', 'www-example-test'], force: true }),
+    });
+
+    const runProgress = out.filter((l) => PROGRESS_LINE.test(l));
+    const localProgress = localLines.filter((l) => PROGRESS_LINE.test(l));
+    expect(runProgress.length).toBeGreaterThan(20);
+    // every column but the elapsed seconds, which local mode counts from before the execution starts
+    expect(runProgress.map(withoutElapsed)).toEqual(localProgress.map(withoutElapsed));
+    // and exactly, elapsed included, what local mode's printer prints for the same events and start
+    const replay: string[] = [];
+    const printer = new ProgressPrinter((l) => replay.push(l), history[0]?.timestamp?.getTime());
+    for (const e of localEvents) printer.handle(e);
+    expect(runProgress).toEqual(replay);
+
+    // the end report: the same block per certificate as local mode printed
+    const block = (lines: string[]) => {
+      const start = lines.findIndex((l) => l.startsWith('ISSUED   ') || l.startsWith('FAILED   '));
+      const end = lines.findIndex((l, i) => i > start && !/^(ISSUED|FAILED|NOT DUE| {2})/.test(l));
+      return lines.slice(start, end);
+    };
+    expect(block(out)).toEqual(block(localLines));
+    expect(block(out)).toContain('ISSUED   www-example-test');
+    expect(out[out.length - 1]).toMatch(/^certflow run: execution SUCCEEDED after \d+\.\d s: /);
+  });
+
+  it('follows the history with newest-first pages until the last event it has seen, and prints each state once', async () => {
+    const mock = mockStepFunctions(history, { growth: 10, pageSize: 4 });
+    const { code, out } = await run({ force: true });
+    expect(code).toBe(0);
+    const calls = mock.historyCalls();
+    expect(calls.every((c) => c.reverseOrder === true && c.executionArn === EXECUTION_ARN)).toBe(true);
+    expect(calls.some((c) => c.nextToken !== undefined)).toBe(true);
+    // 10 more events per poll: the execution was polled while running
+    expect(calls.filter((c) => c.nextToken === undefined).length).toBeGreaterThanOrEqual(
+      Math.ceil(history.length / 10),
+    );
+    const progress = out.filter((l) => PROGRESS_LINE.test(l)).map(withoutElapsed);
+    expect(progress).toEqual(localLines.filter((l) => PROGRESS_LINE.test(l)).map(withoutElapsed));
+  });
+
+  it('finds the state machine in the stack outputs with CloudFormation DescribeStacks when no outputs file is given', async () => {
+    const cfn = mockClient(CloudFormationClient);
+    // DescribeStacks response from the AWS CLI reference example
+    // (https://docs.aws.amazon.com/cli/latest/reference/cloudformation/describe-stacks.html, aws-cli
+    // awscli/examples/cloudformation/describe-stacks.rst), with the stack's own name and outputs.
+    cfn.on(DescribeStacksCommand, { StackName: 'Certflow' }).resolves({
+      Stacks: [
+        {
+          StackId:
+            'arn:aws:cloudformation:us-east-1:123456789012:stack/Certflow/a69442d0-0b8f-11e3-8b8a-500150b352e0',
+          Description: 'certflow: ACME DNS-01 certificate issuance and renewal with CNAME delegation',
+          Tags: [],
+          Outputs: [
+            {
+              Description: 'certflow renewal state machine',
+              OutputKey: 'StateMachineArn',
+              OutputValue: STATE_MACHINE_ARN,
+            },
+          ],
+          CreationTime: new Date('2013-08-23T01:02:15.422Z'),
+          Capabilities: [],
+          StackName: 'Certflow',
+          StackStatus: 'CREATE_COMPLETE',
+          DisableRollback: false,
+        },
+      ],
+    });
+    const mock = mockStepFunctions(history);
+    const { code, out } = await run({
+      stackOutputs: undefined,
+      certificate: ['www-example-test'],
+      force: true,
+    });
+    expect(code).toBe(0);
+    expect(cfn).toHaveReceivedCommandWith(DescribeStacksCommand, { StackName: 'Certflow' });
+    expect(mock.sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
+      stateMachineArn: STATE_MACHINE_ARN,
+      input: '{"certificates":["www-example-test"],"force":true}',
+    });
+    expect(out[0]).toBe(
+      `certflow run: started ${EXECUTION_ARN} with {"certificates":["www-example-test"],"force":true}`,
+    );
+    cfn.restore();
+  });
+
+  it('--json: one JSON document on stdout (status, summary), the progress on stderr', async () => {
+    mockStepFunctions(history);
+    const { code, out, err } = await run({ json: true });
+    expect(code).toBe(0);
+    const doc = JSON.parse(out.join('\n')) as RunReport;
+    expect(doc).toMatchObject({
+      ok: true,
+      stateMachineArn: STATE_MACHINE_ARN,
+      executionArn: EXECUTION_ARN,
+      status: 'SUCCEEDED',
+      input: {},
+      summary: { issuedCount: 2, failedCount: 0, skippedCount: 0 },
+    });
+    expect(err.filter((l) => PROGRESS_LINE.test(l)).length).toBeGreaterThan(20);
+  });
+
+  it('refuses an unknown certificate name before starting anything: exit 2', async () => {
+    const mock = mockStepFunctions(history);
+    const { code, err } = await run({ certificate: ['nope'] });
+    expect(code).toBe(2);
+    expect(err).toEqual([
+      'certflow: UsageError: unknown certificate nope; configured: example-test, www-example-test',
+    ]);
+    expect(mock.sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+    expect(mock.sfn).not.toHaveReceivedCommand(GetExecutionHistoryCommand);
+  });
+
+  it('refuses something that is not a state machine ARN: exit 2', async () => {
+    mockStepFunctions(history);
+    const { code, err } = await run({ stateMachineArn: 'arn:aws:lambda:us-east-1:123456789012:function:x' });
+    expect(code).toBe(2);
+    expect(err[0]).toContain('is not a Step Functions state machine ARN');
+  });
+
+  it('Ctrl-C stops following, says the execution goes on, exit 130', async () => {
+    mockStepFunctions(history, { growth: 5 });
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 100);
+    const { code, out } = await run({ signal: stop.signal, pollIntervalMs: 60_000 });
+    expect(code).toBe(130);
+    expect(out[out.length - 1]).toMatch(
+      new RegExp(
+        `^certflow run: stopped following after \\d+\\.\\d s; the execution goes on: ${EXECUTION_ARN}$`,
+      ),
+    );
+  });
+
+  it('prints no private key and no account key', () => {
+    expect(printed.length).toBeGreaterThan(100);
+    expectNoSecret(printed.join('\n'), localSecrets(workdir));
+  });
+});
