@@ -24,12 +24,12 @@ export const FLOW_STATE_EVENTS = 2;
 export const RETRY_EVENTS = 3;
 
 /**
- * The run's own events, besides its certificates: ExecutionStarted, SelectDue (Task), IssueEach
- * (MapStateEntered, MapStateStarted, MapStateSucceeded, MapStateExited), Summarize (Task),
- * AllIssued? (Choice), the end state, ExecutionSucceeded/Failed.
+ * The run's own events, besides its certificates: ExecutionStarted, SelectDue (Task),
+ * SweepLeftovers (Task), IssueEach (MapStateEntered, MapStateStarted, MapStateSucceeded,
+ * MapStateExited), Summarize (Task), AllIssued? (Choice), the end state, ExecutionSucceeded/Failed.
  */
 export const RUN_OVERHEAD_EVENTS =
-  1 + TASK_EVENTS + 4 + TASK_EVENTS + FLOW_STATE_EVENTS + FLOW_STATE_EVENTS + 1;
+  1 + TASK_EVENTS + TASK_EVENTS + 4 + TASK_EVENTS + FLOW_STATE_EVENTS + FLOW_STATE_EVENTS + 1;
 
 /** Retries one certificate may use before its budget is exceeded (one per Task of the success path). */
 export const RETRY_ALLOWANCE = 6;
