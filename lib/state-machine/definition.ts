@@ -41,10 +41,12 @@ export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.TooManyRequestsException',
 ];
 
-/** Steps that are safe to repeat after a transient failure (FinalizeAndStore is not: a new key per call). */
-export const REPEATABLE_STEPS: ReadonlySet<TaskStep> = new Set(
-  TASK_STEPS.filter((step) => step !== 'FinalizeAndStore'),
-);
+/**
+ * Steps that are safe to repeat after a transient failure: all of them. FinalizeAndStore keeps
+ * the order's key (PendingKeyStore) before finalizing, and a repeat finds the finalized order,
+ * downloads the certificate and stores it once.
+ */
+export const REPEATABLE_STEPS: ReadonlySet<TaskStep> = new Set(TASK_STEPS);
 
 /**
  * The renewal run: SelectDue → SweepLeftovers → Map(IssueCertificate per due certificate) → Summarize.
