@@ -6,8 +6,10 @@ import { ACM_KEY_TYPES, type CertflowConfig } from '../lambdas/core/config/schem
 import { ConfigError, type ConfigProblem } from '../lambdas/core/errors';
 import {
   certificateEventBudget,
+  certificateFitsABatch,
+  certificatesPerBatch,
   HISTORY_EVENT_LIMIT,
-  maxCertificatesPerExecution,
+  maxCertificatesPerRun,
 } from './state-machine/limits';
 
 /** Properties of the {@link Certflow} construct. */
@@ -199,12 +201,18 @@ export function deploymentProblems(config: unknown): ConfigProblem[] {
     propagationMaxChecks: typeof timing.propagationMaxChecks === 'number' ? timing.propagationMaxChecks : 60,
     orderMaxChecks: typeof timing.orderMaxChecks === 'number' ? timing.orderMaxChecks : 60,
   };
+  if (!certificateFitsABatch(checks)) {
+    problems.push({
+      path: 'timing',
+      message: `one certificate may use up to ${certificateEventBudget(checks)} history events at this timing, more than one Step Functions execution may plan for (${HISTORY_EVENT_LIMIT} less headroom); lower timing.propagationMaxChecks / timing.orderMaxChecks`,
+    });
+  }
   const count = arr(root.certificates).length;
-  const capacity = maxCertificatesPerExecution(checks);
+  const capacity = maxCertificatesPerRun(checks);
   if (count > capacity) {
     problems.push({
       path: 'certificates',
-      message: `${count} certificates do not fit one Step Functions execution at this timing: each may use up to ${certificateEventBudget(checks)} of the ${HISTORY_EVENT_LIMIT} history events, so at most ${capacity} fit; lower timing.propagationMaxChecks / timing.orderMaxChecks, or deploy several stacks`,
+      message: `${count} certificates do not fit one run at this timing: ${certificatesPerBatch(checks)} per batch execution, at most ${capacity} per run; lower timing.propagationMaxChecks / timing.orderMaxChecks, or deploy several stacks`,
     });
   }
   return problems;

@@ -107,7 +107,10 @@ const STEP_ENV: Record<TaskStep, readonly (keyof typeof ENV)[]> = {
  */
 export class Certflow extends Construct {
   readonly config: CertflowConfig;
+  /** The renewal run (started by the schedule, or by hand). */
   readonly stateMachine: sfn.StateMachine;
+  /** One batch of due certificates (started by the run, one execution per batch). */
+  readonly batchStateMachine: sfn.StateMachine;
   readonly topic: sns.Topic;
   readonly topicKey: kms.Key;
   readonly secretsKey: kms.Key;
@@ -252,23 +255,26 @@ export class Certflow extends Construct {
     const renewal = new RenewalStateMachine(this, 'Renewal', {
       functions: functions as StepFunctions,
       maxConcurrency: config.renewal.maxConcurrency,
+      batchConcurrency: config.renewal.batchConcurrency,
       // Execution data (order state, TXT values) stays out of the logs; errors are logged.
       logs: { destination: stateMachineLogs, level: sfn.LogLevel.ERROR, includeExecutionData: false },
       tracingEnabled: true,
     });
     this.stateMachine = renewal.stateMachine;
-    // The sweep's DescribeExecution on this state machine's executions, attached once it exists.
+    this.batchStateMachine = renewal.batchStateMachine;
+    // The sweep's DescribeExecution on the executions that write TXT values (the batches) and the
+    // runs, attached once the state machines exist.
     const cleanupRole = functions.Cleanup.role;
     if (cleanupRole) {
+      const executionsOf = (machine: sfn.StateMachine): string =>
+        stack.formatArn({
+          service: 'states',
+          resource: 'execution',
+          resourceName: `${machine.stateMachineName}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        });
       new iam.Policy(this, 'CleanupSweepPolicy', {
-        statements: sweepStatements(
-          stack.formatArn({
-            service: 'states',
-            resource: 'execution',
-            resourceName: `${this.stateMachine.stateMachineName}:*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ),
+        statements: sweepStatements([executionsOf(this.batchStateMachine), executionsOf(this.stateMachine)]),
         roles: [cleanupRole],
       });
     }

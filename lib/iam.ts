@@ -120,8 +120,8 @@ function pendingRecords(step: 'PublishRecords' | 'Cleanup', i: PolicyInputs): ia
  * (states:DescribeExecution on this state machine's executions). Its own policy, attached after
  * the state machine exists: the role is created before it.
  */
-export function sweepStatements(executionsArn: string): iam.PolicyStatement[] {
-  return [allow(['states:DescribeExecution'], [executionsArn])];
+export function sweepStatements(executionsArns: readonly string[]): iam.PolicyStatement[] {
+  return [allow(['states:DescribeExecution'], executionsArns)];
 }
 
 /**

@@ -95,6 +95,23 @@ export class AcmeProblemError extends CertflowError {
   constructor(
     message: string,
     readonly problem: unknown,
+    options?: { cause?: unknown; retryAfter?: Date },
+  ) {
+    super(message, options);
+    this.retryAfter = options?.retryAfter;
+  }
+  /** When the CA said to try again (its `Retry-After`, RFC 8555 §6.6), if it did. */
+  readonly retryAfter?: Date;
+}
+
+/**
+ * The CA's rate limit (RFC 8555 §6.6, `rateLimited`): the certificate is deferred, not failed,
+ * until `until` (the CA's Retry-After, or a default); no run asks the CA again before then.
+ */
+export class RateLimitedError extends CertflowError {
+  constructor(
+    message: string,
+    readonly until: Date,
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -119,6 +136,9 @@ export class AlertError extends CertflowError {}
 
 /** Recording, listing or forgetting pending TXT values (values written, not yet removed) failed. */
 export class PendingRecordError extends CertflowError {}
+
+/** Reading or updating a new-order budget (the CA's rate limit, kept on our side) failed. */
+export class OrderBudgetError extends CertflowError {}
 
 /** A local server (Pebble, BIND) could not be started or is missing. */
 export class LocalServerError extends CertflowError {}

@@ -151,6 +151,21 @@ export interface RunLiveness {
   currentProcess(): RunOwner['process'] | undefined;
 }
 
+/**
+ * Keeps each ACME account's new-order budget (lambdas/core/renewal/order-budget.ts): `update`
+ * reads the state for `key`, lets `change` compute the next one, and writes it atomically against
+ * concurrent runs (retrying `change` on a newer state).
+ */
+export interface OrderBudgetStore {
+  update<T>(
+    key: string,
+    change: (state: import('./renewal/order-budget').OrderBudgetState) => {
+      state: import('./renewal/order-budget').OrderBudgetState;
+      result: T;
+    },
+  ): Promise<T>;
+}
+
 /** The ACME account: its key (secret) and URL (not secret). */
 export interface AcmeAccount {
   directoryUrl: string;
@@ -212,9 +227,14 @@ export interface ValuesLeftBehind {
 export interface RunSummary {
   runId: string;
   /** `reason` is why SelectDue found the certificate due (e.g. a store's problem). */
-  issued: { certificate: string; notAfter: string; locations: StoredLocation[]; reason?: string }[];
+  issued: { certificate: string; notAfter: string; reason?: string }[];
   failed: CertificateFailure[];
+  /** Failures not listed in `failed` (large runs list a bounded number per batch). */
+  failedNotListed?: number;
+  /** Not due (the first names; `skippedCount` in the summary counts all). */
   skipped: { certificate: string; reason: string }[];
+  /** Due, but left for a later run by the CA's new-order limit, with the earliest time. */
+  deferred: { certificate: string; until: string; reason: string }[];
   /** Issued certificates whose Cleanup left TXT values behind. */
   warnings: ValuesLeftBehind[];
   /** Values of earlier runs that this run's sweep removed. */

@@ -2,7 +2,7 @@
  * The JSON that flows between states. Everything here lands in the execution history, so
  * nothing here may ever hold a private key, an account key, a TSIG secret or an EAB key.
  */
-import type { CertificateFailure, RunSummary, StoredLocation } from './ports';
+import type { CertificateFailure, RunSummary, StoredLocation, ValuesLeftBehind } from './ports';
 
 /** The names of the Task states; each has one handler in `lambdas/handlers/`. */
 export const TASK_STEPS = [
@@ -37,12 +37,31 @@ export interface DueCertificate {
   reason: string;
 }
 
+/** A certificate that is due but waits for a later run (the CA's new-order limit). */
+export interface DeferredCertificate {
+  certificate: string;
+  /** The earliest ISO time a run may place its order. */
+  until: string;
+  reason: string;
+}
+
 /** Output of SelectDue (at `$.selection`). */
 export interface Selection {
   runId: string;
   accountUrl: string;
-  due: DueCertificate[];
+  /**
+   * The due certificates, in batches: each batch is issued by one child execution
+   * (IssueBatch), sized so its history stays well inside Step Functions' 25,000-event quota
+   * (lambdas/core/execution-limits.ts).
+   */
+  batches: DueCertificate[][];
+  /** How many certificates are in `batches`. */
+  dueCount: number;
+  /** Not due, with the reason (the first {@link SKIPPED_LISTED}; `skippedCount` counts all). */
   skipped: DueCertificate[];
+  skippedCount: number;
+  /** Due, but deferred to a later run by the new-order budget or a CA block. */
+  deferred: DeferredCertificate[];
   /**
    * Certificates whose stores could not be consulted (e.g. the store directory cannot exist);
    * each fails alone, and Summarize reports it with the others' failures.
@@ -50,6 +69,9 @@ export interface Selection {
   failed?: CertificateFailure[];
   timing: Timing;
 }
+
+/** How many not-due certificates a selection lists by name (the rest are counted), to keep it small. */
+export const SKIPPED_LISTED = 100;
 
 /** One TXT value to publish for one authorization. */
 export interface ChallengeRecord {
@@ -138,9 +160,35 @@ export interface SweepResult {
   undecided: number;
 }
 
+/** What one batch (child execution) reports to the run: compact, so many batches fit one payload. */
+export interface BatchSummary {
+  issued: { certificate: string; notAfter: string }[];
+  /** The failures, in full up to a bound (each was alerted on its own already). */
+  failed: CertificateFailure[];
+  /** How many failed, listed or not. */
+  failedCount: number;
+  warnings: ValuesLeftBehind[];
+  /** Deferred inside the batch: the CA answered rateLimited at CreateOrder. */
+  deferred: DeferredCertificate[];
+}
+
+/** A batch whose child execution failed as a whole (its certificates' outcomes are unknown). */
+export interface BatchFailure {
+  batchFailed: true;
+  certificates: string[];
+  error: { Error: string; Cause?: string };
+}
+
+/** SummarizeBatch's input: one child execution's Map results. */
+export interface BatchSummarizeInput {
+  summarizeBatch: true;
+  results: CertificateResult[];
+}
+
+/** Summarize's input: the selection, each batch's summary, and the sweep. */
 export interface SummarizeInput {
   selection: Selection;
-  results: CertificateResult[];
+  batches: (BatchSummary | BatchFailure)[];
   sweep?: SweepResult;
   /** Set when the run-start sweep failed (Catch). */
   sweepError?: { Error: string; Cause?: string };

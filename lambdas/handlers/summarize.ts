@@ -1,16 +1,19 @@
-import type { SummarizeInput } from '../core/state';
-import { summarize } from '../core/steps/summarize';
+import type { BatchSummarizeInput, SummarizeInput } from '../core/state';
+import { summarizeRunOrBatch } from '../core/steps/summarize';
 import { makeHandler, type Wirings } from '../runtime/handler';
-import { parseSummarizeInput } from '../runtime/inputs';
+import { parseAnySummarizeInput } from '../runtime/inputs';
 import { alerterWiring } from '../runtime/wiring/alerter';
 
 /** The adapters this step uses (and nothing else: the function's bundle carries only these). */
 export const wiring: Wirings = { alerter: alerterWiring };
 
-/** Task state `Summarize`: see {@link summarize}. */
-export const handler = makeHandler<SummarizeInput, Awaited<ReturnType<typeof summarize>>>({
+/** Task states `Summarize` (the run) and `SummarizeBatch` (each batch): see {@link summarizeRunOrBatch}. */
+export const handler = makeHandler<
+  SummarizeInput | BatchSummarizeInput,
+  Awaited<ReturnType<typeof summarizeRunOrBatch>>
+>({
   step: 'Summarize',
-  parse: parseSummarizeInput,
-  run: summarize,
+  parse: parseAnySummarizeInput,
+  run: summarizeRunOrBatch,
   wiring,
 });

@@ -51,6 +51,7 @@ export function buildStepContext(step: TaskStep, wiring: Wirings): StepContext {
     pendingRecords: wiring.pendingRecords?.(env) ?? (() => notWired(step, 'pendingRecords')),
     runLiveness: wiring.runLiveness?.(env) ?? (() => notWired(step, 'runLiveness')),
     pendingKeys: wiring.pendingKeys?.(env) ?? (() => notWired(step, 'pendingKeys')),
+    orderBudget: wiring.orderBudget?.(env) ?? (() => notWired(step, 'orderBudget')),
   };
 }
 

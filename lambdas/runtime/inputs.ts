@@ -1,6 +1,12 @@
 import * as z from 'zod';
 import { InvalidInputError } from '../core/errors';
-import type { CertificateItem, RunInput, SummarizeInput, SweepInput } from '../core/state';
+import type {
+  BatchSummarizeInput,
+  CertificateItem,
+  RunInput,
+  SummarizeInput,
+  SweepInput,
+} from '../core/state';
 
 const errorShape = z.object({ Error: z.string(), Cause: z.string().optional() }).loose();
 
@@ -36,9 +42,15 @@ const runInput = z.strictObject({
 
 const summarizeInput = z
   .object({
-    selection: z.object({ runId: z.string(), skipped: z.array(z.unknown()) }).loose(),
-    results: z.array(z.unknown()),
+    selection: z
+      .object({ runId: z.string(), batches: z.array(z.unknown()), skipped: z.array(z.unknown()) })
+      .loose(),
+    batches: z.array(z.unknown()),
   })
+  .loose();
+
+const batchSummarizeInput = z
+  .object({ summarizeBatch: z.literal(true), results: z.array(z.unknown()) })
   .loose();
 
 function parser<T>(schema: z.ZodType, what: string, fix: string): (raw: unknown) => T {
@@ -66,12 +78,26 @@ export const parseCertificateItem = parser<CertificateItem>(
   'certificate state',
   'this state is produced by the IssueEach Map; do not start this function by hand',
 );
-/** Summarize's input: the selection and the Map's results. */
+/** Summarize's input: the selection and every batch's summary. */
 export const parseSummarizeInput = parser<SummarizeInput>(
   summarizeInput,
   'summary input',
-  'this state is produced by the IssueEach Map; do not start this function by hand',
+  'this state is produced by the IssueBatches Map; do not start this function by hand',
 );
+
+/** SummarizeBatch's input: one batch's Map results. */
+export const parseBatchSummarizeInput = parser<BatchSummarizeInput>(
+  batchSummarizeInput,
+  'batch summary input',
+  'this state is produced by the IssueEach Map of a batch; do not start this function by hand',
+);
+
+/** The Summarize function's input: a batch's results (SummarizeBatch) or the run's (Summarize). */
+export function parseAnySummarizeInput(raw: unknown): SummarizeInput | BatchSummarizeInput {
+  return (raw as { summarizeBatch?: unknown } | null)?.summarizeBatch === true
+    ? parseBatchSummarizeInput(raw)
+    : parseSummarizeInput(raw);
+}
 const sweepInput = z.strictObject({
   sweep: z.literal(true),
   executionId: z.string().min(1),

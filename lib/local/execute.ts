@@ -44,6 +44,17 @@ export interface ExecuteOptions {
   limits?: { historyEvents?: number; payloadBytes?: number };
   /** Stops the execution (StopExecution): it ends ABORTED once running invocations return. */
   signal?: AbortSignal;
+  /**
+   * Runs a `states:startExecution.sync:2` Task (a child execution): given the Task's resolved
+   * Parameters (`StateMachineArn`, `Input`), resolves to the DescribeExecution-shaped result
+   * (`Output` parsed, as `.sync:2` gives it) or rejects with the error Step Functions reports.
+   */
+  startExecution?: (parameters: JsonValue) => Promise<JsonValue>;
+}
+
+/** Whether a Task state starts a child execution and waits for it (`states:startExecution.sync`). */
+export function isStartExecutionTask(resource: string | undefined): boolean {
+  return typeof resource === 'string' && resource.startsWith('arn:aws:states:::states:startExecution');
 }
 
 /** A limit the execution hit, ending it as AWS ends it. */
@@ -70,7 +81,13 @@ export async function executeLocally(
 ): Promise<LocalExecution> {
   const eventLimit = options.limits?.historyEvents ?? HISTORY_EVENT_LIMIT;
   const payloadLimit = options.limits?.payloadBytes ?? PAYLOAD_LIMIT_BYTES;
-  const history = new HistoryCounter();
+  const history = new HistoryCounter(
+    new Set(
+      taskStates(definition)
+        .filter(([, st]) => isStartExecutionTask(st.Resource))
+        .map(([name]) => name),
+    ),
+  );
   let limit: LimitReached | undefined;
   let abort: () => void = () => undefined;
   const reach = (reached: LimitReached): never => {
@@ -94,6 +111,22 @@ export async function executeLocally(
   const running = new Set<Promise<unknown>>();
   let stopped = false;
   for (const [stateName, state] of taskStates(definition)) {
+    if (isStartExecutionTask(state.Resource)) {
+      handlers[stateName] = async (parameters) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (limit) throw limit;
+        if (stopped) throw new Error('the execution was stopped');
+        if (!options.startExecution)
+          throw new Error(`${stateName} starts an execution, but no child runner is set`);
+        const invocation = options.startExecution(parameters);
+        running.add(invocation);
+        const result = await invocation.finally(() => running.delete(invocation));
+        if (limit) throw limit;
+        checkPayload(stateName, 'returned a result that', result);
+        return result as JsonValue;
+      };
+      continue;
+    }
     const fn = options.functions[stepOfResource(state.Resource)];
     handlers[stateName] = async (payload) => {
       // Let the event log catch up, so a limit reached by an earlier state stops this one.

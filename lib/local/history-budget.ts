@@ -26,14 +26,19 @@
  * | StateEntered/Exited, Pass, Choice, Wait, Succeed | <Type>StateEntered / <Type>StateExited (1 each) |
  * | StateEntered, Fail                 | FailStateEntered (1)                                          |
  *
- * So a Lambda Task that succeeds costs 5 events, as on AWS.
+ * So a Lambda Task that succeeds costs 5 events, as on AWS; a Task that starts a child execution
+ * and waits for it (`startExecution.sync:2`) costs 6 (TaskSubmitted too). Each child execution
+ * has its own history, counted and limited on its own.
  */
 import type { EventLog } from './execute';
 
 export { HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES } from '../state-machine/limits';
 
-/** How many AWS history events one local event stands for. */
-export function awsHistoryEvents(event: EventLog): number {
+/**
+ * How many AWS history events one local event stands for. A Task that starts a child execution
+ * and waits for it (`startExecution.sync`) also records TaskSubmitted: one more on entering.
+ */
+export function awsHistoryEvents(event: EventLog, syncTasks: ReadonlySet<string> = new Set()): number {
   switch (event.type) {
     case 'ExecutionStarted':
     case 'ExecutionSucceeded':
@@ -54,7 +59,7 @@ export function awsHistoryEvents(event: EventLog): number {
     case 'StateFailed':
       return event.state.type === 'Fail' ? 0 : 1;
     case 'StateEntered':
-      if (event.state.type === 'Task') return 3;
+      if (event.state.type === 'Task') return syncTasks.has(event.state.name) ? 4 : 3;
       if (event.state.type === 'Map' || event.state.type === 'Parallel') return 2;
       return 1;
     case 'StateExited':
@@ -72,13 +77,17 @@ export function payloadBytes(value: unknown): number {
 /** Running count of an execution's AWS history events, in total and per Map iteration. */
 export class HistoryCounter {
   total = 0;
+
+  /** `syncTasks`: the Task states that start a child execution and wait for it. */
+  constructor(private readonly syncTasks: ReadonlySet<string> = new Set()) {}
+
   /** Events inside each Map iteration (by item index), including its start/end events. */
   readonly perIteration = new Map<number, number>();
   /** The largest state input/output seen, in bytes, and where. */
   largestPayload = { bytes: 0, state: '' };
 
   add(event: EventLog): number {
-    const n = awsHistoryEvents(event);
+    const n = awsHistoryEvents(event, this.syncTasks);
     this.total += n;
     const index = 'index' in event ? event.index : undefined;
     if (index !== undefined) this.perIteration.set(index, (this.perIteration.get(index) ?? 0) + n);

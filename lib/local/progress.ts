@@ -29,11 +29,24 @@ export class ProgressPrinter {
   private certificatesByIndex: string[] = [];
   private readonly caught = new Set<string>();
 
-  /** `started`: what the elapsed column counts from (ms since the epoch); default: now. */
+  /**
+   * `started`: what the elapsed column counts from (ms since the epoch); default: now.
+   * `certificates`: the certificate of each Map iteration, when known from the start (a batch).
+   */
   constructor(
     private readonly out: (line: string) => void,
     private readonly started: number = Date.now(),
-  ) {}
+    certificates?: string[],
+    /** What the execution's own states are labelled with (`run`, or the batch). */
+    private readonly label = 'run',
+  ) {
+    if (certificates) this.certificatesByIndex = certificates;
+  }
+
+  /** A printer for one batch's execution: same output and clock, its certificates by iteration. */
+  forBatch(certificates: string[], label: string): ProgressPrinter {
+    return new ProgressPrinter(this.out, this.started, certificates, label);
+  }
 
   handle(event: ProgressEvent): void {
     if (event.state === undefined) return;
@@ -51,9 +64,9 @@ export class ProgressPrinter {
     }
     const { name, type, output } = event.state;
     if (name === 'SelectDue' && event.type === 'StateExited') {
-      const selection = (output as { selection?: { due?: { certificate: string }[] } } | undefined)
-        ?.selection;
-      this.certificatesByIndex = (selection?.due ?? []).map((d) => d.certificate);
+      const selection = (output as { selection?: { batches?: unknown[][] } } | undefined)?.selection;
+      // The run's Map iterates over batches: one line per batch, named by its size.
+      this.certificatesByIndex = (selection?.batches ?? []).map((b, i) => `batch ${i + 1} (${b.length})`);
     }
     const key = this.key(name, event.index);
     if (event.type === 'StateCaught') {
@@ -64,7 +77,7 @@ export class ProgressPrinter {
     if (event.type === 'StateExited' && this.caught.delete(key)) return;
     const since = this.entered.get(key)?.at ?? event.timestamp;
     const who =
-      event.index === undefined ? 'run' : (this.certificatesByIndex[event.index] ?? `#${event.index}`);
+      event.index === undefined ? this.label : (this.certificatesByIndex[event.index] ?? `#${event.index}`);
     const outcome =
       event.type === 'StateExited' ? 'ok' : event.type === 'StateRetried' ? 'retrying' : 'failed';
     const detail = this.detail(name, type, event);
@@ -84,8 +97,12 @@ export class ProgressPrinter {
     const out = event.state?.output as Record<string, unknown> | undefined;
     switch (name) {
       case 'SelectDue': {
-        const s = out?.selection as { due: unknown[]; skipped: unknown[] } | undefined;
-        return s ? `${s.due.length} due, ${s.skipped.length} not due` : '';
+        const s = out?.selection as
+          | { dueCount: number; batches: unknown[]; skippedCount: number; deferred?: unknown[] }
+          | undefined;
+        if (!s) return '';
+        const deferred = s.deferred?.length ? `, ${s.deferred.length} deferred` : '';
+        return `${s.dueCount} due in ${s.batches.length} batch(es), ${s.skippedCount} not due${deferred}`;
       }
       case 'CreateOrder': {
         const o = out?.order as { records: unknown[] } | undefined;
@@ -107,9 +124,16 @@ export class ProgressPrinter {
       }
       case 'Summarize': {
         const s = out?.summary as
-          | { issuedCount: number; failedCount: number; skippedCount: number }
+          | { issuedCount: number; failedCount: number; skippedCount: number; deferredCount?: number }
           | undefined;
-        return s ? `${s.issuedCount} issued, ${s.failedCount} failed, ${s.skippedCount} not due` : '';
+        return s
+          ? `${s.issuedCount} issued, ${s.failedCount} failed, ${s.skippedCount} not due${s.deferredCount ? `, ${s.deferredCount} deferred` : ''}`
+          : '';
+      }
+      case 'SummarizeBatch': {
+        // SummarizeBatch's output is the batch summary itself (the batch execution's output).
+        const b = event.state?.output as { issued?: unknown[]; failedCount?: number } | undefined;
+        return b?.issued ? `${b.issued.length} issued, ${b.failedCount ?? 0} failed` : '';
       }
       default:
         return type === 'Wait' ? 'waited' : '';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { CertflowConfig } from '../../lambdas/core/config/schema';
 import { causeMessage } from '../../lambdas/core/steps/failure';
 import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
@@ -46,34 +46,55 @@ export function report(
     );
     return;
   }
-  for (const cert of config.certificates) {
-    const issued = summary.issued.find((i) => i.certificate === cert.name);
-    const fail = summary.failed.find((f) => f.certificate === cert.name);
-    const skip = summary.skipped.find((s) => s.certificate === cert.name);
-    if (issued) {
-      const meta = readLocalMetadata(issued.locations.find((l) => l.store === 'local')?.location);
-      out(`ISSUED   ${cert.name}`);
-      if (issued.reason) out(`  due:      ${issued.reason}`);
-      out(`  names:    ${cert.domains.join(', ')}`);
-      out(`  key type: ${cert.keyType}`);
-      out(`  issuer:   ${meta?.issuer ?? options.issuers?.get(cert.name) ?? '?'}`);
-      out(`  notAfter: ${issued.notAfter}`);
-      for (const l of issued.locations) out(locationLine(l));
-      const warning = (summary.warnings ?? []).find((w) => w.certificate === cert.name);
-      if (warning) {
-        out(
-          `  WARNING:  cleanup failed (${warning.error}: ${warning.message}); TXT values may remain: ${warning.left
-            .map((l) => `${l.fqdn} (${l.values} value${l.values === 1 ? '' : 's'})`)
-            .join(', ')}; they stay recorded as pending and the next run removes them`,
-        );
-      }
-    } else if (fail) {
-      out(`FAILED   ${cert.name} at ${fail.step}: ${fail.error}`);
-      for (const line of fail.message.split('\n')) out(`  ${line}`);
-    } else if (skip) {
-      out(`NOT DUE  ${cert.name}: ${skip.reason}`);
+  const warnings = summary.warnings ?? [];
+  const deferred = summary.deferred ?? [];
+  out(
+    `${summary.issuedCount} issued, ${summary.failedCount} failed, ${summary.deferredCount ?? deferred.length} deferred, ${summary.skippedCount} not due${warnings.length > 0 ? `, ${warnings.length} with TXT values left behind` : ''}`,
+  );
+  // A thousand certificates stay readable: counts first, then what needs attention; the
+  // certificates that are fine are listed one per line (not in blocks) past COMPACT_AFTER.
+  const compact = config.certificates.length > COMPACT_AFTER;
+  const byName = new Map(config.certificates.map((c) => [c.name, c]));
+  for (const fail of summary.failed) {
+    out(`FAILED   ${fail.certificate} at ${fail.step}: ${fail.error}`);
+    for (const line of fail.message.split('\n')) out(`  ${line}`);
+  }
+  if (summary.failedNotListed) {
+    out(`FAILED   ${summary.failedNotListed} more (each was alerted on its own; see the handler log)`);
+  }
+  for (const d of deferred.slice(0, compact ? LISTED : deferred.length)) {
+    out(`DEFERRED ${d.certificate} until ${d.until}: ${d.reason}`);
+  }
+  if (compact && deferred.length > LISTED)
+    out(`DEFERRED ${deferred.length - LISTED} more (the earliest first)`);
+  for (const issued of compact ? summary.issued.slice(0, LISTED) : summary.issued) {
+    const cert = byName.get(issued.certificate);
+    const warning = warnings.find((w) => w.certificate === issued.certificate);
+    if (compact || !cert) {
+      out(
+        `ISSUED   ${issued.certificate} (notAfter ${issued.notAfter})${warning ? ' WITH VALUES LEFT BEHIND' : ''}`,
+      );
+      continue;
+    }
+    const live = localLive(config, cert.name);
+    const meta = readLocalMetadata(cert.stores.includes('local') ? live : undefined);
+    out(`ISSUED   ${cert.name}`);
+    if (issued.reason) out(`  due:      ${issued.reason}`);
+    out(`  names:    ${cert.domains.join(', ')}`);
+    out(`  key type: ${cert.keyType}`);
+    out(`  issuer:   ${meta?.issuer ?? options.issuers?.get(cert.name) ?? '?'}`);
+    out(`  notAfter: ${issued.notAfter}`);
+    for (const store of cert.stores) out(storeLine(store, live));
+    if (warning) {
+      out(
+        `  WARNING:  cleanup failed (${warning.error}: ${warning.message}); TXT values may remain: ${warning.left
+          .map((l) => `${l.fqdn} (${l.values} value${l.values === 1 ? '' : 's'})`)
+          .join(', ')}; they stay recorded as pending and the next run removes them`,
+      );
     }
   }
+  if (compact && summary.issued.length > LISTED) out(`ISSUED   ${summary.issued.length - LISTED} more`);
+  if (!compact) for (const skip of summary.skipped) out(`NOT DUE  ${skip.certificate}: ${skip.reason}`);
   for (const swept of summary.swept ?? []) {
     out(
       `SWEPT    ${swept.fqdn} (${swept.values} value${swept.values === 1 ? '' : 's'}) of ${swept.certificate}, left by ${swept.executionId}, which is over`,
@@ -83,17 +104,30 @@ export function report(
     out(`WARNING: the sweep of earlier runs' TXT values failed: ${summary.sweepFailed}`);
   if (caRootFile) {
     out(`CA roots (every Pebble run that issued into this directory): ${caRootFile}`);
-    const dir = summary.issued.flatMap((i) => i.locations).find((l) => l.store === 'local')?.location;
-    if (dir)
+    const first = summary.issued
+      .map((i) => byName.get(i.certificate))
+      .find((c) => c?.stores.includes('local'));
+    if (first) {
+      const dir = localLive(config, first.name);
       out(`verify:   openssl verify -CAfile ${caRootFile} -untrusted ${dir}/chain.pem ${dir}/cert.pem`);
+    }
   }
 }
 
-/** Where a store put the certificate: files for the local store, the ARN(s) for AWS stores. */
-function locationLine(l: { store: string; location: string }): string {
-  if (l.store === 'secretsmanager') return `  secret:   ${l.location} (secretsmanager)`;
-  if (l.store === 'acm') return `  acm:      ${l.location} (acm)`;
-  return `  files:    ${l.location}/{cert,chain,fullchain,privkey}.pem (${l.store})`;
+/** Past this many configured certificates the report lists names, not blocks. */
+export const COMPACT_AFTER = 20;
+/** How many names a compact report lists per kind. */
+const LISTED = 20;
+
+/** `<localDirectory>/live/<name>`, where the local store keeps the certificate. */
+function localLive(config: CertflowConfig, name: string): string {
+  return resolve(config.storage.localDirectory ?? '.', 'live', name);
+}
+
+/** Where a store keeps the certificate: files for the local store; the store's name otherwise. */
+function storeLine(store: string, live: string): string {
+  if (store === 'local') return `  files:    ${live}/{cert,chain,fullchain,privkey}.pem (local)`;
+  return `  store:    ${store}`;
 }
 
 function readLocalMetadata(location: string | undefined): { issuer?: string } | undefined {

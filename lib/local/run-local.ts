@@ -19,13 +19,14 @@ import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
 import { ENV } from '../../lambdas/runtime/env';
 import { executionEndedMessage } from '../alerts/execution-ended';
 import { ensureFunctionBundles } from '../bundling/function-bundles';
-import { certificateEventBudget, maxCertificatesPerExecution } from '../state-machine/limits';
-import { localDefinition } from '../state-machine/local-definition';
+import { certificateEventBudget, certificatesPerBatch } from '../state-machine/limits';
+import { localDefinitions } from '../state-machine/local-definition';
+import { LOCAL_BATCH_STATE_MACHINE_ARN } from '../state-machine/render';
 import { STEP_SETTINGS } from '../state-machine/step-settings';
 import { type BindServer, generateTsigSecret, startBind } from './bind';
 import { DEMO } from './demo';
 import { executeLocally, type LocalExecution } from './execute';
-import { hostProcess, LocalFunction, lambdaErrorFormatter } from './lambda-runtime';
+import { hostProcess, LambdaInvocationError, LocalFunction, lambdaErrorFormatter } from './lambda-runtime';
 import { leftoverLines, leftoverTxtValues } from './leftovers';
 import { type PebbleServer, startPebble } from './pebble';
 import { pickPort } from './ports';
@@ -71,19 +72,36 @@ export interface LocalRunResult {
   execution?: ExecutionRecord;
 }
 
+/** One batch's child execution in a local run. */
+interface BatchExecution {
+  name: string;
+  arn: string;
+  certificates: string[];
+  execution?: LocalExecution;
+}
+
 /** What `execution.json` in the run directory records. */
 export interface ExecutionRecord {
   executionArn: string;
   status: LocalExecution['status'];
   error?: string;
-  /** AWS history events the execution used (counted as AWS counts them). */
+  /** AWS history events the run's execution used (counted as AWS counts them). */
   historyEvents: number;
+  /** Each batch's execution: its status and history events. */
+  batches: {
+    name: string;
+    status?: string;
+    historyEvents: number;
+    certificates: number;
+    largestPayload: number;
+  }[];
   /** History events of each certificate's Map iteration, by certificate. */
   eventsPerCertificate: Record<string, number>;
   /** The planning figure at this timing: most events one certificate may use. */
   certificateEventBudget: number;
-  /** Certificates one execution can issue at this timing. */
-  maxCertificatesPerExecution: number;
+  /** Certificates per batch execution at this timing. */
+  certificatesPerBatch: number;
+  /** The largest state input/output of the run or any batch. */
   largestPayload: { bytes: number; state: string };
   /** Whose rules turned thrown errors into Lambda error responses. */
   errorFormatter: string;
@@ -167,8 +185,11 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const effectiveConfigFile = join(runDirectory, 'config.json');
     writeFileSync(effectiveConfigFile, `${JSON.stringify(rawConfig, null, 2)}\n`);
 
-    const definition = localDefinition({ maxConcurrency: config.renewal.maxConcurrency });
-    writeFileSync(join(runDirectory, 'definition.asl.json'), `${JSON.stringify(definition, null, 2)}\n`);
+    const definitions = localDefinitions({
+      maxConcurrency: config.renewal.maxConcurrency,
+      batchConcurrency: config.renewal.batchConcurrency,
+    });
+    writeFileSync(join(runDirectory, 'definition.asl.json'), `${JSON.stringify(definitions, null, 2)}\n`);
     const stateDirectory = join(workdir, 'state');
     restoreEnvironment = setLocalEnvironment({
       configFile: effectiveConfigFile,
@@ -199,33 +220,78 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
     }
+    // Each batch is its own execution (as the run's RunBatch Task starts them on AWS), with its
+    // own history, counted and limited on its own.
+    const batches: BatchExecution[] = [];
+    const startBatch = async (parameters: unknown): Promise<never | Record<string, unknown>> => {
+      const batchInput = (parameters as { Input?: { batch?: { certificate: string }[] } }).Input ?? {};
+      const name = `${executionName}-batch-${batches.length + 1}`;
+      const arn = `arn:aws:states:us-east-1:000000000000:execution:certflow-IssueBatch:${name}`;
+      const names = (batchInput.batch ?? []).map((b) => b.certificate);
+      const batchPrinter = printer.forBatch(names, `batch ${batches.length + 1}`);
+      const record: BatchExecution = { name, arn, certificates: names };
+      batches.push(record);
+      const started = new Date();
+      record.execution = await executeLocally(definitions.batch, batchInput, {
+        functions,
+        onEvent: (e) => batchPrinter.handle(e),
+        context: { Execution: { Id: arn, Name: name } },
+        limits: options.limits,
+        signal: stop.signal,
+      });
+      const describe = {
+        ExecutionArn: arn,
+        StateMachineArn: LOCAL_BATCH_STATE_MACHINE_ARN,
+        Name: name,
+        StartDate: started.getTime(),
+        StopDate: Date.now(),
+        Status: record.execution.status,
+      };
+      if (record.execution.status === 'SUCCEEDED') return { ...describe, Output: record.execution.output };
+      // startExecution.sync reports a child that did not succeed as States.TaskFailed, its
+      // DescribeExecution (with the child's error and cause) as the Cause.
+      throw new LambdaInvocationError({
+        errorType: 'States.TaskFailed',
+        errorMessage: JSON.stringify({
+          ...describe,
+          Error: record.execution.failed?.Error,
+          Cause: record.execution.failed?.Cause,
+        }),
+        trace: [],
+      });
+    };
     let execution: LocalExecution;
     try {
-      execution = await executeLocally(definition, input, {
+      execution = await executeLocally(definitions.run, input, {
         functions,
         onEvent: (e) => printer.handle(e),
         context: { Execution: { Id: executionArn, Name: executionName } },
         limits: options.limits,
         signal: stop.signal,
+        startExecution: startBatch as (p: unknown) => Promise<never>,
       });
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
     if (interrupted) {
-      // The same sweep a later run would do, for this run's own values, now.
-      const swept = (await functions.Cleanup.invoke({
-        sweep: true,
-        executionId: `${executionArn}:interrupted`,
-        alsoOver: executionArn,
-      })) as unknown as SweepResult;
-      const n = swept.removed.reduce((sum, r) => sum + r.values, 0);
+      // The same sweep a later run would do, for the values this run's batches wrote, now.
+      let n = 0;
+      for (const batch of batches) {
+        const swept = (await functions.Cleanup.invoke({
+          sweep: true,
+          executionId: `${executionArn}:interrupted`,
+          alsoOver: batch.arn,
+        })) as unknown as SweepResult;
+        n += swept.removed.reduce((sum, r) => sum + r.values, 0);
+      }
       out(`certflow local: removed ${n} TXT value(s) this run had published`);
     }
-    writeFileSync(historyFile, `${JSON.stringify(execution.events, null, 2)}\n`);
+    const allEvents = [...execution.events, ...batches.flatMap((b) => b.execution?.events ?? [])];
+    writeFileSync(historyFile, `${JSON.stringify(allEvents, null, 2)}\n`);
     writeFileSync(
       join(runDirectory, 'execution.json'),
-      `${JSON.stringify(executionRecord(execution, executionArn, config.timing), null, 2)}\n`,
+      `${JSON.stringify(executionRecord(execution, executionArn, batches, config.timing), null, 2)}\n`,
     );
     if (execution.status !== 'SUCCEEDED')
       alertExecutionEnded(stateDirectory, executionName, executionArn, execution);
@@ -234,7 +300,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const nameservers = bind
       ? [bind.address]
       : (config.delegation.nameservers ?? []).map((n) => parseServerAddress(n));
-    const leftovers = await leftoverTxtValues(execution.events, nameservers);
+    const leftovers = await leftoverTxtValues(allEvents, nameservers);
     writeFileSync(join(runDirectory, 'leftover-txt.json'), `${JSON.stringify(leftovers, null, 2)}\n`);
     if (pebble) {
       const root = await pebble.rootCertificatePem();
@@ -243,7 +309,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       if ((summary?.issuedCount ?? 0) > 0) appendRoot(caRootFile, root);
     }
     report(out, config, summary, runLevelFailure(execution.events) ?? execution.failed, caRootFile);
-    printHistoryUse(out, execution, config.timing);
+    printHistoryUse(out, execution, batches, config.timing);
     for (const line of leftoverLines(leftovers)) out(line);
     const durationMs = Date.now() - started;
     out(`certflow local: run took ${(durationMs / 1000).toFixed(1)} s; history in ${historyFile}`);
@@ -373,36 +439,37 @@ function setLocalEnvironment(env: {
   };
 }
 
-/** The certificate each Map iteration worked on, from SelectDue's output. */
-function certificatesByIndex(execution: LocalExecution): string[] {
-  for (const e of execution.events) {
-    if (e.type === 'StateExited' && e.state.name === 'SelectDue' && e.index === undefined) {
-      const due = (e.state.output as { selection?: { due?: { certificate: string }[] } } | undefined)
-        ?.selection?.due;
-      return (due ?? []).map((d) => d.certificate);
-    }
-  }
-  return [];
-}
-
 function executionRecord(
   execution: LocalExecution,
   executionArn: string,
+  batches: BatchExecution[],
   timing: CertflowConfig['timing'],
 ): ExecutionRecord {
-  const names = certificatesByIndex(execution);
   const perCertificate: Record<string, number> = {};
-  for (const [index, events] of execution.history.perIteration)
-    perCertificate[names[index] ?? `#${index}`] = events;
+  let largest = execution.history.largestPayload;
+  for (const b of batches) {
+    for (const [index, events] of b.execution?.history.perIteration ?? []) {
+      perCertificate[b.certificates[index] ?? `${b.name}#${index}`] = events;
+    }
+    const l = b.execution?.history.largestPayload;
+    if (l && l.bytes > largest.bytes) largest = { bytes: l.bytes, state: `${l.state} (${b.name})` };
+  }
   return {
     executionArn,
     status: execution.status,
     ...(execution.failed ? { error: `${execution.failed.Error}: ${String(execution.failed.Cause)}` } : {}),
     historyEvents: execution.history.total,
+    batches: batches.map((b) => ({
+      name: b.name,
+      status: b.execution?.status,
+      historyEvents: b.execution?.history.total ?? 0,
+      certificates: b.certificates.length,
+      largestPayload: b.execution?.history.largestPayload.bytes ?? 0,
+    })),
     eventsPerCertificate: perCertificate,
     certificateEventBudget: certificateEventBudget(timing),
-    maxCertificatesPerExecution: maxCertificatesPerExecution(timing),
-    largestPayload: execution.history.largestPayload,
+    certificatesPerBatch: certificatesPerBatch(timing),
+    largestPayload: largest,
     errorFormatter: lambdaErrorFormatter().source,
   };
 }
@@ -411,12 +478,18 @@ function executionRecord(
 function printHistoryUse(
   out: (line: string) => void,
   execution: LocalExecution,
+  batches: BatchExecution[],
   timing: CertflowConfig['timing'],
 ): void {
-  const per = [...execution.history.perIteration.values()];
+  const per = batches.flatMap((b) => [...(b.execution?.history.perIteration.values() ?? [])]);
   const most = per.length > 0 ? Math.max(...per) : 0;
+  const batchEvents = batches.map((b) => b.execution?.history.total ?? 0);
+  const largest = [
+    execution.history.largestPayload.bytes,
+    ...batches.map((b) => b.execution?.history.largestPayload.bytes ?? 0),
+  ];
   out(
-    `history: ${execution.history.total} events (AWS-counted)${per.length > 0 ? `, at most ${most} per certificate` : ''}; at this timing a certificate may use up to ${certificateEventBudget(timing)}, so one execution fits ${maxCertificatesPerExecution(timing)} certificates; largest payload ${execution.history.largestPayload.bytes} bytes (${execution.history.largestPayload.state || '-'})`,
+    `history: run ${execution.history.total} events${batches.length > 0 ? `, ${batches.length} batch execution(s) of at most ${Math.max(...batchEvents)} events` : ''} (AWS-counted)${per.length > 0 ? `, at most ${most} per certificate` : ''}; at this timing a certificate may use up to ${certificateEventBudget(timing)}, so a batch holds ${certificatesPerBatch(timing)} certificates; largest payload ${Math.max(...largest)} bytes`,
   );
 }
 

@@ -10,8 +10,10 @@ import { STEP_SETTINGS } from './step-settings';
 export type StepFunctions = Record<TaskStep, lambda.IFunction>;
 
 export interface RenewalDefinitionProps {
-  /** Certificates issued at once inside the Map. @default 4 */
+  /** Certificates issued at once inside a batch. @default 4 */
   readonly maxConcurrency?: number;
+  /** Batches (IssueBatch executions) running at once. @default 1 */
+  readonly batchConcurrency?: number;
 }
 
 /**
@@ -48,26 +50,9 @@ export const LAMBDA_SERVICE_ERRORS = [
  */
 export const REPEATABLE_STEPS: ReadonlySet<TaskStep> = new Set(TASK_STEPS);
 
-/**
- * The renewal run: SelectDue → SweepLeftovers → Map(IssueCertificate per due certificate) → Summarize.
- *
- * Per certificate (RFC 8555 §7.4 order flow with dns-01, §8.4):
- * CreateOrder → PublishRecords → CheckPropagation ⟲ Wait → AnswerChallenges →
- * CheckOrder ⟲ Wait → FinalizeAndStore → Cleanup. Every Task in the iteration catches
- * `States.ALL` into `<Step>Failed` → CleanupAfterFailure → RecordFailure → CertificateFailed,
- * so one certificate's failure never stops the others, TXT records never outlive the order,
- * and a cleanup failure never hides the original error. SelectDue, the Map and Summarize catch into
- * RecordRunFailure → RunFailed, so a run that cannot start or finish still alerts. Checks come before waits, so a
- * record that is already visible costs no wait.
- *
- * JSONPath query language; the same definition is deployed by the stack and run locally.
- */
-export function buildRenewalDefinition(
-  scope: Construct,
-  fns: StepFunctions,
-  props: RenewalDefinitionProps = {},
-): sfn.IChainable {
-  const task = (
+/** A Task state invoking a step's function, with its timeout and (where safe) its retries. */
+function taskFactory(scope: Construct, fns: StepFunctions) {
+  return (
     step: TaskStep,
     resultPath: string,
     id: string = step,
@@ -100,7 +85,46 @@ export function buildRenewalDefinition(
     }
     return t;
   };
+}
 
+/** Catch everything from `t` into `<id>Failed` (which records the step as `$.failedStep`), then `next`. */
+function catchInto(
+  scope: Construct,
+  step: string,
+  t: tasks.LambdaInvoke | sfn.Map | tasks.StepFunctionsStartExecution,
+  next: sfn.IChainable,
+): void {
+  const mark = new sfn.Pass(scope, `${step}Failed`, {
+    result: sfn.Result.fromString(step),
+    resultPath: '$.failedStep',
+  });
+  mark.next(next);
+  t.addCatch(mark, { errors: ['States.ALL'], resultPath: '$.error' });
+}
+
+/**
+ * One batch of certificates (an IssueBatch execution, started by the run): IssueEach (a Map,
+ * bounded concurrency) issues each certificate of `$.batch`, then SummarizeBatch reports them
+ * compactly as the execution's output.
+ *
+ * Per certificate (RFC 8555 §7.4 order flow with dns-01, §8.4):
+ * CreateOrder → PublishRecords → CheckPropagation ⟲ Wait → AnswerChallenges →
+ * CheckOrder ⟲ Wait → FinalizeAndStore → Cleanup. Every Task in the iteration catches
+ * `States.ALL` into `<Step>Failed` → CleanupAfterFailure → RecordFailure → CertificateFailed,
+ * so one certificate's failure never stops the others, TXT records never outlive the order,
+ * and a cleanup failure never hides the original error; once FinalizeAndStore has stored the
+ * certificate, a Cleanup failure is a warning (RecordValuesLeft → CertificateIssuedWithWarning).
+ * Checks come before waits, so a record that is already visible costs no wait.
+ *
+ * The batch is sized (SelectDue, lambdas/core/execution-limits.ts) so its history stays well
+ * inside the 25,000-event quota; a failure of the batch as a whole is caught by the run.
+ */
+export function buildBatchDefinition(
+  scope: Construct,
+  fns: StepFunctions,
+  props: RenewalDefinitionProps = {},
+): sfn.IChainable {
+  const task = taskFactory(scope, fns);
   // ---- failure path (inside the Map iteration) ----
   const certificateFailed = new sfn.Pass(scope, 'CertificateFailed', {
     parameters: {
@@ -116,16 +140,6 @@ export function buildRenewalDefinition(
   const cleanupAfterFailure = task('Cleanup', '$.cleanup', 'CleanupAfterFailure');
   cleanupAfterFailure.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.cleanupError' });
   cleanupAfterFailure.next(recordFailure);
-
-  /** Catch everything from `t` into `<step>Failed` (which records the step), then `next`. */
-  const catchInto = (step: string, t: tasks.LambdaInvoke | sfn.Map, next: sfn.IChainable): void => {
-    const mark = new sfn.Pass(scope, `${step}Failed`, {
-      result: sfn.Result.fromString(step),
-      resultPath: '$.failedStep',
-    });
-    mark.next(next);
-    t.addCatch(mark, { errors: ['States.ALL'], resultPath: '$.error' });
-  };
 
   // ---- success path ----
   const createOrder = task('CreateOrder', '$.order');
@@ -177,7 +191,7 @@ export function buildRenewalDefinition(
     ['CheckOrder', checkOrder],
     ['FinalizeAndStore', finalizeAndStore],
   ] as const) {
-    catchInto(step, t, cleanupAfterFailure);
+    catchInto(scope, step, t, cleanupAfterFailure);
   }
   cleanup.addCatch(recordValuesLeft, { errors: ['States.ALL'], resultPath: '$.cleanupError' });
 
@@ -200,10 +214,74 @@ export function buildRenewalDefinition(
     );
   finalizeAndStore.next(cleanup).next(certificateIssued);
 
+  const issueEach = new sfn.Map(scope, 'IssueEach', {
+    itemsPath: '$.batch',
+    maxConcurrency: props.maxConcurrency ?? 4,
+    itemSelector: {
+      'certificate.$': '$$.Map.Item.Value.certificate',
+      'reason.$': '$$.Map.Item.Value.reason',
+      'runId.$': '$.runId',
+      'accountUrl.$': '$.accountUrl',
+      'timing.$': '$.timing',
+      // The owner of the TXT values this certificate writes (the run-start sweep asks about it).
+      'executionId.$': '$$.Execution.Id',
+    },
+    resultPath: '$.results',
+  });
+  issueEach.itemProcessor(iteration);
+  const summarizeBatch = new tasks.LambdaInvoke(scope, 'SummarizeBatch', {
+    lambdaFunction: fns.Summarize,
+    payloadResponseOnly: true,
+    payload: sfn.TaskInput.fromObject({ summarizeBatch: true, 'results.$': '$.results' }),
+    // The execution's output is the batch summary alone (compact: the run gathers every batch's).
+    resultPath: '$.summary',
+    outputPath: '$.summary',
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(STEP_SETTINGS.Summarize.timeoutSeconds)),
+    retryOnServiceExceptions: false,
+    comment: 'certflow Summarize (one batch)',
+  });
+  summarizeBatch.addRetry({
+    errors: TRANSIENT_ERRORS,
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 3,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  summarizeBatch.addRetry({
+    errors: LAMBDA_SERVICE_ERRORS,
+    interval: Duration.seconds(1),
+    backoffRate: 2,
+    maxAttempts: 4,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  issueEach.next(summarizeBatch);
+  return issueEach;
+}
+
+/**
+ * The renewal run: SelectDue → SweepLeftovers → IssueBatches (a Map over the due certificates'
+ * batches; each starts an IssueBatch execution and waits for it) → Summarize → AllIssued?.
+ *
+ * Each batch has its own execution history, so no run outgrows Step Functions' 25,000-event
+ * quota: a thousand certificates are fifty executions of twenty (Step Functions' own scale-out:
+ * a parent execution starting child executions). A batch that fails as a whole is caught and
+ * reported with its certificates; SelectDue, the Map and Summarize catch into RecordRunFailure →
+ * RunFailed, so a run that cannot start or finish still alerts.
+ *
+ * JSONPath query language; the same definitions are deployed by the stack and run locally.
+ */
+export function buildRenewalDefinition(
+  scope: Construct,
+  fns: StepFunctions,
+  batchStateMachine: sfn.IStateMachine,
+  props: RenewalDefinitionProps = {},
+): sfn.IChainable {
+  const task = taskFactory(scope, fns);
   // ---- run-level failures (SelectDue, Summarize): alert, then fail the execution ----
   const runFailed = new sfn.Fail(scope, 'RunFailed', {
     error: 'RunFailed',
-    cause: 'The renewal run itself failed (SelectDue, IssueEach or Summarize); the SNS alert has the error.',
+    cause:
+      'The renewal run itself failed (SelectDue, IssueBatches or Summarize); the SNS alert has the error.',
   });
   const recordRunFailure = task(
     'RecordFailure',
@@ -230,35 +308,61 @@ export function buildRenewalDefinition(
     resultPath: '$.sweep',
   });
   sweep.addCatch(sweepFailed, { errors: ['States.ALL'], resultPath: '$.sweepError' });
-  catchInto('SelectDue', selectDue, recordRunFailure);
-  const issueEach = new sfn.Map(scope, 'IssueEach', {
-    itemsPath: '$.selection.due',
-    maxConcurrency: props.maxConcurrency ?? 4,
+  catchInto(scope, 'SelectDue', selectDue, recordRunFailure);
+  // One IssueBatch execution per batch, waited for (startExecution.sync:2: its output is JSON).
+  const runBatch = new tasks.StepFunctionsStartExecution(scope, 'RunBatch', {
+    stateMachine: batchStateMachine,
+    integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+    associateWithParent: true,
+    input: sfn.TaskInput.fromObject({
+      'batch.$': '$.batch',
+      'runId.$': '$.runId',
+      'accountUrl.$': '$.accountUrl',
+      'timing.$': '$.timing',
+    }),
+    // The iteration's output is the batch's summary (the child execution's output).
+    outputPath: '$.Output',
+    comment: 'certflow: issue one batch of certificates (an IssueBatch execution)',
+  });
+  runBatch.addRetry({
+    errors: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException'],
+    interval: Duration.seconds(5),
+    backoffRate: 2,
+    maxAttempts: 4,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  // A batch that fails as a whole (its execution FAILED, TIMED_OUT or ABORTED): its certificates
+  // are reported failed at IssueBatch with the error; the other batches go on.
+  const batchFailed = new sfn.Pass(scope, 'BatchFailed', {
+    parameters: { batchFailed: true, 'certificates.$': '$.batch[*].certificate', 'error.$': '$.error' },
+  });
+  runBatch.addCatch(batchFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+  const issueBatches = new sfn.Map(scope, 'IssueBatches', {
+    itemsPath: '$.selection.batches',
+    maxConcurrency: props.batchConcurrency ?? 1,
     itemSelector: {
-      'certificate.$': '$$.Map.Item.Value.certificate',
-      'reason.$': '$$.Map.Item.Value.reason',
+      'batch.$': '$$.Map.Item.Value',
       'runId.$': '$.selection.runId',
       'accountUrl.$': '$.selection.accountUrl',
       'timing.$': '$.selection.timing',
-      'executionId.$': '$$.Execution.Id',
     },
-    resultPath: '$.results',
+    resultPath: '$.batches',
   });
-  issueEach.itemProcessor(iteration);
-  // The Map itself can fail (a certificate item the iteration cannot process, a runtime error):
-  // that still alerts. States.DataLimitExceeded and the history limit are terminal and end the
-  // execution; the EventBridge rule on the execution's end alerts for those (lib/certflow.ts).
-  catchInto('IssueEach', issueEach, recordRunFailure);
+  issueBatches.itemProcessor(runBatch);
+  // The Map itself can fail (a runtime error): that still alerts. States.DataLimitExceeded and
+  // the history limit are terminal and end the execution; the EventBridge rule on the
+  // execution's end alerts for those (lib/certflow.ts).
+  catchInto(scope, 'IssueBatches', issueBatches, recordRunFailure);
   const summarize = task('Summarize', '$.summary');
-  catchInto('Summarize', summarize, recordRunFailure);
+  catchInto(scope, 'Summarize', summarize, recordRunFailure);
   const someFailed = new sfn.Fail(scope, 'SomeCertificatesFailed', {
     error: 'CertificatesFailed',
     cause: 'One or more certificates failed; the Summarize output and the SNS alert list them.',
   });
   selectDue.next(sweep);
-  sweep.next(issueEach);
-  sweepFailed.next(issueEach);
-  issueEach.next(summarize);
+  sweep.next(issueBatches);
+  sweepFailed.next(issueBatches);
+  issueBatches.next(summarize);
   summarize.next(
     new sfn.Choice(scope, 'AllIssued?')
       .when(sfn.Condition.numberGreaterThan('$.summary.failedCount', 0), someFailed)

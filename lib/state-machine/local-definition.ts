@@ -9,10 +9,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { defaultProjectRoot } from '../bundling/function-bundles';
-import type { AslDefinition } from './asl';
+import type { CertflowDefinitions } from './render';
 
 export interface LocalDefinitionOptions {
   maxConcurrency?: number;
+  batchConcurrency?: number;
   /** Where cached definitions go. @default `<project>/.certflow-build/definitions` */
   cacheDirectory?: string;
 }
@@ -35,18 +36,19 @@ function sourceHash(): string {
   return hash.digest('hex').slice(0, 24);
 }
 
-/** The local definition for these options: from the cache, or rendered and cached. */
-export function localDefinition(options: LocalDefinitionOptions = {}): AslDefinition {
+/** The local definitions (run and batch) for these options: from the cache, or rendered and cached. */
+export function localDefinitions(options: LocalDefinitionOptions = {}): CertflowDefinitions {
   const maxConcurrency = options.maxConcurrency ?? 4;
+  const batchConcurrency = options.batchConcurrency ?? 1;
   const directory = options.cacheDirectory ?? join(defaultProjectRoot(), '.certflow-build', 'definitions');
-  const file = join(directory, `${sourceHash()}-c${maxConcurrency}.asl.json`);
+  const file = join(directory, `${sourceHash()}-c${maxConcurrency}-b${batchConcurrency}.asl.json`);
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as AslDefinition;
+    return JSON.parse(readFileSync(file, 'utf8')) as CertflowDefinitions;
   } catch {
     // not cached yet
   }
-  const { renderLocalDefinition } = require('./render') as typeof import('./render');
-  const definition = renderLocalDefinition({ maxConcurrency });
+  const { renderLocalDefinitions } = require('./render') as typeof import('./render');
+  const definition = renderLocalDefinitions({ maxConcurrency, batchConcurrency });
   mkdirSync(dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.tmp`;
   writeFileSync(temp, `${JSON.stringify(definition)}\n`);

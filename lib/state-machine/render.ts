@@ -13,20 +13,40 @@ interface CfnTemplate {
   Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 }
 
+/** The two definitions certflow deploys: the renewal run and the batch it starts per batch. */
+export interface CertflowDefinitions {
+  run: AslDefinition;
+  batch: AslDefinition;
+}
+
+/** Placeholder ARN of the batch state machine in local mode. */
+export const LOCAL_BATCH_STATE_MACHINE_ARN =
+  'arn:aws:states:us-east-1:000000000000:stateMachine:certflow-IssueBatch';
+
+/** The logical id of a state machine of the template: the run's, or the batch's (`BatchStateMachine`). */
+export function stateMachineLogicalId(template: CfnTemplate, which: 'run' | 'batch'): string {
+  const ids = Object.entries(template.Resources)
+    .filter(
+      ([id, r]) =>
+        r.Type === 'AWS::StepFunctions::StateMachine' && /BatchStateMachine/.test(id) === (which === 'batch'),
+    )
+    .map(([id]) => id);
+  if (ids.length !== 1)
+    throw new Error(`expected one ${which} state machine in the template, found ${ids.length}`);
+  return ids[0] as string;
+}
+
 /**
- * Resolve the state machine's `DefinitionString` from a synthesized template, replacing each
- * intrinsic (`Fn::GetAtt`, `Ref`) with what `resolve` returns for it.
+ * Resolve a state machine's `DefinitionString` from a synthesized template (the run's, or the
+ * batch's), replacing each intrinsic (`Fn::GetAtt`, `Ref`) with what `resolve` returns for it.
  */
 export function definitionFromTemplate(
   template: CfnTemplate,
   resolve: (intrinsic: Exclude<CfnValue, string>) => string,
+  which: 'run' | 'batch' = 'run',
 ): AslDefinition {
-  const machines = Object.values(template.Resources).filter(
-    (r) => r.Type === 'AWS::StepFunctions::StateMachine',
-  );
-  if (machines.length !== 1)
-    throw new Error(`expected one state machine in the template, found ${machines.length}`);
-  const raw = machines[0].Properties?.DefinitionString as CfnValue;
+  const id = stateMachineLogicalId(template, which);
+  const raw = template.Resources[id]?.Properties?.DefinitionString as CfnValue;
   const flatten = (v: CfnValue): string => {
     if (typeof v === 'string') return v;
     const join = v['Fn::Join'];
@@ -37,10 +57,13 @@ export function definitionFromTemplate(
 }
 
 /**
- * Render the definition local mode runs: synthesize the same {@link RenewalStateMachine} the
- * stack deploys, with placeholder function ARNs (see {@link localFunctionArn}).
+ * Render the definitions local mode runs: synthesize the same {@link RenewalStateMachine} the
+ * stack deploys, with placeholder function ARNs (see {@link localFunctionArn}) and the batch
+ * state machine's placeholder ARN ({@link LOCAL_BATCH_STATE_MACHINE_ARN}).
  */
-export function renderLocalDefinition(options: { maxConcurrency?: number } = {}): AslDefinition {
+export function renderLocalDefinitions(
+  options: { maxConcurrency?: number; batchConcurrency?: number } = {},
+): CertflowDefinitions {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'CertflowLocal', { env: { account: '000000000000', region: 'us-east-1' } });
   const functions = Object.fromEntries(
@@ -49,9 +72,27 @@ export function renderLocalDefinition(options: { maxConcurrency?: number } = {})
       lambda.Function.fromFunctionArn(stack, `Fn${step}`, localFunctionArn(step)),
     ]),
   ) as StepFunctions;
-  new RenewalStateMachine(stack, 'Renewal', { functions, maxConcurrency: options.maxConcurrency });
-  const template = app.synth().getStackByName('CertflowLocal').template as CfnTemplate;
-  return definitionFromTemplate(template, (v) => {
-    throw new Error(`unexpected intrinsic in the local definition: ${JSON.stringify(v)}`);
+  new RenewalStateMachine(stack, 'Renewal', {
+    functions,
+    maxConcurrency: options.maxConcurrency,
+    batchConcurrency: options.batchConcurrency,
   });
+  const template = app.synth().getStackByName('CertflowLocal').template as CfnTemplate;
+  const batchId = stateMachineLogicalId(template, 'batch');
+  const resolve = (v: Exclude<CfnValue, string>): string => {
+    if (v.Ref === batchId) return LOCAL_BATCH_STATE_MACHINE_ARN;
+    if (v.Ref === 'AWS::Partition') return 'aws';
+    throw new Error(`unexpected intrinsic in the local definition: ${JSON.stringify(v)}`);
+  };
+  return {
+    run: definitionFromTemplate(template, resolve, 'run'),
+    batch: definitionFromTemplate(template, resolve, 'batch'),
+  };
+}
+
+/** The run's definition alone (the `definition` command prints both; tests use this). */
+export function renderLocalDefinition(
+  options: { maxConcurrency?: number; batchConcurrency?: number } = {},
+): AslDefinition {
+  return renderLocalDefinitions(options).run;
 }

@@ -406,8 +406,13 @@ function failure(
   const head = `ACME ${operation} failed: ${method} ${res.url} answered HTTP ${res.status}${tries}`;
   if (problem) {
     const message = `${head}: ${summarizeProblem(problem)} (CA problem: ${JSON.stringify(problem)})`;
+    const wait = retryAfterMs(res, Number.MAX_SAFE_INTEGER);
     return isPermanentProblem(problem)
-      ? new AcmeProblemError(message, problem)
+      ? new AcmeProblemError(
+          message,
+          problem,
+          wait === undefined ? {} : { retryAfter: new Date(Date.now() + wait) },
+        )
       : new AcmeRequestError(message, { cause: problem });
   }
   const text = res.body.toString('utf8').replace(/\s+/g, ' ').trim().slice(0, 200);

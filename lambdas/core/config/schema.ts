@@ -153,8 +153,28 @@ const schemaBase = z.strictObject({
       /** Use the CA's ACME Renewal Information (RFC 9773) where offered. */
       useAri: z.boolean().default(true),
       maxConcurrency: z.number().int().min(1).max(40).default(4),
+      /**
+       * The CA's new-order rate limit, kept on our side: `{ orders, windowMinutes }`, or `false`
+       * for none. Default: the CA's published limit for known directories (Let's Encrypt 300 per
+       * 3 h, its staging 1,500 per 3 h), else none.
+       */
+      newOrderLimit: z
+        .union([
+          z.literal(false),
+          z.strictObject({
+            orders: z.number().int().min(1).max(100_000),
+            windowMinutes: z
+              .number()
+              .int()
+              .min(1)
+              .max(7 * 24 * 60),
+          }),
+        ])
+        .optional(),
+      /** Batches (child executions) issued at once; each issues `maxConcurrency` certificates at once. */
+      batchConcurrency: z.number().int().min(1).max(10).default(1),
     })
-    .default({ useAri: true, maxConcurrency: 4 }),
+    .default({ useAri: true, maxConcurrency: 4, batchConcurrency: 1 }),
   timing: z
     .strictObject({
       propagationIntervalSeconds: z.number().int().min(1).max(300).default(10),

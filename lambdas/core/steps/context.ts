@@ -8,6 +8,7 @@ import type {
   CertificateStore,
   DnsProvider,
   Logger,
+  OrderBudgetStore,
   PendingKeyStore,
   PendingRecordStore,
   RunLiveness,
@@ -40,6 +41,8 @@ export interface StepContext {
   pendingRecords(): PendingRecordStore;
   /** Whether a value's owning run is over. */
   runLiveness(): RunLiveness;
+  /** Each ACME account's new-order budget (the CA's rate limit, kept on our side). */
+  orderBudget(): OrderBudgetStore;
 }
 
 /**

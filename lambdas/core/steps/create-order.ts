@@ -1,8 +1,10 @@
 import { loadAccount } from '../acme/account';
 import { acmeClient } from '../acme/client';
+import { isProblemType } from '../acme/problem';
 import { resolveDelegation } from '../dns/delegation';
 import { baseName } from '../dns/names';
-import { DelegationError, OrderInvalidError } from '../errors';
+import { AcmeProblemError, DelegationError, OrderInvalidError, RateLimitedError } from '../errors';
+import { blockNewOrders } from '../renewal/order-budget';
 import type { CertificateItem, ChallengeRecord, OrderState } from '../state';
 import { certificateByName, required, type StepContext } from './context';
 
@@ -13,6 +15,27 @@ import { certificateByName, required, type StepContext } from './context';
  * authorization's TXT value. Valid (reused) authorizations need no record.
  */
 export async function createOrder(item: CertificateItem, ctx: StepContext): Promise<OrderState> {
+  /**
+   * The CA's `rateLimited` (RFC 8555 §6.6) turns into a deferral, never a hot retry: new orders
+   * for this account are blocked until the time the CA gave (its Retry-After; else an hour), and
+   * the certificate is reported deferred, not failed.
+   */
+  const rateLimitedOr = async (error: unknown): Promise<unknown> => {
+    if (!(error instanceof AcmeProblemError) || !isProblemType(error.problem, 'rateLimited')) return error;
+    const until = error.retryAfter ?? new Date(ctx.now().getTime() + 3600_000);
+    await ctx
+      .orderBudget()
+      .update(ctx.config.acme.directoryUrl, (state) => ({
+        state: blockNewOrders(state, until),
+        result: undefined,
+      }))
+      .catch((e: unknown) => ctx.logger.warn('could not record the CA block', { error: e }));
+    return new RateLimitedError(
+      `the CA refused the new order for ${item.certificate} (rateLimited): ${error.message}; deferred, retry after ${until.toISOString()}`,
+      until,
+      { cause: error },
+    );
+  };
   const cert = certificateByName(ctx.config, item.certificate);
   const accountUrl = required(item.accountUrl, 'accountUrl', 'SelectDue');
   const zone = ctx.config.delegation.zone;
@@ -46,7 +69,9 @@ export async function createOrder(item: CertificateItem, ctx: StepContext): Prom
   const account = await loadAccount(ctx.accounts(), ctx.config.acme.directoryUrl, accountUrl);
   const client = acmeClient(account);
   // Wildcards go in as "*.name" identifiers (RFC 8555 §7.1.3).
-  const { url: orderUrl, order } = await client.newOrder(cert.domains);
+  const { url: orderUrl, order } = await client.newOrder(cert.domains).catch(async (error: unknown) => {
+    throw await rateLimitedOr(error);
+  });
   const authorizations = await Promise.all(
     order.authorizations.map(async (url) => ({ url, authz: await client.authorization(url) })),
   );

@@ -34,6 +34,13 @@ export async function recordFailure(
     return warning;
   }
   const failure = describeFailure(item.certificate, item.failedStep, item.error);
+  if (failure.error === 'RateLimitedError') {
+    // Not a failure: deferred to the time the CA gave; the run summary lists it.
+    ctx.logger.warn('certificate deferred: the CA rate-limited new orders', {
+      certificate: item.certificate,
+    });
+    return failure;
+  }
   // `step` in a log line is the logging step (RecordFailure); the failed one goes in `failedStep`
   const { step: failedStep, ...rest } = failure;
   ctx.logger.error('certificate failed', { ...rest, failedStep });

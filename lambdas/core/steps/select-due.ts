@@ -2,10 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { ensureAccount } from '../acme/account';
 import type { CertificateConfig } from '../config/schema';
 import { describeError, errorLike, InvalidInputError } from '../errors';
+import { certificatesPerBatch } from '../execution-limits';
 import type { CertificateFailure } from '../ports';
 import { fetchRenewalWindow } from '../renewal/ari';
 import { ariCertIdOf, decideRenewal, type RenewalDecision, type RenewalWindow } from '../renewal/decide';
-import type { DueCertificate, RunInput, Selection } from '../state';
+import { defaultNewOrderLimit, reserveNewOrders } from '../renewal/order-budget';
+import {
+  type DeferredCertificate,
+  type DueCertificate,
+  type RunInput,
+  type Selection,
+  SKIPPED_LISTED,
+} from '../state';
 import type { StepContext } from './context';
 
 /**
@@ -29,14 +37,22 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
     eab: await ctx.eab(),
     logger: ctx.logger,
   });
-  const due: DueCertificate[] = [];
+  const due: (DueCertificate & { urgent: boolean })[] = [];
   const skipped: DueCertificate[] = [];
   const failed: CertificateFailure[] = [];
   for (const certificate of config.certificates) {
     if (requested && !requested.includes(certificate.name)) continue;
     try {
       const decision = await decide(certificate, input.force === true, ctx);
-      (decision.due ? due : skipped).push({ certificate: certificate.name, reason: decision.reason });
+      if (decision.due) {
+        due.push({
+          certificate: certificate.name,
+          reason: shorten(decision.reason),
+          urgent: isUrgent(decision.reason),
+        });
+      } else {
+        skipped.push({ certificate: certificate.name, reason: shorten(decision.reason) });
+      }
     } catch (error) {
       const failure = selectionFailure(certificate.name, error);
       ctx.logger.error('could not decide whether the certificate is due', {
@@ -46,15 +62,81 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
       failed.push(failure);
     }
   }
-  ctx.logger.info('selected certificates', { due, skipped, failed });
+  // Expired and broken certificates first, so a short budget goes to those that need it most.
+  const ordered = [...due.filter((d) => d.urgent), ...due.filter((d) => !d.urgent)].map(
+    ({ certificate, reason }) => ({ certificate, reason }),
+  );
+  const { placed, deferred } = await applyNewOrderBudget(ordered, ctx);
+  const size = certificatesPerBatch(config.timing);
+  const batches: DueCertificate[][] = [];
+  for (let i = 0; i < placed.length; i += size) batches.push(placed.slice(i, i + size));
+  ctx.logger.info('selected certificates', {
+    due: placed.length,
+    batches: batches.length,
+    batchSize: size,
+    deferred: deferred.length,
+    skipped: skipped.length,
+    failed: failed.length,
+  });
   return {
     runId: randomUUID(),
     accountUrl: account.accountUrl as string,
-    due,
-    skipped,
+    batches,
+    dueCount: placed.length,
+    skipped: skipped.slice(0, SKIPPED_LISTED),
+    skippedCount: skipped.length,
+    deferred,
     failed,
     timing: config.timing,
   };
+}
+
+/** Reasons stay short in the selection (it travels in every state's payload). */
+function shorten(reason: string): string {
+  return reason.length > 160 ? `${reason.slice(0, 157)}...` : reason;
+}
+
+/** Expired or broken: renew before anything merely due. */
+function isUrgent(reason: string): boolean {
+  return /^(expired|stored certificate is broken|not issued yet|missing from)/.test(reason);
+}
+
+/**
+ * The CA's new-order limit (lambdas/core/renewal/order-budget.ts): the due certificates that
+ * fit are placed now, the rest deferred with the earliest time each may go; the reservation is
+ * recorded per ACME directory before any order is placed.
+ */
+async function applyNewOrderBudget(
+  due: DueCertificate[],
+  ctx: StepContext,
+): Promise<{ placed: DueCertificate[]; deferred: DeferredCertificate[] }> {
+  const { config } = ctx;
+  const configured = config.renewal.newOrderLimit;
+  const limit =
+    configured === false
+      ? undefined
+      : configured
+        ? { orders: configured.orders, windowSeconds: configured.windowMinutes * 60 }
+        : defaultNewOrderLimit(config.acme.directoryUrl);
+  if (!limit || due.length === 0) return { placed: due, deferred: [] };
+  const now = ctx.now();
+  const reservation = await ctx.orderBudget().update(config.acme.directoryUrl, (state) => {
+    const r = reserveNewOrders(state, due.length, now, limit);
+    return { state: r.state, result: r };
+  });
+  const deferred = due.slice(reservation.granted).map((d, i) => ({
+    certificate: d.certificate,
+    until: reservation.deferredUntil[i] as string,
+    reason: `${reservation.reason ?? 'deferred'}; earliest ${reservation.deferredUntil[i]}`,
+  }));
+  if (deferred.length > 0) {
+    ctx.logger.warn('deferred certificates to a later run (new-order budget)', {
+      deferred: deferred.length,
+      earliest: deferred[0]?.until,
+      reason: reservation.reason,
+    });
+  }
+  return { placed: due.slice(0, reservation.granted), deferred };
 }
 
 /** Read every store of one certificate and decide; throws when a store cannot be consulted. */

@@ -1,0 +1,96 @@
+/**
+ * Step Functions' per-execution limits and what one certificate costs against them.
+ *
+ * - 25,000 events in one execution's history: a hard quota; when event number 25,000 is not
+ *   ExecutionSucceeded, the execution fails (Step Functions developer guide, "Avoid reaching
+ *   the history quota").
+ * - 256 KiB for a state's input or output: `States.DataLimitExceeded`, a terminal error that
+ *   `States.ALL` does not catch ("Handling errors in Step Functions workflows").
+ */
+import type { Timing } from './state';
+
+/** AWS's hard quota of history events per execution. */
+export const HISTORY_EVENT_LIMIT = 25_000;
+/** AWS's quota on a state's input or output, in bytes (256 KiB). */
+export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
+/** The share of the history quota a run plans to use; the rest is headroom. */
+export const HISTORY_HEADROOM = 0.9;
+
+/** History events of a Lambda Task that succeeds at once: TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited. */
+export const TASK_EVENTS = 5;
+/** A Choice, Wait or Pass state: <Type>StateEntered, <Type>StateExited. */
+export const FLOW_STATE_EVENTS = 2;
+/** One retry of a Task: TaskFailed, TaskScheduled, TaskStarted. */
+export const RETRY_EVENTS = 3;
+
+/**
+ * The run's own events, besides its batches: ExecutionStarted, SelectDue (Task), SweepLeftovers
+ * (Task), IssueBatches (MapStateEntered, MapStateStarted, MapStateSucceeded, MapStateExited),
+ * Summarize (Task), AllIssued? (Choice), the end state, ExecutionSucceeded/Failed.
+ */
+export const RUN_OVERHEAD_EVENTS =
+  1 + TASK_EVENTS + TASK_EVENTS + 4 + TASK_EVENTS + FLOW_STATE_EVENTS + FLOW_STATE_EVENTS + 1;
+
+/** Retries one certificate may use before its budget is exceeded (one per Task of the success path). */
+export const RETRY_ALLOWANCE = 6;
+
+/**
+ * The most history events one certificate can use in the IssueEach Map, at the configured
+ * maximum checks: its iteration (MapIterationStarted/Succeeded), CreateOrder, PublishRecords,
+ * up to `propagationMaxChecks` × (CheckPropagation + RecordsVisible?) with a Wait between checks,
+ * AnswerChallenges, up to `orderMaxChecks` × (CheckOrder + OrderReady?) with Waits, FinalizeAndStore,
+ * Cleanup, CertificateIssued, plus {@link RETRY_ALLOWANCE} retries:
+ * `25 + 9 × (propagationMaxChecks + orderMaxChecks) + 18`. The failure path (…, <Step>Failed,
+ * CleanupAfterFailure, RecordFailure, CertificateFailed) costs no more.
+ */
+export function certificateEventBudget(
+  timing: Pick<Timing, 'propagationMaxChecks' | 'orderMaxChecks'>,
+): number {
+  const checks = timing.propagationMaxChecks + timing.orderMaxChecks;
+  const loop = TASK_EVENTS + FLOW_STATE_EVENTS; // check + choice
+  const waits = FLOW_STATE_EVENTS * (checks - 2); // a Wait between consecutive checks, per loop
+  const straight = 2 + 5 * TASK_EVENTS + FLOW_STATE_EVENTS; // iteration, five one-shot Tasks, CertificateIssued
+  return straight + loop * checks + waits + RETRY_ALLOWANCE * RETRY_EVENTS;
+}
+
+/**
+ * The events of an IssueBatch child execution besides its certificates: ExecutionStarted,
+ * IssueEach (4), SummarizeBatch (Task), ExecutionSucceeded.
+ */
+export const BATCH_OVERHEAD_EVENTS = 1 + 4 + TASK_EVENTS + 1;
+
+/**
+ * The run's events per batch: the IssueBatches Map iteration (2) and its Task that starts the
+ * child and waits for it (`startExecution.sync:2`: TaskStateEntered, TaskScheduled, TaskStarted,
+ * TaskSubmitted, TaskSucceeded, TaskStateExited).
+ */
+export const RUN_EVENTS_PER_BATCH = 2 + 6;
+
+/** The events a run (or batch) may plan to use: the quota less headroom. */
+const PLANNED = Math.floor(HISTORY_EVENT_LIMIT * HISTORY_HEADROOM);
+
+/**
+ * How many certificates one IssueBatch child execution issues: as many as fit
+ * {@link HISTORY_HEADROOM} of the quota at their worst-case budget (at least one). The batch
+ * size follows from the timing, never guessed: 20 at the default 60 + 60 checks.
+ */
+export function certificatesPerBatch(
+  timing: Pick<Timing, 'propagationMaxChecks' | 'orderMaxChecks'>,
+): number {
+  return Math.max(1, Math.floor((PLANNED - BATCH_OVERHEAD_EVENTS) / certificateEventBudget(timing)));
+}
+
+/** Whether one certificate's worst-case budget fits what a batch may plan to use. */
+export function certificateFitsABatch(
+  timing: Pick<Timing, 'propagationMaxChecks' | 'orderMaxChecks'>,
+): boolean {
+  return certificateEventBudget(timing) + BATCH_OVERHEAD_EVENTS <= PLANNED;
+}
+
+/** How many certificates one run can issue: the batches the run's own history holds, times the batch size. */
+export function maxCertificatesPerRun(
+  timing: Pick<Timing, 'propagationMaxChecks' | 'orderMaxChecks'>,
+): number {
+  const batches = Math.floor((PLANNED - RUN_OVERHEAD_EVENTS) / RUN_EVENTS_PER_BATCH);
+  return batches * certificatesPerBatch(timing);
+}
