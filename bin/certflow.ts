@@ -78,12 +78,16 @@ program
 
 program
   .command('definition')
-  .description('print the state machine definition (ASL JSON) as local mode runs it')
+  .description(
+    'print a state machine definition (ASL JSON) as local mode runs it: the renewal run, or with --batch the batch it starts',
+  )
   .option('-o, --output <file>', 'write to a file instead of stdout')
-  .action(async (opts: { output?: string }) => {
+  .option('--batch', 'the IssueBatch state machine (one execution per batch of due certificates)', false)
+  .action(async (opts: { output?: string; batch: boolean }) => {
     const { writeFileSync } = await import('node:fs');
-    const { renderLocalDefinition } = await import('../lib/state-machine/render');
-    const json = `${JSON.stringify(renderLocalDefinition(), null, 2)}\n`;
+    const { localDefinitions } = await import('../lib/state-machine/local-definition');
+    const definitions = localDefinitions();
+    const json = `${JSON.stringify(opts.batch ? definitions.batch : definitions.run, null, 2)}\n`;
     if (opts.output) writeFileSync(opts.output, json);
     else process.stdout.write(json);
   });

@@ -86,8 +86,17 @@ export class HistoryCounter {
   /** The largest state input/output seen, in bytes, and where. */
   largestPayload = { bytes: 0, state: '' };
 
+  /** Task states (by iteration and name) whose failure was caught: they exit without succeeding. */
+  private readonly caught = new Set<string>();
+
   add(event: EventLog): number {
-    const n = awsHistoryEvents(event, this.syncTasks);
+    let n = awsHistoryEvents(event, this.syncTasks);
+    if ('state' in event && event.state) {
+      const key = `${'index' in event ? event.index : ''}:${event.state.name}`;
+      if (event.type === 'StateCaught') this.caught.add(key);
+      // The emulator logs an exit after a caught failure; AWS records no TaskSucceeded for it.
+      if (event.type === 'StateExited' && this.caught.delete(key) && event.state.type === 'Task') n = 1;
+    }
     this.total += n;
     const index = 'index' in event ? event.index : undefined;
     if (index !== undefined) this.perIteration.set(index, (this.perIteration.get(index) ?? 0) + n);

@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { markExecutionEnded } from '../../lambdas/adapters/pending/local-run-liveness';
 import { parseConfig } from '../../lambdas/core/config/load';
 import type { CertflowConfig } from '../../lambdas/core/config/schema';
 import { parseServerAddress } from '../../lambdas/core/dns/dns-client';
@@ -274,6 +275,8 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
+    // These executions are over: a later run may sweep what they left (even in this process).
+    for (const arn of [executionArn, ...batches.map((b) => b.arn)]) markExecutionEnded(stateDirectory, arn);
     if (interrupted) {
       // The same sweep a later run would do, for the values this run's batches wrote, now.
       let n = 0;

@@ -113,11 +113,11 @@ describe('SnsAlerter.runFinished', () => {
       {
         certificate: 'api',
         notAfter: '2025-04-01T00:00:00.000Z',
-        locations: [{ store: 'secretsmanager', location: 'arn:aws:secretsmanager:eu-west-1:1:secret:x' }],
       },
     ],
     failed,
     skipped: [{ certificate: 'old', reason: 'valid until 2025-06-01' }],
+    deferred: [],
     warnings: [],
     swept: [],
   });

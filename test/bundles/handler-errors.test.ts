@@ -8,7 +8,7 @@ import { LocalFileAccountStore } from '../../lambdas/adapters/account/local-file
 import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
 import { ENV } from '../../lambdas/runtime/env';
 import { ensureFunctionBundles } from '../../lib/bundling/function-bundles';
-import { stepOfResource } from '../../lib/local/execute';
+import { isStartExecutionTask, stepOfResource } from '../../lib/local/execute';
 import {
   hostProcess,
   LambdaInvocationError,
@@ -18,7 +18,7 @@ import {
 import { pickPort } from '../../lib/local/ports';
 import { taskStates } from '../../lib/state-machine/asl';
 import { REPEATABLE_STEPS, TRANSIENT_ERRORS } from '../../lib/state-machine/definition';
-import { localDefinition } from '../../lib/state-machine/local-definition';
+import { localDefinitions } from '../../lib/state-machine/local-definition';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
 
 /**
@@ -30,7 +30,12 @@ import { startTestBind, type TestBind } from '../support/bind-fixture';
  */
 describe('named errors from the deployed bundles, as Step Functions sees them', () => {
   const bundles = ensureFunctionBundles();
-  const definition = localDefinition();
+  const definitions = localDefinitions();
+  /** Every Lambda Task of the run and the batch (RunBatch starts an execution: no bundle behind it). */
+  const lambdaTasks = () =>
+    [...taskStates(definitions.run), ...taskStates(definitions.batch)].filter(
+      ([, state]) => !isStartExecutionTask(state.Resource),
+    );
   const dir = mkdtempSync(join(tmpdir(), 'certflow-bundle-errors-'));
   const env = hostProcess().env;
   const saved = { ...env };
@@ -245,7 +250,7 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
     const names = new Set(produced.map((p) => p.errorType));
     // every certflow error a Retry names is one a bundle really reports under that name
     const retried = new Set(
-      taskStates(definition).flatMap(([, state]) =>
+      lambdaTasks().flatMap(([, state]) =>
         ((state.Retry as { ErrorEquals: string[] }[] | undefined) ?? []).flatMap((r) => r.ErrorEquals),
       ),
     );
@@ -254,7 +259,7 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
       ['DnsProviderThrottledError', 'DnsQueryError', 'DnsUpdateUnavailableError', 'AcmeRequestError'].sort(),
     );
     for (const name of certflowNames.filter((n) => n !== 'AcmeRequestError')) expect(names).toContain(name);
-    for (const [stateName, state] of taskStates(definition)) {
+    for (const [stateName, state] of lambdaTasks()) {
       const step = stepOfResource(state.Resource);
       const retries = ((state.Retry as { ErrorEquals: string[] }[] | undefined) ?? []).flatMap(
         (r) => r.ErrorEquals,

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLocal } from '../../lib/local/run-local';
 import {
+  BATCH_OVERHEAD_EVENTS,
   certificateEventBudget,
-  maxCertificatesPerExecution,
+  certificatesPerBatch,
+  RUN_EVENTS_PER_BATCH,
   RUN_OVERHEAD_EVENTS,
 } from '../../lib/state-machine/limits';
 
@@ -21,40 +23,77 @@ describe('local runs count and limit like Step Functions', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-  it('counts 5 events per Lambda Task and 25 + 9 x checks per certificate, as AWS records them', async () => {
+  it('counts 5 events per Lambda Task and 25 + 9 x checks per certificate, as AWS records them, per execution', async () => {
     const lines: string[] = [];
     const result = await runLocal({ workdir, out: (l) => lines.push(l) });
     expect(result.exitCode).toBe(0);
     const record = result.execution;
     // one propagation check and one order check each: 25 + 9 x 2 = 43 events per certificate
     expect(record?.eventsPerCertificate).toEqual({ 'example-test': 43, 'www-example-test': 43 });
-    // run: ExecutionStarted 1, SelectDue 5, SweepLeftovers 5, IssueEach 4, Summarize 5, AllIssued? 2,
-    // RunSucceeded 2, ExecutionSucceeded 1
-    expect(record?.historyEvents).toBe(RUN_OVERHEAD_EVENTS + 2 * 43);
+    // the run: ExecutionStarted 1, SelectDue 5, SweepLeftovers 5, IssueBatches 4, Summarize 5,
+    // AllIssued? 2, RunSucceeded 2, ExecutionSucceeded 1 = 25; and per batch its Map iteration (2)
+    // and RunBatch (startExecution.sync: 6, TaskSubmitted included)
     expect(RUN_OVERHEAD_EVENTS).toBe(25);
+    expect(record?.historyEvents).toBe(RUN_OVERHEAD_EVENTS + RUN_EVENTS_PER_BATCH);
+    // the batch's own history: ExecutionStarted 1, IssueEach 4, SummarizeBatch 5, ExecutionSucceeded 1
+    expect(BATCH_OVERHEAD_EVENTS).toBe(11);
+    expect(record?.batches).toEqual([
+      expect.objectContaining({
+        status: 'SUCCEEDED',
+        certificates: 2,
+        historyEvents: BATCH_OVERHEAD_EVENTS + 2 * 43,
+      }),
+    ]);
     const timing = { propagationMaxChecks: 30, orderMaxChecks: 60 }; // the demo's timing
     expect(record?.certificateEventBudget).toBe(certificateEventBudget(timing));
-    expect(record?.maxCertificatesPerExecution).toBe(maxCertificatesPerExecution(timing));
+    expect(record?.certificatesPerBatch).toBe(certificatesPerBatch(timing));
     expect(lines).toContain(
-      `history: ${RUN_OVERHEAD_EVENTS + 86} events (AWS-counted), at most 43 per certificate; at this timing a certificate may use up to ${certificateEventBudget(timing)}, so one execution fits ${maxCertificatesPerExecution(timing)} certificates; largest payload ${record?.largestPayload.bytes} bytes (${record?.largestPayload.state})`,
+      `history: run ${RUN_OVERHEAD_EVENTS + RUN_EVENTS_PER_BATCH} events, 1 batch execution(s) of at most ${BATCH_OVERHEAD_EVENTS + 86} events (AWS-counted), at most 43 per certificate; at this timing a certificate may use up to ${certificateEventBudget(timing)}, so a batch holds ${certificatesPerBatch(timing)} certificates; largest payload ${record?.largestPayload.bytes} bytes`,
     );
   });
 
-  it('fails the execution when its history reaches the event limit, and alerts as the EventBridge rule would', async () => {
+  it('a batch whose history reaches the event limit fails alone: the run reports its certificates, the next run sweeps their values', async () => {
     const lines: string[] = [];
     const result = await runLocal({
       workdir,
       force: true,
       out: (l) => lines.push(l),
-      limits: { historyEvents: 30 },
+      limits: { historyEvents: 35 },
+    });
+    expect(result.exitCode).toBe(1);
+    // the run itself finished (34 events: within the limit of 35), ending as a run with failed
+    // certificates does; the batch (97 events at full length) did not
+    expect(result.execution?.historyEvents).toBe(34);
+    expect(result.execution?.error).toMatch(/^CertificatesFailed: /);
+    expect(result.execution?.batches).toEqual([expect.objectContaining({ status: 'FAILED' })]);
+    expect(result.summary?.failed.map((f) => [f.certificate, f.step, f.error])).toEqual([
+      ['example-test', 'IssueBatch', 'States.TaskFailed'],
+      ['www-example-test', 'IssueBatch', 'States.TaskFailed'],
+    ]);
+    expect(result.summary?.failed[0]?.message).toContain(
+      '"Error":"States.Runtime","Cause":"The execution reached the maximum number of history events (35)."',
+    );
+    // the batch died with values published: they stay owned, and the next run removes them
+    const next = await runLocal({ workdir, force: true, out: () => undefined });
+    expect(next.exitCode).toBe(0);
+    expect(next.summary?.swept.length).toBeGreaterThan(0);
+  });
+
+  it('fails the run when its own history reaches the event limit, and alerts as the EventBridge rule would', async () => {
+    const lines: string[] = [];
+    const result = await runLocal({
+      workdir,
+      force: true,
+      out: (l) => lines.push(l),
+      limits: { historyEvents: 25 },
     });
     expect(result.exitCode).toBe(1);
     expect(result.execution).toMatchObject({
       status: 'FAILED',
-      error: 'States.Runtime: The execution reached the maximum number of history events (30).',
+      error: 'States.Runtime: The execution reached the maximum number of history events (25).',
     });
     expect(lines.join('\n')).toContain(
-      'the run failed before its summary: States.Runtime: The execution reached the maximum number of history events (30).',
+      'the run failed before its summary: States.Runtime: The execution reached the maximum number of history events (25).',
     );
     expect(alerts().pop()).toMatchObject({
       type: 'execution-ended',

@@ -107,11 +107,18 @@ describe('certflow CLI', () => {
     );
   });
 
-  it('definition: prints the ASL that local mode runs', () => {
+  it('definition: prints the ASL that local mode runs (the run, and with --batch the batch)', () => {
     const out = cli('definition');
     expect(out.status).toBe(0);
     const asl = JSON.parse(out.stdout) as { StartAt: string; States: Record<string, { Type: string }> };
     expect(asl.StartAt).toBe('SelectDue');
-    expect(asl.States.IssueEach.Type).toBe('Map');
+    expect(asl.States.IssueBatches.Type).toBe('Map');
+    const batch = cli('definition', '--batch');
+    const batchAsl = JSON.parse(batch.stdout) as {
+      StartAt: string;
+      States: Record<string, { Type: string }>;
+    };
+    expect(batchAsl.StartAt).toBe('IssueEach');
+    expect(batchAsl.States.IssueEach.Type).toBe('Map');
   });
 });

@@ -93,7 +93,7 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
 
 /** Reasons stay short in the selection (it travels in every state's payload). */
 function shorten(reason: string): string {
-  return reason.length > 160 ? `${reason.slice(0, 157)}...` : reason;
+  return reason.length > 400 ? `${reason.slice(0, 397)}...` : reason;
 }
 
 /** Expired or broken: renew before anything merely due. */
