@@ -28,9 +28,15 @@ import {
 
 /**
  * `certflow status`: every configured certificate as its stores hold it (local directory,
- * Secrets Manager tags, ACM), whether it is due and why, decided exactly as SelectDue decides
- * (lambdas/core/renewal/decide.ts, with the CA's ARI window where offered), and what the last
- * run did with it. Counts first, then what needs attention; `--all` lists every certificate.
+ * Secrets Manager tags of `<prefix>/certificate/<name>`, ACM), whether it is due and why, decided
+ * exactly as SelectDue decides (lambdas/core/renewal/decide.ts, with the CA's ARI window where
+ * offered), and what the last run did with it. Counts first, then what needs attention; `--all`
+ * lists every certificate.
+ *
+ * States, most urgent first: `error` (a store could not be consulted: access denied, the service
+ * or directory unreachable; nothing is known), `expired`, `broken` (a store holds it but cannot be
+ * trusted: files missing or not matching, stale tags; the store's problem is on the line, and the
+ * next run re-issues it), `not-issued`, `due`, `ok`.
  */
 
 export interface StatusOptions extends StackOptions {
@@ -51,11 +57,16 @@ export interface StatusOptions extends StackOptions {
   concurrency?: number;
 }
 
-export type CertificateState = 'ok' | 'due' | 'expired' | 'not-issued' | 'error';
+export type CertificateState = 'ok' | 'due' | 'expired' | 'not-issued' | 'broken' | 'error';
 
 /** One store's view of a certificate (JSON: `certificates[].stores[]`). Metadata only, never key material. */
 export interface StoreView {
   store: string;
+  /**
+   * What the store said: `absent`, `healthy`, `broken` (see `problem`), or `error` when it could
+   * not be consulted (see `error`).
+   */
+  status: StoredCertificate['status'] | 'error';
   found: boolean;
   serial?: string;
   issuer?: string;
@@ -105,6 +116,9 @@ interface Reader {
   current(name: string): Promise<StoredCertificate>;
 }
 
+/** The default secret name prefix of the construct (lib/certflow-props.ts). */
+const DEFAULT_SECRET_PREFIX = 'certflow';
+
 export async function statusCommand(opts: StatusOptions, io: CliIO = processIO): Promise<number> {
   return runCommand(io, opts.json === true, async () => {
     const config = loadConfig(opts.config);
@@ -123,6 +137,8 @@ class Readers {
   constructor(
     private readonly config: CertflowConfig,
     private readonly opts: StatusOptions,
+    /** Where a reader says what it assumed (e.g. the default secret name prefix). */
+    private readonly notes: string[],
   ) {}
 
   stackInfo(): Promise<StackInfo> {
@@ -166,6 +182,16 @@ class Readers {
     if (this.opts.aws === false) throw new StackLookupError('AWS lookups are off (--no-aws)');
     if (kind === 'secretsmanager') {
       const prefix = await certificateSecretNamePrefix(() => this.stackInfo());
+      const stack = await this.stackInfo().catch((error: unknown) => error as Error);
+      if (stack instanceof Error || stack.outputs.CertificateSecretNamePrefix === undefined) {
+        this.notes.push(
+          `certificate secrets are looked up as ${prefix}/certificate/<name>: ${
+            stack instanceof Error
+              ? `the stack outputs are not readable (${describeError(stack)})`
+              : `${stack.source} has no CertificateSecretNamePrefix output`
+          }, so the construct's default prefix "${DEFAULT_SECRET_PREFIX}" is assumed`,
+        );
+      }
       const { secretsManagerReader } = await import('../../lambdas/adapters/store/secrets-manager/reader');
       return secretsManagerReader(prefix, await this.region());
     }
@@ -215,10 +241,10 @@ export async function buildStatus(config: CertflowConfig, opts: StatusOptions): 
   const certificates = config.certificates.filter(
     (c) => !opts.certificate?.length || opts.certificate.includes(c.name),
   );
-  const readers = new Readers(config, opts);
+  const notes: string[] = [];
+  const readers = new Readers(config, opts, notes);
   const useAri = opts.ari !== false && config.renewal.useAri;
   const ari = new AriWindows(config);
-  const notes: string[] = [];
 
   const history = await runHistory(opts, readers, certificates, notes);
 
@@ -246,12 +272,13 @@ export async function buildStatus(config: CertflowConfig, opts: StatusOptions): 
     due: count('due'),
     expired: count('expired'),
     'not-issued': count('not-issued'),
+    broken: count('broken'),
     error: count('error'),
     lastRunFailed: list.filter((c) => c.lastRun?.result === 'failed').length,
     attention: list.filter((c) => c.attention).length,
   };
   return {
-    ok: counts.expired + counts['not-issued'] + counts.error + counts.lastRunFailed === 0,
+    ok: counts.expired + counts['not-issued'] + counts.broken + counts.error + counts.lastRunFailed === 0,
     config: opts.config,
     at: now.toISOString(),
     counts,
@@ -268,10 +295,11 @@ async function readStore(
 ): Promise<StoreView & { metadata?: CertificateMetadata; stored?: StoredCertificate }> {
   try {
     const stored = await (await readers.get(kind)).current(name);
-    if (stored.status === 'absent') return { store: kind, found: false, stored };
+    if (stored.status === 'absent') return { store: kind, status: 'absent', found: false, stored };
     const metadata = stored.metadata;
     return {
       store: kind,
+      status: stored.status,
       found: true,
       ...(metadata
         ? {
@@ -288,7 +316,7 @@ async function readStore(
       stored,
     };
   } catch (error) {
-    return { store: kind, found: false, error: describeError(error) };
+    return { store: kind, status: 'error', found: false, error: describeError(error) };
   }
 }
 
@@ -328,13 +356,16 @@ function decide(
   );
   const notAfter = soonest?.notAfter;
   const expired = notAfter !== undefined && now.getTime() >= Date.parse(notAfter);
+  const broken = views.some((v) => v.status === 'broken');
   const state: CertificateState = !decision.due
     ? 'ok'
-    : found.length === 0
-      ? 'not-issued'
-      : expired
-        ? 'expired'
-        : 'due';
+    : expired
+      ? 'expired'
+      : broken
+        ? 'broken'
+        : found.length === 0
+          ? 'not-issued'
+          : 'due';
   return {
     ...base,
     state,
@@ -398,13 +429,21 @@ const STATE_LABEL: Record<CertificateState, string> = {
   ok: 'ok',
   due: 'due',
   expired: 'EXPIRED',
+  broken: 'BROKEN',
   'not-issued': 'NOT ISSUED',
-  error: 'UNREADABLE',
+  error: 'ERROR',
 };
-const SEVERITY: Record<CertificateState, number> = { error: 0, expired: 1, 'not-issued': 2, due: 4, ok: 5 };
-/** Most urgent first: unreadable, expired, not issued, failed in the last run, due. */
+const SEVERITY: Record<CertificateState, number> = {
+  error: 0,
+  expired: 1,
+  broken: 2,
+  'not-issued': 3,
+  due: 5,
+  ok: 6,
+};
+/** Most urgent first: store error, expired, broken, not issued, failed in the last run, due. */
 const severity = (x: CertificateStatus): number =>
-  x.lastRun?.result === 'failed' ? Math.min(3, SEVERITY[x.state]) : SEVERITY[x.state];
+  x.lastRun?.result === 'failed' ? Math.min(4, SEVERITY[x.state]) : SEVERITY[x.state];
 
 function printStatus(report: StatusReport, io: CliIO, all: boolean): void {
   const c = report.counts;
@@ -412,7 +451,7 @@ function printStatus(report: StatusReport, io: CliIO, all: boolean): void {
     `certflow status: ${report.config}: ${c.total} certificate${c.total === 1 ? '' : 's'} at ${report.at}`,
   );
   io.out(
-    `  ${c.ok} ok, ${c.due} due, ${c.expired} expired, ${c['not-issued']} not issued, ${c.error} unreadable; ${c.lastRunFailed} failed in their last run`,
+    `  ${c.ok} ok, ${c.due} due, ${c.expired} expired, ${c.broken} broken, ${c['not-issued']} not issued, ${c.error} store error${c.error === 1 ? '' : 's'}; ${c.lastRunFailed} failed in their last run`,
   );
   const r = report.lastRun;
   if (r) {

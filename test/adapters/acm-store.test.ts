@@ -401,7 +401,7 @@ describe('AcmCertificateStore.current', () => {
       .resolves(detail(EXISTING_ARN, { Status: 'REVOKED', RevocationReason: 'KEY_COMPROMISE' }));
     await expect(store().current('www')).resolves.toMatchObject({
       status: 'broken',
-      problem: `acm: ACM reports ${EXISTING_ARN} in ${HOME} as REVOKED (KEY_COMPROMISE)`,
+      problem: `ACM reports ${EXISTING_ARN} in ${HOME} as REVOKED (KEY_COMPROMISE)`,
     });
   });
 
@@ -411,13 +411,13 @@ describe('AcmCertificateStore.current', () => {
     edge.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [] });
     await expect(store([HOME, EDGE]).current('www')).resolves.toMatchObject({
       status: 'broken',
-      problem: `acm: not imported in ${EDGE}`,
+      problem: `not imported in ${EDGE}`,
     });
 
     edgeHolds({ Serial: '05:00:01' });
     await expect(store([HOME, EDGE]).current('www')).resolves.toMatchObject({
       status: 'broken',
-      problem: `acm: ${EDGE} holds serial 50001 but ${HOME} holds 4a1b2`,
+      problem: `${EDGE} holds serial 50001 but ${HOME} holds 4a1b2`,
     });
   });
 
@@ -429,7 +429,7 @@ describe('AcmCertificateStore.current', () => {
       .resolves(detail(EXISTING_ARN, { Serial: '0f:ac:b0:a3:8d:ea:65:52:2d:7d:01:3a:39:36:db:d6' }));
     await expect(store().current('www')).resolves.toMatchObject({
       status: 'broken',
-      problem: `acm: the certflow:ariCertId tag of ${EXISTING_ARN} is for serial 4a1b2, but ACM holds serial facb0a38dea65522d7d013a3936dbd6 (re-imported outside certflow?)`,
+      problem: `the certflow:ariCertId tag of ${EXISTING_ARN} is for serial 4a1b2, but ACM holds serial facb0a38dea65522d7d013a3936dbd6 (re-imported outside certflow?)`,
     });
   });
 

@@ -22,24 +22,32 @@ import type { CertificateMetadata } from '../../lambdas/core/ports';
 import type { CliIO } from '../../lib/cli/common';
 import { planCommand } from '../../lib/cli/plan';
 import { type StatusReport, statusCommand } from '../../lib/cli/status';
+import { accessDenied, describeSecretResponse, resourceNotFound } from '../fixtures/aws/secrets-manager';
 
 /**
  * The AWS side of `certflow status` and `certflow plan`, at the SDK boundary. Every response is
- * an AWS documentation example (source beside it); where a value had to fit this deployment
- * (tags, names), the comment says which.
+ * an AWS documentation example (source beside it, or in test/fixtures/aws/*); where a value had
+ * to fit this deployment (tags, names, region), the comment says which.
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'certflow-aws-cli-'));
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:HelloWorld';
 const EXECUTION_ARN = 'arn:aws:states:us-east-1:123456789012:execution:HelloWorld:MyExecution';
-// Secret ARN from the AWS CLI describe-secret example
-// (https://docs.aws.amazon.com/cli/latest/reference/secretsmanager/describe-secret.html).
-const WWW_SECRET = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:MyTestSecret-Ca8JGt';
-const EXAMPLE_SECRET = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:certflow/example-a1B2c3';
+/** The stack's CertificateSecretNamePrefix output (lib/certflow.ts): secrets are `<prefix>/certificate/<name>`. */
+const PREFIX = 'prod/certflow';
+/**
+ * A certificate secret's ARN: the AWS CLI describe-secret example's
+ * (`arn:aws:secretsmanager:us-west-2:123456789012:secret:MyTestSecret-Ca8JGt`, test/fixtures/aws/
+ * secrets-manager.ts [CLI-DESC]) with this deployment's region and the secret's name.
+ */
+const secretArn = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-Ca8JGt`;
 // Certificate ARNs from the AWS CLI list-certificates example
 // (https://docs.aws.amazon.com/cli/latest/reference/acm/list-certificates.html).
 const ACM_ARN = 'arn:aws:acm:region:account:certificate/12345678-1234-1234-1234-123456789012';
 const OTHER_ACM_ARN = 'arn:aws:acm:region:account:certificate/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
+// The version ids of the describe-secret example's VersionIdsToStages.
+const PREVIOUS_VERSION = 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111';
+const CURRENT_VERSION = 'a1b2c3d4-5678-90ab-cdef-EXAMPLE22222';
 
 function config(overrides: Record<string, unknown> = {}): string {
   const file = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
@@ -52,6 +60,8 @@ function config(overrides: Record<string, unknown> = {}): string {
       certificates: [
         { name: 'example', domains: ['example.com', '*.example.com'], stores: ['secretsmanager'] },
         { name: 'www', domains: ['www.example.com'], stores: ['secretsmanager'] },
+        { name: 'api', domains: ['api.example.com'], stores: ['secretsmanager'] },
+        { name: 'legacy', domains: ['legacy.example.com'], stores: ['secretsmanager'] },
         // the names of the ACM describe-certificate example
         {
           name: 'acm-cert',
@@ -80,6 +90,9 @@ async function capture(fn: (io: CliIO) => Promise<number>) {
   return { code, lines, err, out: lines.join('\n') };
 }
 
+/** The text table's cells (columns are separated by two or more spaces). */
+const cells = (line: string | undefined) => String(line).split(/ {2,}/);
+
 describe('certflow status with Secrets Manager, ACM and the deployed state machine', () => {
   const sm = mockClient(SecretsManagerClient);
   const acm = mockClient(ACMClient);
@@ -90,49 +103,43 @@ describe('certflow status with Secrets Manager, ACM and the deployed state machi
     sfn.restore();
   });
 
-  const wwwMetadata: CertificateMetadata = {
-    name: 'www',
-    domains: ['www.example.com'],
+  const metadataOf = (name: string, serial: string): CertificateMetadata => ({
+    name,
+    domains: [`${name}.example.com`],
     keyType: 'ecdsa-p256',
-    serial: '04a1b2c3d4e5f60718293a4b5c6d7e8f9a0b',
+    serial,
     issuer: '(STAGING) Ersatz Edamame E1',
     notBefore: '2016-05-20T00:00:00.000Z',
     notAfter: '2016-08-18T00:00:00.000Z',
     storedAt: '2016-05-20T00:05:00.000Z',
-  };
+  });
+  const wwwMetadata = metadataOf('www', '04a1b2c3d4e5f60718293a4b5c6d7e8f9a0b');
+  const apiMetadata = metadataOf('api', '03f00dfeedc0ffee0123456789abcdef0011');
 
   beforeAll(() => {
-    // DescribeSecret: the AWS CLI describe-secret example
-    // (https://docs.aws.amazon.com/cli/latest/reference/secretsmanager/describe-secret.html;
-    // aws-cli awscli/examples/secretsmanager/describe-secret.rst). For "www" its Tags are the
-    // certflow:* tags the store writes for the certificate; "example" keeps the example's tags
-    // (no certificate stored yet).
-    const describeSecret = {
-      ARN: WWW_SECRET,
-      Name: 'MyTestSecret',
-      Description: 'My test secret',
-      KmsKeyId: 'arn:aws:kms:us-west-2:123456789012:key/EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE',
-      LastChangedDate: new Date(1523477145729),
-      LastAccessedDate: new Date(1524572133250),
-      VersionIdsToStages: {
-        'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111': ['AWSPREVIOUS'],
-        'a1b2c3d4-5678-90ab-cdef-EXAMPLE22222': ['AWSCURRENT'],
-      },
-      CreatedDate: new Date(1521534252660),
-      PrimaryRegion: 'us-west-2',
-    };
-    sm.on(DescribeSecretCommand, { SecretId: WWW_SECRET }).resolves({
-      ...describeSecret,
-      Tags: metadataToTags(wwwMetadata),
-    });
-    sm.on(DescribeSecretCommand, { SecretId: EXAMPLE_SECRET }).resolves({
-      ...describeSecret,
-      ARN: EXAMPLE_SECRET,
-      Name: 'certflow/example',
-      Tags: [
-        { Key: 'SecondTag', Value: 'AnotherValue' },
-        { Key: 'FirstTag', Value: 'SomeValue' },
-      ],
+    // DescribeSecret of `<prefix>/certificate/<name>`, answered as AWS answers:
+    // - "www": the describe-secret example (describeSecretResponse, test/fixtures/aws/secrets-manager.ts
+    //   [CLI-DESC]) with the certflow:* tags the store writes, describing the AWSCURRENT version;
+    // - "api": the same, but its tags describe the example's AWSPREVIOUS version (someone put a
+    //   value by hand after certflow stored it): the store reports it broken;
+    // - "legacy": AccessDeniedException ([API-COMMON]), e.g. an explicit Deny in its resource policy;
+    // - anything else ("example", never stored): ResourceNotFoundException ([SDK-ERR]).
+    sm.on(DescribeSecretCommand).callsFake(async (input: { SecretId?: string }) => {
+      const id = String(input.SecretId);
+      const tagged = (metadata: CertificateMetadata, version: string) =>
+        describeSecretResponse({
+          arn: secretArn(id),
+          name: id,
+          tags: [...metadataToTags(metadata), { Key: 'certflow:versionId', Value: version }],
+          versionIdsToStages: {
+            [PREVIOUS_VERSION]: ['AWSPREVIOUS'],
+            [CURRENT_VERSION]: ['AWSCURRENT'],
+          },
+        });
+      if (id === `${PREFIX}/certificate/www`) return tagged(wwwMetadata, CURRENT_VERSION);
+      if (id === `${PREFIX}/certificate/api`) return tagged(apiMetadata, PREVIOUS_VERSION);
+      if (id === `${PREFIX}/certificate/legacy`) throw accessDenied();
+      throw resourceNotFound();
     });
 
     // ListCertificates: the AWS CLI list-certificates example
@@ -202,7 +209,7 @@ describe('certflow status with Secrets Manager, ACM and the deployed state machi
         {
           certificate: 'www',
           notAfter: wwwMetadata.notAfter,
-          locations: [{ store: 'secretsmanager', location: WWW_SECRET }],
+          locations: [{ store: 'secretsmanager', location: secretArn(`${PREFIX}/certificate/www`) }],
         },
       ],
       failed: [
@@ -251,16 +258,15 @@ describe('certflow status with Secrets Manager, ACM and the deployed state machi
       ],
     });
   });
+  beforeEach(() => sm.resetHistory());
 
+  const outputs = { StateMachineArn: STATE_MACHINE_ARN, CertificateSecretNamePrefix: PREFIX };
   const run = (opts: Partial<Parameters<typeof statusCommand>[0]> = {}) =>
     capture((io) =>
       statusCommand(
         {
           config: config(),
-          stackOutputs: outputsFile({
-            StateMachineArn: STATE_MACHINE_ARN,
-            CertificateSecretArns: JSON.stringify({ example: EXAMPLE_SECRET, www: WWW_SECRET }),
-          }),
+          stackOutputs: outputsFile(outputs),
           region: 'us-east-1',
           workdir: join(dir, 'no-local-runs'),
           now: new Date('2016-06-01T00:00:00.000Z'),
@@ -271,31 +277,93 @@ describe('certflow status with Secrets Manager, ACM and the deployed state machi
       ),
     );
 
-  it('reads Secrets Manager tags and ACM, decides like SelectDue, shows the last execution; exit 1 for the failed one', async () => {
+  it('counts first, then what needs attention, most urgent first: the store error, the broken secret with its problem, the failed first issue; exit 1', async () => {
     const { code, lines } = await run();
-    expect(lines[1]).toBe('  2 ok, 0 due, 0 expired, 1 not issued, 0 unreadable; 1 failed in their last run');
+    expect(lines[1]).toBe(
+      '  2 ok, 0 due, 0 expired, 1 broken, 1 not issued, 1 store error; 1 failed in their last run',
+    );
     expect(lines[2]).toBe(
       `  last run: aws ${EXECUTION_ARN} (2017-02-10T23:22:36.878Z) FAILED: 1 issued, 1 failed, 1 not due`,
     );
-    expect(lines).toContain('needs attention (1):');
-    const row = lines.find((l) => l.startsWith('example ')) as string;
-    expect(row).toMatch(
-      /^example\s+NOT ISSUED\s+-\s+-\s+ecdsa-p256\s+failed\s+-\s+example.com,\*.example.com\s+/,
-    );
-    expect(row).toContain(
-      'not issued yet; last run failed at CreateOrder: DelegationError: _acme-challenge.example.com has no CNAME',
-    );
+    const at = lines.indexOf('needs attention (3):');
+    expect(at).toBeGreaterThan(0);
+    expect(cells(lines[at + 1])).toEqual([
+      'CERTIFICATE',
+      'STATE',
+      'DAYS',
+      'NOT AFTER',
+      'KEY',
+      'LAST RUN',
+      'ISSUER',
+      'NAMES',
+      'WHY',
+    ]);
+    const [legacy, api, example] = lines.slice(at + 2, at + 5).map(cells);
+    // A store that could not be consulted: nothing is known, the cause is on the line.
+    expect(legacy).toEqual([
+      'legacy',
+      'ERROR',
+      '-',
+      '-',
+      'ecdsa-p256',
+      '-',
+      '-',
+      'legacy.example.com',
+      `secretsmanager: CertificateStoreError: secretsmanager: DescribeSecret for certificate "legacy" (${PREFIX}/certificate/legacy) failed: AccessDeniedException: You do not have sufficient access to perform this action.`,
+    ]);
+    // A secret that cannot be trusted: what the store found wrong, and that it will be re-issued.
+    expect(api).toEqual([
+      'api',
+      'BROKEN',
+      '78',
+      apiMetadata.notAfter,
+      'ecdsa-p256',
+      '-',
+      apiMetadata.issuer,
+      'api.example.com',
+      `stored certificate is broken (secretsmanager: the AWSCURRENT version of secret ${secretArn(`${PREFIX}/certificate/api`)} is ${CURRENT_VERSION}, but its tags describe version ${PREVIOUS_VERSION} (AWSPREVIOUS): the value was changed after certflow stored serial ${apiMetadata.serial})`,
+    ]);
+    expect(example).toEqual([
+      'example',
+      'NOT ISSUED',
+      '-',
+      '-',
+      'ecdsa-p256',
+      'failed',
+      '-',
+      'example.com,*.example.com',
+      'not issued yet; last run failed at CreateOrder: DelegationError: _acme-challenge.example.com has no CNAME into the delegated zone acme.example.net; add to the primary zone: _acme-challenge.example.com. CNAME example.com.acme.example.net.',
+    ]);
+    expect(lines[lines.length - 1]).toBe('(certflow status --all lists all 5 certificates)');
     expect(code).toBe(1);
-    // metadata comes from tags (DescribeSecret), never from the secret value
-    expect(sm).toHaveReceivedCommandWith(DescribeSecretCommand, { SecretId: WWW_SECRET });
+    // Each certificate secret is found by its name under the stack's prefix, and read through its
+    // tags (DescribeSecret), never its value.
+    expect(
+      sm
+        .commandCalls(DescribeSecretCommand)
+        .map((c) => c.args[0].input.SecretId)
+        .sort(),
+    ).toEqual(['api', 'example', 'legacy', 'www'].map((n) => `${PREFIX}/certificate/${n}`));
     expect(sm).not.toHaveReceivedCommand(GetSecretValueCommand);
     // one ACM listing for all certificates, whatever their number
     expect(acm).toHaveReceivedCommandTimes(ListCertificatesCommand, 1);
   });
 
-  it('--json: each store as read, the decision and the last run', async () => {
+  it('--json: each store as read (absent, healthy, broken with its problem, error), the decision and the last run', async () => {
     const { out } = await run({ json: true, all: true });
     const doc = JSON.parse(out) as StatusReport;
+    expect(doc.ok).toBe(false);
+    expect(doc.counts).toEqual({
+      total: 5,
+      ok: 2,
+      due: 0,
+      expired: 0,
+      broken: 1,
+      'not-issued': 1,
+      error: 1,
+      lastRunFailed: 1,
+      attention: 3,
+    });
     const byName = Object.fromEntries(doc.certificates.map((c) => [c.name, c]));
     expect(byName.www).toMatchObject({
       state: 'ok',
@@ -304,8 +372,44 @@ describe('certflow status with Secrets Manager, ACM and the deployed state machi
       notAfter: '2016-08-18T00:00:00.000Z',
       daysLeft: 78,
       reason: 'valid until 2016-08-18T00:00:00.000Z; due 2016-07-19T00:00:00.000Z',
-      stores: [{ store: 'secretsmanager', found: true, serial: wwwMetadata.serial, keyType: 'ecdsa-p256' }],
+      stores: [
+        {
+          store: 'secretsmanager',
+          status: 'healthy',
+          found: true,
+          serial: wwwMetadata.serial,
+          keyType: 'ecdsa-p256',
+        },
+      ],
       lastRun: { result: 'issued', source: 'aws', run: EXECUTION_ARN },
+      attention: false,
+    });
+    expect(byName.api).toMatchObject({
+      state: 'broken',
+      due: true,
+      stores: [
+        {
+          store: 'secretsmanager',
+          status: 'broken',
+          found: true,
+          serial: apiMetadata.serial,
+          problem: expect.stringContaining(`but its tags describe version ${PREVIOUS_VERSION} (AWSPREVIOUS)`),
+        },
+      ],
+      attention: true,
+    });
+    expect(byName.legacy).toMatchObject({
+      state: 'error',
+      due: false,
+      stores: [
+        {
+          store: 'secretsmanager',
+          status: 'error',
+          found: false,
+          error: expect.stringContaining('AccessDeniedException'),
+        },
+      ],
+      attention: true,
     });
     expect(byName['acm-cert']).toMatchObject({
       state: 'ok',
@@ -313,24 +417,54 @@ describe('certflow status with Secrets Manager, ACM and the deployed state machi
       issuer: 'Amazon',
       notAfter: '2016-11-06T12:00:00.000Z',
       stores: [
-        { store: 'acm', found: true, serial: '0facb0a38dea65522d7d013a3936dbd6', keyType: 'rsa-2048' },
+        {
+          store: 'acm',
+          status: 'healthy',
+          found: true,
+          serial: '0facb0a38dea65522d7d013a3936dbd6',
+          keyType: 'rsa-2048',
+        },
       ],
       lastRun: { result: 'not due' },
     });
     expect(byName.example).toMatchObject({
       state: 'not-issued',
-      stores: [{ store: 'secretsmanager', found: false }],
+      stores: [{ store: 'secretsmanager', status: 'absent', found: false }],
       lastRun: { result: 'failed' },
       attention: true,
     });
   });
 
-  it('without the stack outputs and with --no-aws: the AWS stores are unreadable, said plainly, exit 1', async () => {
-    const { code, lines } = await run({ stackOutputs: undefined, aws: false });
-    expect(lines[1]).toBe('  0 ok, 0 due, 0 expired, 0 not issued, 3 unreadable; 0 failed in their last run');
-    expect(lines.find((l) => l.startsWith('www '))).toMatch(
-      /UNREADABLE.*secretsmanager: StackLookupError: AWS lookups are off \(--no-aws\)$/,
+  it('stack outputs without CertificateSecretNamePrefix: looks under the default prefix "certflow" and says so', async () => {
+    const file = outputsFile({ StateMachineArn: STATE_MACHINE_ARN });
+    const { lines } = await run({ stackOutputs: file });
+    expect(lines).toContain(
+      `  note: certificate secrets are looked up as certflow/certificate/<name>: ${file} (stack Certflow) has no CertificateSecretNamePrefix output, so the construct's default prefix "certflow" is assumed`,
     );
+    expect(sm).toHaveReceivedCommandWith(DescribeSecretCommand, { SecretId: 'certflow/certificate/www' });
+    // Nothing is under that prefix in this account: every secret reads as never issued.
+    expect(lines[1]).toBe(
+      '  1 ok, 0 due, 0 expired, 0 broken, 4 not issued, 0 store errors; 1 failed in their last run',
+    );
+  });
+
+  it('without the stack outputs and with --no-aws: every AWS store is a store error, said plainly, exit 1', async () => {
+    const { code, lines } = await run({ stackOutputs: undefined, aws: false });
+    expect(lines[1]).toBe(
+      '  0 ok, 0 due, 0 expired, 0 broken, 0 not issued, 5 store errors; 0 failed in their last run',
+    );
+    expect(cells(lines.find((l) => l.startsWith('www ')))).toEqual([
+      'www',
+      'ERROR',
+      '-',
+      '-',
+      'ecdsa-p256',
+      '-',
+      '-',
+      'www.example.com',
+      'secretsmanager: StackLookupError: AWS lookups are off (--no-aws)',
+    ]);
+    expect(sm).not.toHaveReceivedCommand(DescribeSecretCommand);
     expect(code).toBe(1);
   });
 });

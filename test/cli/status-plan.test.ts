@@ -76,7 +76,9 @@ describe('status and plan against a local store written by a real local run', ()
     const { code, lines } = await capture((io) => statusCommand({ config, workdir }, io));
     const runId = basename(run.runDirectory);
     expect(lines[0]).toMatch(new RegExp(`^certflow status: ${config}: 2 certificates at \\S+Z$`));
-    expect(lines[1]).toBe('  2 ok, 0 due, 0 expired, 0 not issued, 0 unreadable; 0 failed in their last run');
+    expect(lines[1]).toBe(
+      '  2 ok, 0 due, 0 expired, 0 broken, 0 not issued, 0 store errors; 0 failed in their last run',
+    );
     expect(lines[2]).toMatch(
       new RegExp(`^  last run: local ${runId} \\(\\S+\\) ok: 2 issued, 0 failed, 0 not due$`),
     );
@@ -115,7 +117,9 @@ describe('status and plan against a local store written by a real local run', ()
     const m = meta['www-example-test'] as Meta;
     const now = new Date(renewAt(m).getTime() + DAY);
     const { code, lines } = await capture((io) => statusCommand({ config, workdir, now }, io));
-    expect(lines[1]).toBe('  0 ok, 2 due, 0 expired, 0 not issued, 0 unreadable; 0 failed in their last run');
+    expect(lines[1]).toBe(
+      '  0 ok, 2 due, 0 expired, 0 broken, 0 not issued, 0 store errors; 0 failed in their last run',
+    );
     expect(lines).toContain('needs attention (2):');
     const row = lines.find((l) => l.startsWith('www-example-test ')) as string;
     expect(row).toMatch(/^www-example-test\s+due\s+/);
@@ -133,10 +137,13 @@ describe('status and plan against a local store written by a real local run', ()
     expect(code).toBe(1);
   });
 
-  it('status with a certificate the store does not hold, and one whose metadata is damaged: NOT ISSUED, UNREADABLE, exit 1', async () => {
+  it('status with damaged sets and a certificate the store does not hold: BROKEN with what is wrong, NOT ISSUED, exit 1', async () => {
     const damaged = join(workdir, 'damaged-store');
     cpSync(join(workdir, 'certs'), damaged, { recursive: true, dereference: true });
-    writeFileSync(join(damaged, 'live', 'www-example-test', 'metadata.json'), '{"name": ');
+    const live = (name: string) => join(damaged, 'live', name);
+    // A store that stopped half-way through metadata.json, and a key replaced by another certificate's.
+    writeFileSync(join(live('www-example-test'), 'metadata.json'), '{"name": ');
+    cpSync(join(live('www-example-test'), 'privkey.pem'), join(live('example-test'), 'privkey.pem'));
     const file = writeConfig({
       storage: { localDirectory: damaged, defaultStores: ['local'] },
       certificates: [
@@ -145,17 +152,76 @@ describe('status and plan against a local store written by a real local run', ()
         { name: 'new-one', domains: ['new.example.test'], stores: ['local'] },
       ],
     });
-    const { code, lines } = await capture((io) => statusCommand({ config: file, workdir }, io));
-    expect(lines[1]).toBe('  1 ok, 0 due, 0 expired, 1 not issued, 1 unreadable; 0 failed in their last run');
-    const rows = lines.slice(lines.indexOf('needs attention (2):') + 2);
-    expect(rows[0]).toMatch(
+    const now = new Date();
+    const { code, lines } = await capture((io) => statusCommand({ config: file, workdir, now }, io));
+    expect(lines[1]).toBe(
+      '  0 ok, 0 due, 0 expired, 2 broken, 1 not issued, 0 store errors; 0 failed in their last run',
+    );
+    const at = lines.indexOf('needs attention (3):');
+    const [www, example, fresh] = lines.slice(at + 2).map((l) => l.split(/ {2,}/));
+    // Nothing readable about it: no dates, only what is wrong with which file.
+    expect(www?.slice(0, 8)).toEqual([
+      'www-example-test',
+      'BROKEN',
+      '-',
+      '-',
+      'ecdsa-p256',
+      'issued',
+      '-',
+      'www.example.test',
+    ]);
+    expect(www?.[8]).toMatch(
       new RegExp(
-        `^www-example-test\\s+UNREADABLE\\s+-\\s+-\\s+ecdsa-p256\\s+issued\\s+-\\s+www.example.test\\s+local: CertificateStoreError: ${join(damaged, 'live', 'www-example-test', 'metadata.json')} is not valid JSON`,
+        `^stored certificate is broken \\(local: ${live('www-example-test')}: metadata\\.json is not valid JSON \\(.+\\)\\)$`,
       ),
     );
-    expect(rows[1]).toMatch(
-      /^new-one\s+NOT ISSUED\s+-\s+-\s+ecdsa-p256\s+-\s+-\s+new.example.test\s+not issued yet$/,
+    // Its record is fine, so its dates are shown; its key is not the certificate's.
+    const m = meta['example-test'] as Meta;
+    expect(example).toEqual([
+      'example-test',
+      'BROKEN',
+      String(Math.floor((Date.parse(m.notAfter) - now.getTime()) / DAY)),
+      m.notAfter,
+      'ecdsa-p256',
+      'issued',
+      m.issuer,
+      'example.test,*.example.test',
+      `stored certificate is broken (local: ${live('example-test')}: privkey.pem is not the key of cert.pem (another key))`,
+    ]);
+    expect(fresh).toEqual([
+      'new-one',
+      'NOT ISSUED',
+      '-',
+      '-',
+      'ecdsa-p256',
+      '-',
+      '-',
+      'new.example.test',
+      'not issued yet',
+    ]);
+    expect(code).toBe(1);
+  });
+
+  it('status when the store cannot be consulted (storage.localDirectory is a file): every certificate ERROR with the OS cause, exit 1', async () => {
+    const notADirectory = join(workdir, 'not-a-directory');
+    writeFileSync(notADirectory, 'a file where the store should be\n');
+    const file = writeConfig({ storage: { localDirectory: notADirectory, defaultStores: ['local'] } });
+    const { code, lines } = await capture((io) => statusCommand({ config: file, workdir }, io));
+    expect(lines[1]).toBe(
+      '  0 ok, 0 due, 0 expired, 0 broken, 0 not issued, 2 store errors; 0 failed in their last run',
     );
+    const row = lines.find((l) => l.startsWith('www-example-test ')) as string;
+    expect(row.split(/ {2,}/)).toEqual([
+      'www-example-test',
+      'ERROR',
+      '-',
+      '-',
+      'ecdsa-p256',
+      'issued',
+      '-',
+      'www.example.test',
+      `local: CertificateStoreError: local store: ${notADirectory} is not a directory (ENOTDIR); point storage.localDirectory at a directory`,
+    ]);
     expect(code).toBe(1);
   });
 
@@ -169,6 +235,7 @@ describe('status and plan against a local store written by a real local run', ()
       ok: 2,
       due: 0,
       expired: 0,
+      broken: 0,
       'not-issued': 0,
       error: 0,
       lastRunFailed: 0,
@@ -195,6 +262,7 @@ describe('status and plan against a local store written by a real local run', ()
     expect(cert?.stores).toEqual([
       {
         store: 'local',
+        status: 'healthy',
         found: true,
         serial: m.serial,
         issuer: m.issuer,
@@ -207,35 +275,59 @@ describe('status and plan against a local store written by a real local run', ()
   });
 
   it('status stays readable with 1,000 certificates: counts first, then only what needs attention', async () => {
+    // One real issued set (cert, chain, fullchain, key and metadata from the local run) copied
+    // 1,000 times, its metadata naming each copy, so the store checks each set as it checks a real
+    // one (key matches cert, chain issued it, fullchain = cert + chain, record = cert). Four were
+    // never issued; four hold another certificate's key.
     const big = join(workdir, 'big-store');
+    const source = join(workdir, 'certs', 'live', 'www-example-test');
+    const files = Object.fromEntries(
+      ['cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem'].map((f) => [
+        f,
+        readFileSync(join(source, f)),
+      ]),
+    );
+    const otherKey = readFileSync(join(workdir, 'certs', 'live', 'example-test', 'privkey.pem'));
+    const record = meta['www-example-test'] as Meta;
     const certificates: { name: string; domains: string[]; stores: string[] }[] = [];
-    const source = meta['www-example-test'] as Meta;
+    const built = Date.now();
     for (let i = 0; i < 1000; i++) {
       const name = `site-${String(i).padStart(4, '0')}`;
-      const domains = [`site${i}.example.test`];
-      certificates.push({ name, domains, stores: ['local'] });
-      if (i % 250 === 7) continue; // four were never issued
+      certificates.push({ name, domains: record.domains, stores: ['local'] });
+      if (i % 250 === 7) continue;
       const dir = join(big, 'live', name);
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ ...source, name, domains }));
+      for (const [f, content] of Object.entries(files)) writeFileSync(join(dir, f), content, { mode: 0o600 });
+      if (i % 250 === 100) writeFileSync(join(dir, 'privkey.pem'), otherKey, { mode: 0o600 });
+      writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ ...record, name }));
     }
     const file = writeConfig({ storage: { localDirectory: big, defaultStores: ['local'] }, certificates });
     const started = Date.now();
     const { code, lines } = await capture((io) => statusCommand({ config: file, workdir }, io));
-    process.stderr.write(`status over 1000 local certificates took ${Date.now() - started} ms\n`);
+    process.stderr.write(
+      `1000 certificate sets written in ${started - built} ms; status over them took ${Date.now() - started} ms\n`,
+    );
     expect(lines[0]).toMatch(/: 1000 certificates at /);
     expect(lines[1]).toBe(
-      '  996 ok, 0 due, 0 expired, 4 not issued, 0 unreadable; 0 failed in their last run',
+      '  992 ok, 0 due, 0 expired, 4 broken, 4 not issued, 0 store errors; 0 failed in their last run',
     );
-    expect(lines).toContain('needs attention (4):');
-    expect(lines.filter((l) => /^site-\d{4}\s/.test(l)).map((l) => l.split(/\s+/)[0])).toEqual([
-      'site-0007',
-      'site-0257',
-      'site-0507',
-      'site-0757',
+    expect(lines).toContain('needs attention (8):');
+    const rows = lines.filter((l) => /^site-\d{4}\s/.test(l)).map((l) => l.split(/ {2,}/));
+    expect(rows.map((r) => [r[0], r[1]])).toEqual([
+      ['site-0100', 'BROKEN'],
+      ['site-0350', 'BROKEN'],
+      ['site-0600', 'BROKEN'],
+      ['site-0850', 'BROKEN'],
+      ['site-0007', 'NOT ISSUED'],
+      ['site-0257', 'NOT ISSUED'],
+      ['site-0507', 'NOT ISSUED'],
+      ['site-0757', 'NOT ISSUED'],
     ]);
+    expect(rows[0]?.[8]).toBe(
+      `stored certificate is broken (local: ${join(big, 'live', 'site-0100')}: privkey.pem is not the key of cert.pem (another key))`,
+    );
     expect(lines[lines.length - 1]).toBe('(certflow status --all lists all 1000 certificates)');
-    expect(lines.length).toBeLessThan(15);
+    expect(lines.length).toBeLessThan(20);
     expect(code).toBe(1);
   });
 

@@ -6,9 +6,15 @@
  * evaluated with @cloud-copilot/iam-simulate against the synthesized role policies (and the KMS
  * key and SNS topic policies), CloudFormation intrinsics resolved to concrete ARNs.
  *
- * How to extend (the data model will change: secrets created at runtime under a name prefix,
- * per-directory ACME account secrets, pending private keys, a DynamoDB table of pending TXT
- * records):
+ * What it covers: Route 53 record changes; secrets created at run time under the name prefix
+ * (`<prefix>/acme-account/*` by SelectDue, `<prefix>/certificate/*` and `<prefix>/pending-key/*`
+ * by FinalizeAndStore), with the KMS calls Secrets Manager makes on the caller's behalf and the
+ * TagResource permission CreateSecret needs for its tags; ACM imports; SNS alerts; the pending-values
+ * DynamoDB table (PublishRecords PutItem; Cleanup BatchWriteItem and the sweep's Scan); and the
+ * run-start sweep's states:DescribeExecution on this state machine's executions (the Cleanup role's
+ * CleanupSweepPolicy).
+ *
+ * How to extend:
  * - A new AWS service or operation: answer it in harness/fake-aws.ts (from a fixture in
  *   test/fixtures/aws/, with its source), and map it to its IAM action, resource ARN and
  *   condition keys in harness/requests.ts (`iamRequestsOf`); implied calls (KMS on the caller's
@@ -47,8 +53,8 @@ import {
 } from './harness/evaluate';
 import { FakeAws } from './harness/fake-aws';
 import { type ForbiddenRequest, forbiddenRequests } from './harness/forbidden';
-import { PipelineDriver } from './harness/pipeline';
-import { type IamRequest, iamRequestsOf } from './harness/requests';
+import { PipelineDriver, type RunOutcome } from './harness/pipeline';
+import { type IamRequest, iamRequestsOf, secretKind, secretNamePrefix } from './harness/requests';
 
 jest.setTimeout(300_000);
 
@@ -62,6 +68,11 @@ describe('IAM evaluated against every call the pipeline makes', () => {
   let allowedTable: Evaluated[];
   let forbidden: ForbiddenRequest[];
   let forbiddenTable: Evaluated[];
+  let prefix: string;
+  let pendingTable: string;
+  let leftByKill: number;
+  let sweeping: RunOutcome;
+  let killedExecution: string;
   const caFile = join(tmpdir(), `certflow-iam-ca-${process.pid}.pem`);
   const configFile = join(tmpdir(), `certflow-iam-config-${process.pid}.json`);
   /** The configuration the functions read (the layer's file), pointing at the local CA and BIND. */
@@ -139,11 +150,14 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       stackName: 'CertflowTest',
     });
     hostedZoneId = [...account.hostedZones.keys()][0] as string;
+    prefix = secretNamePrefix(account);
+    pendingTable = [...account.tables.keys()][0] as string;
     fake = new FakeAws({
       account: ACCOUNT,
       hostedZones: account.hostedZones,
       secrets: account.secrets,
       secretKeys: account.secretKeys,
+      tables: account.tables,
       region: REGION,
       mirror: new Rfc2136Provider({ server: bind.address, zone: bind.delegatedZone, tsig: bind.tsig }),
     });
@@ -155,7 +169,8 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       { [ENV.configFile]: writeConfigFile(configForFunctions(config)) },
     );
 
-    // Issue two certificates (one also into ACM in two regions).
+    // Issue two certificates (one also into ACM in two regions): the account, certificate and
+    // pending-key secrets are created on the way.
     const issue = await driver.run({ certificates: ['apex', 'www'] });
     expect(issue.results.map((r) => r.status)).toEqual(['issued', 'issued']);
     // Scheduled renewal: nothing valid is due; the never-issued "broken" fails at CreateOrder.
@@ -164,12 +179,28 @@ describe('IAM evaluated against every call the pipeline makes', () => {
     expect(scheduled.results).toEqual([
       expect.objectContaining({ certificate: 'broken', status: 'failed', step: 'CreateOrder' }),
     ]);
-    // Forced renewal: re-import into the same ACM ARNs, new secret versions.
+    // Forced renewal: re-import into the same ACM ARNs, new secret versions. The apex secret
+    // carries a certflow:* tag the new certificate does not need (an earlier version wrote more
+    // domain tags), so the store also removes it (UntagResource).
+    fake.tagSecret(`${prefix}/certificate/apex`, 'certflow:domains:9', 'stale');
     const renewal = await driver.run({ certificates: ['apex'], force: true });
     expect(renewal.results.map((r) => r.status)).toEqual(['issued']);
     // A failure after the records were published: Cleanup removes them, RecordFailure alerts.
-    const failed = await driver.run({ certificates: ['www'], force: true }, { www: 'PublishRecords' });
+    const failed = await driver.run(
+      { certificates: ['www'], force: true },
+      { failAfter: { www: 'PublishRecords' } },
+    );
     expect(failed.results).toEqual([expect.objectContaining({ status: 'failed', step: 'PublishRecords' })]);
+    // A run killed after PublishRecords (StopExecution): its values stay in the zone and the table...
+    const killed = await driver.run(
+      { certificates: ['www'], force: true },
+      { killAfter: { www: 'PublishRecords' } },
+    );
+    expect(killed.killed).toBe(true);
+    leftByKill = fake.tableItems(pendingTable).length;
+    // ...until the next run's sweep asks Step Functions whether that execution is over.
+    sweeping = await driver.run({ certificates: ['apex'] });
+    killedExecution = killed.executionId;
 
     recorded = fake.calls.flatMap((c) => iamRequestsOf(c, account));
     allowedTable = await evaluateAll(recorded, account);
@@ -195,9 +226,16 @@ describe('IAM evaluated against every call the pipeline makes', () => {
     rmSync(caFile, { force: true });
   });
 
+  /** `step action` of the recorded requests matching `keep`, as a sorted list of distinct lines. */
+  const made = (keep: (r: IamRequest) => boolean, describe = (r: IamRequest) => `${r.step} ${r.action}`) =>
+    [...new Set(recorded.filter(keep).map(describe))].sort();
+
   it('records calls from every function, and the pipeline really issued, renewed and re-imported', () => {
     const steps = new Set(recorded.map((r) => r.step));
     expect([...TASK_STEPS].filter((s) => !steps.has(s))).toEqual([]);
+    expect(new Set(fake.calls.map((c) => c.service))).toEqual(
+      new Set(['route53', 'secretsmanager', 'acm', 'sns', 'dynamodb', 'states']),
+    );
     // The ACM certificate was re-imported in place, in both regions (never a second import).
     for (const region of [REGION, 'us-east-1']) {
       expect(
@@ -220,6 +258,81 @@ describe('IAM evaluated against every call the pipeline makes', () => {
   it('every call the pipeline made is allowed for the function that made it', () => {
     const denied = allowedTable.filter((r) => r.verdict !== 'Allowed');
     expect(verdictTable('denied:', denied)).toBe('denied:');
+  });
+
+  it('creates every secret at run time under the prefix, each kind by the function that owns it', () => {
+    const secretCalls = recorded.filter((r) => r.action.startsWith('secretsmanager:'));
+    // Every secret named in a call is one of the three kinds under the prefix.
+    expect(secretCalls.filter((r) => secretKind(r.resource, account).kind === 'other')).toEqual([]);
+    for (const r of secretCalls) expect(r.resource).toContain(`:secret:${prefix}/`);
+    const byKind = (kind: string) =>
+      made((r) => r.action.startsWith('secretsmanager:') && secretKind(r.resource, account).kind === kind);
+    expect(byKind('acme-account')).toEqual([
+      'AnswerChallenges secretsmanager:GetSecretValue',
+      'CheckOrder secretsmanager:GetSecretValue',
+      'CreateOrder secretsmanager:GetSecretValue',
+      'FinalizeAndStore secretsmanager:GetSecretValue',
+      'SelectDue secretsmanager:CreateSecret',
+      'SelectDue secretsmanager:GetSecretValue',
+      'SelectDue secretsmanager:TagResource',
+    ]);
+    expect(byKind('certificate')).toEqual([
+      'FinalizeAndStore secretsmanager:CreateSecret',
+      'FinalizeAndStore secretsmanager:DescribeSecret',
+      'FinalizeAndStore secretsmanager:PutSecretValue',
+      'FinalizeAndStore secretsmanager:TagResource',
+      'FinalizeAndStore secretsmanager:UntagResource',
+      'SelectDue secretsmanager:DescribeSecret',
+    ]);
+    expect(byKind('pending-key')).toEqual([
+      'FinalizeAndStore secretsmanager:CreateSecret',
+      'FinalizeAndStore secretsmanager:GetSecretValue',
+      'FinalizeAndStore secretsmanager:PutSecretValue',
+      'FinalizeAndStore secretsmanager:TagResource',
+    ]);
+    // Secrets that did not exist yet were asked for by name (the ARN without a suffix), and found absent.
+    const absent = recorded.filter((r) => r.summary.endsWith('(ResourceNotFoundException)'));
+    for (const r of absent) expect(r.resource).toMatch(new RegExp(`:secret:${prefix}/[a-z-]+/[a-z0-9]+$`));
+    expect(
+      made(
+        (r) => r.summary.endsWith('(ResourceNotFoundException)'),
+        (r) => `${r.step} ${r.action} ${secretKind(r.resource, account).kind}`,
+      ),
+    ).toEqual([
+      'FinalizeAndStore secretsmanager:DescribeSecret certificate',
+      'FinalizeAndStore secretsmanager:GetSecretValue pending-key',
+      'FinalizeAndStore secretsmanager:PutSecretValue pending-key',
+      'SelectDue secretsmanager:DescribeSecret certificate',
+      'SelectDue secretsmanager:GetSecretValue acme-account',
+    ]);
+    // The secrets that exist now: one ACME account, one certificate secret per certificate
+    // issued, one pending key per certificate finalized (cleared after the store).
+    const names = [...account.secrets.values()].map((x) => x.name).sort();
+    expect(names).toEqual([
+      expect.stringMatching(new RegExp(`^${prefix}/acme-account/[0-9a-f]{16}$`)),
+      `${prefix}/certificate/apex`,
+      `${prefix}/certificate/www`,
+      `${prefix}/pending-key/apex`,
+      `${prefix}/pending-key/www`,
+    ]);
+  });
+
+  it('CreateSecret with tags is also a secretsmanager:TagResource request on the new secret (API reference, "Required permissions")', () => {
+    const creates = recorded.filter((r) => r.action === 'secretsmanager:CreateSecret');
+    expect(creates.length).toBeGreaterThan(0);
+    for (const create of creates) {
+      const tagKeys = create.context['aws:TagKeys'] as string[];
+      expect(tagKeys).toContain('certflow:managed-by');
+      expect(recorded).toContainEqual(
+        expect.objectContaining({
+          step: create.step,
+          action: 'secretsmanager:TagResource',
+          resource: create.resource,
+          via: 'secretsmanager:CreateSecret',
+          context: expect.objectContaining({ 'aws:TagKeys': tagKeys }),
+        }),
+      );
+    }
   });
 
   it('computes the Route 53 condition keys from each change batch as AWS documents (TXT, CREATE/DELETE, normalized names)', () => {
@@ -246,29 +359,66 @@ describe('IAM evaluated against every call the pipeline makes', () => {
 
   it('models the KMS calls Secrets Manager and SNS make on the functions’ behalf, pinned by kms:ViaService', () => {
     const kms = recorded.filter((r) => r.action.startsWith('kms:'));
-    const by = (via: string) => new Set(kms.filter((r) => r.via === via).map((r) => `${r.step} ${r.action}`));
+    const by = (via: string) => made((r) => r.action.startsWith('kms:') && r.via === via);
     expect(by('secretsmanager:GetSecretValue')).toEqual(
-      new Set(
-        ['SelectDue', 'CreateOrder', 'AnswerChallenges', 'CheckOrder', 'FinalizeAndStore'].map(
-          (s) => `${s} kms:Decrypt`,
-        ),
+      ['AnswerChallenges', 'CheckOrder', 'CreateOrder', 'FinalizeAndStore', 'SelectDue'].map(
+        (s) => `${s} kms:Decrypt`,
       ),
     );
-    expect(by('secretsmanager:PutSecretValue')).toEqual(
-      new Set(['SelectDue kms:GenerateDataKey', 'FinalizeAndStore kms:GenerateDataKey']),
-    );
-    expect(by('sns:Publish')).toEqual(
-      new Set([
-        'RecordFailure kms:GenerateDataKey',
-        'RecordFailure kms:Decrypt',
-        'Summarize kms:GenerateDataKey',
-        'Summarize kms:Decrypt',
-      ]),
-    );
-    for (const r of kms)
+    expect(by('secretsmanager:PutSecretValue')).toEqual(['FinalizeAndStore kms:GenerateDataKey']);
+    // CreateSecret with a customer managed key: kms:GenerateDataKey and kms:Decrypt.
+    expect(by('secretsmanager:CreateSecret')).toEqual([
+      'FinalizeAndStore kms:Decrypt',
+      'FinalizeAndStore kms:GenerateDataKey',
+      'SelectDue kms:Decrypt',
+      'SelectDue kms:GenerateDataKey',
+    ]);
+    expect(by('sns:Publish')).toEqual([
+      'RecordFailure kms:Decrypt',
+      'RecordFailure kms:GenerateDataKey',
+      'Summarize kms:Decrypt',
+      'Summarize kms:GenerateDataKey',
+    ]);
+    for (const r of kms) {
       expect(String(r.context['kms:ViaService'])).toMatch(
         /^(secretsmanager|sns)\.eu-west-1\.amazonaws\.com$/,
       );
+      expect(r.resource).toMatch(/^arn:aws:kms:eu-west-1:123456789012:key\//);
+    }
+  });
+
+  it('the pending-values table: PublishRecords records each value (PutItem), Cleanup forgets them (BatchWriteItem DeleteRequest) and the sweep lists them (Scan)', () => {
+    const tableArn = account.tables.get(pendingTable) as string;
+    const calls = recorded.filter((r) => r.action.startsWith('dynamodb:'));
+    expect(new Set(calls.map((r) => r.resource))).toEqual(new Set([tableArn]));
+    expect(made((r) => r.action.startsWith('dynamodb:'))).toEqual([
+      'Cleanup dynamodb:BatchWriteItem',
+      'Cleanup dynamodb:Scan',
+      'PublishRecords dynamodb:PutItem',
+    ]);
+    for (const r of calls.filter((c) => c.action === 'dynamodb:BatchWriteItem'))
+      expect(r.summary).toMatch(/^[1-9]\d* DeleteRequest, 0 PutRequest$/);
+    // Nothing is left pending once every run is over (the killed run's values were swept).
+    expect(fake.tableItems(pendingTable)).toEqual([]);
+  });
+
+  it("the run-start sweep asks Step Functions about the killed run's execution (states:DescribeExecution) and removes what it left", () => {
+    expect(leftByKill).toBeGreaterThan(0);
+    expect(sweeping.sweep.removed).toEqual([
+      expect.objectContaining({ certificate: 'www', executionId: killedExecution }),
+    ]);
+    expect(sweeping.sweep.removed.reduce((n, r) => n + r.values, 0)).toBe(leftByKill);
+    const described = recorded.filter((r) => r.action === 'states:DescribeExecution');
+    expect(described.map((r) => [r.step, r.resource, r.summary])).toEqual([
+      ['Cleanup', killedExecution, `execution ${killedExecution.split(':').pop()} (ABORTED)`],
+    ]);
+    expect(
+      killedExecution.startsWith(
+        `arn:aws:states:${REGION}:${ACCOUNT}:execution:${account.stateMachine.name}:`,
+      ),
+    ).toBe(true);
+    // The zone holds no TXT value any more.
+    expect(fake.recordSets(hostedZoneId)).toEqual([]);
   });
 
   it('every call it must never make is denied, for every function', () => {
@@ -281,12 +431,37 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       'only TXT records may be written',
       'names outside the delegated zone (the primary zone) must not be written',
       'another hosted zone must not be written, even with TXT below the delegated zone name',
+      'a secret outside the prefix is out of reach',
       'only FinalizeAndStore writes certificate secrets',
+      "no function reads a certificate's private key (GetSecretValue)",
+      'pending private keys are read and written only by FinalizeAndStore',
       'the ACME account key is read only by the functions that use it',
+      'the ACME account key is written only by the function that registers the account',
       'KMS keys are usable only through the service they are pinned to',
+      'DynamoDB: no table but the pending-values table (same name in another region included)',
+      'only PublishRecords and Cleanup write the pending-values table',
+      "another state machine's executions are not described",
+      "only Cleanup (the sweep) describes this state machine's executions",
     ]) {
       expect(rules).toContain(rule);
     }
+    // "A secret outside the prefix" is evaluated for every function, including the prefix
+    // boundary (`<prefix>-other/…`).
+    const outside = forbidden.filter((f) => f.rule === 'a secret outside the prefix is out of reach');
+    expect(new Set(outside.map((f) => f.step))).toEqual(new Set(TASK_STEPS));
+    expect(outside.map((f) => f.resource)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining(':secret:otherapp/db-password'),
+        expect.stringContaining(`:secret:${prefix}-other/certificate/x`),
+      ]),
+    );
+    // Writes to the pending table were evaluated for every function but the two that write it.
+    const tableWriters = forbidden.filter(
+      (f) => f.rule === 'only PublishRecords and Cleanup write the pending-values table',
+    );
+    expect(new Set(tableWriters.map((f) => f.step))).toEqual(
+      new Set(TASK_STEPS.filter((s) => s !== 'PublishRecords' && s !== 'Cleanup')),
+    );
   });
 
   describe('fails when a statement is widened or a needed one removed (policies mutated on a copy)', () => {
@@ -296,26 +471,42 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       mutate: (statements: Record<string, unknown>[]) => void,
     ): DeployedAccount {
       const copy: DeployedAccount = structuredClone(account);
-      for (const p of copy.functions[step].policies)
-        mutate((p.policy as PolicyDocument).Statement as Record<string, unknown>[]);
+      const all = copy.functions[step].policies.flatMap(
+        (p) => (p.policy as PolicyDocument).Statement as Record<string, unknown>[],
+      );
+      // One list, so a mutation finds a statement in whichever policy holds it (the role's
+      // inline policy or the CleanupSweepPolicy).
+      mutate(all);
+      copy.functions[step].policies = [
+        { name: 'mutated', policy: { Version: '2012-10-17', Statement: all as PolicyDocument['Statement'] } },
+      ];
       return copy;
     }
-    const statementWith = (statements: Record<string, unknown>[], action: string) => {
-      const s = statements.find((x) => ([] as unknown[]).concat(x.Action).includes(action));
-      if (!s) throw new Error(`no statement grants ${action}`);
+    /** The statement granting `action` (on a resource containing `resource`, when given). */
+    const statementWith = (statements: Record<string, unknown>[], action: string, resource?: string) => {
+      const s = statements.find(
+        (x) =>
+          ([] as unknown[]).concat(x.Action).includes(action) &&
+          (resource === undefined ||
+            ([] as unknown[]).concat(x.Resource).some((r) => String(r).includes(resource))),
+      );
+      if (!s) throw new Error(`no statement grants ${action}${resource ? ` on …${resource}…` : ''}`);
       return s;
     };
     const verdictsOf = async (rows: IamRequest[], acct: DeployedAccount) =>
       (await evaluateAll(rows, acct)).map((r) => r.verdict);
     const forbiddenFor = (step: TaskStep, rule: string) =>
       forbidden.filter((f) => f.step === step && f.rule === rule);
+    type Statements = Record<string, unknown>[];
+    const conditionOf = (st: Statements, action: string) =>
+      statementWith(st, action).Condition as Record<string, Record<string, unknown>>;
 
     it.each([
       [
         'route53:ChangeResourceRecordSets widened to Resource "*"',
         'PublishRecords',
         'another hosted zone must not be written, even with TXT below the delegated zone name',
-        (st: Record<string, unknown>[]) => {
+        (st: Statements) => {
           statementWith(st, 'route53:ChangeResourceRecordSets').Resource = '*';
         },
       ],
@@ -323,45 +514,66 @@ describe('IAM evaluated against every call the pipeline makes', () => {
         'the route53:ChangeResourceRecordSetsRecordTypes condition dropped',
         'Cleanup',
         'only TXT records may be written',
-        (st: Record<string, unknown>[]) => {
-          const c = statementWith(st, 'route53:ChangeResourceRecordSets').Condition as Record<
-            string,
-            Record<string, unknown>
-          >;
-          delete c['ForAllValues:StringEquals']?.['route53:ChangeResourceRecordSetsRecordTypes'];
+        (st: Statements) => {
+          delete conditionOf(st, 'route53:ChangeResourceRecordSets')['ForAllValues:StringEquals']?.[
+            'route53:ChangeResourceRecordSetsRecordTypes'
+          ];
         },
       ],
       [
         'the route53:ChangeResourceRecordSetsActions condition dropped',
         'PublishRecords',
         'UPSERT is a blind overwrite; only CREATE/DELETE are allowed',
-        (st: Record<string, unknown>[]) => {
-          const c = statementWith(st, 'route53:ChangeResourceRecordSets').Condition as Record<
-            string,
-            Record<string, unknown>
-          >;
-          delete c['ForAllValues:StringEquals']?.['route53:ChangeResourceRecordSetsActions'];
+        (st: Statements) => {
+          delete conditionOf(st, 'route53:ChangeResourceRecordSets')['ForAllValues:StringEquals']?.[
+            'route53:ChangeResourceRecordSetsActions'
+          ];
         },
       ],
       [
         'the normalized-names condition widened to "*"',
         'PublishRecords',
         'names outside the delegated zone (the primary zone) must not be written',
-        (st: Record<string, unknown>[]) => {
-          const c = statementWith(st, 'route53:ChangeResourceRecordSets').Condition as Record<
-            string,
-            Record<string, unknown>
-          >;
-          (c['ForAllValues:StringLike'] as Record<string, unknown>)[
-            'route53:ChangeResourceRecordSetsNormalizedRecordNames'
-          ] = ['*'];
+        (st: Statements) => {
+          (
+            conditionOf(st, 'route53:ChangeResourceRecordSets')['ForAllValues:StringLike'] as Record<
+              string,
+              unknown
+            >
+          )['route53:ChangeResourceRecordSetsNormalizedRecordNames'] = ['*'];
+        },
+      ],
+      [
+        'FinalizeAndStore\'s <prefix>/certificate/* statement widened to Resource "*"',
+        'FinalizeAndStore',
+        'a secret outside the prefix is out of reach',
+        (st: Statements) => {
+          statementWith(st, 'secretsmanager:CreateSecret', '/certificate/').Resource = '*';
+        },
+      ],
+      [
+        "SelectDue's <prefix>/acme-account/* widened across the prefix boundary (<prefix>*)",
+        'SelectDue',
+        'a secret outside the prefix is out of reach',
+        (st: Statements) => {
+          const s = statementWith(st, 'secretsmanager:CreateSecret', '/acme-account/');
+          s.Resource = String(s.Resource).replace(/\/acme-account\/\*$/, '*');
+        },
+      ],
+      [
+        "FinalizeAndStore's <prefix>/pending-key/* statement widened to the whole prefix (<prefix>/*)",
+        'FinalizeAndStore',
+        'the ACME account key is written only by the function that registers the account',
+        (st: Statements) => {
+          const s = statementWith(st, 'secretsmanager:CreateSecret', '/pending-key/');
+          s.Resource = String(s.Resource).replace(/\/pending-key\/\*$/, '/*');
         },
       ],
       [
         'SelectDue\'s account-secret statement widened to Resource "*"',
         'SelectDue',
         'only FinalizeAndStore writes certificate secrets',
-        (st: Record<string, unknown>[]) => {
+        (st: Statements) => {
           statementWith(st, 'secretsmanager:PutSecretValue').Resource = '*';
         },
       ],
@@ -369,8 +581,32 @@ describe('IAM evaluated against every call the pipeline makes', () => {
         'the kms:ViaService condition dropped from FinalizeAndStore',
         'FinalizeAndStore',
         'KMS keys are usable only through the service they are pinned to',
-        (st: Record<string, unknown>[]) => {
+        (st: Statements) => {
           delete statementWith(st, 'kms:Decrypt').Condition;
+        },
+      ],
+      [
+        'the kms:ViaService condition dropped from SelectDue (its account-secret key)',
+        'SelectDue',
+        'KMS keys are usable only through the service they are pinned to',
+        (st: Statements) => {
+          delete statementWith(st, 'kms:GenerateDataKey').Condition;
+        },
+      ],
+      [
+        'PublishRecords\' dynamodb:PutItem widened to Resource "*"',
+        'PublishRecords',
+        'DynamoDB: no table but the pending-values table (same name in another region included)',
+        (st: Statements) => {
+          statementWith(st, 'dynamodb:PutItem').Resource = '*';
+        },
+      ],
+      [
+        'Cleanup\'s states:DescribeExecution (CleanupSweepPolicy) widened to Resource "*"',
+        'Cleanup',
+        "another state machine's executions are not described",
+        (st: Statements) => {
+          statementWith(st, 'states:DescribeExecution').Resource = '*';
         },
       ],
     ])('%s: a forbidden call becomes allowed', async (_what, step, rule, mutate) => {
@@ -382,24 +618,41 @@ describe('IAM evaluated against every call the pipeline makes', () => {
     });
 
     it.each([
-      ['CreateOrder', 'secretsmanager:GetSecretValue'],
-      ['CheckPropagation', 'route53:GetChange'],
-      ['PublishRecords', 'route53:ListResourceRecordSets'],
-      ['FinalizeAndStore', 'acm:ImportCertificate'],
-      ['Summarize', 'sns:Publish'],
-      ['RecordFailure', 'kms:GenerateDataKey'],
-    ])('%s without its statement for %s: a call the pipeline made becomes denied', async (step, action) => {
-      const rows = recorded.filter((r) => r.step === step && r.action === action);
-      expect(rows.length).toBeGreaterThan(0);
-      expect(new Set(await verdictsOf(rows, account))).toEqual(new Set(['Allowed']));
-      const after = await verdictsOf(
-        rows,
-        mutated(step as TaskStep, (st) => {
-          const s = statementWith(st, action);
-          st.splice(st.indexOf(s), 1);
-        }),
-      );
-      expect(after).not.toContain('Allowed');
-    });
+      ['CreateOrder', 'secretsmanager:GetSecretValue', undefined],
+      ['CheckPropagation', 'route53:GetChange', undefined],
+      ['PublishRecords', 'route53:ListResourceRecordSets', undefined],
+      ['FinalizeAndStore', 'acm:ImportCertificate', undefined],
+      ['Summarize', 'sns:Publish', undefined],
+      ['RecordFailure', 'kms:GenerateDataKey', undefined],
+      ['SelectDue', 'secretsmanager:CreateSecret', '/acme-account/'],
+      ['FinalizeAndStore', 'secretsmanager:CreateSecret', '/certificate/'],
+      ['FinalizeAndStore', 'secretsmanager:CreateSecret', '/pending-key/'],
+      ['PublishRecords', 'dynamodb:PutItem', undefined],
+      ['Cleanup', 'dynamodb:BatchWriteItem', undefined],
+      ['Cleanup', 'states:DescribeExecution', undefined],
+    ])(
+      '%s without its statement for %s %s: a call the pipeline made becomes denied',
+      async (step, action, resource) => {
+        // The calls the removed statement granted: that action, or (for a secrets statement)
+        // every Secrets Manager call on its kind of secret.
+        const rows = recorded.filter(
+          (r) =>
+            r.step === step &&
+            (resource === undefined
+              ? r.action === action
+              : r.action.startsWith('secretsmanager:') && r.resource.includes(resource)),
+        );
+        expect(rows.length).toBeGreaterThan(0);
+        expect(new Set(await verdictsOf(rows, account))).toEqual(new Set(['Allowed']));
+        const after = await verdictsOf(
+          rows,
+          mutated(step as TaskStep, (st) => {
+            const s = statementWith(st, action, resource);
+            st.splice(st.indexOf(s), 1);
+          }),
+        );
+        expect(after).not.toContain('Allowed');
+      },
+    );
   });
 });

@@ -59,7 +59,7 @@ describe('route53:ChangeResourceRecordSets condition keys, as the Route 53 devel
   });
 });
 
-describe('secrets created at run time under a name prefix (the coming data model)', () => {
+describe('secrets created at run time under a name prefix', () => {
   const region = 'eu-west-1';
   const accountId = '123456789012';
   const key = `arn:aws:kms:${region}:${accountId}:key/00000000-0000-4000-a000-000000000000`;
@@ -69,26 +69,34 @@ describe('secrets created at run time under a name prefix (the coming data model
     roleArn: `arn:aws:iam::${accountId}:role/${step}`,
     principalArn: `arn:aws:sts::${accountId}:assumed-role/${step}/${step}`,
     policies: [{ name: 'certflow', policy: { Version: '2012-10-17', Statement: statements } }],
-    environment: {},
+    environment: { CERTFLOW_SECRET_NAME_PREFIX: 'certflow' },
   });
-  const writer = role('FinalizeAndStore', [
+  /** What lib/iam.ts grants FinalizeAndStore on certificate secrets, optionally without TagResource. */
+  const writerStatements = (withTagResource: boolean): Record<string, Json>[] => [
     {
       Effect: 'Allow',
-      Action: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'],
+      Action: [
+        'secretsmanager:CreateSecret',
+        'secretsmanager:PutSecretValue',
+        ...(withTagResource ? ['secretsmanager:TagResource'] : []),
+      ],
       Resource: `${prefix}*`,
     },
     {
       Effect: 'Allow',
-      Action: 'kms:GenerateDataKey',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
       Resource: key,
       Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } },
     },
-  ]);
-  const account = (): DeployedAccount =>
+  ];
+  const account = (withTagResource = true): DeployedAccount =>
     ({
       deployment: { partition: 'aws', region, account: accountId, stackName: 'Test' },
       functions: Object.fromEntries(
-        TASK_STEPS.map((s) => [s, s === 'FinalizeAndStore' ? writer : role(s, [])]),
+        TASK_STEPS.map((s) => [
+          s,
+          role(s, s === 'FinalizeAndStore' ? writerStatements(withTagResource) : []),
+        ]),
       ) as Record<TaskStep, DeployedFunction>,
       keyPolicies: new Map([
         [
@@ -111,14 +119,17 @@ describe('secrets created at run time under a name prefix (the coming data model
       topicKeys: new Map(),
       secrets: new Map(),
       hostedZones: new Map(),
+      tables: new Map(),
+      stateMachine: {
+        arn: `arn:aws:states:${region}:${accountId}:stateMachine:Renewal`,
+        name: 'Renewal',
+      },
     }) as DeployedAccount;
-
-  it('CreateSecret becomes its IAM request (tags as aws:RequestTag) plus the KMS GenerateDataKey Secrets Manager makes, and a prefix grant allows both', async () => {
-    const acct = account();
-    const arn = `${prefix}www-Ca8JGt`;
+  const arn = `${prefix}www-Ca8JGt`;
+  const createdIn = (acct: DeployedAccount) => {
     acct.secrets.set(arn, { name: 'certflow/certificate/www', initialValue: undefined });
     acct.secretKeys.set(arn, key);
-    const requests = iamRequestsOf(
+    return iamRequestsOf(
       {
         step: 'FinalizeAndStore',
         service: 'secretsmanager',
@@ -134,13 +145,29 @@ describe('secrets created at run time under a name prefix (the coming data model
       },
       acct,
     );
-    expect(requests.map((r) => [r.action, r.resource])).toEqual([
-      ['secretsmanager:CreateSecret', arn],
-      ['kms:GenerateDataKey', key],
+  };
+
+  it('CreateSecret with tags and a customer managed key is four requests: CreateSecret, TagResource, kms:GenerateDataKey and kms:Decrypt, all allowed by the prefix grant', async () => {
+    // API reference, CreateSecret "Required permissions": "If you include tags in the secret, you
+    // also need secretsmanager:TagResource" and "To encrypt the secret with a KMS key other than
+    // aws/secretsmanager, you need kms:GenerateDataKey and kms:Decrypt permission to the key".
+    const acct = account();
+    const requests = createdIn(acct);
+    expect(requests.map((r) => [r.action, r.resource, r.via])).toEqual([
+      ['secretsmanager:CreateSecret', arn, undefined],
+      ['secretsmanager:TagResource', arn, 'secretsmanager:CreateSecret'],
+      ['kms:GenerateDataKey', key, 'secretsmanager:CreateSecret'],
+      ['kms:Decrypt', key, 'secretsmanager:CreateSecret'],
     ]);
     expect(requests[0]?.context['aws:RequestTag/certflow:certificate']).toBe('www');
-    expect(requests[1]?.context['kms:EncryptionContext:SecretARN']).toBe(arn);
-    expect((await evaluateAll(requests, acct)).map((r) => r.verdict)).toEqual(['Allowed', 'Allowed']);
+    expect(requests[1]?.context['aws:TagKeys']).toEqual(['certflow:certificate']);
+    expect(requests[2]?.context['kms:EncryptionContext:SecretARN']).toBe(arn);
+    expect((await evaluateAll(requests, acct)).map((r) => r.verdict)).toEqual([
+      'Allowed',
+      'Allowed',
+      'Allowed',
+      'Allowed',
+    ]);
 
     // And the forbidden list classifies it by its name: only FinalizeAndStore may write it.
     const forbidden = forbiddenRequests({
@@ -154,5 +181,35 @@ describe('secrets created at run time under a name prefix (the coming data model
     );
     expect(writes.map((f) => f.step)).not.toContain('FinalizeAndStore');
     expect(writes.map((f) => f.rule)).toContain('only FinalizeAndStore writes certificate secrets');
+  });
+
+  it('without secretsmanager:TagResource, the tagged CreateSecret is denied (what AWS documents)', async () => {
+    const acct = account(false);
+    const verdicts = await evaluateAll(createdIn(acct), acct);
+    expect(verdicts.map((r) => [r.action, r.verdict])).toEqual([
+      ['secretsmanager:CreateSecret', 'Allowed'],
+      ['secretsmanager:TagResource', 'ImplicitlyDenied'],
+      ['kms:GenerateDataKey', 'Allowed'],
+      ['kms:Decrypt', 'Allowed'],
+    ]);
+  });
+
+  it('a secret that does not exist yet is authorized by its name (no suffix); a refusal AWS gives before authorizing proves nothing', () => {
+    const acct = account();
+    const call = {
+      step: 'FinalizeAndStore' as const,
+      service: 'secretsmanager' as const,
+      operation: 'DescribeSecret',
+      input: { SecretId: 'certflow/certificate/new' },
+      region,
+      ok: false,
+    };
+    expect(
+      iamRequestsOf({ ...call, error: 'ResourceNotFoundException' }, acct).map((r) => [
+        r.resource,
+        r.summary,
+      ]),
+    ).toEqual([[`${prefix}new`, 'certificate secret new (ResourceNotFoundException)']]);
+    expect(iamRequestsOf({ ...call, error: 'ThrottlingException' }, acct)).toEqual([]);
   });
 });

@@ -4,6 +4,12 @@
  * `Fn::Select`, `Fn::Split`, `Fn::Sub` and the pseudo parameters. Physical ids are made up the
  * way CloudFormation makes them (secret ARNs with a 6-character suffix, key ids as UUIDs, ...),
  * deterministically from the logical id, so the same template always resolves the same way.
+ * What `Ref` and `Fn::GetAtt` return per resource type follows each type's "Return values" in the
+ * CloudFormation User Guide (e.g.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dynamodb-table.html#aws-resource-dynamodb-table-return-values:
+ * `Ref` is the table name, `Arn` the table ARN;
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachine.html#aws-resource-stepfunctions-statemachine-return-values:
+ * `Ref` is the state machine ARN, `Name` its name).
  */
 import { createHash } from 'node:crypto';
 
@@ -132,6 +138,12 @@ export class CfnResolver {
         return this.prop(id, 'RoleName') ?? generated.slice(0, 64);
       case 'AWS::Lambda::Function':
         return this.prop(id, 'FunctionName') ?? generated.slice(0, 64);
+      // Ref of a table is its name (AWS::DynamoDB::Table, "Return values").
+      case 'AWS::DynamoDB::Table':
+        return this.prop(id, 'TableName') ?? generated;
+      // Ref of a state machine is its ARN (AWS::StepFunctions::StateMachine, "Return values").
+      case 'AWS::StepFunctions::StateMachine':
+        return this.getAtt(id, 'Arn');
       default:
         return generated;
     }
@@ -161,7 +173,11 @@ export class CfnResolver {
       case 'AWS::Route53::HostedZone.Id':
         return this.ref(id);
       case 'AWS::StepFunctions::StateMachine.Arn':
-        return `arn:${partition}:states:${region}:${account}:stateMachine:${this.ref(id)}`;
+        return `arn:${partition}:states:${region}:${account}:stateMachine:${this.getAtt(id, 'Name')}`;
+      case 'AWS::StepFunctions::StateMachine.Name':
+        return this.prop(id, 'StateMachineName') ?? `${id}-${hex(id, 12)}`;
+      case 'AWS::DynamoDB::Table.Arn':
+        return `arn:${partition}:dynamodb:${region}:${account}:table/${this.ref(id)}`;
     }
     throw new Error(`unsupported Fn::GetAtt ${id}.${attr} (${r.Type})`);
   }

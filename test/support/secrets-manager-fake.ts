@@ -15,13 +15,12 @@ import {
   type GetSecretValueCommandInput,
   PutSecretValueCommand,
   type PutSecretValueCommandInput,
-  ResourceExistsException,
-  ResourceNotFoundException,
   type SecretsManagerClientResolvedConfig,
   type ServiceInputTypes,
   type ServiceOutputTypes,
 } from '@aws-sdk/client-secrets-manager';
 import type { AwsStub } from 'aws-sdk-client-mock';
+import { resourceExists, resourceNotFound } from '../fixtures/aws/secrets-manager';
 
 /** A secret as the fake keeps it. */
 export interface FakeSecret {
@@ -37,29 +36,9 @@ export interface FakeSecret {
 // Source: https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html#API_CreateSecret_Examples
 const arnOf = (name: string): string => `arn:aws:secretsmanager:us-west-2:123456789012:secret:${name}-a1b2c3`;
 
-/**
- * ResourceNotFoundException, as documented for GetSecretValue and PutSecretValue:
- * "Secrets Manager can't find the resource that you asked for." (HTTP 400).
- * Source: https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html#API_GetSecretValue_Errors
- */
-export function resourceNotFound(): ResourceNotFoundException {
-  return new ResourceNotFoundException({
-    message: "Secrets Manager can't find the resource that you asked for.",
-    $metadata: { httpStatusCode: 400 },
-  });
-}
-
-/**
- * ResourceExistsException, as documented for CreateSecret:
- * "A resource with the ID you requested already exists." (HTTP 400).
- * Source: https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html#API_CreateSecret_Errors
- */
-export function resourceExists(): ResourceExistsException {
-  return new ResourceExistsException({
-    message: 'A resource with the ID you requested already exists.',
-    $metadata: { httpStatusCode: 400 },
-  });
-}
+// The documented errors (ResourceNotFoundException, ResourceExistsException), shared with the
+// IAM harness's fake: test/fixtures/aws/secrets-manager.ts names their sources.
+export { resourceExists, resourceNotFound };
 
 /** Install the fake on a mocked client; returns the secrets by name. */
 export function installSecretsFake(

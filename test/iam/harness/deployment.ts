@@ -2,7 +2,8 @@
  * What the synthesized stack deploys, resolved to concrete values (see cfn.ts): each Task
  * step's function (role, inline policies, environment) and the resource policies IAM evaluates
  * beside them (KMS key policies, SNS topic policies), plus which KMS key encrypts each secret and
- * topic (the key Secrets Manager and SNS use on the function's behalf).
+ * topic (the key Secrets Manager and SNS use on the function's behalf), the DynamoDB tables and
+ * the state machine (whose executions the Cleanup function describes).
  */
 import { TASK_STEPS, type TaskStep } from '../../../lambdas/core/state';
 import { CfnResolver, type Deployment, type Json, type Template } from '../../support/cfn-resolve';
@@ -37,6 +38,10 @@ export interface DeployedAccount {
   secrets: Map<string, { name: string; initialValue: string | undefined }>;
   /** Hosted zone id → zone name, for the zones the stack creates. */
   hostedZones: Map<string, string>;
+  /** DynamoDB table name → table ARN, for the tables the stack creates (the pending-values table). */
+  tables: Map<string, string>;
+  /** The renewal state machine: its ARN and name (executions are `…:execution:<name>:<id>`). */
+  stateMachine: { arn: string; name: string };
 }
 
 const byType = (template: Template, type: string) =>
@@ -132,5 +137,22 @@ export function deployedAccount(template: Template, deployment: Deployment): Dep
   for (const [id, zone] of byType(template, 'AWS::Route53::HostedZone')) {
     hostedZones.set(cfn.ref(id), String(cfn.resolve(zone.Properties?.Name)).replace(/\.$/, ''));
   }
-  return { deployment, functions, keyPolicies, topicPolicies, secretKeys, topicKeys, secrets, hostedZones };
+  const tables = new Map<string, string>();
+  for (const [id] of byType(template, 'AWS::DynamoDB::Table')) tables.set(cfn.ref(id), cfn.getAtt(id, 'Arn'));
+  const machines = byType(template, 'AWS::StepFunctions::StateMachine');
+  if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
+  const [machineId] = machines[0] as [string, unknown];
+  const stateMachine = { arn: cfn.getAtt(machineId, 'Arn'), name: cfn.getAtt(machineId, 'Name') };
+  return {
+    deployment,
+    functions,
+    keyPolicies,
+    topicPolicies,
+    secretKeys,
+    topicKeys,
+    secrets,
+    hostedZones,
+    tables,
+    stateMachine,
+  };
 }

@@ -1,7 +1,8 @@
 /**
- * Route 53, Secrets Manager, ACM and SNS at the SDK boundary (aws-sdk-client-mock), answering
- * with AWS's documented response shapes (test/fixtures/aws/*) filled from in-memory state, and
- * recording every command each function sends: its operation, input and the client's region.
+ * Route 53, Secrets Manager, ACM, SNS, DynamoDB and Step Functions at the SDK boundary
+ * (aws-sdk-client-mock), answering with AWS's documented responses (test/fixtures/aws/*, each
+ * with its source) filled from in-memory state, and recording every command each function sends:
+ * its operation, input, the client's region, and the documented error it got, if any.
  *
  * Route 53 changes are mirrored into a real authoritative server (BIND, through RFC 2136), so
  * the pipeline's own propagation check and the CA's validation see the records, as they would see
@@ -10,6 +11,13 @@
 import { randomUUID } from 'node:crypto';
 import { ACMClient, ResourceNotFoundException as AcmNotFound } from '@aws-sdk/client-acm';
 import {
+  type AttributeValue,
+  type BatchWriteItemCommandInput,
+  DynamoDBClient,
+  type PutItemCommandInput,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import {
   type Change,
   type ChangeResourceRecordSetsCommandInput,
   type ListResourceRecordSetsCommandInput,
@@ -17,7 +25,8 @@ import {
   type ResourceRecordSet,
   Route53Client,
 } from '@aws-sdk/client-route-53';
-import { ResourceExistsException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type ExecutionStatus, SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { unquoteTxtValue } from '../../../lambdas/adapters/dns/route53/txt-values';
@@ -25,11 +34,24 @@ import { inspectCertificate } from '../../../lambdas/core/certificate/inspect';
 import type { DnsProvider } from '../../../lambdas/core/ports';
 import type { TaskStep } from '../../../lambdas/core/state';
 import * as acmFixtures from '../../fixtures/aws/acm';
+import * as ddbFixtures from '../../fixtures/aws/dynamodb';
 import * as r53Fixtures from '../../fixtures/aws/route53';
 import * as smFixtures from '../../fixtures/aws/secrets-manager';
 import * as snsFixtures from '../../fixtures/aws/sns';
+import * as sfnFixtures from '../../fixtures/aws/step-functions';
 
-export type Service = 'route53' | 'secretsmanager' | 'acm' | 'sns';
+export type Service = 'route53' | 'secretsmanager' | 'acm' | 'sns' | 'dynamodb' | 'states';
+
+/**
+ * Errors AWS returns only after it has authorized the request (the resource is missing or
+ * already exists, the change batch does not apply): such a call still needed its permission.
+ */
+export const AUTHORIZED_ERRORS = new Set([
+  'ResourceNotFoundException',
+  'ResourceExistsException',
+  'ExecutionDoesNotExist',
+  'InvalidChangeBatch',
+]);
 
 /** One SDK command a function sent. */
 export interface RecordedCall {
@@ -43,6 +65,8 @@ export interface RecordedCall {
   /** Whether AWS (the fake) answered with success. */
   ok: boolean;
   output?: Record<string, unknown>;
+  /** The name of the documented error AWS (the fake) answered with, when it did. */
+  error?: string;
 }
 
 interface Sendable {
@@ -91,6 +115,8 @@ export interface FakeAwsOptions {
    */
   secrets: Map<string, { name: string; initialValue: string | undefined }>;
   secretKeys: Map<string, string>;
+  /** DynamoDB table name → ARN, the tables that exist. */
+  tables: Map<string, string>;
   region: string;
   /** Where Route 53's record sets are also served (the delegated zone's real name server). */
   mirror: DnsProvider;
@@ -105,6 +131,12 @@ export class FakeAws {
   private readonly zones = new Map<string, Map<string, ResourceRecordSet>>();
   private readonly secrets = new Map<string, SecretState>();
   private readonly certificates = new Map<string, Map<string, AcmCertificate>>();
+  /** Table name → items by partition key (`pk`, a string: the pending-values table's key). */
+  private readonly tables = new Map<string, Map<string, Record<string, AttributeValue>>>();
+  private readonly executions = new Map<
+    string,
+    { status: ExecutionStatus; startDate: Date; stopDate?: Date }
+  >();
   private changeCount = 0;
 
   constructor(private readonly options: FakeAwsOptions) {
@@ -120,6 +152,7 @@ export class FakeAws {
         tags: new Map(),
       });
     }
+    for (const name of options.tables.keys()) this.tables.set(name, new Map());
   }
 
   /** Mock the four clients (every instance) until {@link restore}. */
@@ -130,6 +163,8 @@ export class FakeAws {
     );
     this.stub('acm', stubOf(mockClient(ACMClient)), (op, input, region) => this.acm(op, input, region));
     this.stub('sns', stubOf(mockClient(SNSClient)), (op) => this.sns(op));
+    this.stub('dynamodb', stubOf(mockClient(DynamoDBClient)), (op, input) => this.dynamoDb(op, input));
+    this.stub('states', stubOf(mockClient(SFNClient)), (op, input) => this.stepFunctions(op, input));
   }
 
   restore(): void {
@@ -140,6 +175,37 @@ export class FakeAws {
   currentSecretValue(arn: string): unknown {
     const v = this.secrets.get(arn)?.versions.find((x) => x.stages.includes('AWSCURRENT'));
     return v ? JSON.parse(v.value) : undefined;
+  }
+
+  /**
+   * Tag a secret outside the pipeline (as a console user, or an earlier certflow version that
+   * wrote more `certflow:domains:<n>` tags, would have).
+   */
+  tagSecret(name: string, key: string, value: string): void {
+    this.secret(name).tags.set(key, value);
+  }
+
+  /** The items of a DynamoDB table (tests read what the pipeline left behind). */
+  tableItems(table: string): Record<string, AttributeValue>[] {
+    return [...(this.tables.get(table)?.values() ?? [])].map((i) => structuredClone(i));
+  }
+
+  /** Record sets of a hosted zone, by name (tests read what the pipeline left behind). */
+  recordSets(hostedZoneId: string): ResourceRecordSet[] {
+    return [...this.zone(hostedZoneId).values()].map((s) => structuredClone(s));
+  }
+
+  /** An execution of the state machine starts (RUNNING until {@link endExecution}). */
+  startExecution(executionArn: string, startDate = new Date()): void {
+    this.executions.set(executionArn, { status: 'RUNNING', startDate });
+  }
+
+  /** An execution ends with `status` (SUCCEEDED, FAILED, TIMED_OUT, ABORTED). */
+  endExecution(executionArn: string, status: Exclude<ExecutionStatus, 'RUNNING'>): void {
+    const e = this.executions.get(executionArn);
+    if (!e) throw new Error(`no execution ${executionArn} was started`);
+    e.status = status;
+    e.stopDate = new Date();
   }
 
   /** The ACM certificates imported in a region. */
@@ -174,10 +240,15 @@ export class FakeAws {
         ok: false,
       };
       calls.push(call);
-      const output = await handle(operation, command.input, region);
-      call.ok = true;
-      call.output = output;
-      return output;
+      try {
+        const output = await handle(operation, command.input, region);
+        call.ok = true;
+        call.output = output;
+        return output;
+      } catch (error) {
+        call.error = (error as { name?: string }).name ?? 'Error';
+        throw error;
+      }
     });
   }
 
@@ -293,12 +364,19 @@ export class FakeAws {
         });
       }
       case 'PutSecretValue': {
+        // The version id is the request's ClientRequestToken (the SDK makes one up otherwise); a
+        // repeated token with the same value changes nothing (PutSecretValue, ClientRequestToken).
+        const id = typeof input.ClientRequestToken === 'string' ? input.ClientRequestToken : randomUUID();
+        const existing = secret.versions.find((v) => v.id === id);
+        if (existing) {
+          if (existing.value !== String(input.SecretString)) throw smFixtures.resourceExists();
+          return smFixtures.putSecretValueResponse({ arn: secret.arn, name: secret.name, versionId: id });
+        }
         for (const v of secret.versions) v.stages = v.stages.filter((s) => s !== 'AWSPREVIOUS');
         for (const v of secret.versions) {
           if (v.stages.includes('AWSCURRENT'))
             v.stages = [...v.stages.filter((s) => s !== 'AWSCURRENT'), 'AWSPREVIOUS'];
         }
-        const id = randomUUID();
         secret.versions.push({ id, value: String(input.SecretString), stages: ['AWSCURRENT'] });
         return smFixtures.putSecretValueResponse({ arn: secret.arn, name: secret.name, versionId: id });
       }
@@ -320,18 +398,16 @@ export class FakeAws {
     throw new Error(`the fake Secrets Manager does not implement ${operation}`);
   }
 
-  /** CreateSecret: a new secret under its name (ARN with the 6-character suffix), its KMS key recorded. */
+  /**
+   * CreateSecret: a new secret under its name (ARN with the 6-character suffix), its first version
+   * the request's ClientRequestToken, its KMS key recorded; a name in use is ResourceExistsException.
+   */
   private createSecret(input: Record<string, unknown>): Record<string, unknown> {
     const name = String(input.Name);
-    if ([...this.secrets.values()].some((x) => x.name === name)) {
-      throw new ResourceExistsException({
-        message: `The operation failed because the secret ${name} already exists.`,
-        $metadata: { httpStatusCode: 400 },
-      });
-    }
+    if ([...this.secrets.values()].some((x) => x.name === name)) throw smFixtures.resourceExists();
     const arn = `arn:aws:secretsmanager:${this.options.region}:${this.options.account}:secret:${name}-${randomUUID().replace(/-/g, '').slice(0, 6)}`;
     const value = typeof input.SecretString === 'string' ? input.SecretString : undefined;
-    const id = randomUUID();
+    const id = typeof input.ClientRequestToken === 'string' ? input.ClientRequestToken : randomUUID();
     this.secrets.set(arn, {
       arn,
       name,
@@ -340,7 +416,7 @@ export class FakeAws {
     });
     this.options.secrets.set(arn, { name, initialValue: value });
     if (typeof input.KmsKeyId === 'string') this.options.secretKeys.set(arn, input.KmsKeyId);
-    return { ARN: arn, Name: name, ...(value === undefined ? {} : { VersionId: id }) };
+    return smFixtures.createSecretResponse({ arn, name, versionId: id });
   }
 
   // ---- ACM ----
@@ -384,6 +460,7 @@ export class FakeAws {
         notBefore: new Date(facts.notBefore),
         notAfter: new Date(facts.notAfter),
         importedAt: c.importedAt,
+        serial: facts.serial,
       });
     };
     switch (operation) {
@@ -434,5 +511,65 @@ export class FakeAws {
   private async sns(operation: string): Promise<Record<string, unknown>> {
     if (operation === 'Publish') return snsFixtures.publishResponse();
     throw new Error(`the fake SNS does not implement ${operation}`);
+  }
+
+  // ---- DynamoDB (tables keyed by the string partition key `pk`) ----
+
+  private table(name: unknown): Map<string, Record<string, AttributeValue>> {
+    const table = this.tables.get(String(name));
+    if (!table) throw ddbFixtures.tableNotFound();
+    return table;
+  }
+
+  private static keyOf(item: Record<string, AttributeValue> | undefined): string {
+    const pk = item?.pk?.S;
+    if (!pk) throw new Error('the fake DynamoDB table is keyed by a string "pk"; the item has none');
+    return pk;
+  }
+
+  private async dynamoDb(
+    operation: string,
+    input: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    switch (operation) {
+      case 'PutItem': {
+        const i = input as unknown as PutItemCommandInput;
+        const item = i.Item as Record<string, AttributeValue>;
+        this.table(i.TableName).set(FakeAws.keyOf(item), structuredClone(item));
+        return ddbFixtures.putItemResponse();
+      }
+      case 'BatchWriteItem': {
+        const requests = (input as unknown as BatchWriteItemCommandInput).RequestItems ?? {};
+        const tables = Object.keys(requests).map((name) => [name, this.table(name)] as const);
+        for (const [name, table] of tables) {
+          for (const w of (requests[name] ?? []) as WriteRequest[]) {
+            if (w.DeleteRequest) table.delete(FakeAws.keyOf(w.DeleteRequest.Key));
+            if (w.PutRequest)
+              table.set(FakeAws.keyOf(w.PutRequest.Item), structuredClone(w.PutRequest.Item ?? {}));
+          }
+        }
+        return ddbFixtures.batchWriteItemResponse();
+      }
+      case 'Scan':
+        return ddbFixtures.scanResponse(
+          [...this.table(input.TableName).values()].map((i) => structuredClone(i)),
+        );
+    }
+    throw new Error(`the fake DynamoDB does not implement ${operation}`);
+  }
+
+  // ---- Step Functions ----
+
+  private async stepFunctions(
+    operation: string,
+    input: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    if (operation === 'DescribeExecution') {
+      const executionArn = String(input.executionArn);
+      const e = this.executions.get(executionArn);
+      if (!e) throw sfnFixtures.executionDoesNotExist();
+      return sfnFixtures.describeExecutionResponse({ executionArn, ...e });
+    }
+    throw new Error(`the fake Step Functions does not implement ${operation}`);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { TASK_STEPS, type TaskStep } from '../../../lambdas/core/state';
 import type { DeployedAccount } from './deployment';
-import { changeBatchContext, type IamRequest, secretLabel } from './requests';
+import { changeBatchContext, type IamRequest, secretKind, secretLabel, secretNamePrefix } from './requests';
 
 export interface ForbiddenRequest extends IamRequest {
   /** Why it must be denied (the posture it protects). */
@@ -98,35 +98,81 @@ export function forbiddenRequests({
     summary: 'list another zone',
   }));
 
-  // ---- certificate secrets: written only by FinalizeAndStore; private keys read by nobody ----
-  const certificateSecrets = [...account.secrets.keys()].filter((arn) =>
-    secretLabel(arn, account).startsWith('certificate secret'),
+  // ---- secrets: only under the prefix, each kind only by the functions that use it ----
+  const prefix = secretNamePrefix(account);
+  const secretArn = (name: string, suffix = true) =>
+    `arn:${d.partition}:secretsmanager:${d.region}:${d.account}:secret:${name}${suffix ? '-AbCdEf' : ''}`;
+  const secretRequest = (step: TaskStep, op: string, arn: string, summary = secretLabel(arn, account)) => ({
+    action: `secretsmanager:${op}`,
+    resource: arn,
+    context: base(step, d.region),
+    summary,
+  });
+  const ALL_SECRET_OPS = [
+    'GetSecretValue',
+    'DescribeSecret',
+    'CreateSecret',
+    'PutSecretValue',
+    'UpdateSecret',
+    'TagResource',
+    'UntagResource',
+    'DeleteSecret',
+  ];
+  // Another application's secret, and names across the prefix boundary: `<prefix>-other/…` shares
+  // the prefix's characters but not its path; `<prefix>/other/…` is under the prefix but no kind
+  // certflow creates.
+  const outside = [
+    'otherapp/db-password',
+    `${prefix}-other/certificate/x`,
+    `${prefix}-other/acme-account/0123456789abcdef`,
+    `${prefix}-other/pending-key/x`,
+    `${prefix}/other/x`,
+    `${prefix}certificate/x`,
+  ];
+  for (const name of outside) {
+    for (const op of ALL_SECRET_OPS) {
+      const arn = op === 'CreateSecret' ? secretArn(name, false) : secretArn(name);
+      add('a secret outside the prefix is out of reach', TASK_STEPS, (s) => secretRequest(s, op, arn));
+    }
+  }
+  // No function deletes or re-keys a secret under the prefix, or changes one another way.
+  const runtimeSecrets = [...account.secrets.keys()].filter(
+    (arn) => secretKind(arn, account).kind !== 'other',
   );
+  for (const arn of runtimeSecrets) {
+    for (const op of ['UpdateSecret', 'DeleteSecret', 'PutResourcePolicy', 'RotateSecret']) {
+      add('no function deletes, re-keys or shares a secret', TASK_STEPS, (s) => secretRequest(s, op, arn));
+    }
+  }
+
+  // Certificate secrets: written only by FinalizeAndStore; their private keys read by nobody.
+  const certificateSecrets = runtimeSecrets.filter((arn) => secretKind(arn, account).kind === 'certificate');
+  const notFinalize = TASK_STEPS.filter((s) => s !== 'FinalizeAndStore');
   for (const arn of certificateSecrets) {
-    for (const op of ['PutSecretValue', 'TagResource', 'UntagResource', 'UpdateSecret', 'DeleteSecret']) {
-      add(
-        'only FinalizeAndStore writes certificate secrets',
-        TASK_STEPS.filter((s) => s !== 'FinalizeAndStore' || ['UpdateSecret', 'DeleteSecret'].includes(op)),
-        (s) => ({
-          action: `secretsmanager:${op}`,
-          resource: arn,
-          context: base(s, d.region),
-          summary: secretLabel(arn, account),
-        }),
+    for (const op of ['PutSecretValue', 'TagResource', 'UntagResource']) {
+      add('only FinalizeAndStore writes certificate secrets', notFinalize, (s) => secretRequest(s, op, arn));
+    }
+    add("no function reads a certificate's private key (GetSecretValue)", TASK_STEPS, (s) =>
+      secretRequest(s, 'GetSecretValue', arn),
+    );
+  }
+  add('only FinalizeAndStore writes certificate secrets', notFinalize, (s) =>
+    secretRequest(s, 'CreateSecret', secretArn(`${prefix}/certificate/new-certificate`, false)),
+  );
+
+  // Pending private keys: only FinalizeAndStore, which keeps them between its attempts.
+  const pendingKeys = runtimeSecrets.filter((arn) => secretKind(arn, account).kind === 'pending-key');
+  for (const arn of [...pendingKeys, secretArn(`${prefix}/pending-key/new-certificate`, false)]) {
+    for (const op of ['GetSecretValue', 'PutSecretValue', 'CreateSecret', 'TagResource', 'DescribeSecret']) {
+      add('pending private keys are read and written only by FinalizeAndStore', notFinalize, (s) =>
+        secretRequest(s, op, arn),
       );
     }
-    add("no function reads a certificate's private key (GetSecretValue)", TASK_STEPS, (s) => ({
-      action: 'secretsmanager:GetSecretValue',
-      resource: arn,
-      context: base(s, d.region),
-      summary: secretLabel(arn, account),
-    }));
   }
 
   // ---- the ACME account key: read only by the functions that use it ----
-  for (const accountSecret of [...account.secrets.keys()].filter((arn) =>
-    secretLabel(arn, account).startsWith('ACME'),
-  )) {
+  const accountSecrets = runtimeSecrets.filter((arn) => secretKind(arn, account).kind === 'acme-account');
+  for (const accountSecret of accountSecrets) {
     const readers = new Set(
       recorded
         .filter((r) => r.action === 'secretsmanager:GetSecretValue' && r.resource === accountSecret)
@@ -134,19 +180,18 @@ export function forbiddenRequests({
     );
     const writers = new Set(
       recorded
-        .filter((r) => r.action === 'secretsmanager:PutSecretValue' && r.resource === accountSecret)
+        .filter(
+          (r) =>
+            ['secretsmanager:PutSecretValue', 'secretsmanager:CreateSecret'].includes(r.action) &&
+            r.resource === accountSecret,
+        )
         .map((r) => r.step),
     );
     const key = account.secretKeys.get(accountSecret);
     add(
       'the ACME account key is read only by the functions that use it',
       TASK_STEPS.filter((s) => !readers.has(s)),
-      (s) => ({
-        action: 'secretsmanager:GetSecretValue',
-        resource: accountSecret,
-        context: base(s, d.region),
-        summary: 'ACME account secret',
-      }),
+      (s) => secretRequest(s, 'GetSecretValue', accountSecret),
     );
     if (key) {
       add(
@@ -166,16 +211,104 @@ export function forbiddenRequests({
         }),
       );
     }
+    for (const op of ['PutSecretValue', 'TagResource']) {
+      add(
+        'the ACME account key is written only by the function that registers the account',
+        TASK_STEPS.filter((s) => !writers.has(s)),
+        (s) => secretRequest(s, op, accountSecret),
+      );
+    }
     add(
       'the ACME account key is written only by the function that registers the account',
       TASK_STEPS.filter((s) => !writers.has(s)),
-      (s) => ({
-        action: 'secretsmanager:PutSecretValue',
-        resource: accountSecret,
-        context: base(s, d.region),
-        summary: 'ACME account secret',
-      }),
+      (s) => secretRequest(s, 'CreateSecret', secretArn(`${prefix}/acme-account/0123456789abcdef`, false)),
     );
+  }
+
+  // ---- the pending-values table: PublishRecords records, Cleanup forgets and sweeps ----
+  for (const [pendingTable, pendingTableArn] of account.tables) {
+    const tableRequest = (step: TaskStep, op: string, arn: string, summary: string) => ({
+      action: `dynamodb:${op}`,
+      resource: arn,
+      context: base(step, d.region),
+      summary,
+    });
+    const otherTables = [
+      `arn:${d.partition}:dynamodb:${d.region}:${d.account}:table/OtherApplicationTable`,
+      `${pendingTableArn}Other`,
+      `arn:${d.partition}:dynamodb:us-east-1:${d.account}:table/${pendingTable}`,
+    ];
+    for (const arn of otherTables) {
+      for (const op of ['PutItem', 'BatchWriteItem', 'Scan', 'GetItem', 'DeleteItem']) {
+        add(
+          'DynamoDB: no table but the pending-values table (same name in another region included)',
+          TASK_STEPS,
+          (s) =>
+            tableRequest(
+              s,
+              op,
+              arn,
+              arn.replace(/^.*:table\//, 'table ').concat(arn.includes(':us-east-1:') ? ' (us-east-1)' : ''),
+            ),
+        );
+      }
+    }
+    const writersOfTable: readonly TaskStep[] = ['PublishRecords', 'Cleanup'];
+    for (const op of ['PutItem', 'BatchWriteItem', 'DeleteItem', 'UpdateItem']) {
+      add(
+        'only PublishRecords and Cleanup write the pending-values table',
+        TASK_STEPS.filter((s) => !writersOfTable.includes(s)),
+        (s) => tableRequest(s, op, pendingTableArn, 'pending-values table'),
+      );
+    }
+    add(
+      'the pending-values table is read only by the sweep (Cleanup)',
+      TASK_STEPS.filter((s) => s !== 'Cleanup'),
+      (s) => tableRequest(s, 'Scan', pendingTableArn, 'pending-values table'),
+    );
+    add('PublishRecords only adds pending values', ['PublishRecords'], (s) =>
+      tableRequest(s, 'BatchWriteItem', pendingTableArn, 'pending-values table'),
+    );
+    add('Cleanup only removes and lists pending values', ['Cleanup'], (s) =>
+      tableRequest(s, 'PutItem', pendingTableArn, 'pending-values table'),
+    );
+    for (const op of ['DeleteTable', 'UpdateTable', 'UpdateTimeToLive']) {
+      add('the pending-values table itself is never changed', TASK_STEPS, (s) =>
+        tableRequest(s, op, pendingTableArn, 'pending-values table'),
+      );
+    }
+  }
+
+  // ---- Step Functions: only Cleanup's sweep describes this state machine's executions ----
+  const machine = account.stateMachine;
+  const ownExecution = `${machine.arn.replace(':stateMachine:', ':execution:')}:some-run`;
+  const executionsOf = (name: string) =>
+    `arn:${d.partition}:states:${d.region}:${d.account}:execution:${name}:some-run`;
+  for (const arn of [executionsOf('OtherStateMachine'), executionsOf(`${machine.name}Other`)]) {
+    add("another state machine's executions are not described", TASK_STEPS, (s) => ({
+      action: 'states:DescribeExecution',
+      resource: arn,
+      context: base(s, d.region),
+      summary: `execution of ${arn.split(':').slice(-2, -1)[0]}`,
+    }));
+  }
+  add(
+    "only Cleanup (the sweep) describes this state machine's executions",
+    TASK_STEPS.filter((s) => s !== 'Cleanup'),
+    (s) => ({
+      action: 'states:DescribeExecution',
+      resource: ownExecution,
+      context: base(s, d.region),
+      summary: 'execution of this state machine',
+    }),
+  );
+  for (const action of ['states:StopExecution', 'states:StartExecution', 'states:GetExecutionHistory']) {
+    add('the sweep only asks whether an execution is running', TASK_STEPS, (s) => ({
+      action,
+      resource: action === 'states:StartExecution' ? machine.arn : ownExecution,
+      context: base(s, d.region),
+      summary: action === 'states:StartExecution' ? 'this state machine' : 'execution of this state machine',
+    }));
   }
 
   // ---- ACM: only FinalizeAndStore imports ----

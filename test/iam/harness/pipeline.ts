@@ -2,21 +2,26 @@
  * Drives the real core steps (lambdas/core/steps/*) with the real AWS wiring
  * (each handler's wiring, lambdas/runtime/wiring: the AWS adapters and client factories), each step built with
  * the environment the synthesized stack gives that step's function, in the order the state
- * machine runs them: issue, renew, and fail. Every AWS call is answered by {@link FakeAws} and
- * recorded under the function that made it.
+ * machine runs them (SelectDue, SweepLeftovers, the Map's Task states per due certificate,
+ * Summarize): issue, renew, fail, and be killed. Each run is an execution of the deployed state
+ * machine (`arn:…:execution:<state machine>:<uuid>`, RUNNING while it runs), whose id owns the
+ * TXT values it writes. Every AWS call is answered by {@link FakeAws} and recorded under the
+ * function that made it.
  */
+import { randomUUID } from 'node:crypto';
 
 import type {
   CertificateItem,
   CertificateResult,
   RunInput,
   Selection,
+  SweepResult,
   TaskStep,
 } from '../../../lambdas/core/state';
 import { answerChallenges } from '../../../lambdas/core/steps/answer-challenges';
 import { checkOrder } from '../../../lambdas/core/steps/check-order';
 import { checkPropagation } from '../../../lambdas/core/steps/check-propagation';
-import { cleanup } from '../../../lambdas/core/steps/cleanup';
+import { cleanup, sweepLeftovers } from '../../../lambdas/core/steps/cleanup';
 import type { StepContext } from '../../../lambdas/core/steps/context';
 import { createOrder } from '../../../lambdas/core/steps/create-order';
 import { finalizeAndStore } from '../../../lambdas/core/steps/finalize-and-store';
@@ -62,43 +67,69 @@ export class PipelineDriver {
   }
 
   /**
-   * One renewal run as the state machine runs it: SelectDue, then per due certificate the Task
-   * states in order (Wait states shortened), Cleanup on success and on failure, RecordFailure on
-   * failure, and Summarize. `failAfter` makes a certificate fail after the named step, the way a
-   * Catch would route it (the error is the state machine's `{Error, Cause}`).
+   * One renewal run as the state machine runs it: SelectDue, SweepLeftovers (the Cleanup function
+   * with `{sweep: true, executionId}`), then per due certificate the Task states in order (Wait
+   * states shortened), Cleanup on success and on failure, RecordFailure on failure, and Summarize.
+   * `failAfter` makes a certificate fail after the named step, the way a Catch would route it (the
+   * error is the state machine's `{Error, Cause}`). `killAfter` stops the whole execution after a
+   * certificate's step, as StopExecution or a timeout would: nothing after it runs (no Cleanup),
+   * and the execution ends ABORTED, leaving its TXT values for a later run's sweep.
    */
   async run(
     input: RunInput,
-    failAfter: Record<string, TaskStep> = {},
-  ): Promise<{ selection: Selection; results: CertificateResult[] }> {
+    options: { failAfter?: Record<string, TaskStep>; killAfter?: Record<string, TaskStep> } = {},
+  ): Promise<RunOutcome> {
+    const executionId = `${this.account.stateMachine.arn.replace(':stateMachine:', ':execution:')}:${randomUUID()}`;
+    this.fake.startExecution(executionId);
     const selection = await this.invoke('SelectDue', selectDue, input);
+    const sweep = await this.invoke('Cleanup', sweepLeftovers, { sweep: true, executionId });
     const results: CertificateResult[] = [];
     for (const due of selection.due) {
-      results.push(await this.certificate(selection, due.certificate, failAfter[due.certificate]));
+      const outcome = await this.certificate(
+        selection,
+        executionId,
+        due.certificate,
+        options.failAfter?.[due.certificate],
+        options.killAfter?.[due.certificate],
+      );
+      if (outcome === 'killed') {
+        this.fake.endExecution(executionId, 'ABORTED');
+        return { executionId, selection, sweep, results, killed: true };
+      }
+      results.push(outcome);
     }
     await this.invoke('Summarize', summarize, { selection, results });
-    return { selection, results };
+    this.fake.endExecution(executionId, 'SUCCEEDED');
+    return { executionId, selection, sweep, results, killed: false };
   }
 
   private async certificate(
     selection: Selection,
+    executionId: string,
     name: string,
     failAfter: TaskStep | undefined,
-  ): Promise<CertificateResult> {
+    killAfter: TaskStep | undefined,
+  ): Promise<CertificateResult | 'killed'> {
     let item: CertificateItem = {
       certificate: name,
       runId: selection.runId,
+      executionId,
       accountUrl: selection.accountUrl,
       timing: selection.timing,
     };
     let step: TaskStep = 'CreateOrder';
     const fail = (error: { Error: string; Cause?: string }) => ({ ...item, error, failedStep: step });
+    const after = (done: TaskStep): 'killed' | undefined => {
+      if (killAfter === done) return 'killed';
+      if (failAfter === done) throw injected(done);
+      return undefined;
+    };
     try {
       item = { ...item, order: await this.invoke(step, createOrder, item) };
-      if (failAfter === 'CreateOrder') throw injected(step);
+      if (after(step)) return 'killed';
       step = 'PublishRecords';
       item = { ...item, publication: await this.invoke(step, publishRecords, item) };
-      if (failAfter === 'PublishRecords') throw injected(step);
+      if (after(step)) return 'killed';
       step = 'CheckPropagation';
       for (;;) {
         const propagation = await this.invoke(step, checkPropagation, item);
@@ -136,6 +167,16 @@ export class PipelineDriver {
       };
     }
   }
+}
+
+/** What one run did: its execution, selection, sweep and per-certificate results. */
+export interface RunOutcome {
+  executionId: string;
+  selection: Selection;
+  sweep: SweepResult;
+  results: CertificateResult[];
+  /** The execution was stopped (ABORTED) before it finished. */
+  killed: boolean;
 }
 
 /** The error a failure injected after `step` stands for: a Lambda task that timed out. */

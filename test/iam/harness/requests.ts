@@ -7,7 +7,7 @@
 import type { TaskStep } from '../../../lambdas/core/state';
 import type { Deployment } from '../../support/cfn-resolve';
 import type { DeployedAccount } from './deployment';
-import type { RecordedCall } from './fake-aws';
+import { AUTHORIZED_ERRORS, type RecordedCall } from './fake-aws';
 
 /** One request IAM evaluates. */
 export interface IamRequest {
@@ -97,16 +97,33 @@ function tagContext(
  * data also yield the KMS requests those services make with the caller's credentials, as AWS
  * documents them:
  * - Secrets Manager (https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html):
- *   `GenerateDataKey` to encrypt a new secret value (CreateSecret, PutSecretValue, UpdateSecret),
- *   `Decrypt` to decrypt it (GetSecretValue); encryption context `SecretARN` and
- *   `SecretVersionId`; `kms:ViaService` = `secretsmanager.<region>.amazonaws.com`.
+ *   "Whenever the secret value in a secret changes, Secrets Manager requests a new data key":
+ *   `GenerateDataKey` for PutSecretValue; `Decrypt` to read it (GetSecretValue, and its API
+ *   reference: "If the secret is encrypted using a customer-managed key ... you also need
+ *   kms:Decrypt"); encryption context `SecretARN` and `SecretVersionId`; `kms:ViaService` =
+ *   `secretsmanager.<region>.amazonaws.com`.
+ * - CreateSecret (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html,
+ *   "Required permissions"; also in node_modules/@aws-sdk/client-secrets-manager/dist-types/commands/CreateSecretCommand.d.ts):
+ *   "If you include tags in the secret, you also need secretsmanager:TagResource" (modelled as a
+ *   TagResource request on the new secret with the same tag keys), and "To encrypt the secret with
+ *   a KMS key other than aws/secretsmanager, you need kms:GenerateDataKey and kms:Decrypt
+ *   permission to the key".
  * - SNS (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, "Allow a user to
  *   send messages to a topic with SSE"): a publisher needs `kms:GenerateDataKey` and
  *   `kms:Decrypt` on the topic's key; `kms:ViaService` = `sns.<region>.amazonaws.com`.
- * Only calls that succeeded are turned into requests (a refused call proves nothing here).
+ * - DynamoDB: the pending-values table is encrypted with the AWS managed key `aws/dynamodb`,
+ *   whose key policy (managed by AWS, not in the template) lets DynamoDB use it for callers in
+ *   the account; no KMS request of the roles is modelled for it.
+ * Calls that succeeded are requests; so are calls refused with an error AWS gives only after
+ * authorizing them ({@link AUTHORIZED_ERRORS}: a secret not found, a name already taken, an
+ * execution that no longer exists), on the resource named in the request (a secret that does not
+ * exist is its name, without a suffix). Implied KMS requests only follow calls that succeeded.
+ * Any other refusal proves nothing here.
  */
 export function iamRequestsOf(call: RecordedCall, account: DeployedAccount): IamRequest[] {
-  if (!call.ok) return [];
+  const authorized = call.ok || (call.error !== undefined && AUTHORIZED_ERRORS.has(call.error));
+  if (!authorized) return [];
+  const refused = call.ok ? '' : ` (${call.error})`;
   const d = account.deployment;
   const fn = account.functions[call.step];
   const base = globalContext(d, fn.principalArn, call.region);
@@ -153,32 +170,47 @@ export function iamRequestsOf(call: RecordedCall, account: DeployedAccount): Iam
       break;
     }
     case 'secretsmanager': {
+      // A refused call (the secret did not exist, or CreateSecret's name was taken) is evaluated
+      // on the name it asked for: the table is built after the runs, when the secret may exist.
+      const named = String(input.SecretId ?? input.Name);
       const arn =
-        call.operation === 'CreateSecret'
+        call.operation === 'CreateSecret' && call.ok
           ? String((call.output as { ARN?: string }).ARN)
-          : secretArnOf(String(input.SecretId), account);
+          : call.ok
+            ? secretArnOf(named, account, call.region)
+            : nameArn(named, account, call.region);
+      const label = `${secretLabel(arn, account)}${refused}`;
+      const tags = input.Tags as { Key?: string; Value?: string }[] | undefined;
       const out = [
         one(
           `secretsmanager:${call.operation}`,
           arn,
-          secretLabel(arn, account),
+          label,
           call.operation === 'TagResource' || call.operation === 'CreateSecret'
-            ? tagContext(input.Tags as { Key?: string; Value?: string }[] | undefined)
+            ? tagContext(tags)
             : call.operation === 'UntagResource'
               ? tagContext(undefined, input.TagKeys as string[])
               : {},
         ),
       ];
-      const key = account.secretKeys.get(arn);
-      const kmsAction =
-        call.operation === 'GetSecretValue'
-          ? 'kms:Decrypt'
-          : call.operation === 'PutSecretValue' || call.operation === 'CreateSecret'
-            ? 'kms:GenerateDataKey'
-            : undefined;
-      if (key && kmsAction) {
+      if (call.operation === 'CreateSecret' && (tags?.length ?? 0) > 0) {
         out.push({
-          ...one(kmsAction, key, `key of ${secretLabel(arn, account)}`, {
+          ...one('secretsmanager:TagResource', arn, `${label}, tags given to CreateSecret`, tagContext(tags)),
+          via: 'secretsmanager:CreateSecret',
+        });
+      }
+      const key = call.ok ? account.secretKeys.get(arn) : undefined;
+      const kmsActions =
+        call.operation === 'GetSecretValue'
+          ? ['kms:Decrypt']
+          : call.operation === 'PutSecretValue'
+            ? ['kms:GenerateDataKey']
+            : call.operation === 'CreateSecret'
+              ? ['kms:GenerateDataKey', 'kms:Decrypt']
+              : [];
+      for (const kmsAction of key ? kmsActions : []) {
+        out.push({
+          ...one(kmsAction, key as string, `key of ${secretLabel(arn, account)}`, {
             'kms:ViaService': `secretsmanager.${call.region}.amazonaws.com`,
             'kms:CallerAccount': d.account,
             'kms:EncryptionContext:SecretARN': arn,
@@ -191,6 +223,39 @@ export function iamRequestsOf(call: RecordedCall, account: DeployedAccount): Iam
         });
       }
       return out;
+    }
+    case 'dynamodb': {
+      const tables =
+        call.operation === 'BatchWriteItem'
+          ? Object.keys((input.RequestItems ?? {}) as Record<string, unknown>)
+          : [String(input.TableName)];
+      return tables.map((table) => {
+        const requests = ((input.RequestItems as Record<string, { DeleteRequest?: unknown }[]> | undefined)?.[
+          table
+        ] ?? []) as { DeleteRequest?: unknown; PutRequest?: unknown }[];
+        const what =
+          call.operation === 'BatchWriteItem'
+            ? `${requests.filter((r) => r.DeleteRequest).length} DeleteRequest, ${requests.filter((r) => r.PutRequest).length} PutRequest`
+            : call.operation === 'PutItem'
+              ? 'one pending value'
+              : 'every pending value';
+        return one(
+          `dynamodb:${call.operation}`,
+          tableArnOf(table, account, call.region),
+          `${what}${refused}`,
+        );
+      });
+    }
+    case 'states': {
+      const arn = String(input.executionArn);
+      const status = (call.output as { status?: string } | undefined)?.status;
+      return [
+        one(
+          `states:${call.operation}`,
+          arn,
+          `execution ${arn.split(':').pop()}${status ? ` (${status})` : refused}`,
+        ),
+      ];
     }
     case 'acm': {
       const acmArn = (arn: unknown) => String(arn);
@@ -258,24 +323,66 @@ export function iamRequestsOf(call: RecordedCall, account: DeployedAccount): Iam
   );
 }
 
-function secretArnOf(id: string, account: DeployedAccount): string {
+/**
+ * The ARN IAM evaluates for a secret named in a request: the secret's full ARN when it exists,
+ * else (not created yet) the ARN of its name without Secrets Manager's suffix.
+ */
+function secretArnOf(id: string, account: DeployedAccount, region: string): string {
   if (id.startsWith('arn:')) return id;
   for (const [arn, s] of account.secrets) if (s.name === id) return arn;
-  throw new Error(`secret ${id} is not one the stack creates`);
+  return nameArn(id, account, region);
 }
 
+/** `arn:…:secret:<name>`: a secret named in a request, without the suffix of one that exists. */
+function nameArn(id: string, account: DeployedAccount, region: string): string {
+  if (id.startsWith('arn:')) return id;
+  const d = account.deployment;
+  return `arn:${d.partition}:secretsmanager:${region}:${d.account}:secret:${id}`;
+}
+
+/** The ARN of a DynamoDB table named in a request (`arn:…:dynamodb:<region>:<account>:table/<name>`). */
+function tableArnOf(name: string, account: DeployedAccount, region: string): string {
+  const known = account.tables.get(name);
+  if (known) return known;
+  const d = account.deployment;
+  return `arn:${d.partition}:dynamodb:${region}:${d.account}:table/${name}`;
+}
+
+/** The prefix the deployment creates its secrets under (CERTFLOW_SECRET_NAME_PREFIX). */
+export function secretNamePrefix(account: DeployedAccount): string {
+  const prefix = account.functions.SelectDue.environment.CERTFLOW_SECRET_NAME_PREFIX;
+  if (!prefix) throw new Error('SelectDue has no CERTFLOW_SECRET_NAME_PREFIX in its environment');
+  return prefix;
+}
+
+export type SecretKind = 'acme-account' | 'certificate' | 'pending-key' | 'other';
+
 /**
- * What a secret holds, from its name, for the table and the forbidden list: the stack's
- * `<prefix>/_acme-account` and `<prefix>/<certificate>`, and the runtime names the data model is
- * moving to, `<prefix>/acme-account/<hash>`, `<prefix>/certificate/<name>` and
- * `<prefix>/pending-key/<name>`.
+ * What a secret is, from its name: `<prefix>/acme-account/<hash>`, `<prefix>/certificate/<name>`,
+ * `<prefix>/pending-key/<name>` (lambdas/adapters/aws/secret-names.ts), or another secret.
  */
+export function secretKind(arn: string, account: DeployedAccount): { kind: SecretKind; name: string } {
+  const name =
+    account.secrets.get(arn)?.name ?? arn.replace(/^arn:[^:]+:secretsmanager:[^:]*:\d*:secret:/, '');
+  const prefix = secretNamePrefix(account);
+  for (const kind of ['acme-account', 'certificate', 'pending-key'] as const) {
+    if (name.startsWith(`${prefix}/${kind}/`))
+      return { kind, name: name.slice(prefix.length + kind.length + 2) };
+  }
+  return { kind: 'other', name };
+}
+
+/** What a secret holds, for the tables and the forbidden list. */
 export function secretLabel(arn: string, account: DeployedAccount): string {
-  const name = account.secrets.get(arn)?.name ?? arn;
-  const parts = name.split('/');
-  const last = parts.pop() ?? name;
-  const kind = parts.pop();
-  if (last === '_acme-account' || kind === 'acme-account') return 'ACME account secret';
-  if (kind === 'pending-key') return `pending private key ${last}`;
-  return `certificate secret ${last}`;
+  const { kind, name } = secretKind(arn, account);
+  switch (kind) {
+    case 'acme-account':
+      return 'ACME account secret';
+    case 'pending-key':
+      return `pending private key ${name}`;
+    case 'certificate':
+      return `certificate secret ${name}`;
+    case 'other':
+      return `secret ${name} (outside ${secretNamePrefix(account)}/)`;
+  }
 }

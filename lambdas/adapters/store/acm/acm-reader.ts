@@ -45,13 +45,13 @@ export class AcmCertificateReader {
     if (!metadata) {
       return {
         status: 'broken',
-        problem: `acm: ${found.arn} in ${this.region} has a key algorithm or validity certflow cannot read`,
+        problem: `${found.arn} in ${this.region} has a key algorithm or validity certflow cannot read`,
       };
     }
     if (res.Certificate?.Status && res.Certificate.Status !== 'ISSUED') {
       return {
         status: 'broken',
-        problem: `acm: ACM reports ${found.arn} in ${this.region} as ${res.Certificate.Status}`,
+        problem: `ACM reports ${found.arn} in ${this.region} as ${res.Certificate.Status}`,
         metadata,
       };
     }

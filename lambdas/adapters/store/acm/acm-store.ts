@@ -181,7 +181,7 @@ export class AcmCertificateStore implements CertificateStore {
       }
     }
     if (problems.length > 0)
-      return { status: 'broken', problem: `acm: ${problems.join('; ')}`, ...(metadata ? { metadata } : {}) };
+      return { status: 'broken', problem: problems.join('; '), ...(metadata ? { metadata } : {}) };
     return { status: 'healthy', metadata: metadata as CertificateMetadata };
   }
 
