@@ -200,7 +200,8 @@ describe('IAM evaluated against every call the pipeline makes', () => {
     leftByKill = fake.tableItems(pendingTable).length;
     // ...until the next run's sweep asks Step Functions whether that execution is over.
     sweeping = await driver.run({ certificates: ['apex'] });
-    killedExecution = killed.executionId;
+    // The values belong to the IssueBatch child execution that wrote them.
+    killedExecution = killed.batchExecutions[0] as string;
 
     recorded = fake.calls.flatMap((c) => iamRequestsOf(c, account));
     allowedTable = await evaluateAll(recorded, account);
@@ -414,7 +415,7 @@ describe('IAM evaluated against every call the pipeline makes', () => {
     ]);
     expect(
       killedExecution.startsWith(
-        `arn:aws:states:${REGION}:${ACCOUNT}:execution:${account.stateMachine.name}:`,
+        `arn:aws:states:${REGION}:${ACCOUNT}:execution:${account.batchStateMachine.name}:`,
       ),
     ).toBe(true);
     // The zone holds no TXT value any more.

@@ -124,6 +124,10 @@ describe('secrets created at run time under a name prefix', () => {
         arn: `arn:aws:states:${region}:${accountId}:stateMachine:Renewal`,
         name: 'Renewal',
       },
+      batchStateMachine: {
+        arn: `arn:aws:states:${region}:${accountId}:stateMachine:RenewalBatch`,
+        name: 'RenewalBatch',
+      },
     }) as DeployedAccount;
   const arn = `${prefix}www-Ca8JGt`;
   const createdIn = (acct: DeployedAccount) => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalFileAccountStore } from '../../lambdas/adapters/account/local-file-account-store';
 import { LocalFileAlerter } from '../../lambdas/adapters/alerts/local-alerter';
+import { LocalOrderBudgetStore } from '../../lambdas/adapters/order-budget/local-order-budget-store';
 import { LocalDirectoryStore } from '../../lambdas/adapters/store/local-directory/local-directory-store';
 import { trustCaBundle } from '../../lambdas/core/acme/client';
 import { parseConfig } from '../../lambdas/core/config/load';
@@ -93,6 +94,7 @@ describe('SelectDue', () => {
       pendingKeys: () => {
         throw new Error('SelectDue keeps no order key');
       },
+      orderBudget: () => new LocalOrderBudgetStore({ directory: join(work, 'state') }),
     };
   };
 
@@ -103,7 +105,7 @@ describe('SelectDue', () => {
   const live = (name: string, file: string) => join(storeDir, 'live', name, file);
   const reasons = (selection: Selection) =>
     Object.fromEntries([
-      ...selection.due.map((d) => [d.certificate, `due: ${d.reason}`]),
+      ...selection.batches.flat().map((d) => [d.certificate, `due: ${d.reason}`]),
       ...selection.skipped.map((s) => [s.certificate, `skipped: ${s.reason}`]),
     ]);
 
@@ -146,7 +148,7 @@ describe('SelectDue', () => {
     });
 
     const forced = await selectDue({ force: true }, context());
-    expect(forced.due).toEqual([
+    expect(forced.batches.flat()).toEqual([
       { certificate: 'apex', reason: 'forced' },
       { certificate: 'www', reason: 'forced' },
       { certificate: 'api', reason: 'forced' },
@@ -163,7 +165,8 @@ describe('SelectDue', () => {
     const ctx = context();
     const selection = await selectDue({}, ctx);
 
-    expect(selection.due).toEqual([{ certificate: 'api', reason: 'not issued yet' }]);
+    expect(selection.batches).toEqual([[{ certificate: 'api', reason: 'not issued yet' }]]);
+    expect(selection.dueCount).toBe(1);
     expect(selection.skipped.map((s) => s.certificate)).toEqual(['apex']);
     expect(selection.failed).toEqual([
       {
@@ -180,7 +183,7 @@ describe('SelectDue', () => {
     });
 
     // Summarize counts it as a failure (so the run fails and the alert lists it)
-    const summary = await summarize({ selection, results: [] }, ctx);
+    const summary = await summarize({ selection, batches: [] }, ctx);
     expect(summary.failedCount).toBe(1);
     expect(summary.failed[0]).toMatchObject({
       certificate: 'www',

@@ -41,7 +41,10 @@ export interface DeployedAccount {
   /** DynamoDB table name → table ARN, for the tables the stack creates (the pending-values table). */
   tables: Map<string, string>;
   /** The renewal state machine: its ARN and name (executions are `…:execution:<name>:<id>`). */
+  /** The run's state machine (SelectDue, SweepLeftovers, IssueBatches, Summarize). */
   stateMachine: { arn: string; name: string };
+  /** The child state machine each IssueBatch iteration starts (the certificates' Task states). */
+  batchStateMachine: { arn: string; name: string };
 }
 
 const byType = (template: Template, type: string) =>
@@ -140,9 +143,16 @@ export function deployedAccount(template: Template, deployment: Deployment): Dep
   const tables = new Map<string, string>();
   for (const [id] of byType(template, 'AWS::DynamoDB::Table')) tables.set(cfn.ref(id), cfn.getAtt(id, 'Arn'));
   const machines = byType(template, 'AWS::StepFunctions::StateMachine');
-  if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
-  const [machineId] = machines[0] as [string, unknown];
-  const stateMachine = { arn: cfn.getAtt(machineId, 'Arn'), name: cfn.getAtt(machineId, 'Name') };
+  if (machines.length !== 2)
+    throw new Error(`expected the run and batch state machines, found ${machines.length}`);
+  const machine = (batch: boolean) => {
+    const found = machines.filter(([id]) => id.includes('BatchStateMachine') === batch);
+    if (found.length !== 1) throw new Error(`expected one ${batch ? 'batch' : 'run'} state machine`);
+    const [id] = found[0] as [string, unknown];
+    return { arn: cfn.getAtt(id, 'Arn'), name: cfn.getAtt(id, 'Name') };
+  };
+  const stateMachine = machine(false);
+  const batchStateMachine = machine(true);
   return {
     deployment,
     functions,
@@ -154,5 +164,6 @@ export function deployedAccount(template: Template, deployment: Deployment): Dep
     hostedZones,
     tables,
     stateMachine,
+    batchStateMachine,
   };
 }

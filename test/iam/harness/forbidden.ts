@@ -281,7 +281,6 @@ export function forbiddenRequests({
 
   // ---- Step Functions: only Cleanup's sweep describes this state machine's executions ----
   const machine = account.stateMachine;
-  const ownExecution = `${machine.arn.replace(':stateMachine:', ':execution:')}:some-run`;
   const executionsOf = (name: string) =>
     `arn:${d.partition}:states:${d.region}:${d.account}:execution:${name}:some-run`;
   for (const arn of [executionsOf('OtherStateMachine'), executionsOf(`${machine.name}Other`)]) {
@@ -292,23 +291,30 @@ export function forbiddenRequests({
       summary: `execution of ${arn.split(':').slice(-2, -1)[0]}`,
     }));
   }
-  add(
-    "only Cleanup (the sweep) describes this state machine's executions",
-    TASK_STEPS.filter((s) => s !== 'Cleanup'),
-    (s) => ({
-      action: 'states:DescribeExecution',
-      resource: ownExecution,
-      context: base(s, d.region),
-      summary: 'execution of this state machine',
-    }),
-  );
-  for (const action of ['states:StopExecution', 'states:StartExecution', 'states:GetExecutionHistory']) {
-    add('the sweep only asks whether an execution is running', TASK_STEPS, (s) => ({
-      action,
-      resource: action === 'states:StartExecution' ? machine.arn : ownExecution,
-      context: base(s, d.region),
-      summary: action === 'states:StartExecution' ? 'this state machine' : 'execution of this state machine',
-    }));
+  // Both machines: the run's, and the batch machine whose executions own the TXT values.
+  for (const [own, label] of [
+    [machine, 'the run state machine'],
+    [account.batchStateMachine, 'the batch state machine'],
+  ] as const) {
+    const execution = `${own.arn.replace(':stateMachine:', ':execution:')}:some-run`;
+    add(
+      "only Cleanup (the sweep) describes this state machine's executions",
+      TASK_STEPS.filter((s) => s !== 'Cleanup'),
+      (s) => ({
+        action: 'states:DescribeExecution',
+        resource: execution,
+        context: base(s, d.region),
+        summary: `execution of ${label}`,
+      }),
+    );
+    for (const action of ['states:StopExecution', 'states:StartExecution', 'states:GetExecutionHistory']) {
+      add('the sweep only asks whether an execution is running', TASK_STEPS, (s) => ({
+        action,
+        resource: action === 'states:StartExecution' ? own.arn : execution,
+        context: base(s, d.region),
+        summary: action === 'states:StartExecution' ? label : `execution of ${label}`,
+      }));
+    }
   }
 
   // ---- ACM: only FinalizeAndStore imports ----

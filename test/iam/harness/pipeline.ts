@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type {
+  BatchSummary,
   CertificateItem,
   CertificateResult,
   RunInput,
@@ -28,7 +29,7 @@ import { finalizeAndStore } from '../../../lambdas/core/steps/finalize-and-store
 import { publishRecords } from '../../../lambdas/core/steps/publish-records';
 import { recordFailure } from '../../../lambdas/core/steps/record-failure';
 import { selectDue } from '../../../lambdas/core/steps/select-due';
-import { summarize } from '../../../lambdas/core/steps/summarize';
+import { summarize, summarizeRunOrBatch } from '../../../lambdas/core/steps/summarize';
 import { buildStepContext } from '../../../lambdas/runtime/handler';
 import { STEP_WIRINGS } from '../../support/step-wirings';
 import type { DeployedAccount } from './deployment';
@@ -84,23 +85,42 @@ export class PipelineDriver {
     const selection = await this.invoke('SelectDue', selectDue, input);
     const sweep = await this.invoke('Cleanup', sweepLeftovers, { sweep: true, executionId });
     const results: CertificateResult[] = [];
-    for (const due of selection.due) {
-      const outcome = await this.certificate(
-        selection,
-        executionId,
-        due.certificate,
-        options.failAfter?.[due.certificate],
-        options.killAfter?.[due.certificate],
-      );
-      if (outcome === 'killed') {
-        this.fake.endExecution(executionId, 'ABORTED');
-        return { executionId, selection, sweep, results, killed: true };
+    const batches: BatchSummary[] = [];
+    const batchExecutions: string[] = [];
+    // Each batch is a child execution of the batch state machine (IssueBatch), which owns the TXT
+    // values its certificates write; its last state is SummarizeBatch.
+    for (const batch of selection.batches) {
+      const batchExecutionId = `${this.account.batchStateMachine.arn.replace(':stateMachine:', ':execution:')}:${randomUUID()}`;
+      this.fake.startExecution(batchExecutionId);
+      batchExecutions.push(batchExecutionId);
+      const batchResults: CertificateResult[] = [];
+      for (const due of batch) {
+        const outcome = await this.certificate(
+          selection,
+          batchExecutionId,
+          due.certificate,
+          options.failAfter?.[due.certificate],
+          options.killAfter?.[due.certificate],
+        );
+        if (outcome === 'killed') {
+          this.fake.endExecution(batchExecutionId, 'ABORTED');
+          this.fake.endExecution(executionId, 'ABORTED');
+          return { executionId, selection, sweep, results, killed: true, batchExecutions };
+        }
+        batchResults.push(outcome);
       }
-      results.push(outcome);
+      batches.push(
+        (await this.invoke('Summarize', summarizeRunOrBatch, {
+          summarizeBatch: true,
+          results: batchResults,
+        })) as BatchSummary,
+      );
+      this.fake.endExecution(batchExecutionId, 'SUCCEEDED');
+      results.push(...batchResults);
     }
-    await this.invoke('Summarize', summarize, { selection, results });
+    await this.invoke('Summarize', summarize, { selection, batches, sweep });
     this.fake.endExecution(executionId, 'SUCCEEDED');
-    return { executionId, selection, sweep, results, killed: false };
+    return { executionId, selection, sweep, results, killed: false, batchExecutions };
   }
 
   private async certificate(
@@ -177,6 +197,8 @@ export interface RunOutcome {
   results: CertificateResult[];
   /** The execution was stopped (ABORTED) before it finished. */
   killed: boolean;
+  /** The IssueBatch child executions started, in order (they own the TXT values written). */
+  batchExecutions: string[];
 }
 
 /** The error a failure injected after `step` stands for: a Lambda task that timed out. */
