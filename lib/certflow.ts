@@ -84,8 +84,8 @@ export function configForFunctions(config: CertflowConfig): string {
 
 /** Which environment variables (beyond the common ones) each step gets: only what it uses. */
 const STEP_ENV: Record<TaskStep, readonly (keyof typeof ENV)[]> = {
-  SelectDue: ['secretNamePrefix', 'secretsKmsKeyId', 'eabSecretArn'],
-  CreateOrder: ['secretNamePrefix'],
+  SelectDue: ['secretNamePrefix', 'secretsKmsKeyId', 'eabSecretArn', 'pendingTable'],
+  CreateOrder: ['secretNamePrefix', 'pendingTable'],
   PublishRecords: ['hostedZoneId', 'pendingTable'],
   CheckPropagation: ['hostedZoneId'],
   AnswerChallenges: ['secretNamePrefix'],

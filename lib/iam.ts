@@ -110,9 +110,32 @@ function recordWrites(i: PolicyInputs): iam.PolicyStatement[] {
  * values after removing them and reads them all for the run-start sweep.
  */
 function pendingRecords(step: 'PublishRecords' | 'Cleanup', i: PolicyInputs): iam.PolicyStatement[] {
+  // A pending value's key begins with its execution's ARN (dynamodb-pending-records.ts), so
+  // PublishRecords cannot overwrite the new-order budget item in the same table.
   return step === 'PublishRecords'
-    ? [allow(['dynamodb:PutItem'], [i.pendingTableArn])]
+    ? [
+        allow(['dynamodb:PutItem'], [i.pendingTableArn], {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`arn:${i.partition}:states:*`] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        }),
+      ]
     : [allow(['dynamodb:BatchWriteItem', 'dynamodb:Scan'], [i.pendingTableArn])];
+}
+
+/**
+ * The per-account new-order budget (lambdas/core/renewal/order-budget.ts): one item per ACME
+ * directory in the run-state table, read and conditionally replaced. SelectDue reserves the
+ * run's orders; CreateOrder records a CA's `rateLimited` block. Only the budget items
+ * (`order-budget|…` keys): the pending TXT values in the same table are out of reach.
+ */
+function orderBudget(i: PolicyInputs): iam.PolicyStatement[] {
+  return [
+    allow(['dynamodb:GetItem', 'dynamodb:PutItem'], [i.pendingTableArn], {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['order-budget|*'] },
+      // ForAllValues holds vacuously when the key is absent: require it.
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    }),
+  ];
 }
 
 /**
@@ -240,8 +263,9 @@ function finalizeAndStore(i: PolicyInputs): iam.PolicyStatement[] {
 export function stepPolicyStatements(step: TaskStep, inputs: PolicyInputs): iam.PolicyStatement[] {
   switch (step) {
     case 'SelectDue':
-      return selectDue(inputs);
+      return [...selectDue(inputs), ...orderBudget(inputs)];
     case 'CreateOrder':
+      return [...accountSecretRead(inputs), ...orderBudget(inputs)];
     case 'AnswerChallenges':
     case 'CheckOrder':
       return accountSecretRead(inputs);

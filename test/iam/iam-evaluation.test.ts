@@ -70,6 +70,8 @@ describe('IAM evaluated against every call the pipeline makes', () => {
   let forbiddenTable: Evaluated[];
   let prefix: string;
   let pendingTable: string;
+  /** The pending TXT values in the run-state table (the new-order budget item is not one). */
+  const pendingValues = () => fake.tableItems(pendingTable).filter((i) => i.fqdn !== undefined);
   let leftByKill: number;
   let sweeping: RunOutcome;
   let killedExecution: string;
@@ -107,6 +109,8 @@ describe('IAM evaluated against every call the pipeline makes', () => {
         orderIntervalSeconds: 1,
         orderMaxChecks: 30,
       },
+      // The new-order budget is on (Let's Encrypt's own numbers), so its DynamoDB item is exercised.
+      renewal: { newOrderLimit: { orders: 300, windowMinutes: 180 } },
       certificates,
     };
     // What is deployed (the construct refuses loopback CAs and name servers, rightly)...
@@ -197,7 +201,7 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       { killAfter: { www: 'PublishRecords' } },
     );
     expect(killed.killed).toBe(true);
-    leftByKill = fake.tableItems(pendingTable).length;
+    leftByKill = pendingValues().length;
     // ...until the next run's sweep asks Step Functions whether that execution is over.
     sweeping = await driver.run({ certificates: ['apex'] });
     // The values belong to the IssueBatch child execution that wrote them.
@@ -396,11 +400,20 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       'Cleanup dynamodb:BatchWriteItem',
       'Cleanup dynamodb:Scan',
       'PublishRecords dynamodb:PutItem',
+      'SelectDue dynamodb:GetItem',
+      'SelectDue dynamodb:PutItem',
     ]);
+    // SelectDue reads and replaces only the new-order budget item.
+    for (const r of calls.filter((c) => c.step === 'SelectDue'))
+      expect(r.context['dynamodb:LeadingKeys']).toEqual([expect.stringMatching(/^order-budget\|/)]);
     for (const r of calls.filter((c) => c.action === 'dynamodb:BatchWriteItem'))
       expect(r.summary).toMatch(/^[1-9]\d* DeleteRequest, 0 PutRequest$/);
     // Nothing is left pending once every run is over (the killed run's values were swept).
-    expect(fake.tableItems(pendingTable)).toEqual([]);
+    expect(pendingValues()).toEqual([]);
+    // ...while the new-order budget item stays, holding this account's recent orders.
+    expect(fake.tableItems(pendingTable).map((i) => i.pk?.S)).toEqual([
+      expect.stringMatching(/^order-budget\|/),
+    ]);
   });
 
   it("the run-start sweep asks Step Functions about the killed run's execution (states:DescribeExecution) and removes what it left", () => {
@@ -603,6 +616,14 @@ describe('IAM evaluated against every call the pipeline makes', () => {
         },
       ],
       [
+        "SelectDue's new-order budget statement without its dynamodb:LeadingKeys conditions",
+        'SelectDue',
+        'the new-order budget never reaches a pending value',
+        (st: Statements) => {
+          delete statementWith(st, 'dynamodb:GetItem').Condition;
+        },
+      ],
+      [
         'Cleanup\'s states:DescribeExecution (CleanupSweepPolicy) widened to Resource "*"',
         'Cleanup',
         "another state machine's executions are not described",
@@ -629,6 +650,7 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       ['FinalizeAndStore', 'secretsmanager:CreateSecret', '/certificate/'],
       ['FinalizeAndStore', 'secretsmanager:CreateSecret', '/pending-key/'],
       ['PublishRecords', 'dynamodb:PutItem', undefined],
+      ['SelectDue', 'dynamodb:GetItem', undefined],
       ['Cleanup', 'dynamodb:BatchWriteItem', undefined],
       ['Cleanup', 'states:DescribeExecution', undefined],
     ])(

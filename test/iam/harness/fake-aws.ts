@@ -14,6 +14,7 @@ import {
   type AttributeValue,
   type BatchWriteItemCommandInput,
   DynamoDBClient,
+  type GetItemCommandInput,
   type PutItemCommandInput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
@@ -535,8 +536,24 @@ export class FakeAws {
       case 'PutItem': {
         const i = input as unknown as PutItemCommandInput;
         const item = i.Item as Record<string, AttributeValue>;
-        this.table(i.TableName).set(FakeAws.keyOf(item), structuredClone(item));
+        const table = this.table(i.TableName);
+        const key = FakeAws.keyOf(item);
+        if (i.ConditionExpression !== undefined) {
+          // The one condition certflow writes (the new-order budget's optimistic lock).
+          if (i.ConditionExpression !== 'attribute_not_exists(pk) OR version = :v') {
+            throw new Error(`the fake DynamoDB does not evaluate the condition ${i.ConditionExpression}`);
+          }
+          const existing = table.get(key);
+          const expected = i.ExpressionAttributeValues?.[':v']?.N;
+          if (existing && existing.version?.N !== expected) throw ddbFixtures.conditionalCheckFailed();
+        }
+        table.set(key, structuredClone(item));
         return ddbFixtures.putItemResponse();
+      }
+      case 'GetItem': {
+        const i = input as unknown as GetItemCommandInput;
+        const found = this.table(i.TableName).get(FakeAws.keyOf(i.Key));
+        return ddbFixtures.getItemResponse(found ? structuredClone(found) : undefined);
       }
       case 'BatchWriteItem': {
         const requests = (input as unknown as BatchWriteItemCommandInput).RequestItems ?? {};

@@ -227,10 +227,23 @@ export function forbiddenRequests({
 
   // ---- the pending-values table: PublishRecords records, Cleanup forgets and sweeps ----
   for (const [pendingTable, pendingTableArn] of account.tables) {
-    const tableRequest = (step: TaskStep, op: string, arn: string, summary: string) => ({
+    // Item operations always carry the item's partition key as dynamodb:LeadingKeys.
+    const pendingValueKey = `arn:${d.partition}:states:${d.region}:${d.account}:execution:x:run|_acme-challenge.www.example.test|value`;
+    const tableRequest = (
+      step: TaskStep,
+      op: string,
+      arn: string,
+      summary: string,
+      leadingKey = pendingValueKey,
+    ) => ({
       action: `dynamodb:${op}`,
       resource: arn,
-      context: base(step, d.region),
+      context: {
+        ...base(step, d.region),
+        ...(['GetItem', 'PutItem', 'DeleteItem', 'UpdateItem'].includes(op)
+          ? { 'dynamodb:LeadingKeys': [leadingKey] }
+          : {}),
+      },
       summary,
     });
     const otherTables = [
@@ -261,6 +274,21 @@ export function forbiddenRequests({
         (s) => tableRequest(s, op, pendingTableArn, 'pending-values table'),
       );
     }
+    const budgetKey = 'order-budget|https://acme-staging-v02.api.letsencrypt.org/directory';
+    const budgetUsers: readonly TaskStep[] = ['SelectDue', 'CreateOrder'];
+    for (const op of ['GetItem', 'PutItem']) {
+      add(
+        'only SelectDue and CreateOrder touch the new-order budget',
+        TASK_STEPS.filter((s) => !budgetUsers.includes(s)),
+        (s) => tableRequest(s, op, pendingTableArn, 'new-order budget item', budgetKey),
+      );
+    }
+    add('the new-order budget never reaches a pending value', budgetUsers, (s) =>
+      tableRequest(s, 'GetItem', pendingTableArn, 'a pending value by key'),
+    );
+    add('the new-order budget is changed by PutItem only', budgetUsers, (s) =>
+      tableRequest(s, 'DeleteItem', pendingTableArn, 'new-order budget item', budgetKey),
+    );
     add(
       'the pending-values table is read only by the sweep (Cleanup)',
       TASK_STEPS.filter((s) => s !== 'Cleanup'),

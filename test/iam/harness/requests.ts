@@ -233,16 +233,28 @@ export function iamRequestsOf(call: RecordedCall, account: DeployedAccount): Iam
         const requests = ((input.RequestItems as Record<string, { DeleteRequest?: unknown }[]> | undefined)?.[
           table
         ] ?? []) as { DeleteRequest?: unknown; PutRequest?: unknown }[];
+        // The item's partition key, as IAM sees it (dynamodb:LeadingKeys, "Using IAM policy
+        // conditions for fine-grained access control" in the DynamoDB developer guide).
+        const pk =
+          call.operation === 'GetItem'
+            ? ((input.Key as Record<string, { S?: string }> | undefined)?.pk?.S ?? '')
+            : call.operation === 'PutItem'
+              ? ((input.Item as Record<string, { S?: string }> | undefined)?.pk?.S ?? '')
+              : undefined;
+        const budget = pk?.startsWith('order-budget|') === true;
         const what =
           call.operation === 'BatchWriteItem'
             ? `${requests.filter((r) => r.DeleteRequest).length} DeleteRequest, ${requests.filter((r) => r.PutRequest).length} PutRequest`
-            : call.operation === 'PutItem'
-              ? 'one pending value'
-              : 'every pending value';
+            : budget
+              ? `the new-order budget item (${call.operation})`
+              : call.operation === 'PutItem'
+                ? 'one pending value'
+                : 'every pending value';
         return one(
           `dynamodb:${call.operation}`,
           tableArnOf(table, account, call.region),
           `${what}${refused}`,
+          pk === undefined ? {} : { 'dynamodb:LeadingKeys': [pk] },
         );
       });
     }
