@@ -218,6 +218,7 @@ export class Certflow extends Construct {
       mode: undefined,
       stateDirectory: undefined,
       logFile: undefined,
+      metricsFile: undefined,
       secretNamePrefix: resolved.secretNamePrefix,
       secretsKmsKeyId: this.secretsKey.keyArn,
       topicArn: this.topic.topicArn,

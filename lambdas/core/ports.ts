@@ -237,3 +237,16 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
+
+/** The CloudWatch units certflow's metrics use. */
+export type MetricUnit = 'Count' | 'Milliseconds' | 'Seconds' | 'None';
+
+/**
+ * Records metrics (CloudWatch embedded metric format, in AWS and in local mode). Values are
+ * buffered for the invocation and written when it ends. Names and dimensions come from
+ * lambdas/core/metrics.ts; a value is never a secret.
+ */
+export interface Metrics {
+  /** Record one value of `name` under `dimensions` (none: the aggregate series). */
+  add(name: string, unit: MetricUnit, value: number, dimensions?: Record<string, string>): void;
+}

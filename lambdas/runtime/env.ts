@@ -31,6 +31,11 @@ export const ENV = {
   stateDirectory: 'CERTFLOW_STATE_DIR',
   /** Local mode: file that handler logs and alerts are appended to. */
   logFile: 'CERTFLOW_LOG_FILE',
+  /**
+   * Local mode: file the functions' metrics are appended to, as CloudWatch embedded metric format
+   * lines (in Lambda they go to standard output, where CloudWatch Logs extracts them).
+   */
+  metricsFile: 'CERTFLOW_METRICS_FILE',
 } as const;
 
 /** Entry file of each Task step's handler, relative to the repository root. */

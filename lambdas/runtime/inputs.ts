@@ -32,6 +32,7 @@ const failureInput = z
 const runInput = z.strictObject({
   certificates: z.array(z.string()).optional(),
   force: z.boolean().optional(),
+  executionId: z.string().min(1).optional(),
 });
 
 const summarizeInput = z

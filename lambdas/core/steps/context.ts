@@ -8,6 +8,7 @@ import type {
   CertificateStore,
   DnsProvider,
   Logger,
+  Metrics,
   PendingKeyStore,
   PendingRecordStore,
   RunLiveness,
@@ -21,7 +22,10 @@ import type {
  */
 export interface StepContext {
   config: CertflowConfig;
+  /** Structured logs; every line carries the execution, the certificate and the step. */
   logger: Logger;
+  /** This invocation's metrics (lambdas/core/metrics.ts), written when it ends. */
+  metrics: Metrics;
   now(): Date;
   random(): number;
   accounts(): AccountStore;

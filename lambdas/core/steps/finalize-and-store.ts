@@ -14,6 +14,7 @@ import {
   OrderInvalidError,
   PendingKeyStoreError,
 } from '../errors';
+import { DIMENSION, METRIC } from '../metrics';
 import type { IssuedCertificate, StoredLocation } from '../ports';
 import type { CertificateItem, IssuedSummary } from '../state';
 import { certificateByName, required, type StepContext } from './context';
@@ -127,6 +128,8 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
       );
     }
   }
+  ctx.metrics.add(METRIC.issued, 'Count', 1, { [DIMENSION.certificate]: cert.name });
+  ctx.metrics.add(METRIC.issued, 'Count', 1);
   ctx.logger.info('certificate issued and stored', {
     certificate: cert.name,
     serial: info.serial,

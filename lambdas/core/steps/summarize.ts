@@ -1,3 +1,4 @@
+import { METRIC } from '../metrics';
 import type { RunSummary } from '../ports';
 import type { SummarizeInput } from '../state';
 import type { StepContext } from './context';
@@ -54,6 +55,7 @@ export async function summarize(input: SummarizeInput, ctx: StepContext): Promis
     // The summary still reaches the execution output; a failed run still ends in SomeCertificatesFailed.
     ctx.logger.error('could not send the run summary alert', { error });
   }
+  ctx.metrics.add(METRIC.runsCompleted, 'Count', 1);
   ctx.logger.info('run finished', {
     issued: summary.issued.length,
     failed: summary.failed.length,
