@@ -52,6 +52,7 @@ export function buildStepContext(step: TaskStep, wiring: Wirings): StepContext {
     pendingRecords: wiring.pendingRecords?.(env) ?? (() => notWired(step, 'pendingRecords')),
     runLiveness: wiring.runLiveness?.(env) ?? (() => notWired(step, 'runLiveness')),
     pendingKeys: wiring.pendingKeys?.(env) ?? (() => notWired(step, 'pendingKeys')),
+    expiryAlarms: wiring.expiryAlarms?.(env) ?? (() => notWired(step, 'expiryAlarms')),
   };
 }
 

@@ -162,6 +162,10 @@ export class CfnResolver {
         return this.ref(id);
       case 'AWS::StepFunctions::StateMachine.Arn':
         return `arn:${partition}:states:${region}:${account}:stateMachine:${this.ref(id)}`;
+      case 'AWS::StepFunctions::StateMachine.Name':
+        return this.ref(id);
+      case 'AWS::DynamoDB::Table.Arn':
+        return `arn:${partition}:dynamodb:${region}:${account}:table/${this.ref(id)}`;
     }
     throw new Error(`unsupported Fn::GetAtt ${id}.${attr} (${r.Type})`);
   }

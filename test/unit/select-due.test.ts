@@ -97,6 +97,9 @@ describe('SelectDue', () => {
       pendingKeys: () => {
         throw new Error('SelectDue keeps no order key');
       },
+      expiryAlarms: () => {
+        throw new Error('SelectDue puts no alarm');
+      },
     };
   };
 

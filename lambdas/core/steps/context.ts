@@ -7,6 +7,7 @@ import type {
   Alerter,
   CertificateStore,
   DnsProvider,
+  ExpiryAlarms,
   Logger,
   Metrics,
   PendingKeyStore,
@@ -44,6 +45,8 @@ export interface StepContext {
   pendingRecords(): PendingRecordStore;
   /** Whether a value's owning run is over. */
   runLiveness(): RunLiveness;
+  /** Alarms on a store's own expiry metric (ACM), put after a certificate is stored. */
+  expiryAlarms(): ExpiryAlarms;
 }
 
 /**

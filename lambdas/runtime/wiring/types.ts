@@ -11,7 +11,8 @@ export type Capability =
   | 'alerter'
   | 'pendingRecords'
   | 'runLiveness'
-  | 'pendingKeys';
+  | 'pendingKeys'
+  | 'expiryAlarms';
 
 /** Where a function runs: `local` (local mode, the CLI) or `aws` (Lambda, the default). */
 export type RuntimeMode = 'local' | 'aws';
