@@ -246,12 +246,18 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
         // its own region only, and only alarms that notify the alerts topic
         {
           Action: 'cloudwatch:PutMetricAlarm',
-          Condition: { 'ForAllValues:StringEquals': { 'cloudwatch:AlarmActions': [ref(s.stack.certflow.topic)] } },
+          Condition: {
+            'ForAllValues:StringEquals': { 'cloudwatch:AlarmActions': [ref(s.stack.certflow.topic)] },
+          },
           Effect: 'Allow',
           Resource: {
             'Fn::Join': [
               '',
-              ['arn:', { Ref: 'AWS::Partition' }, `:cloudwatch:${REGION}:${ACCOUNT}:alarm:certflow-AcmDaysToExpiry-*`],
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                `:cloudwatch:${REGION}:${ACCOUNT}:alarm:certflow-AcmDaysToExpiry-*`,
+              ],
             ],
           },
         },
