@@ -146,7 +146,7 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
  * fires even if certflow never runs again. Best effort: the
  * certificate is stored, so a failure here is a warning, never the step's failure.
  */
-async function putStoreExpiryAlarms(
+export async function putStoreExpiryAlarms(
   ctx: StepContext,
   issued: IssuedCertificate,
   locations: StoredLocation[],
