@@ -30,6 +30,7 @@ import { BUNDLE_HANDLER, ensureFunctionBundles, type FunctionBundle } from './bu
 import { type CertflowProps, type ResolvedCertflowProps, validateCertflowProps } from './certflow-props';
 import { configLayerDirectory, LAYER_CONFIG_PATH } from './config-layer';
 import { logWriteStatements, type PolicyInputs, stepPolicyStatements, sweepStatements } from './iam';
+import { acmAlarmNamePrefix, CertflowMonitoring } from './monitoring/monitoring';
 import type { StepFunctions } from './state-machine/definition';
 import { RenewalStateMachine } from './state-machine/renewal-state-machine';
 import { STEP_SETTINGS } from './state-machine/step-settings';
@@ -90,7 +91,7 @@ const STEP_ENV: Record<TaskStep, readonly (keyof typeof ENV)[]> = {
   CheckPropagation: ['hostedZoneId'],
   AnswerChallenges: ['secretNamePrefix'],
   CheckOrder: ['secretNamePrefix'],
-  FinalizeAndStore: ['secretNamePrefix', 'secretsKmsKeyId'],
+  FinalizeAndStore: ['secretNamePrefix', 'secretsKmsKeyId', 'topicArn', 'alarmNamePrefix'],
   Cleanup: ['hostedZoneId', 'pendingTable'],
   RecordFailure: ['topicArn'],
   Summarize: ['topicArn'],
@@ -129,6 +130,8 @@ export class Certflow extends Construct {
   readonly pendingTable: dynamodb.Table;
   /** Alerts when an execution ends FAILED, TIMED_OUT or ABORTED. */
   readonly executionEndedRule: events.Rule;
+  /** Alarms (to the alerts topic) and the dashboard (lib/monitoring). */
+  readonly monitoring: CertflowMonitoring;
   readonly logGroups: readonly logs.LogGroup[];
   readonly schedule: scheduler.Schedule;
   /** Present with `dns.createHostedZone: true`. */
@@ -177,6 +180,10 @@ export class Certflow extends Construct {
         zoneName: config.delegation.zone,
         comment: 'certflow: delegated ACME dns-01 validation zone (TXT records only)',
       });
+      // Kept when the stack is deleted: a deleted zone that is still delegated from its parent
+      // can be re-created in another account, whose owner could then answer the CA for every
+      // primary name whose _acme-challenge CNAME points here (docs/deploy.md, "Teardown").
+      this.hostedZone.applyRemovalPolicy(RemovalPolicy.RETAIN);
       this.hostedZoneId = this.hostedZone.hostedZoneId;
     } else if (config.dns.hostedZoneId !== undefined) {
       this.hostedZoneId = config.dns.hostedZoneId;
@@ -213,6 +220,9 @@ export class Certflow extends Construct {
       eabSecretArn: eabArn,
       acmRegions,
       pendingTableArn: this.pendingTable.tableArn,
+      acmAlarmNamePrefix: config.monitoring.acmDaysToExpiry.enabled
+        ? acmAlarmNamePrefix(resolved.secretNamePrefix)
+        : undefined,
     };
     const envValues: Record<keyof typeof ENV, string | undefined> = {
       config: undefined,
@@ -221,12 +231,14 @@ export class Certflow extends Construct {
       mode: undefined,
       stateDirectory: undefined,
       logFile: undefined,
+      metricsFile: undefined,
       secretNamePrefix: resolved.secretNamePrefix,
       secretsKmsKeyId: this.secretsKey.keyArn,
       topicArn: this.topic.topicArn,
       hostedZoneId: this.hostedZoneId,
       eabSecretArn: eabArn,
       pendingTable: this.pendingTable.tableName,
+      alarmNamePrefix: inputs.acmAlarmNamePrefix,
     };
     // The configuration ships as a file in one layer (no 4 KB environment limit); the function
     // code is the very bundle that local mode and the tests run (lib/bundling).
@@ -289,6 +301,12 @@ export class Certflow extends Construct {
     });
 
     this.executionEndedRule = this.alertOnExecutionEnd();
+    this.monitoring = new CertflowMonitoring(this, 'Monitoring', {
+      config,
+      stateMachine: this.stateMachine,
+      topic: this.topic,
+      topicKey: this.topicKey,
+    });
 
     this.outputs();
     this.suppressNagFindings();
@@ -441,6 +459,13 @@ export class Certflow extends Construct {
         'Secrets Manager: each certificate is in the secret <this prefix>/certificate/<name>, created on its first issue',
       value: this.secretNamePrefix,
     });
+    if (this.monitoring.dashboard) {
+      new CfnOutput(this, 'DashboardName', {
+        description:
+          'CloudWatch dashboard: days to expiry, runs, failures by step, step and propagation times',
+        value: this.monitoring.dashboard.dashboardName,
+      });
+    }
     new CfnOutput(this, 'DelegatedZoneId', {
       description: `hosted zone id of ${this.config.delegation.zone}`,
       value: this.hostedZoneId,
@@ -537,6 +562,19 @@ export class Certflow extends Construct {
           'The table holds only TXT values in flight (written, not yet removed) for minutes; restoring it to an earlier point would resurrect values already removed, so point-in-time recovery has nothing to protect',
       },
     ]);
+    const finalizeRole = this.functions.FinalizeAndStore.role;
+    if (finalizeRole !== undefined && usesAcm && this.config.monitoring.acmDaysToExpiry.enabled) {
+      NagSuppressions.addResourceSuppressions(finalizeRole, [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            "FinalizeAndStore puts one alarm on ACM's DaysToExpiry per certificate it imports (the ARN exists only then): alarm names are this deployment's prefix and the certificate name, and the condition cloudwatch:AlarmActions allows only the alerts topic",
+          appliesTo: [
+            { regex: '/^Resource::arn:<AWS::Partition>:cloudwatch:.*:alarm:.+-AcmDaysToExpiry-\\*$/g' },
+          ],
+        },
+      ]);
+    }
     const sweepPolicy = this.node.tryFindChild('CleanupSweepPolicy');
     if (sweepPolicy) {
       NagSuppressions.addResourceSuppressions(sweepPolicy, [

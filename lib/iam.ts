@@ -54,6 +54,11 @@ export interface PolicyInputs {
   readonly acmRegions: readonly string[];
   /** DynamoDB table of pending TXT values (written, not yet removed). */
   readonly pendingTableArn: string;
+  /**
+   * Name prefix of the alarms FinalizeAndStore puts on ACM's DaysToExpiry (certificates imported
+   * into ACM); undefined when there are none (no ACM store, or `monitoring.acmDaysToExpiry` off).
+   */
+  readonly acmAlarmNamePrefix?: string;
 }
 
 /** Route 53 condition keys that confine a record change (IAM, Route 53 "fine-grained access"). */
@@ -251,6 +256,18 @@ function finalizeAndStore(i: PolicyInputs): iam.PolicyStatement[] {
         i.acmRegions.map((r) => acmCertificatesArn(i.partition, r, i.account)),
       ),
       allow(['acm:ListCertificates'], ['*']),
+    );
+  }
+  if (i.acmRegions.length > 0 && i.acmAlarmNamePrefix !== undefined) {
+    // Only alarms named with the deployment's prefix, in the function's region, and only ones
+    // that notify the alerts topic (CloudWatch user guide, "Using condition keys to limit alarm
+    // actions": cloudwatch:AlarmActions).
+    out.push(
+      allow(
+        ['cloudwatch:PutMetricAlarm'],
+        [`arn:${i.partition}:cloudwatch:${i.region}:${i.account}:alarm:${i.acmAlarmNamePrefix}*`],
+        { 'ForAllValues:StringEquals': { 'cloudwatch:AlarmActions': [i.topicArn] } },
+      ),
     );
   }
   return out;

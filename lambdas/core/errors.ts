@@ -48,6 +48,9 @@ export class DelegationError extends CertflowError {
   }
 }
 
+/** An alarm could not be put (CloudWatch PutMetricAlarm); the message names it and the service error. */
+export class ExpiryAlarmError extends CertflowError {}
+
 /** A DNS query failed (timeout, SERVFAIL, REFUSED...). */
 export class DnsQueryError extends CertflowError {}
 

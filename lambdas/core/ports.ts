@@ -257,3 +257,35 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
+
+/** The CloudWatch units certflow's metrics use. */
+export type MetricUnit = 'Count' | 'Milliseconds' | 'Seconds' | 'None';
+
+/**
+ * Records metrics (CloudWatch embedded metric format, in AWS and in local mode). Values are
+ * buffered for the invocation and written when it ends. Names and dimensions come from
+ * lambdas/core/metrics.ts; a value is never a secret.
+ */
+export interface Metrics {
+  /** Record one value of `name` under `dimensions` (none: the aggregate series). */
+  add(name: string, unit: MetricUnit, value: number, dimensions?: Record<string, string>): void;
+}
+
+/** A certificate's copies in a store that reports expiry itself (ACM), as FinalizeAndStore stored them. */
+export interface ExpiryAlarmRequest {
+  certificate: string;
+  /** Where the certificate was stored (`{store: 'acm', location: '<arn>, <arn>'}`). */
+  location: StoredLocation;
+  /** Alarm when fewer days than this remain. */
+  thresholdDays: number;
+}
+
+/**
+ * Puts alarms on a store's own expiry metric (ACM's `AWS/CertificateManager` `DaysToExpiry`),
+ * which fire even if certflow never runs again. Idempotent: putting the same alarm again
+ * replaces its configuration.
+ */
+export interface ExpiryAlarms {
+  /** Create or update the alarms; returns their names (none where it has nothing to watch). */
+  ensure(request: ExpiryAlarmRequest): Promise<string[]>;
+}

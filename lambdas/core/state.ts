@@ -23,6 +23,8 @@ export type TaskStep = (typeof TASK_STEPS)[number];
 export interface RunInput {
   certificates?: string[];
   force?: boolean;
+  /** The execution (`$$.Execution.Id`), when the state machine passes it: it tags the logs. */
+  executionId?: string;
 }
 
 export interface Timing {
@@ -47,6 +49,8 @@ export interface DeferredCertificate {
 
 /** Output of SelectDue (at `$.selection`). */
 export interface Selection {
+  /** The execution, when the run input carried it: Summarize's logs name it too. */
+  executionId?: string;
   runId: string;
   accountUrl: string;
   /**
@@ -106,7 +110,8 @@ export interface CertificateItem {
   accountUrl: string;
   timing: Timing;
   order?: OrderState;
-  publication?: { changeTokens: string[] };
+  /** PublishRecords' output: `publishedAt` (ISO) times the propagation metric. */
+  publication?: { changeTokens: string[]; publishedAt?: string };
   propagation?: { ready: boolean; checks: number; waitingFor?: string[] };
   answered?: { challenges: number };
   orderStatus?: { status: string; checks: number };

@@ -16,6 +16,8 @@ export const wiring: Wirings = {
 /** Task states `Cleanup`, `CleanupAfterFailure` and `SweepLeftovers`: see {@link cleanupOrSweep}. */
 export const handler = makeHandler<CertificateItem | SweepInput, Awaited<ReturnType<typeof cleanupOrSweep>>>({
   step: 'Cleanup',
+  // the run-start sweep is its own state: its lines and duration say so
+  stepOf: (raw) => ((raw as { sweep?: unknown } | null)?.sweep === true ? 'SweepLeftovers' : 'Cleanup'),
   parse: parseCleanupInput,
   run: cleanupOrSweep,
   wiring,

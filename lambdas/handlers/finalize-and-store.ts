@@ -3,6 +3,7 @@ import { finalizeAndStore } from '../core/steps/finalize-and-store';
 import { makeHandler, type Wirings } from '../runtime/handler';
 import { parseCertificateItem } from '../runtime/inputs';
 import { accountsWiring } from '../runtime/wiring/accounts';
+import { expiryAlarmsWiring } from '../runtime/wiring/expiry-alarms';
 import { pendingKeysWiring } from '../runtime/wiring/pending-keys';
 import { storesWiring } from '../runtime/wiring/stores';
 
@@ -11,6 +12,7 @@ export const wiring: Wirings = {
   accounts: accountsWiring,
   stores: storesWiring,
   pendingKeys: pendingKeysWiring,
+  expiryAlarms: expiryAlarmsWiring,
 };
 
 /** Task state `FinalizeAndStore`: see {@link finalizeAndStore}. */

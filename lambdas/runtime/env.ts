@@ -19,8 +19,10 @@ export const ENV = {
   secretNamePrefix: 'CERTFLOW_SECRET_NAME_PREFIX',
   /** KMS key for those secrets (unset: the account's aws/secretsmanager key). */
   secretsKmsKeyId: 'CERTFLOW_SECRETS_KMS_KEY_ID',
-  /** SNS topic for alerts. */
+  /** SNS topic for alerts (and the action of the ACM expiry alarms FinalizeAndStore puts). */
   topicArn: 'CERTFLOW_TOPIC_ARN',
+  /** Name prefix of the ACM expiry alarms FinalizeAndStore puts (`<prefix><certificate>`). */
+  alarmNamePrefix: 'CERTFLOW_ALARM_NAME_PREFIX',
   /** Hosted zone id of the delegated zone (overrides config; set when the stack creates the zone). */
   hostedZoneId: 'CERTFLOW_HOSTED_ZONE_ID',
   /** Secrets Manager secret holding the EAB HMAC key (when the CA needs EAB). */
@@ -31,6 +33,11 @@ export const ENV = {
   stateDirectory: 'CERTFLOW_STATE_DIR',
   /** Local mode: file that handler logs and alerts are appended to. */
   logFile: 'CERTFLOW_LOG_FILE',
+  /**
+   * Local mode: file the functions' metrics are appended to, as CloudWatch embedded metric format
+   * lines (in Lambda they go to standard output, where CloudWatch Logs extracts them).
+   */
+  metricsFile: 'CERTFLOW_METRICS_FILE',
 } as const;
 
 /** Entry file of each Task step's handler, relative to the repository root. */

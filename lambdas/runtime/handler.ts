@@ -1,11 +1,10 @@
-import { appendFileSync } from 'node:fs';
 import type { Context as LambdaContext } from 'aws-lambda';
 import { describeError } from '../core/errors';
-import { JsonLogger } from '../core/logger';
+import { DIMENSION, METRIC } from '../core/metrics';
 import type { TaskStep } from '../core/state';
 import type { StepContext } from '../core/steps/context';
 import { baseContext, configFromEnvironment } from './base-context';
-import { ENV } from './env';
+import { EmfMetrics, logSink, metricsSink, PowertoolsLogAdapter } from './observability';
 import { type Capability, runtimeMode, type Wiring } from './wiring/types';
 
 /** The wirings a handler supplies: only the capabilities its step uses. */
@@ -15,6 +14,12 @@ export type Wirings = { [K in Capability]?: Wiring<K> };
 export interface HandlerSpec<I, O> {
   /** The Task state this function serves; every log line carries it. */
   step: TaskStep;
+  /**
+   * The state an input belongs to, when this function serves several (Cleanup also runs the
+   * run-start sweep, SweepLeftovers): the `step` of its log lines and of its StepDuration metric.
+   * @default the function's `step`
+   */
+  stepOf?: (raw: unknown) => string;
   /** Validates the state input (throws InvalidInputError naming the field and the fix). */
   parse: (raw: unknown) => I;
   /** The core step. */
@@ -34,15 +39,11 @@ function notWired(step: TaskStep, capability: Capability): never {
 export function buildStepContext(step: TaskStep, wiring: Wirings): StepContext {
   const config = configFromEnvironment();
   const mode = runtimeMode();
-  const logFile = process.env[ENV.logFile];
-  const logger = new JsonLogger(
-    logFile ? (line) => appendFileSync(logFile, `${line}\n`) : (line) => process.stdout.write(`${line}\n`),
-    { step },
-  );
   const env = { config, mode };
   return {
     ...baseContext(config),
-    logger,
+    logger: PowertoolsLogAdapter.create(logSink(), { step }),
+    metrics: new EmfMetrics(config.monitoring.namespace, metricsSink()),
     accounts: wiring.accounts?.(env) ?? (() => notWired(step, 'accounts')),
     eab: wiring.eab?.(env) ?? (() => notWired(step, 'eab')),
     dnsProvider: wiring.dnsProvider?.(env) ?? (() => notWired(step, 'dnsProvider')),
@@ -52,35 +53,74 @@ export function buildStepContext(step: TaskStep, wiring: Wirings): StepContext {
     runLiveness: wiring.runLiveness?.(env) ?? (() => notWired(step, 'runLiveness')),
     pendingKeys: wiring.pendingKeys?.(env) ?? (() => notWired(step, 'pendingKeys')),
     orderBudget: wiring.orderBudget?.(env) ?? (() => notWired(step, 'orderBudget')),
+    expiryAlarms: wiring.expiryAlarms?.(env) ?? (() => notWired(step, 'expiryAlarms')),
   };
+}
+
+/** The execution an input belongs to: `executionId` (certificate items, the sweep) or the selection's. */
+function executionOf(raw: unknown): string | undefined {
+  const input = raw as { executionId?: unknown; selection?: { executionId?: unknown } } | null;
+  const id = input?.executionId ?? input?.selection?.executionId;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/**
+ * The fields on every log line of one invocation: the step (state), the execution (its name, the
+ * last part of `$$.Execution.Id`, and the ARN), the certificate, and Lambda's request id.
+ */
+export function invocationFields(
+  step: string,
+  raw: unknown,
+  lambdaContext?: Partial<LambdaContext>,
+): Record<string, string> {
+  const fields: Record<string, string> = { step };
+  const executionArn = executionOf(raw);
+  if (executionArn) {
+    fields.execution = executionArn.slice(executionArn.lastIndexOf(':') + 1);
+    fields.executionArn = executionArn;
+  }
+  const certificate = (raw as { certificate?: unknown } | null)?.certificate;
+  if (typeof certificate === 'string') fields.certificate = certificate;
+  if (typeof lambdaContext?.awsRequestId === 'string') fields.requestId = lambdaContext.awsRequestId;
+  return fields;
 }
 
 /**
  * A thin Lambda handler: build the step's context once per cold start (module scope: each
- * function's bundle has its own), parse the input, call one core function, return JSON. Errors
+ * function's bundle has its own), parse the input, call one core function, return JSON. Each
+ * invocation gets its own logger (the step, execution and certificate on every line) and its own
+ * metrics, written when it ends with the step's duration. Errors
  * are logged by name and message (never a stack with data) and rethrown unchanged, so their
  * `name` reaches Step Functions' Retry/Catch as the Lambda runtime reports it (`errorType`).
  */
 export function makeHandler<I, O>(spec: HandlerSpec<I, O>): TaskHandler<O> {
   let context: StepContext | undefined;
-  return async (raw: unknown): Promise<O> => {
+  let baseLogger: PowertoolsLogAdapter | undefined;
+  return async (raw: unknown, lambdaContext?: Partial<LambdaContext>): Promise<O> => {
     const started = Date.now();
-    const certificate = (raw as { certificate?: unknown } | null)?.certificate;
-    let ctx: StepContext | undefined;
+    baseLogger ??= PowertoolsLogAdapter.create(logSink());
+    const step = spec.stepOf?.(raw) ?? spec.step;
+    const logger = baseLogger.withFields(invocationFields(step, raw, lambdaContext));
+    let metrics: EmfMetrics | undefined;
     try {
       context ??= buildStepContext(spec.step, spec.wiring);
-      ctx = context;
-      const result = await spec.run(spec.parse(raw), ctx);
-      ctx.logger.info('step succeeded', { certificate, ms: Date.now() - started });
+      metrics = new EmfMetrics(context.config.monitoring.namespace, metricsSink());
+      const result = await spec.run(spec.parse(raw), { ...context, logger, metrics });
+      logger.info('step succeeded', { ms: Date.now() - started });
       return result;
     } catch (error) {
-      const fields = { certificate, ms: Date.now() - started, error: describeError(error) };
-      if (ctx) ctx.logger.error('step failed', fields);
-      else
-        process.stdout.write(
-          `${JSON.stringify({ level: 'error', step: spec.step, message: 'step failed', ...fields })}\n`,
-        );
+      logger.error('step failed', { ms: Date.now() - started, error: describeError(error) });
       throw error;
+    } finally {
+      if (metrics) {
+        metrics.add(METRIC.stepDuration, 'Milliseconds', Date.now() - started, { [DIMENSION.step]: step });
+        try {
+          metrics.flush();
+        } catch (error) {
+          // A step's outcome never depends on its metrics (a stored certificate stays issued).
+          logger.warn('could not write metrics', { error: describeError(error) });
+        }
+      }
     }
   };
 }

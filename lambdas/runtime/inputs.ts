@@ -38,6 +38,7 @@ const failureInput = z
 const runInput = z.strictObject({
   certificates: z.array(z.string()).optional(),
   force: z.boolean().optional(),
+  executionId: z.string().min(1).optional(),
 });
 
 const summarizeInput = z

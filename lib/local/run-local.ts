@@ -196,6 +196,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       configFile: effectiveConfigFile,
       stateDirectory,
       logFile: join(runDirectory, 'handlers.log'),
+      metricsFile: join(runDirectory, 'metrics.jsonl'),
     });
     // The deployed bundles, each loaded afresh (a cold start per run), as Lambda would run them.
     const bundles = ensureFunctionBundles();
@@ -422,15 +423,17 @@ function setLocalEnvironment(env: {
   configFile: string;
   stateDirectory: string;
   logFile: string;
+  metricsFile: string;
 }): () => void {
   const target = hostProcess().env;
-  const keys = [ENV.config, ENV.mode, ENV.configFile, ENV.stateDirectory, ENV.logFile];
+  const keys = [ENV.config, ENV.mode, ENV.configFile, ENV.stateDirectory, ENV.logFile, ENV.metricsFile];
   const saved = Object.fromEntries(keys.map((k) => [k, target[k]]));
   delete target[ENV.config];
   target[ENV.mode] = 'local';
   target[ENV.configFile] = env.configFile;
   target[ENV.stateDirectory] = env.stateDirectory;
   target[ENV.logFile] = env.logFile;
+  target[ENV.metricsFile] = env.metricsFile;
   mkdirSync(env.stateDirectory, { recursive: true, mode: 0o700 });
   chmodSync(env.stateDirectory, 0o700);
   // The caller's environment as it was, once the run is over.

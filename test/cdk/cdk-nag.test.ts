@@ -73,7 +73,7 @@ describe('cdk-nag AwsSolutions', () => {
     ];
     for (const finding of wildcardFindings) {
       expect(finding).toMatch(
-        /^Resource::(\*|arn:<AWS::Partition>:acm:[a-z0-9-]+:\d{12}:certificate\/\*|arn:<AWS::Partition>:route53:::change\/\*|<Certflow\w+Function[0-9A-F]{8}\.Arn>:\*|arn:<AWS::Partition>:states:[a-z0-9-]+:\d{12}:execution:<CertflowRenewalStateMachine[0-9A-F]{8}\.Name>:\*|arn:<AWS::Partition>:secretsmanager:[a-z0-9-]+:\d{12}:secret:certflow\/(acme-account|certificate|pending-key)\/\*)$/,
+        /^Resource::(\*|arn:<AWS::Partition>:acm:[a-z0-9-]+:\d{12}:certificate\/\*|arn:<AWS::Partition>:route53:::change\/\*|<Certflow\w+Function[0-9A-F]{8}\.Arn>:\*|arn:<AWS::Partition>:states:[a-z0-9-]+:\d{12}:execution:<CertflowRenewalStateMachine[0-9A-F]{8}\.Name>:\*|arn:<AWS::Partition>:secretsmanager:[a-z0-9-]+:\d{12}:secret:certflow\/(acme-account|certificate|pending-key)\/\*|arn:<AWS::Partition>:cloudwatch:[a-z0-9-]+:\d{12}:alarm:certflow-AcmDaysToExpiry-\*)$/,
       );
     }
     // Resource::* is acknowledged only for ACM ListCertificates and the state machine role.

@@ -242,6 +242,25 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
           Resource: [acm(REGION), acm('us-east-1')],
         },
         { Action: 'acm:ListCertificates', Effect: 'Allow', Resource: '*' },
+        // the alarm on ACM's DaysToExpiry, put after an import: this deployment's alarm names in
+        // its own region only, and only alarms that notify the alerts topic
+        {
+          Action: 'cloudwatch:PutMetricAlarm',
+          Condition: {
+            'ForAllValues:StringEquals': { 'cloudwatch:AlarmActions': [ref(s.stack.certflow.topic)] },
+          },
+          Effect: 'Allow',
+          Resource: {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                `:cloudwatch:${REGION}:${ACCOUNT}:alarm:certflow-AcmDaysToExpiry-*`,
+              ],
+            ],
+          },
+        },
       ]);
     });
 
@@ -357,7 +376,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     });
   });
 
-  it('schedule: the configured expression and flexible window start the state machine with {}', () => {
+  it('schedule: off until enabled (a first deploy runs nothing); the configured expression and flexible window start the state machine with {}', () => {
     const schedules = s.template.findResources('AWS::Scheduler::Schedule');
     expect(Object.keys(schedules)).toHaveLength(1);
     const props = Object.values(schedules)[0].Properties as Json;
@@ -365,7 +384,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       expect.objectContaining({
         ScheduleExpression: 'cron(17 3,15 * * ? *)',
         FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 60 },
-        State: 'ENABLED',
+        State: 'DISABLED',
       }),
     );
     const target = props.Target as Json;
@@ -471,7 +490,12 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       CheckPropagation: { CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')) },
       AnswerChallenges: prefixOnly,
       CheckOrder: prefixOnly,
-      FinalizeAndStore: secretsEnv,
+      FinalizeAndStore: {
+        ...secretsEnv,
+        // the ACM expiry alarms it puts notify the alerts topic
+        CERTFLOW_TOPIC_ARN: ref(c.topic),
+        CERTFLOW_ALARM_NAME_PREFIX: 'certflow-AcmDaysToExpiry-',
+      },
       Cleanup: {
         CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')),
         CERTFLOW_PENDING_TABLE: ref(c.pendingTable),
@@ -504,6 +528,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       [
         'AlertsTopicArn',
         'CertificateSecretNamePrefix',
+        'DashboardName',
         'DelegatedZoneId',
         'DelegatedZoneNameServers',
         'DelegationCnames',

@@ -16,6 +16,7 @@ import { selectDue } from '../../lambdas/core/steps/select-due';
 import { summarize } from '../../lambdas/core/steps/summarize';
 import { baseContext } from '../../lambdas/runtime/base-context';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
+import { RecordingMetrics } from '../support/recording-metrics';
 import { createTestPki, type TestPki } from '../support/test-pki';
 
 /**
@@ -28,6 +29,7 @@ describe('SelectDue', () => {
   let work: string;
   let storeDir: string;
   let logLines: string[];
+  let metrics: RecordingMetrics;
   /** Per-certificate store directories (default: `storeDir`). */
   let storeDirs: Record<string, string>;
 
@@ -44,6 +46,7 @@ describe('SelectDue', () => {
     storeDir = join(work, 'certs');
     storeDirs = {};
     logLines = [];
+    metrics = new RecordingMetrics();
   });
   afterEach(() => rmSync(work, { recursive: true, force: true }));
 
@@ -76,6 +79,7 @@ describe('SelectDue', () => {
     return {
       ...baseContext(cfg),
       logger: new JsonLogger((line) => logLines.push(line), { step: 'SelectDue' }),
+      metrics,
       accounts: () => new LocalFileAccountStore({ directory: join(work, 'state') }),
       eab: async () => undefined,
       dnsProvider: () => {
@@ -95,6 +99,9 @@ describe('SelectDue', () => {
         throw new Error('SelectDue keeps no order key');
       },
       orderBudget: () => new LocalOrderBudgetStore({ directory: join(work, 'state') }),
+      expiryAlarms: () => {
+        throw new Error('SelectDue puts no alarm');
+      },
     };
   };
 
@@ -195,6 +202,67 @@ describe('SelectDue', () => {
       type: 'run-summary',
       failed: [{ certificate: 'www', message: expect.stringContaining('ENOTDIR') }],
     });
+  });
+
+  it('records DaysToExpiry of every stored certificate from its metadata, the threshold headroom, the counts, and a SelectDue failure', async () => {
+    // apex: a 90-day certificate (threshold 10 days); www: a 6-day one (threshold 2 days)
+    await new LocalDirectoryStore({ directory: storeDir }).put(
+      pki.issue('apex', ['example.test', '*.example.test'], 90),
+    );
+    await new LocalDirectoryStore({ directory: storeDir }).put(pki.issue('www', ['www.example.test'], 6));
+    const blocker = join(work, 'blocker');
+    writeFileSync(blocker, 'a regular file\n');
+    storeDirs.api = join(blocker, 'certs');
+    const ctx = context();
+    const now = new Date();
+    ctx.now = () => now;
+
+    const selection = await selectDue({}, ctx);
+    expect(selection.failed?.map((f) => f.certificate)).toEqual(['api']);
+
+    const days = (name: string) => metrics.of('DaysToExpiry', { Certificate: name });
+    // one value per certificate that has a stored copy, none for the one whose store failed
+    expect(days('apex')).toHaveLength(1);
+    expect(days('www')).toHaveLength(1);
+    expect(days('api')).toEqual([]);
+    expect(days('apex')[0]).toBeGreaterThan(89);
+    expect(days('apex')[0]).toBeLessThanOrEqual(90);
+    expect(days('www')[0]).toBeGreaterThan(5);
+    expect(days('www')[0]).toBeLessThanOrEqual(6);
+    // the aggregate is the run's smallest
+    expect(metrics.of('DaysToExpiry')).toEqual([days('www')[0]]);
+    // headroom = days - threshold: min(lifetime / 3, 10) days
+    const headroomApex = metrics.of('ExpiryHeadroomDays', { Certificate: 'apex' })[0];
+    const headroomWww = metrics.of('ExpiryHeadroomDays', { Certificate: 'www' })[0];
+    expect(headroomApex).toBeCloseTo(days('apex')[0] - 10, 1);
+    expect(headroomWww).toBeCloseTo(days('www')[0] - 2, 1);
+    expect(metrics.of('ExpiryHeadroomDays')).toEqual([Math.min(headroomApex, headroomWww)]);
+    expect(metrics.of('CertificatesNotDue')).toEqual([2]);
+    expect(metrics.of('CertificatesDue')).toEqual([0]);
+    expect(metrics.of('CertificatesFailed', { FailedStep: 'SelectDue' })).toEqual([1]);
+    expect(metrics.of('CertificatesFailed', { Certificate: 'api' })).toEqual([1]);
+    // no metric value or dimension carries key material
+    expect(JSON.stringify(metrics.values)).not.toMatch(/PRIVATE KEY|BEGIN/);
+  });
+
+  it('a configured threshold replaces the default, and per-certificate headroom stops at perCertificateAlarms', async () => {
+    await new LocalDirectoryStore({ directory: storeDir }).put(
+      pki.issue('apex', ['example.test', '*.example.test'], 90),
+    );
+    await new LocalDirectoryStore({ directory: storeDir }).put(pki.issue('www', ['www.example.test'], 90));
+    const ctx = context();
+    ctx.config = {
+      ...ctx.config,
+      monitoring: {
+        ...ctx.config.monitoring,
+        daysToExpiry: { enabled: true, thresholdDays: 30, perCertificateAlarms: 1 },
+      },
+    };
+    await selectDue({}, ctx);
+    const apex = metrics.of('DaysToExpiry', { Certificate: 'apex' })[0];
+    expect(metrics.of('ExpiryHeadroomDays', { Certificate: 'apex' })[0]).toBeCloseTo(apex - 30, 1);
+    expect(metrics.of('ExpiryHeadroomDays', { Certificate: 'www' })).toEqual([]);
+    expect(metrics.of('DaysToExpiry', { Certificate: 'www' })).toHaveLength(1);
   });
 
   it("still fails the run for bad run input (that is not one certificate's problem)", async () => {

@@ -10,12 +10,14 @@
  * | SNS             | the SDK's standard retry mode   | 3                 |
  * | DynamoDB        | the SDK's standard retry mode   | 3                 |
  * | Step Functions  | the SDK's standard retry mode   | 3                 |
+ * | CloudWatch      | the SDK's standard retry mode   | 3                 |
  *
- * The adapters of the last three never retry themselves. The SDK's standard mode retries
+ * The adapters of the last four never retry themselves. The SDK's standard mode retries
  * throttling (`ThrottlingException`, `Throttling`, HTTP 429...), transient and 5xx errors with
  * exponential backoff and a retry quota.
  */
 import type { ACMClient, ACMClientConfig } from '@aws-sdk/client-acm';
+import type { CloudWatchClient, CloudWatchClientConfig } from '@aws-sdk/client-cloudwatch';
 import type { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import type { SFNClient, SFNClientConfig } from '@aws-sdk/client-sfn';
@@ -72,4 +74,14 @@ export function createSfnClient(
 ): SFNClient {
   const { SFNClient } = require('@aws-sdk/client-sfn') as typeof import('@aws-sdk/client-sfn');
   return new SFNClient({ ...overrides, region, ...SDK_STANDARD_RETRY });
+}
+
+/** CloudWatch client for `region` (the ACM expiry alarms); the SDK retries (3 attempts, standard mode). */
+export function createCloudWatchClient(
+  region: string | undefined,
+  overrides: Omit<CloudWatchClientConfig, Fixed> = {},
+): CloudWatchClient {
+  const { CloudWatchClient } =
+    require('@aws-sdk/client-cloudwatch') as typeof import('@aws-sdk/client-cloudwatch');
+  return new CloudWatchClient({ ...overrides, region, ...SDK_STANDARD_RETRY });
 }

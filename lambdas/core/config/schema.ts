@@ -117,6 +117,67 @@ const certificate = z.strictObject({
     .default([]),
 });
 
+/**
+ * Alarms and dashboard (lib/monitoring); every alarm goes to the alerts topic and each can be
+ * switched off on its own.
+ */
+const monitoring = z.strictObject({
+  /** CloudWatch namespace of certflow's metrics; two deployments in one account and region need two. */
+  namespace: z
+    .string()
+    .regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'letters, digits and . _ / # : - (and not starting with "AWS/")')
+    .refine((v) => !v.startsWith('AWS/'), 'namespaces starting with "AWS/" are reserved for AWS')
+    .default('certflow'),
+  daysToExpiry: z
+    .strictObject({
+      /** Alarm when a certificate's days to expiry fall below its threshold, or stop being reported. */
+      enabled: z.boolean().default(true),
+      /** Alert threshold in days; default: a third of the certificate's lifetime or 10 days, whichever is smaller. */
+      thresholdDays: z.number().min(1).max(365).optional(),
+      /**
+       * Certificates (first in this file) that get an alarm of their own; the others share the
+       * aggregate alarm. Each alarm is one CloudFormation resource (a stack holds at most 500).
+       */
+      perCertificateAlarms: z.number().int().min(0).max(100).default(25),
+    })
+    .default({ enabled: true, perCertificateAlarms: 25 }),
+  acmDaysToExpiry: z
+    .strictObject({
+      /**
+       * FinalizeAndStore puts an alarm on ACM's own DaysToExpiry metric for each certificate it
+       * imports into ACM in the stack's region: it fires even if the pipeline never runs again.
+       */
+      enabled: z.boolean().default(true),
+    })
+    .default({ enabled: true }),
+  noSuccessfulRun: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Hours without a successful run before the alarm; default: the schedule's longest gap plus its flexible window. */
+      afterHours: z.number().int().min(1).max(168).optional(),
+    })
+    .default({ enabled: true }),
+  /** Alarm on executions that end FAILED, TIMED_OUT or ABORTED (Step Functions' own metrics). */
+  executionsFailed: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
+  dashboard: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** How many certificates (those closest to expiry) the days-to-expiry widget shows. */
+      certificates: z.number().int().min(1).max(100).default(20),
+    })
+    .default({ enabled: true, certificates: 20 }),
+});
+
+/** The monitoring section when the file has none. */
+export const MONITORING_DEFAULTS = {
+  namespace: 'certflow',
+  daysToExpiry: { enabled: true, perCertificateAlarms: 25 },
+  acmDaysToExpiry: { enabled: true },
+  noSuccessfulRun: { enabled: true },
+  executionsFailed: { enabled: true },
+  dashboard: { enabled: true, certificates: 20 },
+};
+
 const schemaBase = z.strictObject({
   $schema: z.string().optional(),
   acme: z.strictObject({
@@ -202,9 +263,15 @@ const schemaBase = z.strictObject({
       /** EventBridge Scheduler expression. */
       expression: z.string().min(1).default('cron(17 3,15 * * ? *)'),
       flexibleWindowMinutes: z.number().int().min(1).max(1440).default(60),
-      enabled: z.boolean().default(true),
+      /**
+       * Off until you turn it on: deploy, subscribe to the alerts, `certflow check`, a first manual
+       * run, then `enabled: true` (docs/deploy.md). A schedule live from the first deploy would run,
+       * and fail, before the primary zone's CNAMEs exist.
+       */
+      enabled: z.boolean().default(false),
     })
-    .default({ expression: 'cron(17 3,15 * * ? *)', flexibleWindowMinutes: 60, enabled: true }),
+    .default({ expression: 'cron(17 3,15 * * ? *)', flexibleWindowMinutes: 60, enabled: false }),
+  monitoring: monitoring.default(MONITORING_DEFAULTS),
   certificates: z.array(certificate).min(1, 'list at least one certificate'),
 });
 

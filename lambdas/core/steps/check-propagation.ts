@@ -1,5 +1,6 @@
 import { checkTxtPropagation } from '../dns/propagation';
 import { PropagationTimeoutError } from '../errors';
+import { METRIC } from '../metrics';
 import { hasChangeStatus } from '../ports';
 import type { CertificateItem } from '../state';
 import { required, type StepContext } from './context';
@@ -8,7 +9,8 @@ import { required, type StepContext } from './context';
  * CheckPropagation: ready when the provider reports every change applied (Route 53 INSYNC) and
  * every authoritative server of the delegated zone answers every expected value. Called before
  * any wait, so a record that is already visible costs no wait. After `propagationMaxChecks`
- * checks it throws {@link PropagationTimeoutError} naming what is still missing.
+ * checks it throws {@link PropagationTimeoutError} naming what is still missing. When ready, it
+ * records PropagationSeconds: from PublishRecords (`publication.publishedAt`) to now.
  */
 export async function checkPropagation(
   item: CertificateItem,
@@ -35,6 +37,14 @@ export async function checkPropagation(
     waitingFor = result.ready ? [] : result.missing;
   }
   const ready = waitingFor.length === 0;
+  const publishedAt = Date.parse(item.publication?.publishedAt ?? '');
+  if (ready && Number.isFinite(publishedAt)) {
+    ctx.metrics.add(
+      METRIC.propagationTime,
+      'Seconds',
+      Math.max(0, (ctx.now().getTime() - publishedAt) / 1000),
+    );
+  }
   if (!ready && checks >= max) {
     throw new PropagationTimeoutError(
       `TXT values not visible at every authoritative server after ${checks} checks: ${waitingFor.slice(0, 5).join('; ')}`,

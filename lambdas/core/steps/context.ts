@@ -7,8 +7,10 @@ import type {
   Alerter,
   CertificateStore,
   DnsProvider,
+  ExpiryAlarms,
   Logger,
   OrderBudgetStore,
+  Metrics,
   PendingKeyStore,
   PendingRecordStore,
   RunLiveness,
@@ -22,7 +24,10 @@ import type {
  */
 export interface StepContext {
   config: CertflowConfig;
+  /** Structured logs; every line carries the execution, the certificate and the step. */
   logger: Logger;
+  /** This invocation's metrics (lambdas/core/metrics.ts), written when it ends. */
+  metrics: Metrics;
   now(): Date;
   random(): number;
   accounts(): AccountStore;
@@ -43,6 +48,8 @@ export interface StepContext {
   runLiveness(): RunLiveness;
   /** Each ACME account's new-order budget (the CA's rate limit, kept on our side). */
   orderBudget(): OrderBudgetStore;
+  /** Alarms on a store's own expiry metric (ACM), put after a certificate is stored. */
+  expiryAlarms(): ExpiryAlarms;
 }
 
 /**

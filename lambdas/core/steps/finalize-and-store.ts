@@ -14,6 +14,7 @@ import {
   OrderInvalidError,
   PendingKeyStoreError,
 } from '../errors';
+import { DIMENSION, expiryThresholdDays, METRIC } from '../metrics';
 import type { IssuedCertificate, StoredLocation } from '../ports';
 import type { CertificateItem, IssuedSummary } from '../state';
 import { certificateByName, required, type StepContext } from './context';
@@ -127,6 +128,9 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
       );
     }
   }
+  await putStoreExpiryAlarms(ctx, issued, locations);
+  ctx.metrics.add(METRIC.issued, 'Count', 1, { [DIMENSION.certificate]: cert.name });
+  ctx.metrics.add(METRIC.issued, 'Count', 1);
   ctx.logger.info('certificate issued and stored', {
     certificate: cert.name,
     serial: info.serial,
@@ -135,6 +139,37 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
   });
   const { name, domains, keyType, serial, issuer, notBefore, notAfter } = issued.metadata;
   return { certificate: name, domains, keyType, serial, issuer, notBefore, notAfter, locations };
+}
+
+/**
+ * For copies in ACM: an alarm on ACM's own DaysToExpiry metric (the `ExpiryAlarms` port), which
+ * fires even if certflow never runs again. Best effort: the
+ * certificate is stored, so a failure here is a warning, never the step's failure.
+ */
+export async function putStoreExpiryAlarms(
+  ctx: StepContext,
+  issued: IssuedCertificate,
+  locations: StoredLocation[],
+): Promise<void> {
+  const { acmDaysToExpiry, daysToExpiry } = ctx.config.monitoring;
+  if (!acmDaysToExpiry.enabled) return;
+  for (const location of locations.filter((l) => l.store === 'acm')) {
+    try {
+      const alarms = await ctx.expiryAlarms().ensure({
+        certificate: issued.metadata.name,
+        location,
+        thresholdDays: expiryThresholdDays(issued.metadata, daysToExpiry.thresholdDays),
+      });
+      if (alarms.length > 0) {
+        ctx.logger.info('ACM expiry alarm in place', { certificate: issued.metadata.name, alarms });
+      }
+    } catch (error) {
+      ctx.logger.warn(
+        "could not put the alarm on ACM's DaysToExpiry; the certificate is stored, and the pipeline's own expiry alarms still watch it",
+        { certificate: issued.metadata.name, error: errorText(error) },
+      );
+    }
+  }
 }
 
 /**

@@ -11,9 +11,9 @@ import { required, runOwner, type StepContext } from './context';
 export async function publishRecords(
   item: CertificateItem,
   ctx: StepContext,
-): Promise<{ changeTokens: string[] }> {
+): Promise<{ changeTokens: string[]; publishedAt: string }> {
   const order = required(item.order, 'order', 'CreateOrder');
-  if (order.records.length === 0) return { changeTokens: [] };
+  if (order.records.length === 0) return { changeTokens: [], publishedAt: ctx.now().toISOString() };
   const owner = runOwner(item, ctx);
   const writtenAt = ctx.now().toISOString();
   const pending: PendingRecord[] = order.records.map(({ fqdn, value }) => ({
@@ -31,5 +31,5 @@ export async function publishRecords(
     certificate: item.certificate,
     names: [...new Set(order.records.map((r) => r.fqdn))],
   });
-  return { changeTokens };
+  return { changeTokens, publishedAt: writtenAt };
 }

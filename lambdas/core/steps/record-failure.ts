@@ -1,3 +1,4 @@
+import { DIMENSION, METRIC } from '../metrics';
 import type { CertificateFailure, ValuesLeftBehind } from '../ports';
 import type { CertificateItem } from '../state';
 import { countByName } from './cleanup';
@@ -22,6 +23,9 @@ export function describeValuesLeft(
  * RecordFailure: one alert per failed certificate, with the step, the error and the CA's
  * problem; or, for a certificate that was issued but whose Cleanup failed (`valuesLeft`), one
  * warning naming each value that may remain (they stay owned and a later run removes them).
+ *
+ * Metrics: CertificatesFailed by FailedStep, by Certificate and in aggregate; for the run-level
+ * failure (certificate `(run)`: SelectDue, IssueEach or Summarize failed) RunsFailed by FailedStep.
  */
 export async function recordFailure(
   item: CertificateItem & { valuesLeft?: boolean },
@@ -41,6 +45,7 @@ export async function recordFailure(
     });
     return failure;
   }
+  recordFailureMetrics(ctx, failure);
   // `step` in a log line is the logging step (RecordFailure); the failed one goes in `failedStep`
   const { step: failedStep, ...rest } = failure;
   ctx.logger.error('certificate failed', { ...rest, failedStep });
@@ -52,4 +57,18 @@ export async function recordFailure(
   }
   await ctx.alerter().certificateFailed(failure);
   return failure;
+}
+
+/** The run-level failure's certificate field (the state machine's RecordRunFailure). */
+export const RUN_FAILURE_CERTIFICATE = '(run)';
+
+function recordFailureMetrics(ctx: StepContext, failure: CertificateFailure): void {
+  const failedStep = { [DIMENSION.failedStep]: failure.step };
+  if (failure.certificate === RUN_FAILURE_CERTIFICATE) {
+    ctx.metrics.add(METRIC.runsFailed, 'Count', 1, failedStep);
+    return;
+  }
+  ctx.metrics.add(METRIC.failed, 'Count', 1, failedStep);
+  ctx.metrics.add(METRIC.failed, 'Count', 1, { [DIMENSION.certificate]: failure.certificate });
+  ctx.metrics.add(METRIC.failed, 'Count', 1);
 }

@@ -3,7 +3,17 @@ import { ensureAccount } from '../acme/account';
 import type { CertificateConfig } from '../config/schema';
 import { describeError, errorLike, InvalidInputError } from '../errors';
 import { certificatesPerBatch } from '../execution-limits';
-import type { CertificateFailure } from '../ports';
+import {
+  alarmedCertificates,
+  DIMENSION,
+  daysToExpiry,
+  type ExpiryReading,
+  expiryThresholdDays,
+  METRIC,
+  recordExpiry,
+  soonestHealthy,
+} from '../metrics';
+import type { CertificateFailure, StoredCertificate } from '../ports';
 import { fetchRenewalWindow } from '../renewal/ari';
 import { ariCertIdOf, decideRenewal, type RenewalDecision, type RenewalWindow } from '../renewal/decide';
 import { defaultNewOrderLimit, reserveNewOrders } from '../renewal/order-budget';
@@ -23,6 +33,10 @@ import type { StepContext } from './context';
  * whose stored files or record are broken is due with the store's problem as the reason, and one
  * whose store cannot be consulted at all fails alone (in `failed`, reported by Summarize), never
  * the run.
+ *
+ * Metrics: DaysToExpiry of every certificate it reads (from store metadata, never a key) and the
+ * headroom to its alert threshold (lambdas/core/metrics.ts), the counts due and not due, and a
+ * CertificatesFailed (FailedStep SelectDue) for each certificate it could not decide.
  */
 export async function selectDue(input: RunInput, ctx: StepContext): Promise<Selection> {
   const { config } = ctx;
@@ -40,10 +54,12 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
   const due: (DueCertificate & { urgent: boolean })[] = [];
   const skipped: DueCertificate[] = [];
   const failed: CertificateFailure[] = [];
+  const readings: ExpiryReading[] = [];
+  const { thresholdDays } = config.monitoring.daysToExpiry;
   for (const certificate of config.certificates) {
     if (requested && !requested.includes(certificate.name)) continue;
     try {
-      const decision = await decide(certificate, input.force === true, ctx);
+      const { decision, stored } = await decide(certificate, input.force === true, ctx);
       if (decision.due) {
         due.push({
           certificate: certificate.name,
@@ -52,6 +68,14 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
         });
       } else {
         skipped.push({ certificate: certificate.name, reason: shorten(decision.reason) });
+      }
+      const soonest = soonestHealthy(stored);
+      if (soonest) {
+        readings.push({
+          certificate: certificate.name,
+          days: daysToExpiry(soonest.notAfter, ctx.now()),
+          thresholdDays: expiryThresholdDays(soonest, thresholdDays),
+        });
       }
     } catch (error) {
       const failure = selectionFailure(certificate.name, error);
@@ -78,7 +102,9 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
     skipped: skipped.length,
     failed: failed.length,
   });
+  recordSelection(ctx, { due: placed.length, notDue: skipped.length, failed, readings });
   return {
+    ...(input.executionId ? { executionId: input.executionId } : {}),
     runId: randomUUID(),
     accountUrl: account.accountUrl as string,
     batches,
@@ -139,12 +165,33 @@ async function applyNewOrderBudget(
   return { placed: due.slice(0, reservation.granted), deferred };
 }
 
+/** The selection's metrics (see {@link selectDue}). */
+function recordSelection(
+  ctx: StepContext,
+  run: { due: number; notDue: number; failed: CertificateFailure[]; readings: ExpiryReading[] },
+): void {
+  const { daysToExpiry: expiry } = ctx.config.monitoring;
+  const alarmed = new Set(
+    expiry.enabled
+      ? alarmedCertificates(ctx.config.certificates, expiry.perCertificateAlarms).map((c) => c.name)
+      : [],
+  );
+  recordExpiry(ctx.metrics, run.readings, alarmed);
+  ctx.metrics.add(METRIC.due, 'Count', run.due);
+  ctx.metrics.add(METRIC.notDue, 'Count', run.notDue);
+  for (const f of run.failed) {
+    ctx.metrics.add(METRIC.failed, 'Count', 1, { [DIMENSION.failedStep]: 'SelectDue' });
+    ctx.metrics.add(METRIC.failed, 'Count', 1, { [DIMENSION.certificate]: f.certificate });
+    ctx.metrics.add(METRIC.failed, 'Count', 1);
+  }
+}
+
 /** Read every store of one certificate and decide; throws when a store cannot be consulted. */
 async function decide(
   certificate: CertificateConfig,
   force: boolean,
   ctx: StepContext,
-): Promise<RenewalDecision> {
+): Promise<{ decision: RenewalDecision; stored: StoredCertificate[] }> {
   const { config } = ctx;
   const current = await Promise.all(
     ctx
@@ -171,7 +218,7 @@ async function decide(
       return undefined;
     });
   }
-  return decideRenewal({
+  const decision = decideRenewal({
     certificate,
     current,
     now: ctx.now(),
@@ -180,6 +227,7 @@ async function decide(
     window,
     random: ctx.random,
   });
+  return { decision, stored: current.map((c) => c.stored) };
 }
 
 /** A certificate that could not be decided, as Summarize reports it (step SelectDue). */
@@ -195,6 +243,9 @@ function parseRunInput(input: RunInput, known: string[]): string[] | undefined {
     throw new InvalidInputError(
       'run input must be a JSON object such as {"certificates": ["name"], "force": true}',
     );
+  }
+  if (input.executionId !== undefined && typeof input.executionId !== 'string') {
+    throw new InvalidInputError('run input field "executionId" must be the execution ARN ($$.Execution.Id)');
   }
   if (input.force !== undefined && typeof input.force !== 'boolean') {
     throw new InvalidInputError('run input field "force" must be true or false');

@@ -1,4 +1,5 @@
 import { RateLimitedError } from '../errors';
+import { METRIC } from '../metrics';
 import type { CertificateFailure, RunSummary } from '../ports';
 import type {
   BatchFailure,
@@ -120,6 +121,7 @@ export async function summarize(input: SummarizeInput, ctx: StepContext): Promis
     // The summary still reaches the execution output; a failed run still ends in SomeCertificatesFailed.
     ctx.logger.error('could not send the run summary alert', { error });
   }
+  ctx.metrics.add(METRIC.runsCompleted, 'Count', 1);
   ctx.logger.info('run finished', {
     issued: issued.length,
     failed: failedCount,

@@ -5,6 +5,7 @@
  * the AWS SDK and a function loads only the clients its step uses.
  */
 import type { ACMClient } from '@aws-sdk/client-acm';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -12,6 +13,7 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import {
   createAcmClient,
+  createCloudWatchClient,
   createDynamoDbClient,
   createRoute53Client,
   createSecretsManagerClient,
@@ -41,3 +43,5 @@ export const route53Client = (): Route53Client =>
 export const dynamoDbClient = (): DynamoDBClient =>
   memo('dynamodb', () => createDynamoDbClient(functionRegion()));
 export const sfnClient = (): SFNClient => memo('sfn', () => createSfnClient(functionRegion()));
+export const cloudWatchClient = (): CloudWatchClient =>
+  memo('cloudwatch', () => createCloudWatchClient(functionRegion()));

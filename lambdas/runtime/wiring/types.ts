@@ -12,7 +12,8 @@ export type Capability =
   | 'pendingRecords'
   | 'runLiveness'
   | 'pendingKeys'
-  | 'orderBudget';
+  | 'orderBudget'
+  | 'expiryAlarms';
 
 /** Where a function runs: `local` (local mode, the CLI) or `aws` (Lambda, the default). */
 export type RuntimeMode = 'local' | 'aws';

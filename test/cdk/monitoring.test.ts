@@ -1,0 +1,377 @@
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import type { CertflowConfig } from '../../lambdas/core/config/schema';
+import { monitoringWindowHours } from '../../lib/monitoring/monitoring';
+import { longestScheduleGapHours } from '../../lib/monitoring/schedule-gap';
+import { ACCOUNT, exampleConfig, patchedConfig, REGION, type Synthesized, synth } from './synth';
+
+type Json = Record<string, unknown>;
+
+const ref = (s: Synthesized, construct: Parameters<Synthesized['id']>[0]) => ({ Ref: s.id(construct) });
+
+/** Every alarm of the template, by the id of its construct (the last part of its path). */
+function alarms(s: Synthesized): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const child of s.stack.certflow.monitoring.node.children) {
+    const cfn = child.node.defaultChild;
+    if (cfn && (cfn as { cfnResourceType?: string }).cfnResourceType === 'AWS::CloudWatch::Alarm') {
+      out[child.node.id] = s.json.Resources[s.id(child)].Properties as Json;
+    }
+  }
+  return out;
+}
+
+describe('monitoring: alarms to the alerts topic, the execution-ended rule, the dashboard', () => {
+  let s: Synthesized;
+  let topic: { Ref: string };
+  beforeAll(() => {
+    s = synth(exampleConfig());
+    topic = ref(s, s.stack.certflow.topic);
+  });
+
+  it('the example schedule (twice a day, a 60-minute window) makes a 14-hour window', () => {
+    expect(s.stack.certflow.monitoring.windowHours).toBe(14);
+  });
+
+  it('one days-to-expiry alarm per certificate: headroom below 0 in any hour of the window, no reading breaching', () => {
+    const all = alarms(s);
+    for (const name of ['example', 'www']) {
+      expect(all[`DaysToExpiry-${name}`]).toEqual({
+        AlarmDescription: expect.stringContaining(
+          `certificate "${name}" is closer to expiry than its threshold`,
+        ),
+        Namespace: 'certflow',
+        MetricName: 'ExpiryHeadroomDays',
+        Dimensions: [
+          { Name: 'Certificate', Value: name },
+          { Name: 'service', Value: 'certflow' },
+        ],
+        Statistic: 'Minimum',
+        Period: 3600,
+        EvaluationPeriods: 14,
+        DatapointsToAlarm: 1,
+        Threshold: 0,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+        AlarmActions: [topic],
+        OKActions: [topic],
+      });
+    }
+  });
+
+  it('an aggregate days-to-expiry alarm over every certificate (the run’s smallest headroom)', () => {
+    expect(alarms(s).DaysToExpiryAny).toEqual(
+      expect.objectContaining({
+        Namespace: 'certflow',
+        MetricName: 'ExpiryHeadroomDays',
+        Dimensions: [{ Name: 'service', Value: 'certflow' }],
+        Statistic: 'Minimum',
+        Period: 3600,
+        EvaluationPeriods: 14,
+        DatapointsToAlarm: 1,
+        Threshold: 0,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+        AlarmActions: [topic],
+        OKActions: [topic],
+      }),
+    );
+  });
+
+  it('no successful run in the window: Step Functions’ ExecutionsSucceeded, every hour of the window empty, missing breaching', () => {
+    expect(alarms(s).NoSuccessfulRun).toEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/States',
+        MetricName: 'ExecutionsSucceeded',
+        Dimensions: [{ Name: 'StateMachineArn', Value: ref(s, s.stack.certflow.stateMachine) }],
+        Statistic: 'Sum',
+        Period: 3600,
+        EvaluationPeriods: 14,
+        DatapointsToAlarm: 14,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+        AlarmActions: [topic],
+        OKActions: [topic],
+      }),
+    );
+  });
+
+  it('any execution that ends FAILED, TIMED_OUT or ABORTED: the sum of the three Step Functions metrics', () => {
+    const alarm = alarms(s).ExecutionsFailed;
+    expect(alarm).toEqual(
+      expect.objectContaining({
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+        OKActions: [topic],
+      }),
+    );
+    const metrics = alarm.Metrics as Json[];
+    expect(metrics.find((m) => m.ReturnData !== false)).toMatchObject({
+      Expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+    });
+    const stateMachine = ref(s, s.stack.certflow.stateMachine);
+    expect(
+      metrics
+        .filter((m) => m.MetricStat)
+        .map((m) => [
+          m.Id,
+          (m.MetricStat as Json).Metric,
+          (m.MetricStat as Json).Stat,
+          (m.MetricStat as Json).Period,
+        ]),
+    ).toEqual(
+      expect.arrayContaining(
+        (
+          [
+            ['failed', 'ExecutionsFailed'],
+            ['timedOut', 'ExecutionsTimedOut'],
+            ['aborted', 'ExecutionsAborted'],
+          ] as const
+        ).map(([id, name]) => [
+          id,
+          {
+            Namespace: 'AWS/States',
+            MetricName: name,
+            Dimensions: [{ Name: 'StateMachineArn', Value: stateMachine }],
+          },
+          'Sum',
+          300,
+        ]),
+      ),
+    );
+  });
+
+  it('has exactly these alarms', () => {
+    expect(Object.keys(alarms(s)).sort()).toEqual(
+      [
+        'DaysToExpiry-example',
+        'DaysToExpiry-www',
+        'DaysToExpiryAny',
+        'ExecutionsFailed',
+        'NoSuccessfulRun',
+      ].sort(),
+    );
+    s.template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+  });
+
+  it('CloudWatch may publish to the encrypted topic: a topic policy and a key policy statement, for this account’s alarms only', () => {
+    const conditions = {
+      StringEquals: { 'aws:SourceAccount': ACCOUNT },
+      ArnLike: {
+        'aws:SourceArn': {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:cloudwatch:${REGION}:${ACCOUNT}:alarm:*`]],
+        },
+      },
+    };
+    s.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'AllowCloudWatchAlarmsToPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: topic,
+            Condition: conditions,
+          }),
+        ]),
+      },
+    });
+    const key = s.json.Resources[s.id(s.stack.certflow.topicKey)].Properties as Json;
+    expect((key.KeyPolicy as { Statement: Json[] }).Statement).toContainEqual({
+      Sid: 'AllowCloudWatchAlarmsToPublishToTheAlertsTopic',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Resource: '*',
+      Condition: conditions,
+    });
+  });
+
+  it('the EventBridge rule: this state machine’s executions that end FAILED, TIMED_OUT or ABORTED, a readable message to the topic', () => {
+    const rule = s.json.Resources[s.id(s.stack.certflow.executionEndedRule)].Properties as Json;
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        stateMachineArn: [ref(s, s.stack.certflow.stateMachine)],
+        status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+      },
+    });
+    const [target] = rule.Targets as Json[];
+    expect(target.Arn).toEqual(topic);
+    const transformer = target.InputTransformer as { InputPathsMap: Json; InputTemplate: string };
+    expect(transformer.InputPathsMap).toMatchObject({
+      'detail-name': '$.detail.name',
+      'detail-status': '$.detail.status',
+      'detail-executionArn': '$.detail.executionArn',
+    });
+    expect(transformer.InputTemplate).toContain('certflow: renewal run <detail-name> ended <detail-status>.');
+  });
+
+  it('the dashboard: the closest-to-expiry certificates (bounded Metrics Insights query), runs, failures by step, step durations, propagation time, alarms', () => {
+    const [dashboard] = Object.values(s.template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify((dashboard.Properties as Json).DashboardBody);
+    expect(body).toContain(
+      'SELECT MIN(DaysToExpiry) FROM SCHEMA(\\\\\\"certflow\\\\\\", Certificate, service) GROUP BY Certificate ORDER BY MIN() ASC LIMIT 20',
+    );
+    expect(body).toContain(
+      "SEARCH('{certflow,FailedStep,service} MetricName=\\\\\\\"CertificatesFailed\\\\\\\"', 'Sum', 86400)",
+    );
+    expect(body).toContain(
+      "SEARCH('{certflow,Step,service} MetricName=\\\\\\\"StepDuration\\\\\\\"', 'p90', 3600)",
+    );
+    for (const text of [
+      'PropagationSeconds',
+      'ExecutionsStarted',
+      'ExecutionsSucceeded',
+      'CertificatesIssued',
+      'CertificatesNotDue',
+      'Days to expiry: the 20 certificates closest to expiry',
+      'Route 53 propagation time',
+      'alarm',
+    ]) {
+      expect(body).toContain(text);
+    }
+    expect(Object.keys(s.template.findOutputs('DashboardName'))).toEqual(['DashboardName']);
+  });
+
+  it('keeps the delegated hosted zone when the stack is deleted (a deleted, still delegated zone can be re-created by someone else)', () => {
+    s.template.hasResource('AWS::Route53::HostedZone', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('warns at synth when nobody is subscribed to the alerts', () => {
+    Annotations.fromStack(s.stack).hasWarning(
+      '/CertflowTest/Certflow/Monitoring',
+      Match.stringLikeRegexp('nobody is subscribed to the alerts topic'),
+    );
+    const subscribed = synth(patchedConfig((raw) => (raw.alerts = { emails: ['oncall@example.com'] })));
+    Annotations.fromStack(subscribed.stack).hasNoWarning('*', Match.stringLikeRegexp('nobody is subscribed'));
+  });
+});
+
+describe('monitoring: each alarm switchable, and bounded for many certificates', () => {
+  const configWith = (monitoring: Json, extra: (raw: Json) => void = () => undefined): CertflowConfig =>
+    patchedConfig((raw) => {
+      raw.monitoring = monitoring;
+      extra(raw);
+    });
+
+  it.each([
+    ['daysToExpiry', ['DaysToExpiry-example', 'DaysToExpiry-www', 'DaysToExpiryAny']],
+    ['noSuccessfulRun', ['NoSuccessfulRun']],
+    ['executionsFailed', ['ExecutionsFailed']],
+  ] as const)('monitoring.%s.enabled: false removes exactly its alarms', (section, removed) => {
+    const s = synth(configWith({ [section]: { enabled: false } }));
+    const left = Object.keys(alarms(s));
+    for (const id of removed) expect(left).not.toContain(id);
+    expect(left).toHaveLength(5 - removed.length);
+  });
+
+  it('monitoring.dashboard.enabled: false removes the dashboard and its output', () => {
+    const s = synth(configWith({ dashboard: { enabled: false } }));
+    s.template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    expect(s.template.findOutputs('DashboardName')).toEqual({});
+  });
+
+  it('monitoring.acmDaysToExpiry.enabled: false: FinalizeAndStore may put no alarm and gets no alarm settings', () => {
+    const s = synth(configWith({ acmDaysToExpiry: { enabled: false } }));
+    const fn = s.json.Resources[s.id(s.stack.certflow.functions.FinalizeAndStore)].Properties as Json;
+    expect((fn.Environment as { Variables: Json }).Variables.CERTFLOW_ALARM_NAME_PREFIX).toBeUndefined();
+    expect(JSON.stringify(s.json)).not.toContain('cloudwatch:PutMetricAlarm');
+  });
+
+  it('a configured threshold goes in the descriptions; a custom namespace in every certflow metric', () => {
+    const s = synth(configWith({ namespace: 'certflow-prod', daysToExpiry: { thresholdDays: 21 } }));
+    const all = alarms(s);
+    expect(all['DaysToExpiry-www'].Namespace).toBe('certflow-prod');
+    expect(all.DaysToExpiryAny.Namespace).toBe('certflow-prod');
+    expect(all['DaysToExpiry-www'].AlarmDescription).toContain('(21 days)');
+  });
+
+  it('per-certificate alarms stop at perCertificateAlarms: the resource count stays the same from 30 to 300 certificates', () => {
+    const many = (n: number) =>
+      configWith({ daysToExpiry: { perCertificateAlarms: 25 } }, (raw) => {
+        raw.certificates = Array.from({ length: n }, (_, i) => ({
+          name: `svc-${i}`,
+          domains: [`svc-${i}.example.com`],
+          stores: ['secretsmanager'],
+        }));
+        // few checks, so that many certificates fit one execution today (issue 10 splits runs)
+        raw.timing = { propagationMaxChecks: 1, orderMaxChecks: 1 };
+      });
+    const resources = (n: number) => {
+      const s = synth(many(n));
+      return {
+        total: Object.keys(s.json.Resources).length,
+        alarms: Object.keys(alarms(s)).length,
+        bytes: JSON.stringify(s.json).length,
+      };
+    };
+    const small = resources(30);
+    const large = resources(300);
+    expect(small.alarms).toBe(25 + 3);
+    expect(large.alarms).toBe(25 + 3);
+    expect(large.total).toBe(small.total);
+    expect(large.total).toBeLessThan(500);
+    expect(large.bytes).toBeLessThan(1024 * 1024);
+  });
+
+  it('the window follows the schedule: daily at 03:00 with a 30-minute window waits 26 hours; afterHours overrides', () => {
+    const daily = configWith({}, (raw) => {
+      raw.schedule = { expression: 'cron(0 3 * * ? *)', flexibleWindowMinutes: 30 };
+    });
+    expect(monitoringWindowHours(daily)).toBe(26);
+    const s = synth(daily);
+    expect(alarms(s).NoSuccessfulRun).toMatchObject({ EvaluationPeriods: 26, DatapointsToAlarm: 26 });
+    expect(monitoringWindowHours(configWith({ noSuccessfulRun: { afterHours: 30 } }))).toBe(30);
+  });
+
+  it('a schedule too sparse for a CloudWatch alarm, or one it cannot evaluate, fails the synth naming the field', () => {
+    const weekly = configWith({}, (raw) => {
+      raw.schedule = { expression: 'rate(7 days)' };
+    });
+    expect(() => monitoringWindowHours(weekly)).toThrow(
+      /schedule\.expression: .*170 hours.*168-hour \(7-day\)/,
+    );
+    const nearestWeekday = configWith({}, (raw) => {
+      raw.schedule = { expression: 'cron(0 3 15W * ? *)' };
+    });
+    expect(() => monitoringWindowHours(nearestWeekday)).toThrow(
+      /monitoring\.noSuccessfulRun\.afterHours: the schedule's longest gap cannot be computed .*W \(nearest weekday\)/,
+    );
+  });
+});
+
+describe('longestScheduleGapHours', () => {
+  it.each([
+    ['rate(12 hours)', 12],
+    ['rate(1 day)', 24],
+    ['rate(30 minutes)', 0.5],
+    ['cron(17 3,15 * * ? *)', 12],
+    ['cron(0/15 * * * ? *)', 0.25],
+    // Friday 09:00 to Monday 09:00
+    ['cron(0 9 ? * MON-FRI *)', 72],
+    ['cron(0 9 ? * 2-6 *)', 72],
+    // the last day of the month: Feb 28 to Mar 31 is the longest
+    ['cron(0 0 L * ? *)', 31 * 24],
+    // the first Monday of the month: up to five weeks apart
+    ['cron(0 12 ? * MON#1 *)', 35 * 24],
+    // the 15th to the 1st of a 31-day month
+    ['cron(0 12 1,15 * ? *)', 17 * 24],
+  ])('%s: %d hours', (expression, hours) => {
+    expect(longestScheduleGapHours(expression)).toBe(hours);
+  });
+
+  it('refuses what it cannot evaluate', () => {
+    expect(() => longestScheduleGapHours('cron(0 3 15W * ? *)')).toThrow(/nearest weekday/);
+    expect(() => longestScheduleGapHours('cron(0 3 * * ? 2020)')).toThrow(/does not fire repeatedly/);
+    expect(() => longestScheduleGapHours('at(2026-01-01T00:00:00)')).toThrow(/neither rate\(\) nor cron\(\)/);
+  });
+});
