@@ -94,7 +94,7 @@ const STEP_ENV: Record<TaskStep, readonly (keyof typeof ENV)[]> = {
   FinalizeAndStore: ['secretNamePrefix', 'secretsKmsKeyId', 'topicArn', 'alarmNamePrefix'],
   Cleanup: ['hostedZoneId', 'pendingTable'],
   RecordFailure: ['topicArn'],
-  Summarize: ['topicArn'],
+  Summarize: ['topicArn', 'secretNamePrefix'],
 };
 
 /**

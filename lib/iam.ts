@@ -181,6 +181,24 @@ function certificateSecretsStatement(actions: string[], i: PolicyInputs): iam.Po
   return i.usesSecretsManagerStore ? [allow(actions, [runtimeSecretsArn(i, 'certificate')])] : [];
 }
 
+/**
+ * Reading what the stores hold, metadata only: the secrets' tags (the private key is never
+ * read) and, for the ACM store, the certificate in every region it imports into.
+ */
+function storeReads(i: PolicyInputs): iam.PolicyStatement[] {
+  const out = certificateSecretsStatement(['secretsmanager:DescribeSecret'], i);
+  if (i.acmRegions.length > 0) {
+    out.push(
+      allow(
+        ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
+        i.acmRegions.map((r) => acmCertificatesArn(i.partition, r, i.account)),
+      ),
+      allow(['acm:ListCertificates'], ['*']),
+    );
+  }
+  return out;
+}
+
 function selectDue(i: PolicyInputs): iam.PolicyStatement[] {
   const out = [
     // SelectDue registers (or loads) the ACME account once per run (RFC 8555 §7.3): one secret per
@@ -195,19 +213,8 @@ function selectDue(i: PolicyInputs): iam.PolicyStatement[] {
       [runtimeSecretsArn(i, 'acme-account')],
     ),
     allow(['kms:Decrypt', 'kms:GenerateDataKey'], [i.secretsKeyArn], viaService('secretsmanager', i.region)),
-    // Certificate metadata lives in the secrets' tags; the private key is never read here.
-    ...certificateSecretsStatement(['secretsmanager:DescribeSecret'], i),
+    ...storeReads(i),
   ];
-  if (i.acmRegions.length > 0) {
-    // The ACM store's health check describes the certificate in every region it imports into.
-    out.push(
-      allow(
-        ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
-        i.acmRegions.map((r) => acmCertificatesArn(i.partition, r, i.account)),
-      ),
-      allow(['acm:ListCertificates'], ['*']),
-    );
-  }
   if (i.eabSecretArn !== undefined) {
     // As configured, and with Secrets Manager's random suffix in case it is a partial ARN.
     out.push(allow(['secretsmanager:GetSecretValue'], [i.eabSecretArn, `${i.eabSecretArn}-??????`]));
@@ -294,8 +301,10 @@ export function stepPolicyStatements(step: TaskStep, inputs: PolicyInputs): iam.
     case 'FinalizeAndStore':
       return finalizeAndStore(inputs);
     case 'RecordFailure':
-    case 'Summarize':
       return alertPublish(inputs);
+    case 'Summarize':
+      // The stores are read for the certificates of a batch that failed as a whole.
+      return [...alertPublish(inputs), ...storeReads(inputs)];
   }
 }
 

@@ -52,6 +52,8 @@ export interface Selection {
   /** The execution, when the run input carried it: Summarize's logs name it too. */
   executionId?: string;
   runId: string;
+  /** When SelectDue ran (ISO): a certificate stored since then was issued by this run. */
+  startedAt: string;
   accountUrl: string;
   /**
    * The due certificates, in batches: each batch is issued by one child execution

@@ -67,12 +67,29 @@ function parser<T>(schema: z.ZodType, what: string, fix: string): (raw: unknown)
   };
 }
 
-/** A renewal run's input: `{}` or `{"certificates": ["name"], "force": true}`. */
-export const parseRunInput = parser<RunInput>(
+const parseBareRunInput = parser<RunInput>(
   runInput,
   'run input',
   'start a run with {} or {"certificates": ["name"], "force": true}',
 );
+/**
+ * A renewal run's input. The state machine hands SelectDue `{run: <execution input>,
+ * executionId: $$.Execution.Id}`, so its log lines name the execution; a direct invocation may
+ * pass the bare input.
+ */
+export function parseRunInput(raw: unknown): RunInput {
+  const wrapped = raw as { run?: unknown; executionId?: unknown } | null;
+  if (
+    wrapped !== null &&
+    typeof wrapped === 'object' &&
+    'run' in wrapped &&
+    typeof wrapped.executionId === 'string' &&
+    Object.keys(wrapped).length === 2
+  ) {
+    return { ...parseBareRunInput(wrapped.run), executionId: wrapped.executionId };
+  }
+  return parseBareRunInput(raw);
+}
 /** The per-certificate item the Map passes to each Task. */
 export const parseCertificateItem = parser<CertificateItem>(
   certificateItem,

@@ -287,7 +287,12 @@ export function buildRenewalDefinition(
     'RecordFailure',
     '$.failure',
     'RecordRunFailure',
-    sfn.TaskInput.fromObject({ certificate: '(run)', 'failedStep.$': '$.failedStep', 'error.$': '$.error' }),
+    sfn.TaskInput.fromObject({
+      certificate: '(run)',
+      'failedStep.$': '$.failedStep',
+      'error.$': '$.error',
+      'executionId.$': '$$.Execution.Id',
+    }),
   );
   recordRunFailure.addCatch(runFailed, { errors: ['States.ALL'], resultPath: '$.alertError' });
   recordRunFailure.next(runFailed);
@@ -301,7 +306,14 @@ export function buildRenewalDefinition(
     'SweepLeftovers',
     sfn.TaskInput.fromObject({ sweep: true, 'executionId.$': '$$.Execution.Id' }),
   );
-  const selectDue = task('SelectDue', '$.selection');
+  // SelectDue gets the execution input and the execution's ARN (its log lines and the
+  // selection name the execution; Summarize's lines take it from the selection).
+  const selectDue = task(
+    'SelectDue',
+    '$.selection',
+    'SelectDue',
+    sfn.TaskInput.fromObject({ 'run.$': '$', 'executionId.$': '$$.Execution.Id' }),
+  );
   // A failed sweep never blocks renewals: it is reported in the summary and retried next run.
   const sweepFailed = new sfn.Pass(scope, 'SweepFailed', {
     result: sfn.Result.fromObject({ removed: [], stillRunning: 0, undecided: 0 }),

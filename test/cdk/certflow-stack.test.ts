@@ -71,15 +71,25 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     };
   });
 
-  /** The deployed definition, each function's ARN replaced by `function:<logical id>`. */
-  const resolvedDefinition = () =>
-    definitionFromTemplate(s.json as Parameters<typeof definitionFromTemplate>[0], (v) => {
-      const getAtt = v['Fn::GetAtt'];
-      if (getAtt === undefined || getAtt[1] !== 'Arn') {
-        throw new Error(`unexpected intrinsic ${JSON.stringify(v)}`);
-      }
-      return `function:${getAtt[0]}`;
-    });
+  /**
+   * A deployed definition (the run's or the batch's), each function's ARN replaced by
+   * `function:<logical id>`, the batch state machine's by `stateMachine:<logical id>`.
+   */
+  const resolvedDefinition = (which: 'run' | 'batch' = 'run') =>
+    definitionFromTemplate(
+      s.json as Parameters<typeof definitionFromTemplate>[0],
+      (v) => {
+        if ((v as { Ref?: string }).Ref === 'AWS::Partition') return 'aws';
+        const ref = (v as { Ref?: string }).Ref;
+        if (ref !== undefined) return `stateMachine:${ref}`;
+        const getAtt = v['Fn::GetAtt'];
+        if (getAtt === undefined || getAtt[1] !== 'Arn') {
+          throw new Error(`unexpected intrinsic ${JSON.stringify(v)}`);
+        }
+        return `function:${getAtt[0]}`;
+      },
+      which,
+    );
 
   describe('one least-privilege role per function', () => {
     const c = () => s.stack.certflow;
@@ -128,6 +138,16 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
         Resource: arn(c().topicKey),
       },
     ];
+    /** The new-order budget item only (its key begins `order-budget|`), in the run-state table. */
+    const orderBudget = () => ({
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      Condition: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['order-budget|*'] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
+      Effect: 'Allow',
+      Resource: arn(c().pendingTable),
+    });
     const acm = (region: string) => partitionJoin(`:acm:${region}:${ACCOUNT}:certificate/*`);
 
     it('SelectDue: account secrets create/read/write, certificate metadata (DescribeSecret), ACM reads in every import region', () => {
@@ -151,15 +171,17 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
           Resource: [acm(REGION), acm('us-east-1')],
         },
         { Action: 'acm:ListCertificates', Effect: 'Allow', Resource: '*' },
+        orderBudget(),
       ]);
     });
 
-    it.each(['CreateOrder', 'AnswerChallenges', 'CheckOrder'] as const)(
-      '%s: reads the account secret only',
-      (step) => {
-        expect(statementsOf(step)).toEqual([logs(step), ...accountRead()]);
-      },
-    );
+    it('CreateOrder: reads the account secret; records a CA block in the new-order budget', () => {
+      expect(statementsOf('CreateOrder')).toEqual([logs('CreateOrder'), ...accountRead(), orderBudget()]);
+    });
+
+    it.each(['AnswerChallenges', 'CheckOrder'] as const)('%s: reads the account secret only', (step) => {
+      expect(statementsOf(step)).toEqual([logs(step), ...accountRead()]);
+    });
 
     it.each(['PublishRecords', 'Cleanup'] as const)(
       '%s: TXT CREATE/DELETE below the delegated zone only, in that hosted zone only; its own pending-values rights',
@@ -169,33 +191,46 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
           logs(step),
           ...recordWrites(),
           step === 'PublishRecords'
-            ? { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: table }
+            ? {
+                Action: 'dynamodb:PutItem',
+                // pending values only: their keys begin with the owning execution's ARN
+                Condition: {
+                  'ForAllValues:StringLike': {
+                    'dynamodb:LeadingKeys': [partitionJoin(':states:*')],
+                  },
+                  Null: { 'dynamodb:LeadingKeys': 'false' },
+                },
+                Effect: 'Allow',
+                Resource: table,
+              }
             : { Action: ['dynamodb:BatchWriteItem', 'dynamodb:Scan'], Effect: 'Allow', Resource: table },
         ]);
       },
     );
 
-    it("Cleanup's sweep may ask about this state machine's executions only", () => {
+    it("Cleanup's sweep may ask about the run's and the batches' executions only", () => {
       const policy = s.json.Resources[s.id(c().node.findChild('CleanupSweepPolicy'))].Properties as Json;
       expect(policy.Roles).toEqual([ref(c().functions.Cleanup.role as IConstruct)]);
+      const executionsOf = (machine: IConstruct) =>
+        partitionJoin(
+          `:states:${REGION}:${ACCOUNT}:execution:`,
+          { 'Fn::GetAtt': [s.id(machine), 'Name'] },
+          ':*',
+        );
       expect((policy.PolicyDocument as { Statement: Statement[] }).Statement).toEqual([
         {
           Action: 'states:DescribeExecution',
           Effect: 'Allow',
-          Resource: {
-            'Fn::Join': [
-              '',
-              [
-                'arn:',
-                { Ref: 'AWS::Partition' },
-                `:states:${REGION}:${ACCOUNT}:execution:`,
-                { 'Fn::GetAtt': [s.id(c().stateMachine), 'Name'] },
-                ':*',
-              ],
-            ],
-          },
+          // The batch executions own the TXT values; the run's are asked about too.
+          Resource: expect.arrayContaining([
+            executionsOf(c().batchStateMachine),
+            executionsOf(c().stateMachine),
+          ]),
         },
       ]);
+      expect(
+        ((policy.PolicyDocument as { Statement: Statement[] }).Statement[0]?.Resource as unknown[]).length,
+      ).toBe(2);
     });
 
     it('CheckPropagation: route53:GetChange only', () => {
@@ -264,8 +299,22 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       ]);
     });
 
-    it.each(['RecordFailure', 'Summarize'] as const)('%s: publishes to the alerts topic only', (step) => {
-      expect(statementsOf(step)).toEqual([logs(step), ...publish()]);
+    it('RecordFailure: publishes to the alerts topic only', () => {
+      expect(statementsOf('RecordFailure')).toEqual([logs('RecordFailure'), ...publish()]);
+    });
+
+    it("Summarize: publishes to the alerts topic; reads the stores' metadata (a failed batch's outcomes), never a key", () => {
+      expect(statementsOf('Summarize')).toEqual([
+        logs('Summarize'),
+        ...publish(),
+        { Action: 'secretsmanager:DescribeSecret', Effect: 'Allow', Resource: secrets('certificate') },
+        {
+          Action: ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
+          Effect: 'Allow',
+          Resource: [acm(REGION), acm('us-east-1')],
+        },
+        { Action: 'acm:ListCertificates', Effect: 'Allow', Resource: '*' },
+      ]);
     });
 
     it('every function has its own role, without managed policies', () => {
@@ -398,8 +447,11 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
   });
 
   it('state machine: every Task catches States.ALL; each step safe to repeat retries transient and Lambda service errors, only there', () => {
-    const def = resolvedDefinition();
-    const tasks = taskStates(def);
+    // The run (SelectDue, SweepLeftovers, Summarize) and the batch (each certificate's steps).
+    const tasks = [
+      ...taskStates(resolvedDefinition('run')),
+      ...taskStates(resolvedDefinition('batch')),
+    ].filter(([, t]) => String(t.Resource).startsWith('function:'));
     expect(tasks.length).toBeGreaterThanOrEqual(TASK_STEPS.length);
     const invoked = new Set(tasks.map(([, t]) => t.Resource));
     for (const step of TASK_STEPS) {
@@ -422,27 +474,54 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       const fn = s.json.Resources[s.id(s.stack.certflow.functions[step])].Properties as Json;
       expect({ name, timeout: state.TimeoutSeconds }).toEqual({ name, timeout: fn.Timeout });
       const catches = (state.Catch as { ErrorEquals: string[] }[] | undefined) ?? [];
+      // SummarizeBatch is the batch's last state: if it fails, the batch execution fails, and
+      // the run's RunBatch catches that (Summarize then reads the certificates' stores).
       expect({ name, catchesAll: catches.some((c) => c.ErrorEquals.includes('States.ALL')) }).toEqual({
         name,
-        catchesAll: true,
+        catchesAll: name !== 'SummarizeBatch',
       });
     }
   });
 
-  it('state machine: Standard, X-Ray on, ERROR logs without execution data', () => {
-    const sm = s.json.Resources[s.id(s.stack.certflow.stateMachine)].Properties as Json;
-    expect(sm.StateMachineType).toBe('STANDARD');
-    expect(sm.TracingConfiguration).toEqual({ Enabled: true });
-    expect(sm.LoggingConfiguration).toEqual({
-      Destinations: [
-        { CloudWatchLogsLogGroup: { LogGroupArn: arn(s.stack.certflow.node.findChild('StateMachineLogs')) } },
-      ],
-      IncludeExecutionData: false,
-      Level: 'ERROR',
-    });
-    const def = resolvedDefinition();
-    const map = Object.values(def.States).find((st: AslState) => st.Type === 'Map');
-    expect(map?.MaxConcurrency).toBe(config.renewal.maxConcurrency);
+  it('state machines (run and batch): Standard, X-Ray on, ERROR logs without execution data; both Maps bounded', () => {
+    for (const machine of [s.stack.certflow.stateMachine, s.stack.certflow.batchStateMachine]) {
+      const sm = s.json.Resources[s.id(machine)].Properties as Json;
+      expect(sm.StateMachineType).toBe('STANDARD');
+      expect(sm.TracingConfiguration).toEqual({ Enabled: true });
+      expect(sm.LoggingConfiguration).toEqual({
+        Destinations: [
+          {
+            CloudWatchLogsLogGroup: { LogGroupArn: arn(s.stack.certflow.node.findChild('StateMachineLogs')) },
+          },
+        ],
+        IncludeExecutionData: false,
+        Level: 'ERROR',
+      });
+    }
+    // Certificates within a batch at renewal.maxConcurrency; batches one at a time by default.
+    expect(resolvedDefinition('batch').States.IssueEach?.MaxConcurrency).toBe(config.renewal.maxConcurrency);
+    expect(resolvedDefinition('run').States.IssueBatches?.MaxConcurrency).toBe(
+      config.renewal.batchConcurrency,
+    );
+  });
+
+  it('the run starts each batch as a child execution of the batch state machine and waits for it; a failed batch is caught', () => {
+    const runBatch = (
+      resolvedDefinition('run').States.IssueBatches as AslState & {
+        ItemProcessor: { States: Record<string, AslState> };
+      }
+    ).ItemProcessor.States.RunBatch as AslState & { Parameters: Json };
+    expect(runBatch.Resource).toBe('arn:aws:states:::states:startExecution.sync:2');
+    expect(runBatch.Parameters.StateMachineArn).toBe(
+      `stateMachine:${s.id(s.stack.certflow.batchStateMachine)}`,
+    );
+    // The child is associated with the parent (the console links them).
+    expect(runBatch.Parameters.Input).toEqual(
+      expect.objectContaining({ 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id' }),
+    );
+    expect(runBatch.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], Next: 'BatchFailed', ResultPath: '$.error' },
+    ]);
   });
 
   it('every log group has an explicit retention (90 days by default), one per function + the state machine', () => {
@@ -481,8 +560,8 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     };
     const prefixOnly = { CERTFLOW_SECRET_NAME_PREFIX: 'certflow' };
     const extra: Record<TaskStep, Json> = {
-      SelectDue: secretsEnv,
-      CreateOrder: prefixOnly,
+      SelectDue: { ...secretsEnv, CERTFLOW_PENDING_TABLE: ref(c.pendingTable) },
+      CreateOrder: { ...prefixOnly, CERTFLOW_PENDING_TABLE: ref(c.pendingTable) },
       PublishRecords: {
         CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')),
         CERTFLOW_PENDING_TABLE: ref(c.pendingTable),
@@ -501,7 +580,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
         CERTFLOW_PENDING_TABLE: ref(c.pendingTable),
       },
       RecordFailure: { CERTFLOW_TOPIC_ARN: ref(c.topic) },
-      Summarize: { CERTFLOW_TOPIC_ARN: ref(c.topic) },
+      Summarize: { CERTFLOW_TOPIC_ARN: ref(c.topic), ...prefixOnly },
     };
     for (const step of TASK_STEPS) {
       const fn = s.json.Resources[s.id(c.functions[step])].Properties as Json;

@@ -79,6 +79,26 @@ describe('local runs count and limit like Step Functions', () => {
     expect(next.summary?.swept.length).toBeGreaterThan(0);
   });
 
+  it('a batch that dies after its certificates were stored: they are reported issued (read from the stores), not failed', async () => {
+    // 97 events at full length; at 92 the batch dies after both certificates were stored
+    // (during Cleanup or SummarizeBatch), so its summary never reaches the run.
+    const lines: string[] = [];
+    const result = await runLocal({
+      workdir,
+      force: true,
+      out: (l) => lines.push(l),
+      limits: { historyEvents: 92 },
+    });
+    expect(result.execution?.batches).toEqual([expect.objectContaining({ status: 'FAILED' })]);
+    expect(result.summary?.failed).toEqual([]);
+    expect(result.summary?.issued.map((i) => i.certificate).sort()).toEqual(['example-test', 'www-example-test']);
+    for (const i of result.summary?.issued ?? []) expect(Date.parse(i.notAfter)).toBeGreaterThan(Date.now());
+    expect(result.exitCode).not.toBe(1);
+    // values the dead batch could not remove are removed by the next run's sweep
+    const next = await runLocal({ workdir, out: () => undefined });
+    expect(next.exitCode).toBe(0);
+  });
+
   it('fails the run when its own history reaches the event limit, and alerts as the EventBridge rule would', async () => {
     const lines: string[] = [];
     const result = await runLocal({

@@ -40,6 +40,7 @@ import type { StepContext } from './context';
  */
 export async function selectDue(input: RunInput, ctx: StepContext): Promise<Selection> {
   const { config } = ctx;
+  const startedAt = ctx.now();
   const requested = parseRunInput(
     input,
     config.certificates.map((c) => c.name),
@@ -106,6 +107,7 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
   return {
     ...(input.executionId ? { executionId: input.executionId } : {}),
     runId: randomUUID(),
+    startedAt: startedAt.toISOString(),
     accountUrl: account.accountUrl as string,
     batches,
     dueCount: placed.length,

@@ -1,4 +1,4 @@
-import { RateLimitedError } from '../errors';
+import { errorText, RateLimitedError } from '../errors';
 import { METRIC } from '../metrics';
 import type { CertificateFailure, RunSummary } from '../ports';
 import type {
@@ -64,6 +64,36 @@ export async function summarizeBatch(input: BatchSummarizeInput, ctx: StepContex
   return summary;
 }
 
+/**
+ * Whether every store of `name` holds a healthy certificate stored at or after `since` (this
+ * run's): the truth about a certificate whose batch ended without reporting it. A store that
+ * cannot be consulted makes the outcome unknown, said as such.
+ */
+async function storedSince(
+  name: string,
+  since: string,
+  ctx: StepContext,
+): Promise<{ stored: true; notAfter: string } | { stored: false; detail: string }> {
+  const certificate = ctx.config.certificates.find((c) => c.name === name);
+  if (!certificate) return { stored: false, detail: 'not in the configuration any more' };
+  const notStored: string[] = [];
+  let notAfter: string | undefined;
+  for (const store of ctx.stores(certificate)) {
+    try {
+      const current = await store.current(name);
+      if (current.status === 'healthy' && Date.parse(current.metadata.storedAt) >= Date.parse(since)) {
+        notAfter = current.metadata.notAfter;
+      } else {
+        notStored.push(`${store.kind}: not stored by this run`);
+      }
+    } catch (error) {
+      notStored.push(`${store.kind}: could not be checked, outcome unknown: ${errorText(error)}`);
+    }
+  }
+  if (notStored.length === 0 && notAfter !== undefined) return { stored: true, notAfter };
+  return { stored: false, detail: notStored.join('; ') };
+}
+
 /** The Summarize function's job: one batch's summary (SummarizeBatch), or the run's (Summarize). */
 export function summarizeRunOrBatch(
   input: SummarizeInput | BatchSummarizeInput,
@@ -86,11 +116,28 @@ export async function summarize(input: SummarizeInput, ctx: StepContext): Promis
   let failedCount = failed.length;
   for (const batch of input.batches ?? []) {
     if (isBatchFailure(batch)) {
+      // The batch's execution ended without its summary: each certificate's outcome is read
+      // from its stores, so one stored before the batch died is reported issued.
       const message = causeMessage(batch.error.Cause);
       for (const certificate of batch.certificates) {
-        failed.push({ certificate, step: 'IssueBatch', error: batch.error.Error, message });
+        const outcome = await storedSince(certificate, selection.startedAt, ctx);
+        if (outcome.stored) {
+          const reason = reasons.get(certificate);
+          issued.push({
+            certificate,
+            notAfter: outcome.notAfter,
+            ...(reason === undefined ? {} : { reason }),
+          });
+          continue;
+        }
+        failed.push({
+          certificate,
+          step: 'IssueBatch',
+          error: batch.error.Error,
+          message: `${message} (${outcome.detail})`,
+        });
+        failedCount += 1;
       }
-      failedCount += batch.certificates.length;
       continue;
     }
     for (const i of batch.issued) {
