@@ -10,6 +10,8 @@ import {
   certificatesPerBatch,
   HISTORY_EVENT_LIMIT,
   maxCertificatesPerRun,
+  PLANNED_PAYLOAD_BYTES,
+  runStateBytesBound,
 } from './state-machine/limits';
 
 /** Properties of the {@link Certflow} construct. */
@@ -207,12 +209,19 @@ export function deploymentProblems(config: unknown): ConfigProblem[] {
       message: `one certificate may use up to ${certificateEventBudget(checks)} history events at this timing, more than one Step Functions execution may plan for (${HISTORY_EVENT_LIMIT} less headroom); lower timing.propagationMaxChecks / timing.orderMaxChecks`,
     });
   }
-  const count = arr(root.certificates).length;
+  const names = arr(root.certificates).map((c, i) => str(obj(c).name) ?? `certificate-${i}`);
   const capacity = maxCertificatesPerRun(checks);
-  if (count > capacity) {
+  if (names.length > capacity) {
     problems.push({
       path: 'certificates',
-      message: `${count} certificates do not fit one run at this timing: ${certificatesPerBatch(checks)} per batch execution, at most ${capacity} per run; lower timing.propagationMaxChecks / timing.orderMaxChecks, or deploy several stacks`,
+      message: `${names.length} certificates do not fit one run at this timing: ${certificatesPerBatch(checks)} per batch execution, at most ${capacity} per run; lower timing.propagationMaxChecks / timing.orderMaxChecks, or deploy several stacks`,
+    });
+  }
+  const bytes = runStateBytesBound(names, checks);
+  if (bytes > PLANNED_PAYLOAD_BYTES) {
+    problems.push({
+      path: 'certificates',
+      message: `with all ${names.length} certificates due, a run could carry ${bytes} bytes in one state, over the ${PLANNED_PAYLOAD_BYTES} planned inside Step Functions' 256 KiB payload quota; use shorter certificate names, or deploy several stacks`,
     });
   }
   return problems;

@@ -7,7 +7,7 @@
  * - 256 KiB for a state's input or output: `States.DataLimitExceeded`, a terminal error that
  *   `States.ALL` does not catch ("Handling errors in Step Functions workflows").
  */
-import type { Timing } from './state';
+import { PAYLOAD_BOUNDS, type Timing } from './state';
 
 /** AWS's hard quota of history events per execution. */
 export const HISTORY_EVENT_LIMIT = 25_000;
@@ -91,6 +91,59 @@ export function certificateFitsABatch(
 export function maxCertificatesPerRun(
   timing: Pick<Timing, 'propagationMaxChecks' | 'orderMaxChecks'>,
 ): number {
-  const batches = Math.floor((PLANNED - RUN_OVERHEAD_EVENTS) / RUN_EVENTS_PER_BATCH);
+  // A batch that fails as a whole also passes through BatchFailed (a Pass state).
+  const batches = Math.floor((PLANNED - RUN_OVERHEAD_EVENTS) / (RUN_EVENTS_PER_BATCH + FLOW_STATE_EVENTS));
   return batches * certificatesPerBatch(timing);
+}
+
+/** The payload a run may plan to use: the 256 KiB quota less headroom. */
+export const PLANNED_PAYLOAD_BYTES = Math.floor(PAYLOAD_LIMIT_BYTES * HISTORY_HEADROOM);
+
+/** The longest certificate name the configuration allows. */
+const MAX_NAME = 63;
+/** The longest DNS name (RFC 1035 §2.3.4). */
+const MAX_FQDN = 253;
+/** A due certificate in the selection: `{"certificate":"<name>","reason":"<reason>"},` beyond the name. */
+const DUE_ENTRY = 30 + PAYLOAD_BOUNDS.reasonChars;
+/** An issued certificate in a batch's outcome: `{"certificate":"<name>","notAfter":"<ISO>"},` beyond the name. */
+const ISSUED_ENTRY = 55;
+/** A listed failure: names, step, error name and the message cut to `messageChars`. */
+const FAILURE_ENTRY = MAX_NAME + 150 + PAYLOAD_BOUNDS.messageChars;
+/** A listed warning: name, error, message and its first record's name. */
+const WARNING_ENTRY = MAX_NAME + 150 + PAYLOAD_BOUNDS.messageChars + MAX_FQDN;
+/** A batch outcome's fixed fields (counts, empty lists). */
+const BATCH_OUTCOME = 120;
+/**
+ * What every run state carries besides its certificates: the selection's fields (run id, account
+ * URL, timing, execution ARN), the listed not-due certificates, the sweep's listed removals, the
+ * deferral reason and Step Functions' own wrapping.
+ */
+const RUN_FIXED =
+  2048 +
+  PAYLOAD_BOUNDS.skippedListed * (MAX_NAME + DUE_ENTRY) +
+  PAYLOAD_BOUNDS.sweptListed * (MAX_FQDN + MAX_NAME + 250) +
+  PAYLOAD_BOUNDS.messageChars;
+
+/**
+ * The largest state a run can carry with these certificates all due, in bytes: before its
+ * batches run, the selection lists every certificate with its reason; after, each batch's
+ * outcome has replaced its list (names and dates, a bounded number of failures and warnings).
+ * Computed from the names configured, so a deployment is refused at synth rather than failing
+ * with `States.DataLimitExceeded` on the day everything is due.
+ */
+export function runStateBytesBound(
+  names: readonly string[],
+  timing: Pick<Timing, 'propagationMaxChecks' | 'orderMaxChecks'>,
+): number {
+  const nameBytes = names.reduce((sum, n) => sum + Buffer.byteLength(n), 0);
+  const batches = Math.ceil(names.length / certificatesPerBatch(timing));
+  const before = nameBytes + names.length * DUE_ENTRY;
+  // Each batch lists its share of the run's failures and warnings, at least one of each.
+  const after =
+    nameBytes +
+    names.length * ISSUED_ENTRY +
+    batches * BATCH_OUTCOME +
+    Math.max(batches, PAYLOAD_BOUNDS.failuresPerRun) * FAILURE_ENTRY +
+    Math.max(batches, PAYLOAD_BOUNDS.warningsPerRun) * WARNING_ENTRY;
+  return RUN_FIXED + Math.max(before, after);
 }

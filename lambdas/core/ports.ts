@@ -226,19 +226,24 @@ export interface ValuesLeftBehind {
 
 export interface RunSummary {
   runId: string;
-  /** `reason` is why SelectDue found the certificate due (e.g. a store's problem). */
-  issued: { certificate: string; notAfter: string; reason?: string }[];
+  /** Names and dates (why each was due: SelectDue's output and log). */
+  issued: { certificate: string; notAfter: string }[];
   failed: CertificateFailure[];
   /** Failures not listed in `failed` (large runs list a bounded number per batch). */
   failedNotListed?: number;
-  /** Not due (the first names; `skippedCount` in the summary counts all). */
+  /** Not due (the first names; `skippedCount` counts all). */
   skipped: { certificate: string; reason: string }[];
+  skippedCount?: number;
   /** Due, but left for a later run by the CA's new-order limit, with the earliest time. */
-  deferred: { certificate: string; until: string; reason: string }[];
-  /** Issued certificates whose Cleanup left TXT values behind. */
+  deferred: { certificate: string; until: string }[];
+  /** Why certificates were deferred (the budget's state, or the CA's rateLimited answer). */
+  deferredReasons: string[];
+  /** Issued certificates whose Cleanup left TXT values behind (the first few; `warningCount` counts all). */
   warnings: ValuesLeftBehind[];
-  /** Values of earlier runs that this run's sweep removed. */
+  warningCount?: number;
+  /** Values of earlier runs that this run's sweep removed (the first few; `sweptCount` counts all). */
   swept: { fqdn: string; values: number; certificate: string; executionId: string }[];
+  sweptCount?: number;
   /** Why the run-start sweep failed, when it did (earlier values stay for the next run). */
   sweepFailed?: string;
 }

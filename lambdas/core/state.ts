@@ -44,7 +44,67 @@ export interface DeferredCertificate {
   certificate: string;
   /** The earliest ISO time a run may place its order. */
   until: string;
-  reason: string;
+}
+
+/**
+ * Bounds on what one run carries per certificate, so a thousand certificates' names and dates
+ * fit Step Functions' 256 KiB state payload (lambdas/core/execution-limits.ts computes the worst
+ * case from them): reasons are cut short (the full reason is logged), and failures and warnings
+ * are listed in full only up to a bound and counted beyond it (each was alerted on its own).
+ */
+export const PAYLOAD_BOUNDS = {
+  /** Characters of a due or skipped certificate's reason carried in the selection (not in outcomes). */
+  reasonChars: 112,
+  /** Characters of a failure's or a deferral's message carried in a summary (alerts and logs have it whole). */
+  messageChars: 400,
+  /** Failures listed per run; each batch lists its share ({@link listingFor}). */
+  failuresPerRun: 50,
+  /** Cleanup warnings listed per run (each names its first record only); each batch its share. */
+  warningsPerRun: 25,
+  /** Not-due certificates listed by name. */
+  skippedListed: 100,
+  /** Sweep removals listed (the rest counted). */
+  sweptListed: 25,
+} as const;
+
+/** How many failures and warnings each batch lists in full (the rest it counts). */
+export interface SummaryListing {
+  failures: number;
+  warnings: number;
+}
+
+/**
+ * Each batch's share of the run's lists: a one-batch run lists as many as the run does; with
+ * many batches each lists at least one, so the run still sees an example from every batch.
+ */
+export function listingFor(batches: number): SummaryListing {
+  const share = (perRun: number) => Math.max(1, Math.floor(perRun / Math.max(1, batches)));
+  return { failures: share(PAYLOAD_BOUNDS.failuresPerRun), warnings: share(PAYLOAD_BOUNDS.warningsPerRun) };
+}
+
+/** Cut `text` to `max` characters, marking the cut. */
+export function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
+/**
+ * Cut a reason such as `stored certificate is broken (local: /srv/certs/live/www: cannot read
+ * cert.pem: ENOENT: ..., open '/srv/certs/live/www/cert.pem')` to `max` characters keeping what
+ * says most: absolute paths shortened to their last part (`.../www`), then, if still too long,
+ * the verdict before ` (` and the end of its detail.
+ */
+export function clipReason(reason: string, max: number = PAYLOAD_BOUNDS.reasonChars): string {
+  if (reason.length <= max) return reason;
+  const short = reason.replace(
+    /(?<![\w.])(?:\/[^/\s'"():]+){2,}/g,
+    (path) => `.../${path.slice(path.lastIndexOf('/') + 1)}`,
+  );
+  if (short.length <= max) return short;
+  const open = short.indexOf(' (');
+  if (open < 0 || open > max / 2) return clip(short, max);
+  const head = short.slice(0, open);
+  const room = max - head.length - ' (...'.length;
+  return `${head} (...${short.slice(short.length - room)}`;
 }
 
 /** Output of SelectDue (at `$.selection`). */
@@ -63,11 +123,15 @@ export interface Selection {
   batches: DueCertificate[][];
   /** How many certificates are in `batches`. */
   dueCount: number;
+  /** How many failures and warnings each batch lists in full. */
+  listing: SummaryListing;
   /** Not due, with the reason (the first {@link SKIPPED_LISTED}; `skippedCount` counts all). */
   skipped: DueCertificate[];
   skippedCount: number;
   /** Due, but deferred to a later run by the new-order budget or a CA block. */
   deferred: DeferredCertificate[];
+  /** Why they were deferred (one reason for the run: the budget's state). */
+  deferredReason?: string;
   /**
    * Certificates whose stores could not be consulted (e.g. the store directory cannot exist);
    * each fails alone, and Summarize reports it with the others' failures.
@@ -77,7 +141,7 @@ export interface Selection {
 }
 
 /** How many not-due certificates a selection lists by name (the rest are counted), to keep it small. */
-export const SKIPPED_LISTED = 100;
+export const SKIPPED_LISTED = PAYLOAD_BOUNDS.skippedListed;
 
 /** One TXT value to publish for one authorization. */
 export interface ChallengeRecord {
@@ -160,7 +224,9 @@ export interface SweepInput {
 
 /** What a sweep found: values whose run was over, removed; and what it could not decide. */
 export interface SweepResult {
+  /** The first {@link PAYLOAD_BOUNDS.sweptListed} removals; `removedCount` counts them all. */
   removed: { fqdn: string; values: number; certificate: string; executionId: string }[];
+  removedCount?: number;
   /** Values whose run is still going (left alone). */
   stillRunning: number;
   /** Values whose owner could not be checked (left for a later run). */
@@ -169,14 +235,19 @@ export interface SweepResult {
 
 /** What one batch (child execution) reports to the run: compact, so many batches fit one payload. */
 export interface BatchSummary {
+  /** Names and dates only (why each was due is in the selection and SelectDue's log). */
   issued: { certificate: string; notAfter: string }[];
-  /** The failures, in full up to a bound (each was alerted on its own already). */
+  /** The failures, in full up to the batch's {@link SummaryListing} (each was alerted on its own already). */
   failed: CertificateFailure[];
   /** How many failed, listed or not. */
   failedCount: number;
+  /** Up to the batch's {@link SummaryListing}; `warningCount` counts them all. */
   warnings: ValuesLeftBehind[];
+  warningCount: number;
   /** Deferred inside the batch: the CA answered rateLimited at CreateOrder. */
   deferred: DeferredCertificate[];
+  /** The CA's answer, once for the batch. */
+  deferredReason?: string;
 }
 
 /** A batch whose child execution failed as a whole (its certificates' outcomes are unknown). */
@@ -190,12 +261,21 @@ export interface BatchFailure {
 export interface BatchSummarizeInput {
   summarizeBatch: true;
   results: CertificateResult[];
+  /** This batch's share of the run's lists (default: the run's whole lists). */
+  listing?: SummaryListing;
 }
 
-/** Summarize's input: the selection, each batch's summary, and the sweep. */
-export interface SummarizeInput {
-  selection: Selection;
+/**
+ * The selection once the batches have run: IssueBatches writes each batch's outcome over the
+ * batch's list (ResultPath `$.selection.batches`), so the run carries each certificate once.
+ */
+export type SelectionWithOutcomes = Omit<Selection, 'batches'> & {
   batches: (BatchSummary | BatchFailure)[];
+};
+
+/** Summarize's input: the run's state after IssueBatches (the selection with outcomes, the sweep). */
+export interface SummarizeInput {
+  selection: SelectionWithOutcomes;
   sweep?: SweepResult;
   /** Set when the run-start sweep failed (Catch). */
   sweepError?: { Error: string; Cause?: string };

@@ -44,9 +44,14 @@ const runInput = z.strictObject({
 const summarizeInput = z
   .object({
     selection: z
-      .object({ runId: z.string(), batches: z.array(z.unknown()), skipped: z.array(z.unknown()) })
+      .object({
+        runId: z.string(),
+        startedAt: z.string(),
+        // each batch's outcome (a BatchSummary or a BatchFailure), in place of its list
+        batches: z.array(z.object({}).loose()),
+        skipped: z.array(z.unknown()),
+      })
       .loose(),
-    batches: z.array(z.unknown()),
   })
   .loose();
 

@@ -2,7 +2,7 @@ import { UsageError } from '../../lambdas/core/errors';
 import type { RunInput } from '../../lambdas/core/state';
 import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
 import { type ProgressEvent, ProgressPrinter } from '../local/progress';
-import { report, runLevelFailure, summaryFrom } from '../local/report';
+import { dueReasonsFrom, report, runLevelFailure, summaryFrom } from '../local/report';
 import {
   type CliIO,
   checkCertificateNames,
@@ -155,7 +155,11 @@ export async function runExecutionCommand(opts: RunOptions, io: CliIO = processI
       };
       io.out(JSON.stringify(doc, null, 2));
     } else if (end) {
-      report(io.out, config, summary, failure, undefined, { label: 'certflow run', issuers });
+      report(io.out, config, summary, failure, undefined, {
+        label: 'certflow run',
+        issuers,
+        reasons: dueReasonsFrom(events),
+      });
     }
     progress(
       end

@@ -20,6 +20,45 @@ export interface ReportOptions {
   label?: string;
   /** Issuer of each issued certificate, where no local metadata.json holds it (AWS stores). */
   issuers?: ReadonlyMap<string, string>;
+  /** Why each certificate was due (SelectDue's output, see {@link dueReasonsFrom}). */
+  reasons?: ReadonlyMap<string, string>;
+  /** Each failure's whole message (RecordFailure's output, see {@link failureMessagesFrom}). */
+  failureMessages?: ReadonlyMap<string, string>;
+}
+
+/**
+ * Each failed certificate's whole message, from RecordFailure's output in the (batch)
+ * executions' events: the run summary carries messages cut short.
+ */
+export function failureMessagesFrom(
+  events: { type: string; state?: { name: string; output?: unknown } }[],
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of events) {
+    if (e.type !== 'StateExited' || e.state?.name !== 'RecordFailure') continue;
+    const f = (e.state.output as { failure?: { certificate?: unknown; message?: unknown } } | undefined)
+      ?.failure;
+    if (typeof f?.certificate === 'string' && typeof f.message === 'string')
+      out.set(f.certificate, f.message);
+  }
+  return out;
+}
+
+/** Why each certificate was due: SelectDue's output (the selection's batches), by name. */
+export function dueReasonsFrom(
+  events: { type: string; state?: { name: string; output?: unknown } }[],
+): Map<string, string> {
+  const exited = events.find((e) => e.type === 'StateExited' && e.state?.name === 'SelectDue');
+  const selection = (exited?.state?.output as { selection?: { batches?: unknown } } | undefined)?.selection;
+  const out = new Map<string, string>();
+  if (!Array.isArray(selection?.batches)) return out;
+  for (const batch of selection.batches) {
+    if (!Array.isArray(batch)) continue;
+    for (const d of batch as { certificate?: unknown; reason?: unknown }[]) {
+      if (typeof d.certificate === 'string' && typeof d.reason === 'string') out.set(d.certificate, d.reason);
+    }
+  }
+  return out;
 }
 
 /** The run summary: the output of the Summarize state. */
@@ -49,7 +88,7 @@ export function report(
   const warnings = summary.warnings ?? [];
   const deferred = summary.deferred ?? [];
   out(
-    `${summary.issuedCount} issued, ${summary.failedCount} failed, ${summary.deferredCount ?? deferred.length} deferred, ${summary.skippedCount} not due${warnings.length > 0 ? `, ${warnings.length} with TXT values left behind` : ''}`,
+    `${summary.issuedCount} issued, ${summary.failedCount} failed, ${summary.deferredCount ?? deferred.length} deferred, ${summary.skippedCount} not due${(summary.warningCount ?? warnings.length) > 0 ? `, ${summary.warningCount ?? warnings.length} with TXT values left behind` : ''}`,
   );
   // A thousand certificates stay readable: counts first, then what needs attention; the
   // certificates that are fine are listed one per line (not in blocks) past COMPACT_AFTER.
@@ -57,13 +96,15 @@ export function report(
   const byName = new Map(config.certificates.map((c) => [c.name, c]));
   for (const fail of summary.failed) {
     out(`FAILED   ${fail.certificate} at ${fail.step}: ${fail.error}`);
-    for (const line of fail.message.split('\n')) out(`  ${line}`);
+    const message = options.failureMessages?.get(fail.certificate) ?? fail.message;
+    for (const line of message.split('\n')) out(`  ${line}`);
   }
   if (summary.failedNotListed) {
     out(`FAILED   ${summary.failedNotListed} more (each was alerted on its own; see the handler log)`);
   }
+  for (const reason of summary.deferredReasons ?? []) out(`DEFERRED because ${reason}`);
   for (const d of deferred.slice(0, compact ? LISTED : deferred.length)) {
-    out(`DEFERRED ${d.certificate} until ${d.until}: ${d.reason}`);
+    out(`DEFERRED ${d.certificate} until ${d.until}`);
   }
   if (compact && deferred.length > LISTED)
     out(`DEFERRED ${deferred.length - LISTED} more (the earliest first)`);
@@ -79,7 +120,8 @@ export function report(
     const live = localLive(config, cert.name);
     const meta = readLocalMetadata(cert.stores.includes('local') ? live : undefined);
     out(`ISSUED   ${cert.name}`);
-    if (issued.reason) out(`  due:      ${issued.reason}`);
+    const reason = options.reasons?.get(cert.name);
+    if (reason) out(`  due:      ${reason}`);
     out(`  names:    ${cert.domains.join(', ')}`);
     out(`  key type: ${cert.keyType}`);
     out(`  issuer:   ${meta?.issuer ?? options.issuers?.get(cert.name) ?? '?'}`);

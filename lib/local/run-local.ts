@@ -33,7 +33,7 @@ import { type PebbleServer, startPebble } from './pebble';
 import { pickPort } from './ports';
 import { ensureLocalPrerequisites } from './prerequisites';
 import { ProgressPrinter } from './progress';
-import { report, runLevelFailure, summaryFrom } from './report';
+import { dueReasonsFrom, failureMessagesFrom, report, runLevelFailure, summaryFrom } from './report';
 
 export interface LocalRunOptions {
   /** A certflow config file; default: the bundled demo (two certificates under example.test). */
@@ -312,7 +312,10 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       caRootFile = join(workdir, 'pebble-roots.pem');
       if ((summary?.issuedCount ?? 0) > 0) appendRoot(caRootFile, root);
     }
-    report(out, config, summary, runLevelFailure(execution.events) ?? execution.failed, caRootFile);
+    report(out, config, summary, runLevelFailure(execution.events) ?? execution.failed, caRootFile, {
+      reasons: dueReasonsFrom(execution.events),
+      failureMessages: failureMessagesFrom(allEvents),
+    });
     printHistoryUse(out, execution, batches, config.timing);
     for (const line of leftoverLines(leftovers)) out(line);
     const durationMs = Date.now() - started;

@@ -51,6 +51,25 @@ export const LAMBDA_SERVICE_ERRORS = [
 export const REPEATABLE_STEPS: ReadonlySet<TaskStep> = new Set(TASK_STEPS);
 
 /** A Task state invoking a step's function, with its timeout and (where safe) its retries. */
+/** Retry a repeatable step's transient errors and Lambda's own service errors. */
+function addStepRetries(t: tasks.LambdaInvoke, step: TaskStep): void {
+  if (!REPEATABLE_STEPS.has(step)) return;
+  t.addRetry({
+    errors: TRANSIENT_ERRORS,
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 3,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  t.addRetry({
+    errors: LAMBDA_SERVICE_ERRORS,
+    interval: Duration.seconds(1),
+    backoffRate: 2,
+    maxAttempts: 4,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+}
+
 function taskFactory(scope: Construct, fns: StepFunctions) {
   return (
     step: TaskStep,
@@ -67,22 +86,7 @@ function taskFactory(scope: Construct, fns: StepFunctions) {
       retryOnServiceExceptions: false,
       comment: `certflow ${step}`,
     });
-    if (REPEATABLE_STEPS.has(step)) {
-      t.addRetry({
-        errors: TRANSIENT_ERRORS,
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        maxAttempts: 3,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      t.addRetry({
-        errors: LAMBDA_SERVICE_ERRORS,
-        interval: Duration.seconds(1),
-        backoffRate: 2,
-        maxAttempts: 4,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-    }
+    addStepRetries(t, step);
     return t;
   };
 }
@@ -156,7 +160,11 @@ export function buildBatchDefinition(
   const finalizeAndStore = task('FinalizeAndStore', '$.issued');
   const cleanup = task('Cleanup', '$.cleanup');
   const certificateIssued = new sfn.Pass(scope, 'CertificateIssued', {
-    parameters: { 'certificate.$': '$.certificate', status: 'issued', 'issued.$': '$.issued' },
+    parameters: {
+      'certificate.$': '$.certificate',
+      status: 'issued',
+      'issued.$': '$.issued',
+    },
   });
   // Issued means issued: once FinalizeAndStore stored the certificate, a Cleanup failure is a
   // warning (the values stay pending and the next run's sweep removes them), never a failure.
@@ -232,7 +240,11 @@ export function buildBatchDefinition(
   const summarizeBatch = new tasks.LambdaInvoke(scope, 'SummarizeBatch', {
     lambdaFunction: fns.Summarize,
     payloadResponseOnly: true,
-    payload: sfn.TaskInput.fromObject({ summarizeBatch: true, 'results.$': '$.results' }),
+    payload: sfn.TaskInput.fromObject({
+      summarizeBatch: true,
+      'results.$': '$.results',
+      'listing.$': '$.listing',
+    }),
     // The execution's output is the batch summary alone (compact: the run gathers every batch's).
     resultPath: '$.summary',
     outputPath: '$.summary',
@@ -328,6 +340,7 @@ export function buildRenewalDefinition(
     associateWithParent: true,
     input: sfn.TaskInput.fromObject({
       'batch.$': '$.batch',
+      'listing.$': '$.listing',
       'runId.$': '$.runId',
       'accountUrl.$': '$.accountUrl',
       'timing.$': '$.timing',
@@ -354,18 +367,33 @@ export function buildRenewalDefinition(
     maxConcurrency: props.batchConcurrency ?? 1,
     itemSelector: {
       'batch.$': '$$.Map.Item.Value',
+      'listing.$': '$.selection.listing',
       'runId.$': '$.selection.runId',
       'accountUrl.$': '$.selection.accountUrl',
       'timing.$': '$.selection.timing',
     },
-    resultPath: '$.batches',
+    // Each batch's outcome replaces its list of certificates, so the run's state carries each
+    // certificate once (the payload budget in lambdas/core/execution-limits.ts counts on it).
+    resultPath: '$.selection.batches',
   });
   issueBatches.itemProcessor(runBatch);
   // The Map itself can fail (a runtime error): that still alerts. States.DataLimitExceeded and
   // the history limit are terminal and end the execution; the EventBridge rule on the
   // execution's end alerts for those (lib/certflow.ts).
   catchInto(scope, 'IssueBatches', issueBatches, recordRunFailure);
-  const summarize = task('Summarize', '$.summary');
+  // The summary replaces the run's state (`{summary}` is the execution's output), so the
+  // selection is not carried next to it.
+  const summarize = new tasks.LambdaInvoke(scope, 'Summarize', {
+    lambdaFunction: fns.Summarize,
+    payloadResponseOnly: true,
+    resultSelector: { 'summary.$': '$' },
+    // No ResultPath: ASL's default ("$") replaces the state with the result. (Written out as
+    // "$", aws-local-stepfunctions 2.x would set a key named "$" instead.)
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(STEP_SETTINGS.Summarize.timeoutSeconds)),
+    retryOnServiceExceptions: false,
+    comment: 'certflow Summarize',
+  });
+  addStepRetries(summarize, 'Summarize');
   catchInto(scope, 'Summarize', summarize, recordRunFailure);
   const someFailed = new sfn.Fail(scope, 'SomeCertificatesFailed', {
     error: 'CertificatesFailed',

@@ -118,6 +118,7 @@ describe('SnsAlerter.runFinished', () => {
     failed,
     skipped: [{ certificate: 'old', reason: 'valid until 2025-06-01' }],
     deferred: [],
+    deferredReasons: [],
     warnings: [],
     swept: [],
   });
@@ -142,7 +143,7 @@ describe('SnsAlerter.runFinished', () => {
     const message = String(input?.Message);
     expect(message).toContain('  - www at CheckOrder: OrderInvalidError: the CA marked the order invalid');
     expect(message).toContain('  - mail at CheckPropagation: PropagationTimeoutError: ns2 never answered');
-    expect(message).toContain('Issued: 1. Skipped: 1. Failed: 2.');
+    expect(message).toContain('Issued: 1. Skipped: 1. Deferred: 0. Failed: 2.');
     expect(input?.MessageAttributes?.certificate).toEqual({
       DataType: 'String.Array',
       StringValue: JSON.stringify(['www', 'mail']),

@@ -135,31 +135,30 @@ describe('deploymentProblems (raw input, as bin/app.ts lists them next to schema
     ]);
   });
 
-  it('refuses more certificates than one execution can hold, naming the limit and the fix', () => {
-    const certificates = (n: number) =>
+  it('takes a thousand certificates; refuses a set whose run state could pass 256 KiB, naming the bytes and the fix', () => {
+    const certificates = (n: number, name: (i: number) => string) =>
       Array.from({ length: n }, (_, i) => ({
-        name: `service-${i}`,
-        domains: [`service-${i}.example.com`],
+        name: name(i),
+        domains: [`${name(i)}.example.com`],
         stores: ['acm'],
       }));
     const base = { dns: { provider: 'route53', hostedZoneId: 'Z1' } };
-    // default timing: 60 propagation + 60 order checks -> 25 + 9 x 120 + 18 = 1123 events each
-    expect(deploymentProblems({ ...base, certificates: certificates(20) })).toEqual([]);
-    expect(deploymentProblems({ ...base, certificates: certificates(21) })).toEqual([
+    const service = (i: number) => `service-${String(i).padStart(4, '0')}`;
+    // default timing: 60 + 60 checks, 1123 events per certificate, 20 per batch, 50 batches
+    expect(deploymentProblems({ ...base, certificates: certificates(1000, service) })).toEqual([]);
+    // names of 40 characters still fit; the longest names the schema allows (63) do not, at 1,000
+    const long = (len: number) => (i: number) => `${service(i)}-`.padEnd(len, 'x');
+    expect(deploymentProblems({ ...base, certificates: certificates(1000, long(40)) })).toEqual([]);
+    const problems = deploymentProblems({ ...base, certificates: certificates(1000, long(63)) });
+    expect(problems).toEqual([
       {
         path: 'certificates',
-        message:
-          '21 certificates do not fit one Step Functions execution at this timing: each may use up to 1123 of the 25000 history events, so at most 20 fit; lower timing.propagationMaxChecks / timing.orderMaxChecks, or deploy several stacks',
+        message: expect.stringMatching(
+          /^with all 1000 certificates due, a run could carry \d+ bytes in one state, over the 235929 planned inside Step Functions' 256 KiB payload quota; use shorter certificate names, or deploy several stacks$/,
+        ),
       },
     ]);
-    // fewer checks, more certificates per execution
-    expect(
-      deploymentProblems({
-        ...base,
-        timing: { propagationMaxChecks: 10, orderMaxChecks: 10 },
-        certificates: certificates(100),
-      }),
-    ).toEqual([]);
+    expect(deploymentProblems({ ...base, certificates: certificates(800, long(63)) })).toEqual([]);
   });
 
   it('puts nothing per certificate in the 4 KB Lambda environment (configuration in a layer, secrets by prefix)', () => {

@@ -228,9 +228,8 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
           ]),
         },
       ]);
-      expect(
-        ((policy.PolicyDocument as { Statement: Statement[] }).Statement[0]?.Resource as unknown[]).length,
-      ).toBe(2);
+      const [statement] = (policy.PolicyDocument as { Statement: Statement[] }).Statement;
+      expect(statement?.Resource).toHaveLength(2);
     });
 
     it('CheckPropagation: route53:GetChange only', () => {

@@ -70,8 +70,8 @@ describe('local runs count and limit like Step Functions', () => {
       ['example-test', 'IssueBatch', 'States.TaskFailed'],
       ['www-example-test', 'IssueBatch', 'States.TaskFailed'],
     ]);
-    expect(result.summary?.failed[0]?.message).toContain(
-      '"Error":"States.Runtime","Cause":"The execution reached the maximum number of history events (35)."',
+    expect(result.summary?.failed[0]?.message).toMatch(
+      /^the batch's execution ended FAILED: States\.Runtime: The execution reached the maximum number of history events \(35\)\. \(local: not stored by this run\)$/,
     );
     // the batch died with values published: they stay owned, and the next run removes them
     const next = await runLocal({ workdir, force: true, out: () => undefined });
@@ -91,7 +91,10 @@ describe('local runs count and limit like Step Functions', () => {
     });
     expect(result.execution?.batches).toEqual([expect.objectContaining({ status: 'FAILED' })]);
     expect(result.summary?.failed).toEqual([]);
-    expect(result.summary?.issued.map((i) => i.certificate).sort()).toEqual(['example-test', 'www-example-test']);
+    expect(result.summary?.issued.map((i) => i.certificate).sort()).toEqual([
+      'example-test',
+      'www-example-test',
+    ]);
     for (const i of result.summary?.issued ?? []) expect(Date.parse(i.notAfter)).toBeGreaterThan(Date.now());
     expect(result.exitCode).not.toBe(1);
     // values the dead batch could not remove are removed by the next run's sweep

@@ -10,7 +10,7 @@ import { parseConfig } from '../../lambdas/core/config/load';
 import { InvalidInputError } from '../../lambdas/core/errors';
 import { JsonLogger } from '../../lambdas/core/logger';
 import type { CertificateStore } from '../../lambdas/core/ports';
-import type { Selection } from '../../lambdas/core/state';
+import { clipReason, PAYLOAD_BOUNDS, type Selection } from '../../lambdas/core/state';
 import type { StepContext } from '../../lambdas/core/steps/context';
 import { selectDue } from '../../lambdas/core/steps/select-due';
 import { summarize } from '../../lambdas/core/steps/summarize';
@@ -128,10 +128,25 @@ describe('SelectDue', () => {
     expect(selection.failed).toEqual([]);
     expect(selection.skipped.map((s) => s.certificate)).toEqual(['apex']);
     expect(selection.skipped[0]?.reason).toMatch(/^valid until /);
+    const why = {
+      www: `stored certificate is broken (local: ${join(storeDir, 'live', 'www')}: cannot read cert.pem: ENOENT: no such file or directory, open '${live('www', 'cert.pem')}')`,
+      api: `stored certificate is broken (local: ${join(storeDir, 'live', 'api')}: privkey.pem is not a readable private key)`,
+    };
+    // The selection carries each reason cut to the payload budget (verdict and the end of the
+    // detail); the log has it whole.
     expect(reasons(selection)).toMatchObject({
-      www: `due: stored certificate is broken (local: ${join(storeDir, 'live', 'www')}: cannot read cert.pem: ENOENT: no such file or directory, open '${live('www', 'cert.pem')}')`,
-      api: `due: stored certificate is broken (local: ${join(storeDir, 'live', 'api')}: privkey.pem is not a readable private key)`,
+      www: `due: ${clipReason(why.www)}`,
+      api: `due: ${clipReason(why.api)}`,
     });
+    expect(reasons(selection).www).toMatch(
+      /cannot read cert\.pem: ENOENT: no such file or directory, open '\.\.\.\/cert\.pem'\)$/,
+    );
+    expect(reasons(selection).www?.length).toBeLessThanOrEqual(PAYLOAD_BOUNDS.reasonChars + 5);
+    const due = logLines.map((l) => JSON.parse(l)).filter((l) => l.message === 'certificate is due');
+    expect(due.map((l) => [l.certificate, l.reason])).toEqual([
+      ['www', why.www],
+      ['api', why.api],
+    ]);
     // the broken ones are logged as warnings, with the store's problem
     const warnings = logLines.map((l) => JSON.parse(l)).filter((l) => l.level === 'warn');
     expect(warnings.map((w) => [w.certificate, w.store])).toEqual([
@@ -148,9 +163,7 @@ describe('SelectDue', () => {
     const selection = await selectDue({}, context());
     expect(reasons(selection)).toEqual({
       apex: expect.stringMatching(/^skipped: valid until /),
-      www: expect.stringMatching(
-        /^due: stored certificate is broken \(local: .*metadata\.json is not valid JSON/,
-      ),
+      www: expect.stringMatching(/^due: stored certificate is broken \(.*metadata\.json is not valid JSON/),
       api: 'due: not issued yet',
     });
 
@@ -190,7 +203,7 @@ describe('SelectDue', () => {
     });
 
     // Summarize counts it as a failure (so the run fails and the alert lists it)
-    const summary = await summarize({ selection, batches: [] }, ctx);
+    const summary = await summarize({ selection: { ...selection, batches: [] } }, ctx);
     expect(summary.failedCount).toBe(1);
     expect(summary.failed[0]).toMatchObject({
       certificate: 'www',

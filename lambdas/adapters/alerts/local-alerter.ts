@@ -19,7 +19,7 @@ export class LocalFileAlerter implements Alerter {
 
   async runFinished(summary: RunSummary): Promise<void> {
     if (
-      summary.failed.length === 0 &&
+      summary.failed.length + (summary.failedNotListed ?? 0) === 0 &&
       (summary.warnings ?? []).length === 0 &&
       (summary.swept ?? []).length === 0
     )

@@ -3,6 +3,8 @@ import { AlertError } from '../../core/errors';
 import type { Alerter, CertificateFailure, RunSummary, ValuesLeftBehind } from '../../core/ports';
 import { errorMessageOf, errorNameOf } from '../aws/retry';
 
+/** Issued certificates named in a run-summary alert (the rest are counted). */
+const ISSUED_LISTED = 50;
 /** Options of {@link SnsAlerter}. */
 export interface SnsAlerterOptions {
   /** Created once per cold start by the caller. */
@@ -95,39 +97,50 @@ export class SnsAlerter implements Alerter {
     const { failed } = summary;
     const warnings = summary.warnings ?? [];
     const swept = summary.swept ?? [];
-    if (failed.length === 0 && warnings.length === 0 && swept.length === 0) return;
+    // Counts in full; the lists are bounded (a thousand-certificate run stays readable).
+    const failedCount = failed.length + (summary.failedNotListed ?? 0);
+    const warningCount = summary.warningCount ?? warnings.length;
+    const sweptCount = summary.sweptCount ?? swept.length;
+    const skippedCount = summary.skippedCount ?? summary.skipped.length;
+    if (failedCount === 0 && warningCount === 0 && sweptCount === 0) return;
+    const more = (listed: number, all: number) => (all > listed ? [`  ... and ${all - listed} more`] : []);
     const lines = [
-      `${this.prefix}: renewal run ${summary.runId} finished with ${failed.length} failed certificate${failed.length === 1 ? '' : 's'}.`,
-      `Issued: ${summary.issued.length}. Skipped: ${summary.skipped.length}. Failed: ${failed.length}. Values left behind: ${warnings.length}. Earlier values removed: ${swept.length}.`,
+      `${this.prefix}: renewal run ${summary.runId} finished with ${failedCount} failed certificate${failedCount === 1 ? '' : 's'}.`,
+      `Issued: ${summary.issued.length}. Skipped: ${skippedCount}. Deferred: ${summary.deferred.length}. Failed: ${failedCount}. Values left behind: ${warningCount}. Earlier values removed: ${sweptCount}.`,
     ];
-    if (failed.length > 0) {
+    if (failedCount > 0) {
       lines.push(
         '',
         'Failed:',
         ...failed.map((f) => `  - ${f.certificate} at ${f.step}: ${f.error}: ${f.message}`),
+        ...more(failed.length, failedCount),
       );
     }
-    if (warnings.length > 0) {
+    if (warningCount > 0) {
       lines.push(
         '',
         'Issued, but TXT values may remain (removed by a later run):',
         ...warnings.map(
           (w) => `  - ${w.certificate}: ${w.left.map((l) => `${l.fqdn} (${l.values})`).join(', ')}`,
         ),
+        ...more(warnings.length, warningCount),
       );
     }
-    if (swept.length > 0) {
+    if (sweptCount > 0) {
       lines.push(
         '',
         'Removed values left by earlier runs:',
         ...swept.map((w) => `  - ${w.fqdn} (${w.values}) of ${w.certificate}, written by ${w.executionId}`),
+        ...more(swept.length, sweptCount),
       );
     }
-    if (summary.issued.length > 0) {
+    const issuedListed = summary.issued.slice(0, ISSUED_LISTED);
+    if (issuedListed.length > 0) {
       lines.push(
         '',
         'Issued:',
-        ...summary.issued.map((i) => `  - ${i.certificate} (valid until ${i.notAfter})`),
+        ...issuedListed.map((i) => `  - ${i.certificate} (valid until ${i.notAfter})`),
+        ...more(issuedListed.length, summary.issued.length),
       );
     }
     await this.publish(

@@ -1,5 +1,5 @@
 import type { PendingRecord, TxtRecord } from '../ports';
-import type { CertificateItem, SweepInput, SweepResult } from '../state';
+import { type CertificateItem, PAYLOAD_BOUNDS, type SweepInput, type SweepResult } from '../state';
 import { runOwner, type StepContext } from './context';
 
 /**
@@ -80,6 +80,14 @@ export async function sweepLeftovers(input: SweepInput, ctx: StepContext): Promi
   }
   if (result.removed.length > 0 || result.undecided > 0) {
     ctx.logger.warn('swept TXT values left by earlier runs', { ...result });
+  }
+  // The run carries the first removals and the count (the log line above has them all).
+  if (result.removed.length > PAYLOAD_BOUNDS.sweptListed) {
+    return {
+      ...result,
+      removedCount: result.removed.length,
+      removed: result.removed.slice(0, PAYLOAD_BOUNDS.sweptListed),
+    };
   }
   return result;
 }

@@ -18,8 +18,12 @@ import { fetchRenewalWindow } from '../renewal/ari';
 import { ariCertIdOf, decideRenewal, type RenewalDecision, type RenewalWindow } from '../renewal/decide';
 import { defaultNewOrderLimit, reserveNewOrders } from '../renewal/order-budget';
 import {
+  clip,
+  clipReason,
   type DeferredCertificate,
   type DueCertificate,
+  listingFor,
+  PAYLOAD_BOUNDS,
   type RunInput,
   type Selection,
   SKIPPED_LISTED,
@@ -62,13 +66,18 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
     try {
       const { decision, stored } = await decide(certificate, input.force === true, ctx);
       if (decision.due) {
+        // The full reason is logged; the selection carries it cut short (PAYLOAD_BOUNDS).
+        ctx.logger.info('certificate is due', { certificate: certificate.name, reason: decision.reason });
         due.push({
           certificate: certificate.name,
-          reason: shorten(decision.reason),
+          reason: clipReason(decision.reason),
           urgent: isUrgent(decision.reason),
         });
       } else {
-        skipped.push({ certificate: certificate.name, reason: shorten(decision.reason) });
+        skipped.push({
+          certificate: certificate.name,
+          reason: clipReason(decision.reason),
+        });
       }
       const soonest = soonestHealthy(stored);
       if (soonest) {
@@ -91,7 +100,7 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
   const ordered = [...due.filter((d) => d.urgent), ...due.filter((d) => !d.urgent)].map(
     ({ certificate, reason }) => ({ certificate, reason }),
   );
-  const { placed, deferred } = await applyNewOrderBudget(ordered, ctx);
+  const { placed, deferred, deferredReason } = await applyNewOrderBudget(ordered, ctx);
   const size = certificatesPerBatch(config.timing);
   const batches: DueCertificate[][] = [];
   for (let i = 0; i < placed.length; i += size) batches.push(placed.slice(i, i + size));
@@ -111,17 +120,14 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
     accountUrl: account.accountUrl as string,
     batches,
     dueCount: placed.length,
+    listing: listingFor(batches.length),
     skipped: skipped.slice(0, SKIPPED_LISTED),
     skippedCount: skipped.length,
     deferred,
+    ...(deferredReason ? { deferredReason } : {}),
     failed,
     timing: config.timing,
   };
-}
-
-/** Reasons stay short in the selection (it travels in every state's payload). */
-function shorten(reason: string): string {
-  return reason.length > 400 ? `${reason.slice(0, 397)}...` : reason;
 }
 
 /** Expired or broken: renew before anything merely due. */
@@ -137,7 +143,7 @@ function isUrgent(reason: string): boolean {
 async function applyNewOrderBudget(
   due: DueCertificate[],
   ctx: StepContext,
-): Promise<{ placed: DueCertificate[]; deferred: DeferredCertificate[] }> {
+): Promise<{ placed: DueCertificate[]; deferred: DeferredCertificate[]; deferredReason?: string }> {
   const { config } = ctx;
   const configured = config.renewal.newOrderLimit;
   const limit =
@@ -155,7 +161,6 @@ async function applyNewOrderBudget(
   const deferred = due.slice(reservation.granted).map((d, i) => ({
     certificate: d.certificate,
     until: reservation.deferredUntil[i] as string,
-    reason: `${reservation.reason ?? 'deferred'}; earliest ${reservation.deferredUntil[i]}`,
   }));
   if (deferred.length > 0) {
     ctx.logger.warn('deferred certificates to a later run (new-order budget)', {
@@ -164,7 +169,15 @@ async function applyNewOrderBudget(
       reason: reservation.reason,
     });
   }
-  return { placed: due.slice(0, reservation.granted), deferred };
+  return {
+    placed: due.slice(0, reservation.granted),
+    deferred,
+    ...(deferred.length > 0
+      ? {
+          deferredReason: clip(reservation.reason ?? 'new-order budget used up', PAYLOAD_BOUNDS.messageChars),
+        }
+      : {}),
+  };
 }
 
 /** The selection's metrics (see {@link selectDue}). */

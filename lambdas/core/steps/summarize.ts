@@ -1,12 +1,15 @@
 import { errorText, RateLimitedError } from '../errors';
 import { METRIC } from '../metrics';
-import type { CertificateFailure, RunSummary } from '../ports';
-import type {
-  BatchFailure,
-  BatchSummarizeInput,
-  BatchSummary,
-  DeferredCertificate,
-  SummarizeInput,
+import type { CertificateFailure, RunSummary, ValuesLeftBehind } from '../ports';
+import {
+  type BatchFailure,
+  type BatchSummarizeInput,
+  type BatchSummary,
+  clip,
+  type DeferredCertificate,
+  listingFor,
+  PAYLOAD_BOUNDS,
+  type SummarizeInput,
 } from '../state';
 import type { StepContext } from './context';
 import { causeMessage, describeFailure } from './failure';
@@ -21,9 +24,6 @@ export type SummaryOutput = RunSummary & {
   warningCount: number;
 };
 
-/** How many failures one batch reports in full (the rest are counted); each was alerted alone already. */
-export const FAILURES_LISTED_PER_BATCH = 25;
-
 /** `... retry after <ISO time>` in a RateLimitedError's message. */
 const RETRY_AFTER = /retry after (\d{4}-\d\d-\d\dT[\d:.]+Z)/;
 
@@ -32,34 +32,92 @@ function isBatchFailure(batch: BatchSummary | BatchFailure): batch is BatchFailu
 }
 
 /**
+ * Why a batch failed as a whole. A failed `startExecution.sync` Task's Cause is the child's
+ * DescribeExecution result as JSON; its own Error and Cause say what happened.
+ */
+function batchFailureMessage(error: { Error: string; Cause?: string }): string {
+  try {
+    // The Cause as it is (Step Functions), or inside a Lambda-style {errorType, errorMessage}.
+    const child = JSON.parse(causeMessage(error.Cause)) as {
+      Status?: string;
+      Error?: string;
+      Cause?: string;
+    };
+    if (child && typeof child === 'object' && (child.Error || child.Status)) {
+      return `the batch's execution ended ${child.Status ?? 'FAILED'}: ${child.Error ?? 'unknown error'}${child.Cause ? `: ${causeMessage(child.Cause)}` : ''}`;
+    }
+  } catch {
+    // not JSON: the Cause as it is
+  }
+  return causeMessage(error.Cause);
+}
+
+/** A failure as a summary carries it: the message cut short, the CA's problem left to its own alert. */
+function compactFailure(f: CertificateFailure): CertificateFailure {
+  return {
+    certificate: f.certificate,
+    step: f.step,
+    error: f.error,
+    message: clip(f.message, PAYLOAD_BOUNDS.messageChars),
+  };
+}
+
+/** Values left behind as a summary carries them: the first names (their own alert lists all). */
+function compactWarning(w: ValuesLeftBehind): ValuesLeftBehind {
+  return {
+    certificate: w.certificate,
+    error: w.error,
+    message: clip(w.message, PAYLOAD_BOUNDS.messageChars),
+    left: w.left.slice(0, 1),
+  };
+}
+
+/**
  * SummarizeBatch (the last state of each IssueBatch child execution): its certificates' outcomes,
- * compact (names and dates; failures in full up to {@link FAILURES_LISTED_PER_BATCH}), so the run
- * can gather a thousand certificates' outcomes within one payload. A certificate the CA refused
- * with `rateLimited` is deferred, not failed. No alert: the run's Summarize alerts once.
+ * compact (names and dates; failures and warnings in full only up to
+ * {@link PAYLOAD_BOUNDS}), so the run can gather a thousand certificates' outcomes within one
+ * payload. A certificate the CA refused with `rateLimited` is deferred, not failed. No alert:
+ * each failure was alerted on its own, and the run's Summarize alerts once.
  */
 export async function summarizeBatch(input: BatchSummarizeInput, ctx: StepContext): Promise<BatchSummary> {
-  const summary: BatchSummary = { issued: [], failed: [], failedCount: 0, warnings: [], deferred: [] };
+  const summary: BatchSummary = {
+    issued: [],
+    failed: [],
+    failedCount: 0,
+    warnings: [],
+    warningCount: 0,
+    deferred: [],
+  };
+  const listing = input.listing ?? listingFor(1);
   for (const r of input.results ?? []) {
     if (r.status === 'issued') {
       summary.issued.push({ certificate: r.certificate, notAfter: r.issued.notAfter });
-      if (r.cleanupError)
-        summary.warnings.push(describeValuesLeft(r.certificate, r.cleanupError, r.leftRecords ?? []));
+      if (r.cleanupError) {
+        summary.warningCount += 1;
+        if (summary.warnings.length < listing.warnings) {
+          summary.warnings.push(
+            compactWarning(describeValuesLeft(r.certificate, r.cleanupError, r.leftRecords ?? [])),
+          );
+        }
+      }
       continue;
     }
     const failure = describeFailure(r.certificate, r.step, r.error);
     const until =
       failure.error === RateLimitedError.name ? RETRY_AFTER.exec(failure.message)?.[1] : undefined;
     if (until) {
-      summary.deferred.push({ certificate: r.certificate, until, reason: failure.message });
+      summary.deferred.push({ certificate: r.certificate, until });
+      summary.deferredReason ??= clip(failure.message, PAYLOAD_BOUNDS.messageChars);
       continue;
     }
     summary.failedCount += 1;
-    if (summary.failed.length < FAILURES_LISTED_PER_BATCH) summary.failed.push(failure);
+    if (summary.failed.length < listing.failures) summary.failed.push(compactFailure(failure));
   }
   ctx.logger.info('batch finished', {
     issued: summary.issued.length,
     failed: summary.failedCount,
     deferred: summary.deferred.length,
+    warnings: summary.warningCount,
   });
   return summary;
 }
@@ -103,63 +161,73 @@ export function summarizeRunOrBatch(
 }
 
 /**
- * Summarize: the run's outcome from its selection and each batch's summary; one alert listing
- * the failures (and values left behind, and values swept) when there were any.
+ * Summarize: the run's outcome from its selection (each batch's outcome in place of its list)
+ * and the sweep; one alert listing the failures (and values left behind, and values swept) when
+ * there were any. Lists are bounded ({@link PAYLOAD_BOUNDS}) and counted in full.
  */
 export async function summarize(input: SummarizeInput, ctx: StepContext): Promise<SummaryOutput> {
   const { selection } = input;
-  const reasons = new Map(selection.batches.flat().map((d) => [d.certificate, d.reason]));
   const issued: RunSummary['issued'] = [];
-  const failed: CertificateFailure[] = [...(selection.failed ?? [])];
+  const failed: CertificateFailure[] = [];
   const warnings: RunSummary['warnings'] = [];
   const deferred: DeferredCertificate[] = [...(selection.deferred ?? [])];
-  let failedCount = failed.length;
-  for (const batch of input.batches ?? []) {
+  const deferredReasons = new Set<string>(selection.deferredReason ? [selection.deferredReason] : []);
+  let failedCount = 0;
+  let warningCount = 0;
+  const fail = (f: CertificateFailure) => {
+    failedCount += 1;
+    if (failed.length < PAYLOAD_BOUNDS.failuresPerRun) failed.push(compactFailure(f));
+  };
+  for (const f of selection.failed ?? []) fail(f);
+  for (const batch of selection.batches ?? []) {
     if (isBatchFailure(batch)) {
       // The batch's execution ended without its summary: each certificate's outcome is read
       // from its stores, so one stored before the batch died is reported issued.
-      const message = causeMessage(batch.error.Cause);
+      const message = batchFailureMessage(batch.error);
       for (const certificate of batch.certificates) {
         const outcome = await storedSince(certificate, selection.startedAt, ctx);
         if (outcome.stored) {
-          const reason = reasons.get(certificate);
-          issued.push({
-            certificate,
-            notAfter: outcome.notAfter,
-            ...(reason === undefined ? {} : { reason }),
-          });
+          issued.push({ certificate, notAfter: outcome.notAfter });
           continue;
         }
-        failed.push({
+        fail({
           certificate,
           step: 'IssueBatch',
           error: batch.error.Error,
           message: `${message} (${outcome.detail})`,
         });
-        failedCount += 1;
       }
       continue;
     }
-    for (const i of batch.issued) {
-      const reason = reasons.get(i.certificate);
-      issued.push({ ...i, ...(reason === undefined ? {} : { reason }) });
-    }
-    failed.push(...batch.failed);
-    failedCount += batch.failedCount;
-    warnings.push(...batch.warnings);
+    issued.push(...batch.issued);
+    for (const f of batch.failed) fail(f);
+    // failures the batch counted but did not list
+    const unlisted = batch.failedCount - batch.failed.length;
+    failedCount += unlisted;
+    warningCount += batch.warningCount ?? batch.warnings.length;
+    for (const w of batch.warnings) if (warnings.length < PAYLOAD_BOUNDS.warningsPerRun) warnings.push(w);
     deferred.push(...batch.deferred);
+    if (batch.deferredReason) deferredReasons.add(batch.deferredReason);
   }
+  const swept = input.sweep?.removed ?? [];
+  const sweptCount = input.sweep?.removedCount ?? swept.length;
   const summary: RunSummary = {
     runId: selection.runId,
     issued,
     failed,
     ...(failedCount > failed.length ? { failedNotListed: failedCount - failed.length } : {}),
     skipped: selection.skipped,
+    skippedCount: selection.skippedCount ?? selection.skipped.length,
     deferred,
+    deferredReasons: [...deferredReasons],
     warnings,
-    swept: input.sweep?.removed ?? [],
+    warningCount,
+    swept,
+    ...(sweptCount > swept.length ? { sweptCount } : {}),
     ...(input.sweepError
-      ? { sweepFailed: `${input.sweepError.Error}: ${causeMessage(input.sweepError.Cause)}` }
+      ? {
+          sweepFailed: `${input.sweepError.Error}: ${clip(causeMessage(input.sweepError.Cause), PAYLOAD_BOUNDS.messageChars)}`,
+        }
       : {}),
   };
   try {
@@ -174,8 +242,8 @@ export async function summarize(input: SummarizeInput, ctx: StepContext): Promis
     failed: failedCount,
     skipped: selection.skippedCount,
     deferred: deferred.length,
-    warnings: warnings.length,
-    swept: summary.swept.length,
+    warnings: warningCount,
+    swept: sweptCount,
   });
   return {
     ...summary,
@@ -183,6 +251,6 @@ export async function summarize(input: SummarizeInput, ctx: StepContext): Promis
     failedCount,
     skippedCount: selection.skippedCount ?? selection.skipped.length,
     deferredCount: deferred.length,
-    warningCount: warnings.length,
+    warningCount,
   };
 }

@@ -118,7 +118,7 @@ export class PipelineDriver {
       this.fake.endExecution(batchExecutionId, 'SUCCEEDED');
       results.push(...batchResults);
     }
-    await this.invoke('Summarize', summarize, { selection, batches, sweep });
+    await this.invoke('Summarize', summarize, { selection: { ...selection, batches }, sweep });
     this.fake.endExecution(executionId, 'SUCCEEDED');
     return { executionId, selection, sweep, results, killed: false, batchExecutions };
   }
