@@ -1,12 +1,15 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
+import { rootCertificates } from 'node:tls';
 import { AcmeClient } from '../../lambdas/core/acme/api';
 import { AcmeHttp, type AcmeRetryEvent } from '../../lambdas/core/acme/http';
 import { AccountKey, createAccountKeyPem } from '../../lambdas/core/acme/jws';
 import { splitPemChain } from '../../lambdas/core/certificate/inspect';
 import { AcmeProblemError, AcmeRequestError } from '../../lambdas/core/errors';
+import { createSelfSignedTls } from '../../lib/local/tls';
 import { issueWithClient } from '../support/acme-flow';
 import { freeTcpPort, startTestPebble, type TestPebble } from '../support/pebble-fixture';
 
@@ -224,6 +227,52 @@ describe('ACME client: unreachable or failing CA', () => {
       expect(orders).toBe(1);
     } finally {
       await close(server);
+    }
+  });
+});
+
+/**
+ * `acme.caBundleFile` adds to Node's bundled roots: a CA whose TLS certificate is in the bundle
+ * is reached (also as the second certificate of a bundle, and on every connection of the shared
+ * agent), and one that is not (another key under the same name) is refused with the hint to set
+ * the bundle.
+ */
+describe('ACME client: TLS trust from acme.caBundleFile', () => {
+  let server: HttpsServer;
+  let url: string;
+  let trusted: string;
+  let other: string;
+  beforeAll(async () => {
+    const tls = await createSelfSignedTls(['127.0.0.1']);
+    trusted = tls.certPem;
+    other = (await createSelfSignedTls(['127.0.0.1'])).certPem;
+    // Every answer closes its connection, so each request makes a new TLS connection.
+    server = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+      res.end('{"newNonce":"x"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    url = `https://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/dir`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('reaches a CA whose certificate is in the bundle, on every new connection', async () => {
+    // The bundle's second certificate (after an unrelated CA's: a different subject).
+    for (const ca of [trusted, `${rootCertificates[0]}\n${trusted}`]) {
+      const http = new AcmeHttp({ ca });
+      for (let i = 0; i < 3; i++) expect((await http.get('directory', url)).status).toBe(200);
+    }
+  });
+
+  it('refuses a CA whose certificate is not in the bundle, or with no bundle, naming acme.caBundleFile', async () => {
+    for (const options of [{ ca: other }, {}]) {
+      const error = await new AcmeHttp(options).get('directory', url).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AcmeRequestError);
+      expect((error as Error).message).toContain(`GET ${url}: DEPTH_ZERO_SELF_SIGNED_CERT`);
+      expect((error as Error).message).toContain('set acme.caBundleFile to its PEM');
     }
   });
 });
