@@ -1,20 +1,39 @@
 /**
  * The definition local mode runs, without synthesizing the CDK app on every run: rendered once
- * (lib/state-machine/render.ts synthesizes the same construct the stack deploys) and cached under
- * `.certflow-build/definitions/`, keyed by a hash of everything it is built from (this folder's
- * modules, the state contract and the aws-cdk-lib version) and its options. The parity test
- * (test/cdk/definition-parity.test.ts) proves the cached definition equals the deployed one.
+ * (lib/state-machine/render.ts synthesizes the same construct the stack deploys) and cached,
+ * keyed by a hash of everything it is built from (this folder's modules, the state contract and
+ * the aws-cdk-lib version) and its options. From sources the cache is
+ * `<project>/.certflow-build/definitions/`; the compiled build (`npm run build`) renders the
+ * default into `dist/definitions/` (its hash is of the compiled modules, which are what run).
+ * The parity test (test/cdk/definition-parity.test.ts) proves the rendering equals the deployed
+ * definition. A definition is validated (asl-validator, as the emulator does) before it is
+ * cached, and marked so for the emulator, which then does not validate it again on every run.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { defaultProjectRoot } from '../bundling/function-bundles';
+import { defaultProjectRoot, prebuiltRoot } from '../bundling/function-bundles';
+import { markValidated, validateDefinition } from '../local/emulator';
 import type { AslDefinition } from './asl';
 
 export interface LocalDefinitionOptions {
   maxConcurrency?: number;
-  /** Where cached definitions go. @default `<project>/.certflow-build/definitions` */
+  /**
+   * Where cached definitions go.
+   * @default `dist/definitions` when compiled, else `<project>/.certflow-build/definitions`
+   */
   cacheDirectory?: string;
+}
+
+/** Subdirectory of a compiled build (`dist/`) that holds the rendered definitions. */
+export const PREBUILT_DEFINITIONS = 'definitions';
+
+/** Where {@link localDefinition} caches by default. */
+export function defaultDefinitionCache(): string {
+  const prebuilt = prebuiltRoot();
+  return prebuilt
+    ? join(prebuilt, PREBUILT_DEFINITIONS)
+    : join(defaultProjectRoot(), '.certflow-build', 'definitions');
 }
 
 function sourceHash(): string {
@@ -35,21 +54,36 @@ function sourceHash(): string {
   return hash.digest('hex').slice(0, 24);
 }
 
+/** The file {@link localDefinition} caches these options' definition in. */
+export function localDefinitionFile(options: LocalDefinitionOptions = {}): string {
+  const directory = options.cacheDirectory ?? defaultDefinitionCache();
+  return join(directory, `${sourceHash()}-c${options.maxConcurrency ?? 4}.asl.json`);
+}
+
 /** The local definition for these options: from the cache, or rendered and cached. */
 export function localDefinition(options: LocalDefinitionOptions = {}): AslDefinition {
   const maxConcurrency = options.maxConcurrency ?? 4;
-  const directory = options.cacheDirectory ?? join(defaultProjectRoot(), '.certflow-build', 'definitions');
-  const file = join(directory, `${sourceHash()}-c${maxConcurrency}.asl.json`);
+  const file = localDefinitionFile(options);
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as AslDefinition;
+    const cached = JSON.parse(readFileSync(file, 'utf8')) as AslDefinition;
+    // Validated before it was cached (below).
+    markValidated(cached);
+    return cached;
   } catch {
     // not cached yet
   }
   const { renderLocalDefinition } = require('./render') as typeof import('./render');
   const definition = renderLocalDefinition({ maxConcurrency });
-  mkdirSync(dirname(file), { recursive: true });
+  // As aws-local-stepfunctions validates before it runs a definition; once, here, not per run.
+  validateDefinition(definition);
   const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(definition)}\n`);
-  renameSync(temp, file);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(temp, `${JSON.stringify(definition)}\n`);
+    renameSync(temp, file);
+  } catch {
+    // A read-only installation: render again next time.
+    rmSync(temp, { force: true });
+  }
   return definition;
 }
