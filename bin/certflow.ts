@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env node
 import '../lambdas/runtime/polyfills';
 import { Command, Option } from 'commander';
 import { packageVersion } from '../lib/cli/version';
@@ -52,6 +52,9 @@ program
       certificate?: string[];
       install: boolean;
     }) => {
+      const { staleBuildWarning } = await import('../lib/bundling/build-artifacts');
+      const stale = staleBuildWarning();
+      if (stale) process.stderr.write(`${stale}\n`);
       const { runLocal } = await import('../lib/local/run-local');
       const result = await runLocal({
         configFile: opts.config,
@@ -82,8 +85,8 @@ program
   .option('-o, --output <file>', 'write to a file instead of stdout')
   .action(async (opts: { output?: string }) => {
     const { writeFileSync } = await import('node:fs');
-    const { renderLocalDefinition } = await import('../lib/state-machine/render');
-    const json = `${JSON.stringify(renderLocalDefinition(), null, 2)}\n`;
+    const { localDefinition } = await import('../lib/state-machine/local-definition');
+    const json = `${JSON.stringify(localDefinition(), null, 2)}\n`;
     if (opts.output) writeFileSync(opts.output, json);
     else process.stdout.write(json);
   });
