@@ -1,47 +1,44 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../core/zod-messages';
 import { InvalidInputError } from '../core/errors';
 import type { CertificateItem, RunInput, SummarizeInput, SweepInput } from '../core/state';
 
-const errorShape = z.object({ Error: z.string(), Cause: z.string().optional() }).loose();
+// zod/mini: the same checks and messages as zod's chained API, at a fraction of the cold-start cost.
+const nonEmpty = () => z.string().check(z.minLength(1));
+const errorShape = z.looseObject({ Error: z.string(), Cause: z.optional(z.string()) });
 
-const certificateItem = z
-  .object({
-    certificate: z.string().min(1),
-    runId: z.string().min(1),
-    accountUrl: z.string().min(1),
-    timing: z.object({
-      propagationIntervalSeconds: z.number(),
-      propagationMaxChecks: z.number(),
-      orderIntervalSeconds: z.number(),
-      orderMaxChecks: z.number(),
-    }),
-    error: errorShape.optional(),
-    cleanupError: errorShape.optional(),
-  })
-  .loose();
-
-const failureInput = z
-  .object({
-    certificate: z.string().min(1),
-    failedStep: z.string().optional(),
-    error: errorShape.optional(),
-    cleanupError: errorShape.optional(),
-  })
-  .loose();
-
-const runInput = z.strictObject({
-  certificates: z.array(z.string()).optional(),
-  force: z.boolean().optional(),
+const certificateItem = z.looseObject({
+  certificate: nonEmpty(),
+  runId: nonEmpty(),
+  accountUrl: nonEmpty(),
+  timing: z.object({
+    propagationIntervalSeconds: z.number(),
+    propagationMaxChecks: z.number(),
+    orderIntervalSeconds: z.number(),
+    orderMaxChecks: z.number(),
+  }),
+  error: z.optional(errorShape),
+  cleanupError: z.optional(errorShape),
 });
 
-const summarizeInput = z
-  .object({
-    selection: z.object({ runId: z.string(), skipped: z.array(z.unknown()) }).loose(),
-    results: z.array(z.unknown()),
-  })
-  .loose();
+const failureInput = z.looseObject({
+  certificate: nonEmpty(),
+  failedStep: z.optional(z.string()),
+  error: z.optional(errorShape),
+  cleanupError: z.optional(errorShape),
+});
 
-function parser<T>(schema: z.ZodType, what: string, fix: string): (raw: unknown) => T {
+const runInput = z.strictObject({
+  certificates: z.optional(z.array(z.string())),
+  force: z.optional(z.boolean()),
+});
+
+const summarizeInput = z.looseObject({
+  selection: z.looseObject({ runId: z.string(), skipped: z.array(z.unknown()) }),
+  results: z.array(z.unknown()),
+});
+
+function parser<T>(schema: z.ZodMiniType, what: string, fix: string): (raw: unknown) => T {
   return (raw: unknown): T => {
     const result = schema.safeParse(raw ?? {});
     if (!result.success) {
@@ -74,8 +71,8 @@ export const parseSummarizeInput = parser<SummarizeInput>(
 );
 const sweepInput = z.strictObject({
   sweep: z.literal(true),
-  executionId: z.string().min(1),
-  alsoOver: z.string().min(1).optional(),
+  executionId: nonEmpty(),
+  alsoOver: z.optional(nonEmpty()),
 });
 
 /** The run-start sweep's input (the SweepLeftovers state, and local mode when interrupted). */

@@ -1,10 +1,14 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages';
 import { isAtOrBelow, normalizeDomain } from '../dns/names';
 import { arr, obj, str } from './loose';
 
 /**
  * The one configuration file (`certflow.config.json`), read by the CDK app, the Lambdas, the
  * CLI and local mode. {@link parseConfig} lists every problem at once.
+ *
+ * Written with `zod/mini` (the same checks and messages as zod's chained API, which every
+ * function would otherwise load and build at each cold start: ~90 KB and ~40 ms more).
  */
 
 export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
@@ -35,48 +39,60 @@ function isLoopbackHost(host: string): boolean {
 
 const hostPort = z
   .string()
-  .regex(
-    /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/,
-    'must be "host" or "host:port", e.g. "127.0.0.1:53"',
+  .check(
+    z.regex(
+      /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/,
+      'must be "host" or "host:port", e.g. "127.0.0.1:53"',
+    ),
   );
 
-const domainString = z.string().superRefine((value, ctx) => {
-  const n = normalizeDomain(value);
-  if (!n.ok) ctx.addIssue({ code: 'custom', message: n.problem });
-});
+const domainString = z.string().check(
+  z.superRefine((value, ctx) => {
+    const n = normalizeDomain(value);
+    if (!n.ok) ctx.addIssue({ code: 'custom', message: n.problem });
+  }),
+);
 
-const zoneString = z.string().superRefine((value, ctx) => {
-  const n = normalizeDomain(value, { allowWildcard: false });
-  if (!n.ok) ctx.addIssue({ code: 'custom', message: n.problem });
-});
+const zoneString = z.string().check(
+  z.superRefine((value, ctx) => {
+    const n = normalizeDomain(value, { allowWildcard: false });
+    if (!n.ok) ctx.addIssue({ code: 'custom', message: n.problem });
+  }),
+);
 
-const directory = z.string().superRefine((value, ctx) => {
-  if (KNOWN_DIRECTORIES[value]) return;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({
-      code: 'custom',
-      message: `"${value}" is neither a URL nor a known name (${Object.keys(KNOWN_DIRECTORIES).join(', ')})`,
-    });
-    return;
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `must use https:// (plain http is allowed only on loopback), got "${value}"`,
-    });
-  }
-});
+const directory = z.string().check(
+  z.superRefine((value, ctx) => {
+    if (KNOWN_DIRECTORIES[value]) return;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value}" is neither a URL nor a known name (${Object.keys(KNOWN_DIRECTORIES).join(', ')})`,
+      });
+      return;
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must use https:// (plain http is allowed only on loopback), got "${value}"`,
+      });
+    }
+  }),
+);
+
+const nonEmpty = (message?: string) => z.string().check(z.minLength(1, message));
+/** An integer in [min, max] (zod's `z.number().int().min().max()`). */
+const intIn = (min: number, max: number) => z.number().check(z.int(), z.gte(min), z.lte(max));
 
 const tsig = z.strictObject({
-  name: z.string().min(1, 'the TSIG key name, as in the server configuration'),
-  algorithm: z.enum(['hmac-sha256', 'hmac-sha384', 'hmac-sha512', 'hmac-sha1']).default('hmac-sha256'),
+  name: nonEmpty('the TSIG key name, as in the server configuration'),
+  algorithm: z._default(z.enum(['hmac-sha256', 'hmac-sha384', 'hmac-sha512', 'hmac-sha1']), 'hmac-sha256'),
   /** Path to a file holding the base64 secret (or a BIND `key` clause). */
-  secretFile: z.string().min(1).optional(),
+  secretFile: z.optional(nonEmpty()),
   /** Name of an environment variable holding the base64 secret. */
-  secretEnv: z.string().min(1).optional(),
+  secretEnv: z.optional(nonEmpty()),
 });
 
 const rfc2136 = z.strictObject({
@@ -89,103 +105,117 @@ const rfc2136 = z.strictObject({
 const route53 = z.strictObject({
   provider: z.literal('route53'),
   /** Hosted zone id of the delegated zone; omit with `createHostedZone: true`. */
-  hostedZoneId: z
-    .string()
-    .regex(/^Z[A-Z0-9]{1,32}$/, 'a Route 53 hosted zone id such as "Z0123456789ABC"')
-    .optional(),
-  createHostedZone: z.boolean().default(false),
+  hostedZoneId: z.optional(
+    z.string().check(z.regex(/^Z[A-Z0-9]{1,32}$/, 'a Route 53 hosted zone id such as "Z0123456789ABC"')),
+  ),
+  createHostedZone: z._default(z.boolean(), false),
 });
 
 const certificate = z.strictObject({
   name: z
     .string()
-    .regex(
-      /^[a-z0-9][a-z0-9-]{0,62}$/,
-      'lowercase letters, digits and hyphens, starting with a letter or digit (it names files and secrets)',
+    .check(
+      z.regex(
+        /^[a-z0-9][a-z0-9-]{0,62}$/,
+        'lowercase letters, digits and hyphens, starting with a letter or digit (it names files and secrets)',
+      ),
     ),
   domains: z
     .array(domainString)
-    .min(1, 'list at least one domain')
-    .max(100, "at most 100 names per certificate (RFC 8555 CAs such as Let's Encrypt limit orders to 100)"),
-  keyType: z
-    .enum(KEY_TYPES, { error: `use one of ${KEY_TYPES.join(', ')} (ecdsa-p256 is the default)` })
-    .default('ecdsa-p256'),
-  stores: z.array(z.enum(STORE_KINDS)).min(1).optional(),
+    .check(
+      z.minLength(1, 'list at least one domain'),
+      z.maxLength(
+        100,
+        "at most 100 names per certificate (RFC 8555 CAs such as Let's Encrypt limit orders to 100)",
+      ),
+    ),
+  keyType: z._default(
+    z.enum(KEY_TYPES, { error: `use one of ${KEY_TYPES.join(', ')} (ecdsa-p256 is the default)` }),
+    'ecdsa-p256',
+  ),
+  stores: z.optional(z.array(z.enum(STORE_KINDS)).check(z.minLength(1))),
   /** Extra ACM regions to import into (e.g. us-east-1 for CloudFront). */
-  acmRegions: z
-    .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as "us-east-1"'))
-    .default([]),
+  acmRegions: z._default(
+    z.array(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as "us-east-1"'))),
+    [],
+  ),
 });
 
 const schemaBase = z.strictObject({
-  $schema: z.string().optional(),
+  $schema: z.optional(z.string()),
   acme: z.strictObject({
     directory,
     email: z.email('must be an email address the CA can write to'),
     termsOfServiceAgreed: z.literal(true, "must be true: you agree to the CA's terms of service"),
     /** PEM bundle to trust for the directory's TLS (local and on-premises CAs). */
-    caBundleFile: z.string().min(1).optional(),
-    externalAccountBinding: z
-      .strictObject({
-        kid: z.string().min(1),
+    caBundleFile: z.optional(nonEmpty()),
+    externalAccountBinding: z.optional(
+      z.strictObject({
+        kid: nonEmpty(),
         /** Environment variable holding the base64url HMAC key (never the key itself). */
-        hmacKeyEnv: z.string().min(1).optional(),
+        hmacKeyEnv: z.optional(nonEmpty()),
         /** Secrets Manager secret holding the HMAC key (AWS). */
-        hmacKeySecretArn: z.string().min(1).optional(),
-      })
-      .optional(),
+        hmacKeySecretArn: z.optional(nonEmpty()),
+      }),
+    ),
   }),
   delegation: z.strictObject({
     /** The delegated validation zone certflow writes TXT records in. */
     zone: zoneString,
     /** Primary-zone domains whose `_acme-challenge` CNAMEs point into `zone`. */
-    domains: z.array(zoneString).min(1, 'list the domains whose _acme-challenge CNAMEs point into the zone'),
+    domains: z
+      .array(zoneString)
+      .check(z.minLength(1, 'list the domains whose _acme-challenge CNAMEs point into the zone')),
     /** Authoritative servers to check propagation on; default: the zone's NS records. */
-    nameservers: z.array(hostPort).optional(),
+    nameservers: z.optional(z.array(hostPort)),
     /** Recursive resolver used to follow CNAMEs; default: the system resolver. */
-    resolver: hostPort.optional(),
+    resolver: z.optional(hostPort),
   }),
   dns: z.discriminatedUnion('provider', [rfc2136, route53]),
-  renewal: z
-    .strictObject({
+  renewal: z._default(
+    z.strictObject({
       /** Renew when fewer than this many days remain; default: a third of the lifetime. */
-      renewBeforeDays: z.number().int().min(1).max(365).optional(),
+      renewBeforeDays: z.optional(intIn(1, 365)),
       /** Use the CA's ACME Renewal Information (RFC 9773) where offered. */
-      useAri: z.boolean().default(true),
-      maxConcurrency: z.number().int().min(1).max(40).default(4),
-    })
-    .default({ useAri: true, maxConcurrency: 4 }),
-  timing: z
-    .strictObject({
-      propagationIntervalSeconds: z.number().int().min(1).max(300).default(10),
-      propagationMaxChecks: z.number().int().min(1).max(200).default(60),
-      orderIntervalSeconds: z.number().int().min(1).max(300).default(5),
-      orderMaxChecks: z.number().int().min(1).max(200).default(60),
-    })
-    .default({
+      useAri: z._default(z.boolean(), true),
+      maxConcurrency: z._default(intIn(1, 40), 4),
+    }),
+    { useAri: true, maxConcurrency: 4 },
+  ),
+  timing: z._default(
+    z.strictObject({
+      propagationIntervalSeconds: z._default(intIn(1, 300), 10),
+      propagationMaxChecks: z._default(intIn(1, 200), 60),
+      orderIntervalSeconds: z._default(intIn(1, 300), 5),
+      orderMaxChecks: z._default(intIn(1, 200), 60),
+    }),
+    {
       propagationIntervalSeconds: 10,
       propagationMaxChecks: 60,
       orderIntervalSeconds: 5,
       orderMaxChecks: 60,
-    }),
-  storage: z
-    .strictObject({
+    },
+  ),
+  storage: z._default(
+    z.strictObject({
       /** Directory of the local store (certbot's `live/<name>/` layout). */
-      localDirectory: z.string().min(1).optional(),
+      localDirectory: z.optional(nonEmpty()),
       /** Default stores for certificates that do not list their own. */
-      defaultStores: z.array(z.enum(STORE_KINDS)).min(1).default(['secretsmanager']),
-    })
-    .default({ defaultStores: ['secretsmanager'] }),
-  alerts: z.strictObject({ emails: z.array(z.email()).default([]) }).default({ emails: [] }),
-  schedule: z
-    .strictObject({
+      defaultStores: z._default(z.array(z.enum(STORE_KINDS)).check(z.minLength(1)), ['secretsmanager']),
+    }),
+    { defaultStores: ['secretsmanager'] },
+  ),
+  alerts: z._default(z.strictObject({ emails: z._default(z.array(z.email()), []) }), { emails: [] }),
+  schedule: z._default(
+    z.strictObject({
       /** EventBridge Scheduler expression. */
-      expression: z.string().min(1).default('cron(17 3,15 * * ? *)'),
-      flexibleWindowMinutes: z.number().int().min(1).max(1440).default(60),
-      enabled: z.boolean().default(true),
-    })
-    .default({ expression: 'cron(17 3,15 * * ? *)', flexibleWindowMinutes: 60, enabled: true }),
-  certificates: z.array(certificate).min(1, 'list at least one certificate'),
+      expression: z._default(nonEmpty(), 'cron(17 3,15 * * ? *)'),
+      flexibleWindowMinutes: z._default(intIn(1, 1440), 60),
+      enabled: z._default(z.boolean(), true),
+    }),
+    { expression: 'cron(17 3,15 * * ? *)', flexibleWindowMinutes: 60, enabled: true },
+  ),
+  certificates: z.array(certificate).check(z.minLength(1, 'list at least one certificate')),
 });
 
 type RawConfig = z.infer<typeof schemaBase>;
