@@ -99,7 +99,11 @@ export function validateDefinition(definition: AslDefinition): void {
     definition: unknown,
     options: { checkPaths: boolean; checkArn: boolean },
   ) => { isValid: boolean; errorsText: (separator?: string) => string };
-  const { isValid, errorsText } = validator(definition, { checkPaths: true, checkArn: true });
+  // A copy: asl-validator's ajv fills in defaults (`QueryLanguage` on every state) as it checks.
+  const { isValid, errorsText } = validator(structuredClone(definition), {
+    checkPaths: true,
+    checkArn: true,
+  });
   if (!isValid)
     throw new Error(`State machine definition is invalid, see error(s) below:\n ${errorsText('\n')}`);
   markValidated(definition);

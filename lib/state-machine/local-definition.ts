@@ -36,8 +36,14 @@ export function defaultDefinitionCache(): string {
     : join(defaultProjectRoot(), '.certflow-build', 'definitions');
 }
 
+/**
+ * Bumped when what is cached changes for a reason outside the hashed files (2: cached as rendered,
+ * not with the defaults the validator fills in).
+ */
+const CACHE_FORMAT = 2;
+
 function sourceHash(): string {
-  const hash = createHash('sha256');
+  const hash = createHash('sha256').update(`format ${CACHE_FORMAT}\n`);
   const files = [
     ...readdirSync(__dirname)
       .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'))
