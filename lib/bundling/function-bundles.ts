@@ -146,14 +146,22 @@ export function stampInputs(
  * time are as recorded counts as unchanged without reading it (a `stat` each: this runs on every
  * local run and synthesis); only the others are hashed, so touching a file rebuilds nothing.
  */
-export function changedInputs(projectRoot: string, stamps: Record<string, InputStamp>): string[] {
+export function changedInputs(
+  projectRoot: string,
+  stamps: Record<string, InputStamp>,
+  /** Called for a file whose content is as recorded under a new modification time. */
+  onTouched?: (path: string, mtimeMs: number) => void,
+): string[] {
   const changed: string[] = [];
   for (const [path, stamp] of Object.entries(stamps)) {
     const file = resolve(projectRoot, path);
     try {
       const { size, mtimeMs } = statSync(file);
       if (size === stamp.size && mtimeMs === stamp.mtimeMs) continue;
-      if (size === stamp.size && sha256(readFileSync(file)) === stamp.sha256) continue;
+      if (size === stamp.size && sha256(readFileSync(file)) === stamp.sha256) {
+        onTouched?.(path, mtimeMs);
+        continue;
+      }
     } catch {
       // gone or unreadable: changed
     }
@@ -176,7 +184,21 @@ function current(projectRoot: string, outDir: string, key: string): BuildRecord 
   const record = readRecord(outDir);
   if (!record || record.key !== key) return undefined;
   if (TASK_STEPS.some((step) => !existsSync(join(outDir, step, BUNDLE_FILE)))) return undefined;
-  return changedInputs(projectRoot, record.inputs).length === 0 ? record : undefined;
+  let touched = false;
+  const changed = changedInputs(projectRoot, record.inputs, (path, mtimeMs) => {
+    record.inputs[path] = { ...record.inputs[path], mtimeMs };
+    touched = true;
+  });
+  if (changed.length > 0) return undefined;
+  // Files touched but unchanged (a checkout): record their new times, so the next check only stats.
+  if (touched) {
+    try {
+      writeFileSync(join(outDir, 'build.json'), `${JSON.stringify(record, null, 1)}\n`);
+    } catch {
+      // read-only: hash them again next time
+    }
+  }
+  return record;
 }
 
 /** Which bundle an esbuild output belongs to (`<Step>/index.js`). */
