@@ -276,3 +276,85 @@ describe('ACME client: TLS trust from acme.caBundleFile', () => {
     }
   });
 });
+
+/**
+ * Polling an order after finalize (RFC 8555 §7.4): the CA's `Retry-After` when it sends one
+ * (capped), else 250 ms, 500 ms, then 1 s between polls.
+ */
+describe('ACME client: polling a processing order', () => {
+  async function processingCa(times: number, retryAfter?: string) {
+    let polls = 0;
+    let nonce = 0;
+    const served = await serve((req, res) => {
+      const base = served.base;
+      const headers = { 'replay-nonce': `nonce-${++nonce}`, 'content-type': 'application/json' };
+      if (req.url === '/dir') {
+        res.writeHead(200, headers);
+        res.end(
+          JSON.stringify({ newNonce: `${base}/nonce`, newAccount: `${base}/acct`, newOrder: `${base}/new` }),
+        );
+      } else if (req.url === '/nonce') {
+        res.writeHead(200, headers);
+        res.end();
+      } else {
+        polls++;
+        const processing = polls <= times;
+        res.writeHead(200, {
+          ...headers,
+          ...(processing && retryAfter ? { 'retry-after': retryAfter } : {}),
+        });
+        res.end(
+          JSON.stringify({
+            status: processing ? 'processing' : 'valid',
+            identifiers: [{ type: 'dns', value: 'www.example.test' }],
+            authorizations: [],
+            finalize: `${base}/order/1/finalize`,
+            ...(processing ? {} : { certificate: `${base}/cert/1` }),
+          }),
+        );
+      }
+    });
+    const client = new AcmeClient({
+      directoryUrl: `${served.base}/dir`,
+      http: new AcmeHttp(),
+      accountKey: new AccountKey(await createAccountKeyPem()),
+      accountUrl: `${served.base}/acct/1`,
+    });
+    return { ...served, client, polls: () => polls };
+  }
+
+  it('polls soon at first when the CA gives no Retry-After: 250 ms, 500 ms, then every second', async () => {
+    const ca = await processingCa(4);
+    try {
+      const waits: number[] = [];
+      const order = await ca.client.waitForOrder(`${ca.base}/order/1`, {
+        while: ['processing'],
+        sleep: async (ms) => void waits.push(ms),
+      });
+      expect(order.status).toBe('valid');
+      expect(ca.polls()).toBe(5);
+      expect(waits).toEqual([250, 500, 1000, 1000]);
+    } finally {
+      await close(ca.server);
+    }
+  });
+
+  it("waits what the CA's Retry-After says, at most 5 s", async () => {
+    for (const [header, wait] of [
+      ['2', 2000],
+      ['120', 5000],
+    ] as const) {
+      const ca = await processingCa(2, header);
+      try {
+        const waits: number[] = [];
+        await ca.client.waitForOrder(`${ca.base}/order/1`, {
+          while: ['processing'],
+          sleep: async (ms) => void waits.push(ms),
+        });
+        expect(waits).toEqual([wait, wait]);
+      } finally {
+        await close(ca.server);
+      }
+    }
+  });
+});
