@@ -298,7 +298,7 @@ async function coldSection(
   configs: { one: string; failing: string },
   dir: string,
   reps: number,
-): Promise<void> {
+): Promise<{ label: string; ms: number }> {
   out('## Cold start per function: require of index.js + first invocation, each in a new process');
   out(`(one-certificate run and a failing run, every invocation cold; median of ${reps});`);
   out('first four columns without source maps, last four with --enable-source-maps (as deployed with');
@@ -317,12 +317,12 @@ async function coldSection(
     }
   }
   const rows: string[][] = [];
-  let worst = 0;
+  let worst = { label: '', ms: 0 };
   for (const [label, off] of results.off) {
     const on = results.on.get(label) ?? [];
     const med = (xs: ColdSample[], f: (x: ColdSample) => number) => (xs.length ? median(xs.map(f)) : NaN);
     const totalOn = med(on, (x) => x.requireMs + x.invokeMs);
-    worst = Math.max(worst, totalOn);
+    if (totalOn > worst.ms) worst = { label, ms: totalOn };
     rows.push([
       label,
       ms(med(off, (x) => x.requireMs)),
@@ -339,8 +339,9 @@ async function coldSection(
     ['invocation', 'require', 'first call', 'total', 'CPU', 'require', 'first call', 'total', 'CPU'],
     rows,
   );
-  out(`slowest cold start with source maps on: ${ms(worst)}`);
+  out(`slowest cold start with source maps on: ${ms(worst.ms)} (${worst.label})`);
   out();
+  return worst;
 }
 
 // ---- 3. the CLI as a process -------------------------------------------------------------------
@@ -392,9 +393,16 @@ interface CliCase {
   expect: number;
 }
 
-async function cliSection(bin: string, cases: CliCase[], dir: string): Promise<string[][]> {
+interface CliStats {
+  wallMs: number;
+  cpuMs: number;
+  maxRssMiB: number;
+}
+
+async function cliSection(bin: string, cases: CliCase[], dir: string): Promise<Map<string, CliStats>> {
   out('## The CLI, whole process (dist/bin/certflow.js through its shebang; servers already running)');
   const rows: string[][] = [];
+  const stats = new Map<string, CliStats>();
   for (const c of cases) {
     const runs: ProcessRun[] = [];
     for (let i = 0; i < c.runs; i++) {
@@ -404,6 +412,11 @@ async function cliSection(bin: string, cases: CliCase[], dir: string): Promise<s
       runs.push(run);
     }
     const wall = runs.map((r) => r.wallMs);
+    stats.set(c.label, {
+      wallMs: median(wall),
+      cpuMs: median(runs.map((r) => r.cpuMs)),
+      maxRssMiB: median(runs.map((r) => r.maxRssMiB)),
+    });
     const waits = runs.filter((r) => /Wait\w+\s+ok/.test(r.output)).length;
     rows.push([
       c.label,
@@ -417,7 +430,65 @@ async function cliSection(bin: string, cases: CliCase[], dir: string): Promise<s
   }
   table(['command', 'runs', 'wall p50', 'wall min–max', 'CPU p50', 'peak RSS p50', 'runs with a Wait'], rows);
   out();
-  return rows;
+  return stats;
+}
+
+/** The issue's targets next to what was measured, as a Markdown table (for the README). */
+function targetsSection(
+  bundles: Record<TaskStep, FunctionBundle>,
+  cold: { label: string; ms: number } | undefined,
+  cli: Map<string, CliStats> | undefined,
+): void {
+  const largest = TASK_STEPS.map((step) => bundles[step]).sort((a, b) => b.bytes - a.bytes)[0];
+  const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
+  const rows: string[][] = [
+    [
+      'each function bundle',
+      '≤ 400 KB',
+      `${kb(largest.bytes)} (largest: ${largest.step})`,
+      verdict(largest.bytes <= 400 * 1024),
+    ],
+  ];
+  if (cold) {
+    rows.push([
+      '`require` + first invocation, source maps on',
+      '≤ 150 ms',
+      `${ms(cold.ms)} (slowest: ${cold.label})`,
+      verdict(cold.ms <= 150),
+    ]);
+  }
+  const get = (label: string) => cli?.get(label);
+  const help = get('certflow --help');
+  if (help) rows.push(['`certflow --help`', '≤ 0.2 s', s(help.wallMs), verdict(help.wallMs <= 200)]);
+  const one = get('local: 1 certificate');
+  if (one) {
+    rows.push(
+      ['1 certificate, whole process, wall p50', '≤ 1.5 s', s(one.wallMs), verdict(one.wallMs <= 1500)],
+      ['1 certificate, CPU (user + system)', '≤ 1 CPU-s', s(one.cpuMs), verdict(one.cpuMs <= 1000)],
+      [
+        '1 certificate, peak RSS',
+        '≤ 150 MiB',
+        `${one.maxRssMiB.toFixed(0)} MiB`,
+        verdict(one.maxRssMiB <= 150),
+      ],
+    );
+  }
+  const ten = get('local: 10 certificates');
+  if (ten) rows.push(['10 certificates, wall p50', '≤ 2.5 s', s(ten.wallMs), verdict(ten.wallMs <= 2500)]);
+  const hundred = get('local: 100 certificates');
+  if (hundred) {
+    rows.push([
+      '100 certificates, wall / CPU / peak RSS',
+      '(none)',
+      `${s(hundred.wallMs)} / ${s(hundred.cpuMs)} / ${hundred.maxRssMiB.toFixed(0)} MiB`,
+      '',
+    ]);
+  }
+  out('## Against the targets (Markdown, for the README)');
+  out('| what | target | measured | |');
+  out('| --- | --- | --- | --- |');
+  for (const r of rows) out(`| ${r.join(' | ')} |`);
+  out();
 }
 
 // ---- main --------------------------------------------------------------------------------------
@@ -447,14 +518,19 @@ async function main(): Promise<void> {
       // No _acme-challenge CNAME for this name: CreateOrder refuses it, RecordFailure reports it.
       failing: writeConfig(dir, servers, 'failing', [`nocname.${PRIMARY}`]),
     };
-    if (only('cold')) await coldSection(bundles, configs, dir, Math.max(1, Math.ceil(reps / 2)));
-    if (!only('cli')) return;
+    const cold = only('cold')
+      ? await coldSection(bundles, configs, dir, Math.max(1, Math.ceil(reps / 2)))
+      : undefined;
+    if (!only('cli')) {
+      targetsSection(bundles, cold, undefined);
+      return;
+    }
 
     const workdir = join(dir, 'cli');
     const local = (config: string) => ['local', '--external', '--force', '-c', config, '-w', workdir];
     // Not counted: creates the ACME account, as a first run anywhere does.
     await cliRun(bin, local(configs.one), dir);
-    await cliSection(
+    const cli = await cliSection(
       bin,
       [
         { label: 'certflow --help', args: ['--help'], runs: reps, expect: 0 },
@@ -469,8 +545,11 @@ async function main(): Promise<void> {
       ],
       dir,
     );
-    out(`maxConcurrency 4 (the default); Pebble with PEBBLE_AUTHZREUSE=0 (every order validates anew);`);
-    out(`timing: 1 s intervals (the schema's minimum), so a Wait state costs a whole second of wall time.`);
+    out('maxConcurrency 4 (the default); Pebble with PEBBLE_AUTHZREUSE=0 (every order validates anew);');
+    out("timing: 1 s intervals (the schema's minimum), so a Wait state costs a whole second of wall time.");
+    out();
+    targetsSection(bundles, cold, cli);
+    out(`load average at the end: ${loadavg()[0].toFixed(2)} (other processes share these cores)`);
   } finally {
     await servers.pebble.stop().catch(() => undefined);
     await servers.bind.stop().catch(() => undefined);
