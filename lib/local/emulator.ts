@@ -61,7 +61,12 @@ export function loadEmulator(): Emulator {
   const fromEntry = emulatorRequire();
   const placed: string[] = [];
   for (const name of DEFERRED) {
-    const file = fromEntry.resolve(name);
+    let file: string;
+    try {
+      file = fromEntry.resolve(name);
+    } catch {
+      continue; // a version that no longer depends on it
+    }
     if (cache[file]) continue;
     const stub = new Module(file);
     stub.filename = file;
