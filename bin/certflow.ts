@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env node
 import '../lambdas/runtime/polyfills';
 import { Command, Option } from 'commander';
 import { packageVersion } from '../lib/cli/version';
@@ -52,6 +52,9 @@ program
       certificate?: string[];
       install: boolean;
     }) => {
+      const { staleBuildWarning } = await import('../lib/bundling/build-artifacts');
+      const stale = staleBuildWarning();
+      if (stale) process.stderr.write(`${stale}\n`);
       const { runLocal } = await import('../lib/local/run-local');
       const result = await runLocal({
         configFile: opts.config,

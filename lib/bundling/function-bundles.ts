@@ -58,10 +58,17 @@ export interface FunctionBundle {
   inputs: Record<string, number>;
 }
 
-/** What a build records beside the bundles, to know when it is stale. */
+/** A file the bundles were built from: enough to tell cheaply whether it changed. */
+export interface InputStamp {
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
+/** What a build records beside the bundles (`build.json`), to know when it is stale. */
 interface BuildRecord {
   key: string;
-  inputs: Record<string, string>;
+  inputs: Record<string, InputStamp>;
   bundles: Record<TaskStep, { bytes: number; inputs: Record<string, number> }>;
 }
 
@@ -74,10 +81,13 @@ export interface EnsureBundlesOptions {
   force?: boolean;
 }
 
-/** This repository's root: the nearest ancestor of this file that holds `lambdas/handlers`. */
+/**
+ * This repository's root: the nearest ancestor of this file that holds the handlers' sources
+ * (from `dist/lib/bundling/` too: `dist/lambdas/handlers` holds compiled files, not the entries).
+ */
 export function defaultProjectRoot(): string {
   let dir = __dirname;
-  while (!existsSync(join(dir, 'lambdas', 'handlers'))) {
+  while (!existsSync(join(dir, HANDLER_ENTRIES.SelectDue))) {
     const parent = dirname(dir);
     if (parent === dir) throw new Error(`cannot find the certflow project root above ${__dirname}`);
     dir = parent;
@@ -85,21 +95,45 @@ export function defaultProjectRoot(): string {
   return dir;
 }
 
+/** Subdirectory of a compiled build (`dist/`) that holds the prebuilt function bundles. */
+export const PREBUILT_FUNCTIONS = 'functions';
+
+/**
+ * The compiled build this module belongs to (`dist/`, made by `npm run build`), when it carries
+ * prebuilt bundles (`dist/functions/`); undefined when running from sources (ts-jest, tsx).
+ * The compiled CLI and construct use those bundles as they are: neither esbuild nor the
+ * handlers' sources are needed at run time.
+ */
+export function prebuiltRoot(): string | undefined {
+  if (!__filename.endsWith('.js')) return undefined;
+  const root = resolve(__dirname, '..', '..');
+  return existsSync(join(root, PREBUILT_FUNCTIONS, 'build.json')) ? root : undefined;
+}
+
 function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
 function buildKey(projectRoot: string): string {
-  const esbuildVersion = (require('esbuild') as typeof import('esbuild')).version;
+  // esbuild's version from its package.json: loading esbuild's API just to read it costs more.
+  const esbuildVersion = (
+    JSON.parse(readFileSync(require.resolve('esbuild/package.json'), 'utf8')) as { version: string }
+  ).version;
   const options = bundleBuildOptions('.');
   return sha256(JSON.stringify({ esbuildVersion, options, entries: HANDLER_ENTRIES, root: projectRoot }));
 }
 
-function hashInputs(projectRoot: string, paths: readonly string[]): Record<string, string> | undefined {
-  const out: Record<string, string> = {};
+/** Size, modification time and hash of each file; undefined when one cannot be read. */
+export function stampInputs(
+  projectRoot: string,
+  paths: readonly string[],
+): Record<string, InputStamp> | undefined {
+  const out: Record<string, InputStamp> = {};
   for (const path of paths) {
     try {
-      out[path] = sha256(readFileSync(resolve(projectRoot, path)));
+      const file = resolve(projectRoot, path);
+      const { size, mtimeMs } = statSync(file);
+      out[path] = { size, mtimeMs, sha256: sha256(readFileSync(file)) };
     } catch {
       return undefined;
     }
@@ -107,9 +141,40 @@ function hashInputs(projectRoot: string, paths: readonly string[]): Record<strin
   return out;
 }
 
+/**
+ * The recorded inputs that changed since they were stamped. A file whose size and modification
+ * time are as recorded counts as unchanged without reading it (a `stat` each: this runs on every
+ * local run and synthesis); only the others are hashed, so touching a file rebuilds nothing.
+ */
+export function changedInputs(
+  projectRoot: string,
+  stamps: Record<string, InputStamp>,
+  /** Called for a file whose content is as recorded under a new modification time. */
+  onTouched?: (path: string, mtimeMs: number) => void,
+): string[] {
+  const changed: string[] = [];
+  for (const [path, stamp] of Object.entries(stamps)) {
+    const file = resolve(projectRoot, path);
+    try {
+      const { size, mtimeMs } = statSync(file);
+      if (size === stamp.size && mtimeMs === stamp.mtimeMs) continue;
+      if (size === stamp.size && sha256(readFileSync(file)) === stamp.sha256) {
+        onTouched?.(path, mtimeMs);
+        continue;
+      }
+    } catch {
+      // gone or unreadable: changed
+    }
+    changed.push(path);
+  }
+  return changed;
+}
+
 function readRecord(outDir: string): BuildRecord | undefined {
   try {
-    return JSON.parse(readFileSync(join(outDir, 'build.json'), 'utf8')) as BuildRecord;
+    const record = JSON.parse(readFileSync(join(outDir, 'build.json'), 'utf8')) as BuildRecord;
+    // A record from before inputs were stamped (hash strings): rebuild.
+    return Object.values(record.inputs).every((i) => typeof i === 'object') ? record : undefined;
   } catch {
     return undefined;
   }
@@ -119,9 +184,20 @@ function current(projectRoot: string, outDir: string, key: string): BuildRecord 
   const record = readRecord(outDir);
   if (!record || record.key !== key) return undefined;
   if (TASK_STEPS.some((step) => !existsSync(join(outDir, step, BUNDLE_FILE)))) return undefined;
-  const hashes = hashInputs(projectRoot, Object.keys(record.inputs));
-  if (!hashes) return undefined;
-  for (const [path, hash] of Object.entries(record.inputs)) if (hashes[path] !== hash) return undefined;
+  let touched = false;
+  const changed = changedInputs(projectRoot, record.inputs, (path, mtimeMs) => {
+    record.inputs[path] = { ...record.inputs[path], mtimeMs };
+    touched = true;
+  });
+  if (changed.length > 0) return undefined;
+  // Files touched but unchanged (a checkout): record their new times, so the next check only stats.
+  if (touched) {
+    try {
+      writeFileSync(join(outDir, 'build.json'), `${JSON.stringify(record, null, 1)}\n`);
+    } catch {
+      // read-only: hash them again next time
+    }
+  }
   return record;
 }
 
@@ -150,7 +226,7 @@ function build(projectRoot: string, outDir: string, key: string): BuildRecord {
       inputs: Object.fromEntries(Object.entries(info.inputs).map(([path, i]) => [path, i.bytesInOutput])),
     };
   }
-  const inputs = hashInputs(projectRoot, Object.keys(metafile.inputs)) ?? {};
+  const inputs = stampInputs(projectRoot, Object.keys(metafile.inputs)) ?? {};
   const record: BuildRecord = { key, inputs, bundles };
   writeFileSync(join(staging, 'build.json'), `${JSON.stringify(record, null, 1)}\n`);
   mkdirSync(dirname(outDir), { recursive: true });
@@ -160,14 +236,30 @@ function build(projectRoot: string, outDir: string, key: string): BuildRecord {
 }
 
 /**
- * The ten function bundles, built if missing or stale (synchronous: CDK synthesis calls it).
+ * The ten function bundles (synchronous: CDK synthesis calls it). Running compiled with a
+ * prebuilt set ({@link prebuiltRoot}), and asked for no other root or directory, those are used
+ * as they are. Otherwise they are built into `outDir` if missing or stale: a changed input (any
+ * source file or package the bundles contain), option or esbuild version.
  * Returns each step's bundle directory, file, size and inputs (from esbuild's metafile).
  */
 export function ensureFunctionBundles(options: EnsureBundlesOptions = {}): Record<TaskStep, FunctionBundle> {
-  const projectRoot = resolve(options.projectRoot ?? defaultProjectRoot());
-  const outDir = resolve(options.outDir ?? join(projectRoot, '.certflow-build', 'functions'));
-  const key = buildKey(projectRoot);
-  const record = (!options.force && current(projectRoot, outDir, key)) || build(projectRoot, outDir, key);
+  const prebuilt = prebuiltRoot();
+  const usePrebuilt =
+    prebuilt !== undefined &&
+    !options.force &&
+    options.outDir === undefined &&
+    (options.projectRoot === undefined || resolve(options.projectRoot) === prebuilt);
+  let outDir: string;
+  let record: BuildRecord | undefined;
+  if (usePrebuilt) {
+    outDir = join(prebuilt, PREBUILT_FUNCTIONS);
+    record = readRecord(outDir);
+  } else {
+    const projectRoot = resolve(options.projectRoot ?? defaultProjectRoot());
+    outDir = resolve(options.outDir ?? join(projectRoot, '.certflow-build', 'functions'));
+    const key = buildKey(projectRoot);
+    record = (!options.force && current(projectRoot, outDir, key)) || build(projectRoot, outDir, key);
+  }
   return Object.fromEntries(
     TASK_STEPS.map((step) => {
       const directory = join(outDir, step);
@@ -178,8 +270,8 @@ export function ensureFunctionBundles(options: EnsureBundlesOptions = {}): Recor
           step,
           directory,
           file,
-          bytes: record.bundles[step]?.bytes ?? statSync(file).size,
-          inputs: record.bundles[step]?.inputs ?? {},
+          bytes: record?.bundles[step]?.bytes ?? statSync(file).size,
+          inputs: record?.bundles[step]?.inputs ?? {},
         },
       ];
     }),

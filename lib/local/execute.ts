@@ -1,7 +1,8 @@
 import '../../lambdas/runtime/polyfills';
-import { StateMachine } from 'aws-local-stepfunctions';
+import type { StateMachine } from 'aws-local-stepfunctions';
 import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
 import { type AslDefinition, taskStates } from '../state-machine/asl';
+import { isValidatedDefinition, loadEmulator } from './emulator';
 import { HISTORY_EVENT_LIMIT, HistoryCounter, PAYLOAD_LIMIT_BYTES, payloadBytes } from './history-budget';
 import type { LocalFunction } from './lambda-runtime';
 
@@ -143,8 +144,13 @@ export async function executeLocally(
     };
   }
 
+  const { StateMachine } = loadEmulator();
   const machine = new StateMachine(definition as unknown as ConstructorParameters<typeof StateMachine>[0], {
-    validationOptions: { checkPaths: true, checkArn: true },
+    // A definition validated when it was rendered (lib/state-machine/local-definition.ts) is not
+    // validated again: ajv compiling the ASL schemas costs ~0.5 CPU-s per run.
+    validationOptions: isValidatedDefinition(definition)
+      ? { noValidate: true }
+      : { checkPaths: true, checkArn: true },
   });
   const execution = machine.run(input as JsonValue, {
     overrides: { taskResourceLocalHandlers: handlers },

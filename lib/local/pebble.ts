@@ -13,7 +13,6 @@ import { join, resolve } from 'node:path';
 import { LocalServerError } from '../../lambdas/core/errors';
 import { freeTcpPort } from './ports';
 import { findExecutable, INSTALL_COMMAND } from './prerequisites';
-import { createSelfSignedTls } from './tls';
 
 export interface PebbleOptions {
   /** A directory for Pebble's configuration, TLS files and log (created if missing). */
@@ -83,6 +82,8 @@ export async function startPebble(options: PebbleOptions): Promise<PebbleServer>
   const configFile = join(directory, 'pebble-config.json');
   const logFile = join(directory, 'pebble.log');
 
+  // Loaded here: the X.509 stack is needed only when Pebble starts (not for `local --external`).
+  const { createSelfSignedTls } = await import('./tls');
   const tls = await createSelfSignedTls(['127.0.0.1', 'localhost']);
   await writeFile(caBundleFile, tls.certPem, { mode: 0o644 });
   await writeFile(keyFile, tls.keyPem, { mode: 0o600 });

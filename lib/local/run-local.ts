@@ -22,18 +22,18 @@ import { executionEndedMessage } from '../alerts/execution-ended';
 import { ensureFunctionBundles } from '../bundling/function-bundles';
 import { certificateEventBudget, certificatesPerBatch } from '../state-machine/limits';
 import { localDefinitions } from '../state-machine/local-definition';
-import { LOCAL_BATCH_STATE_MACHINE_ARN } from '../state-machine/render';
 import { STEP_SETTINGS } from '../state-machine/step-settings';
 import { type BindServer, generateTsigSecret, startBind } from './bind';
 import { DEMO } from './demo';
-import { executeLocally, type LocalExecution } from './execute';
-import { hostProcess, LambdaInvocationError, LocalFunction, lambdaErrorFormatter } from './lambda-runtime';
+import type { LocalExecution } from './execute';
+import { hostProcess, LocalFunction, lambdaErrorFormatter } from './lambda-runtime';
 import { leftoverLines, leftoverTxtValues } from './leftovers';
 import { type PebbleServer, startPebble } from './pebble';
 import { pickPort } from './ports';
 import { ensureLocalPrerequisites } from './prerequisites';
 import { ProgressPrinter } from './progress';
 import { dueReasonsFrom, failureMessagesFrom, report, runLevelFailure, summaryFrom } from './report';
+import { type BatchExecution, executeRunWithBatches } from './run-with-batches';
 
 export interface LocalRunOptions {
   /** A certflow config file; default: the bundled demo (two certificates under example.test). */
@@ -74,12 +74,6 @@ export interface LocalRunResult {
 }
 
 /** One batch's child execution in a local run. */
-interface BatchExecution {
-  name: string;
-  arn: string;
-  certificates: string[];
-  execution?: LocalExecution;
-}
 
 /** What `execution.json` in the run directory records. */
 export interface ExecutionRecord {
@@ -224,54 +218,20 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     }
     // Each batch is its own execution (as the run's RunBatch Task starts them on AWS), with its
     // own history, counted and limited on its own.
-    const batches: BatchExecution[] = [];
-    const startBatch = async (parameters: unknown): Promise<never | Record<string, unknown>> => {
-      const batchInput = (parameters as { Input?: { batch?: { certificate: string }[] } }).Input ?? {};
-      const name = `${executionName}-batch-${batches.length + 1}`;
-      const arn = `arn:aws:states:us-east-1:000000000000:execution:certflow-IssueBatch:${name}`;
-      const names = (batchInput.batch ?? []).map((b) => b.certificate);
-      const batchPrinter = printer.forBatch(names, `batch ${batches.length + 1}`);
-      const record: BatchExecution = { name, arn, certificates: names };
-      batches.push(record);
-      const started = new Date();
-      record.execution = await executeLocally(definitions.batch, batchInput, {
-        functions,
-        onEvent: (e) => batchPrinter.handle(e),
-        context: { Execution: { Id: arn, Name: name } },
-        limits: options.limits,
-        signal: stop.signal,
-      });
-      const describe = {
-        ExecutionArn: arn,
-        StateMachineArn: LOCAL_BATCH_STATE_MACHINE_ARN,
-        Name: name,
-        StartDate: started.getTime(),
-        StopDate: Date.now(),
-        Status: record.execution.status,
-      };
-      if (record.execution.status === 'SUCCEEDED') return { ...describe, Output: record.execution.output };
-      // startExecution.sync reports a child that did not succeed as States.TaskFailed, its
-      // DescribeExecution (with the child's error and cause) as the Cause.
-      throw new LambdaInvocationError({
-        errorType: 'States.TaskFailed',
-        errorMessage: JSON.stringify({
-          ...describe,
-          Error: record.execution.failed?.Error,
-          Cause: record.execution.failed?.Cause,
-        }),
-        trace: [],
-      });
-    };
+    let batches: BatchExecution[] = [];
     let execution: LocalExecution;
     try {
-      execution = await executeLocally(definitions.run, input, {
+      ({ execution, batches } = await executeRunWithBatches(definitions, input, {
         functions,
+        execution: { name: executionName, arn: executionArn },
         onEvent: (e) => printer.handle(e),
-        context: { Execution: { Id: executionArn, Name: executionName } },
+        onBatch: (batch, i) => {
+          const batchPrinter = printer.forBatch(batch.certificates, `batch ${i + 1}`);
+          return (e) => batchPrinter.handle(e);
+        },
         limits: options.limits,
         signal: stop.signal,
-        startExecution: startBatch as (p: unknown) => Promise<never>,
-      });
+      }));
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

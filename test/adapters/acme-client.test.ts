@@ -1,12 +1,15 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
+import { rootCertificates } from 'node:tls';
 import { AcmeClient } from '../../lambdas/core/acme/api';
 import { AcmeHttp, type AcmeRetryEvent } from '../../lambdas/core/acme/http';
 import { AccountKey, createAccountKeyPem } from '../../lambdas/core/acme/jws';
 import { splitPemChain } from '../../lambdas/core/certificate/inspect';
 import { AcmeProblemError, AcmeRequestError } from '../../lambdas/core/errors';
+import { createSelfSignedTls } from '../../lib/local/tls';
 import { issueWithClient } from '../support/acme-flow';
 import { freeTcpPort, startTestPebble, type TestPebble } from '../support/pebble-fixture';
 
@@ -224,6 +227,134 @@ describe('ACME client: unreachable or failing CA', () => {
       expect(orders).toBe(1);
     } finally {
       await close(server);
+    }
+  });
+});
+
+/**
+ * `acme.caBundleFile` adds to Node's bundled roots: a CA whose TLS certificate is in the bundle
+ * is reached (also as the second certificate of a bundle, and on every connection of the shared
+ * agent), and one that is not (another key under the same name) is refused with the hint to set
+ * the bundle.
+ */
+describe('ACME client: TLS trust from acme.caBundleFile', () => {
+  let server: HttpsServer;
+  let url: string;
+  let trusted: string;
+  let other: string;
+  beforeAll(async () => {
+    const tls = await createSelfSignedTls(['127.0.0.1']);
+    trusted = tls.certPem;
+    other = (await createSelfSignedTls(['127.0.0.1'])).certPem;
+    // Every answer closes its connection, so each request makes a new TLS connection.
+    server = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+      res.end('{"newNonce":"x"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    url = `https://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/dir`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('reaches a CA whose certificate is in the bundle, on every new connection', async () => {
+    // The bundle's second certificate (after an unrelated CA's: a different subject).
+    for (const ca of [trusted, `${rootCertificates[0]}\n${trusted}`]) {
+      const http = new AcmeHttp({ ca });
+      for (let i = 0; i < 3; i++) expect((await http.get('directory', url)).status).toBe(200);
+    }
+  });
+
+  it('refuses a CA whose certificate is not in the bundle, or with no bundle, naming acme.caBundleFile', async () => {
+    for (const options of [{ ca: other }, {}]) {
+      const error = await new AcmeHttp(options).get('directory', url).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AcmeRequestError);
+      expect((error as Error).message).toContain(`GET ${url}: DEPTH_ZERO_SELF_SIGNED_CERT`);
+      expect((error as Error).message).toContain('set acme.caBundleFile to its PEM');
+    }
+  });
+});
+
+/**
+ * Polling an order after finalize (RFC 8555 §7.4): the CA's `Retry-After` when it sends one
+ * (capped), else 250 ms, 500 ms, then 1 s between polls.
+ */
+describe('ACME client: polling a processing order', () => {
+  async function processingCa(times: number, retryAfter?: string) {
+    let polls = 0;
+    let nonce = 0;
+    const served = await serve((req, res) => {
+      const base = served.base;
+      const headers = { 'replay-nonce': `nonce-${++nonce}`, 'content-type': 'application/json' };
+      if (req.url === '/dir') {
+        res.writeHead(200, headers);
+        res.end(
+          JSON.stringify({ newNonce: `${base}/nonce`, newAccount: `${base}/acct`, newOrder: `${base}/new` }),
+        );
+      } else if (req.url === '/nonce') {
+        res.writeHead(200, headers);
+        res.end();
+      } else {
+        polls++;
+        const processing = polls <= times;
+        res.writeHead(200, {
+          ...headers,
+          ...(processing && retryAfter ? { 'retry-after': retryAfter } : {}),
+        });
+        res.end(
+          JSON.stringify({
+            status: processing ? 'processing' : 'valid',
+            identifiers: [{ type: 'dns', value: 'www.example.test' }],
+            authorizations: [],
+            finalize: `${base}/order/1/finalize`,
+            ...(processing ? {} : { certificate: `${base}/cert/1` }),
+          }),
+        );
+      }
+    });
+    const client = new AcmeClient({
+      directoryUrl: `${served.base}/dir`,
+      http: new AcmeHttp(),
+      accountKey: new AccountKey(await createAccountKeyPem()),
+      accountUrl: `${served.base}/acct/1`,
+    });
+    return { ...served, client, polls: () => polls };
+  }
+
+  it('polls soon at first when the CA gives no Retry-After: 250 ms, 500 ms, then every second', async () => {
+    const ca = await processingCa(4);
+    try {
+      const waits: number[] = [];
+      const order = await ca.client.waitForOrder(`${ca.base}/order/1`, {
+        while: ['processing'],
+        sleep: async (ms) => void waits.push(ms),
+      });
+      expect(order.status).toBe('valid');
+      expect(ca.polls()).toBe(5);
+      expect(waits).toEqual([250, 500, 1000, 1000]);
+    } finally {
+      await close(ca.server);
+    }
+  });
+
+  it("waits what the CA's Retry-After says, at most 5 s", async () => {
+    for (const [header, wait] of [
+      ['2', 2000],
+      ['120', 5000],
+    ] as const) {
+      const ca = await processingCa(2, header);
+      try {
+        const waits: number[] = [];
+        await ca.client.waitForOrder(`${ca.base}/order/1`, {
+          while: ['processing'],
+          sleep: async (ms) => void waits.push(ms),
+        });
+        expect(waits).toEqual([wait, wait]);
+      } finally {
+        await close(ca.server);
+      }
     }
   });
 });

@@ -15,7 +15,7 @@ writeFileSync(
   `process.on('exit', () => require('fs').writeFileSync(process.env.CERTFLOW_TEST_MODULES, JSON.stringify(Object.keys(require.cache))));\n`,
 );
 
-/** Run `certflow <args>` the way `npm run certflow --` does (tsx), recording every module it loaded. */
+/** Run `certflow <args>` from the sources (tsx), recording every module it loaded (compiled: compiled-cli.test.ts). */
 function certflow(...args: string[]) {
   const modulesFile = join(dir, `modules-${Math.random().toString(36).slice(2)}.json`);
   const result = spawnSync(process.execPath, ['-r', preload, '--import', 'tsx', 'bin/certflow.ts', ...args], {

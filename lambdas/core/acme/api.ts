@@ -73,12 +73,22 @@ export interface AcmeClientOptions {
 export interface PollOptions {
   /** Order polls at most. @default 20 */
   maxPolls?: number;
-  /** Wait between polls when the CA sends no `Retry-After`. @default 1000 */
+  /**
+   * Wait between polls when the CA sends no `Retry-After`.
+   * @default 250 ms, then 500 ms, then 1000 ms ({@link ORDER_POLL_BACKOFF_MS})
+   */
   intervalMs?: number;
   /** Upper bound of one wait, whatever `Retry-After` says. @default 5000 */
   maxIntervalMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
+
+/**
+ * Waits before the first polls of an order when the CA sends no `Retry-After` (RFC 8555 §7.4
+ * leaves the interval to the client): a CA that processes in the background is often done within
+ * a fraction of a second, so the first checks come sooner; every later one waits 1 s.
+ */
+export const ORDER_POLL_BACKOFF_MS: readonly number[] = [250, 500];
 
 /** An RFC 8555 client for one account at one CA. */
 export class AcmeClient {
@@ -184,7 +194,8 @@ export class AcmeClient {
       const res = await this.signed('order', url, undefined);
       const order = asOrder(res, 'order');
       if (!options.while.includes(order.status) || poll >= maxPolls) return order;
-      await sleep(retryAfterMs(res, options.maxIntervalMs ?? 5000) ?? options.intervalMs ?? 1000);
+      const fallback = options.intervalMs ?? ORDER_POLL_BACKOFF_MS[poll - 1] ?? 1000;
+      await sleep(retryAfterMs(res, options.maxIntervalMs ?? 5000) ?? fallback);
     }
   }
 

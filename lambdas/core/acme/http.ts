@@ -8,7 +8,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { AcmeProblemError, AcmeRequestError } from '../errors';
 import type { FlattenedJws } from './jws';
 import {
@@ -83,12 +83,27 @@ const TLS_TRUST_CODES = new Set([
 const agents = new Map<string, https.Agent>();
 const plainAgent = new http.Agent({ keepAlive: true });
 
+/**
+ * One TLS context trusting Node's bundled roots and `ca`, made once and shared by every
+ * connection of the agent (an agent given `ca` makes a new context per connection, parsing ~140
+ * root PEMs each time: ~20 ms of CPU per connection). The extra bundle is added to a default
+ * context, whose roots Node parsed once per process; when that native method is not there, the
+ * documented way (roots and bundle as `ca`, parsed once here) gives the same trust.
+ */
+function trustContext(ca: string): SecureContext {
+  const context = createSecureContext();
+  const native = (context as unknown as { context?: { addCACert?: (pem: string) => void } }).context;
+  if (typeof native?.addCACert !== 'function') return createSecureContext({ ca: [...rootCertificates, ca] });
+  native.addCACert(ca); // every certificate in the bundle, as `ca` adds it
+  return context;
+}
+
 /** One keep-alive agent per trusted bundle, shared by every client of the process. */
 function httpsAgent(ca: string | undefined): https.Agent {
   const key = ca ?? '';
   let agent = agents.get(key);
   if (!agent) {
-    agent = new https.Agent({ keepAlive: true, ...(ca ? { ca: [...rootCertificates, ca] } : {}) });
+    agent = new https.Agent({ keepAlive: true, ...(ca ? { secureContext: trustContext(ca) } : {}) });
     agents.set(key, agent);
   }
   return agent;

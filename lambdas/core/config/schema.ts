@@ -1,10 +1,14 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages';
 import { isAtOrBelow, normalizeDomain } from '../dns/names';
 import { arr, obj, str } from './loose';
 
 /**
  * The one configuration file (`certflow.config.json`), read by the CDK app, the Lambdas, the
  * CLI and local mode. {@link parseConfig} lists every problem at once.
+ *
+ * Written with `zod/mini` (the same checks and messages as zod's chained API, which every
+ * function would otherwise load and build at each cold start: ~90 KB and ~40 ms more).
  */
 
 export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
@@ -35,48 +39,60 @@ function isLoopbackHost(host: string): boolean {
 
 const hostPort = z
   .string()
-  .regex(
-    /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/,
-    'must be "host" or "host:port", e.g. "127.0.0.1:53"',
+  .check(
+    z.regex(
+      /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/,
+      'must be "host" or "host:port", e.g. "127.0.0.1:53"',
+    ),
   );
 
-const domainString = z.string().superRefine((value, ctx) => {
-  const n = normalizeDomain(value);
-  if (!n.ok) ctx.addIssue({ code: 'custom', message: n.problem });
-});
+const domainString = z.string().check(
+  z.superRefine((value, ctx) => {
+    const n = normalizeDomain(value);
+    if (!n.ok) ctx.addIssue({ code: 'custom', message: n.problem });
+  }),
+);
 
-const zoneString = z.string().superRefine((value, ctx) => {
-  const n = normalizeDomain(value, { allowWildcard: false });
-  if (!n.ok) ctx.addIssue({ code: 'custom', message: n.problem });
-});
+const zoneString = z.string().check(
+  z.superRefine((value, ctx) => {
+    const n = normalizeDomain(value, { allowWildcard: false });
+    if (!n.ok) ctx.addIssue({ code: 'custom', message: n.problem });
+  }),
+);
 
-const directory = z.string().superRefine((value, ctx) => {
-  if (KNOWN_DIRECTORIES[value]) return;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({
-      code: 'custom',
-      message: `"${value}" is neither a URL nor a known name (${Object.keys(KNOWN_DIRECTORIES).join(', ')})`,
-    });
-    return;
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `must use https:// (plain http is allowed only on loopback), got "${value}"`,
-    });
-  }
-});
+const directory = z.string().check(
+  z.superRefine((value, ctx) => {
+    if (KNOWN_DIRECTORIES[value]) return;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value}" is neither a URL nor a known name (${Object.keys(KNOWN_DIRECTORIES).join(', ')})`,
+      });
+      return;
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must use https:// (plain http is allowed only on loopback), got "${value}"`,
+      });
+    }
+  }),
+);
+
+const nonEmpty = (message?: string) => z.string().check(z.minLength(1, message));
+/** An integer in [min, max] (zod's `z.number().int().min().max()`). */
+const intIn = (min: number, max: number) => z.number().check(z.int(), z.gte(min), z.lte(max));
 
 const tsig = z.strictObject({
-  name: z.string().min(1, 'the TSIG key name, as in the server configuration'),
-  algorithm: z.enum(['hmac-sha256', 'hmac-sha384', 'hmac-sha512', 'hmac-sha1']).default('hmac-sha256'),
+  name: nonEmpty('the TSIG key name, as in the server configuration'),
+  algorithm: z._default(z.enum(['hmac-sha256', 'hmac-sha384', 'hmac-sha512', 'hmac-sha1']), 'hmac-sha256'),
   /** Path to a file holding the base64 secret (or a BIND `key` clause). */
-  secretFile: z.string().min(1).optional(),
+  secretFile: z.optional(nonEmpty()),
   /** Name of an environment variable holding the base64 secret. */
-  secretEnv: z.string().min(1).optional(),
+  secretEnv: z.optional(nonEmpty()),
 });
 
 const rfc2136 = z.strictObject({
@@ -89,32 +105,40 @@ const rfc2136 = z.strictObject({
 const route53 = z.strictObject({
   provider: z.literal('route53'),
   /** Hosted zone id of the delegated zone; omit with `createHostedZone: true`. */
-  hostedZoneId: z
-    .string()
-    .regex(/^Z[A-Z0-9]{1,32}$/, 'a Route 53 hosted zone id such as "Z0123456789ABC"')
-    .optional(),
-  createHostedZone: z.boolean().default(false),
+  hostedZoneId: z.optional(
+    z.string().check(z.regex(/^Z[A-Z0-9]{1,32}$/, 'a Route 53 hosted zone id such as "Z0123456789ABC"')),
+  ),
+  createHostedZone: z._default(z.boolean(), false),
 });
 
 const certificate = z.strictObject({
   name: z
     .string()
-    .regex(
-      /^[a-z0-9][a-z0-9-]{0,62}$/,
-      'lowercase letters, digits and hyphens, starting with a letter or digit (it names files and secrets)',
+    .check(
+      z.regex(
+        /^[a-z0-9][a-z0-9-]{0,62}$/,
+        'lowercase letters, digits and hyphens, starting with a letter or digit (it names files and secrets)',
+      ),
     ),
   domains: z
     .array(domainString)
-    .min(1, 'list at least one domain')
-    .max(100, "at most 100 names per certificate (RFC 8555 CAs such as Let's Encrypt limit orders to 100)"),
-  keyType: z
-    .enum(KEY_TYPES, { error: `use one of ${KEY_TYPES.join(', ')} (ecdsa-p256 is the default)` })
-    .default('ecdsa-p256'),
-  stores: z.array(z.enum(STORE_KINDS)).min(1).optional(),
+    .check(
+      z.minLength(1, 'list at least one domain'),
+      z.maxLength(
+        100,
+        "at most 100 names per certificate (RFC 8555 CAs such as Let's Encrypt limit orders to 100)",
+      ),
+    ),
+  keyType: z._default(
+    z.enum(KEY_TYPES, { error: `use one of ${KEY_TYPES.join(', ')} (ecdsa-p256 is the default)` }),
+    'ecdsa-p256',
+  ),
+  stores: z.optional(z.array(z.enum(STORE_KINDS)).check(z.minLength(1))),
   /** Extra ACM regions to import into (e.g. us-east-1 for CloudFront). */
-  acmRegions: z
-    .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as "us-east-1"'))
-    .default([]),
+  acmRegions: z._default(
+    z.array(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as "us-east-1"'))),
+    [],
+  ),
 });
 
 /**
@@ -123,49 +147,55 @@ const certificate = z.strictObject({
  */
 const monitoring = z.strictObject({
   /** CloudWatch namespace of certflow's metrics; two deployments in one account and region need two. */
-  namespace: z
-    .string()
-    .regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'letters, digits and . _ / # : - (and not starting with "AWS/")')
-    .refine((v) => !v.startsWith('AWS/'), 'namespaces starting with "AWS/" are reserved for AWS')
-    .default('certflow'),
-  daysToExpiry: z
-    .strictObject({
+  namespace: z._default(
+    z.string().check(
+      z.regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'letters, digits and . _ / # : - (and not starting with "AWS/")'),
+      z.refine((v) => !v.startsWith('AWS/'), 'namespaces starting with "AWS/" are reserved for AWS'),
+    ),
+    'certflow',
+  ),
+  daysToExpiry: z._default(
+    z.strictObject({
       /** Alarm when a certificate's days to expiry fall below its threshold, or stop being reported. */
-      enabled: z.boolean().default(true),
+      enabled: z._default(z.boolean(), true),
       /** Alert threshold in days; default: a third of the certificate's lifetime or 10 days, whichever is smaller. */
-      thresholdDays: z.number().min(1).max(365).optional(),
+      thresholdDays: z.optional(z.number().check(z.gte(1), z.lte(365))),
       /**
        * Certificates (first in this file) that get an alarm of their own; the others share the
        * aggregate alarm. Each alarm is one CloudFormation resource (a stack holds at most 500).
        */
-      perCertificateAlarms: z.number().int().min(0).max(100).default(25),
-    })
-    .default({ enabled: true, perCertificateAlarms: 25 }),
-  acmDaysToExpiry: z
-    .strictObject({
+      perCertificateAlarms: z._default(intIn(0, 100), 25),
+    }),
+    { enabled: true, perCertificateAlarms: 25 },
+  ),
+  acmDaysToExpiry: z._default(
+    z.strictObject({
       /**
        * FinalizeAndStore puts an alarm on ACM's own DaysToExpiry metric for each certificate it
        * imports into ACM in the stack's region: it fires even if the pipeline never runs again.
        */
-      enabled: z.boolean().default(true),
-    })
-    .default({ enabled: true }),
-  noSuccessfulRun: z
-    .strictObject({
-      enabled: z.boolean().default(true),
+      enabled: z._default(z.boolean(), true),
+    }),
+    { enabled: true },
+  ),
+  noSuccessfulRun: z._default(
+    z.strictObject({
+      enabled: z._default(z.boolean(), true),
       /** Hours without a successful run before the alarm; default: the schedule's longest gap plus its flexible window. */
-      afterHours: z.number().int().min(1).max(168).optional(),
-    })
-    .default({ enabled: true }),
+      afterHours: z.optional(intIn(1, 168)),
+    }),
+    { enabled: true },
+  ),
   /** Alarm on executions that end FAILED, TIMED_OUT or ABORTED (Step Functions' own metrics). */
-  executionsFailed: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
-  dashboard: z
-    .strictObject({
-      enabled: z.boolean().default(true),
+  executionsFailed: z._default(z.strictObject({ enabled: z._default(z.boolean(), true) }), { enabled: true }),
+  dashboard: z._default(
+    z.strictObject({
+      enabled: z._default(z.boolean(), true),
       /** How many certificates (those closest to expiry) the days-to-expiry widget shows. */
-      certificates: z.number().int().min(1).max(100).default(20),
-    })
-    .default({ enabled: true, certificates: 20 }),
+      certificates: z._default(intIn(1, 100), 20),
+    }),
+    { enabled: true, certificates: 20 },
+  ),
 });
 
 /** The monitoring section when the file has none. */
@@ -178,101 +208,120 @@ export const MONITORING_DEFAULTS = {
   dashboard: { enabled: true, certificates: 20 },
 };
 
+/**
+ * Defaults for every certificate that does not set its own (`certificateDefaults`): with them,
+ * a thousand single-name certificates are a list of names.
+ */
+const certificateDefaults = z.strictObject({
+  keyType: z.optional(
+    z.enum(KEY_TYPES, { error: `use one of ${KEY_TYPES.join(', ')} (ecdsa-p256 is the default)` }),
+  ),
+  stores: z.optional(z.array(z.enum(STORE_KINDS)).check(z.minLength(1))),
+  acmRegions: z.optional(
+    z.array(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as "us-east-1"'))),
+  ),
+});
+
 const schemaBase = z.strictObject({
-  $schema: z.string().optional(),
+  $schema: z.optional(z.string()),
   acme: z.strictObject({
     directory,
     email: z.email('must be an email address the CA can write to'),
     termsOfServiceAgreed: z.literal(true, "must be true: you agree to the CA's terms of service"),
     /** PEM bundle to trust for the directory's TLS (local and on-premises CAs). */
-    caBundleFile: z.string().min(1).optional(),
-    externalAccountBinding: z
-      .strictObject({
-        kid: z.string().min(1),
+    caBundleFile: z.optional(nonEmpty()),
+    externalAccountBinding: z.optional(
+      z.strictObject({
+        kid: nonEmpty(),
         /** Environment variable holding the base64url HMAC key (never the key itself). */
-        hmacKeyEnv: z.string().min(1).optional(),
+        hmacKeyEnv: z.optional(nonEmpty()),
         /** Secrets Manager secret holding the HMAC key (AWS). */
-        hmacKeySecretArn: z.string().min(1).optional(),
-      })
-      .optional(),
+        hmacKeySecretArn: z.optional(nonEmpty()),
+      }),
+    ),
   }),
   delegation: z.strictObject({
     /** The delegated validation zone certflow writes TXT records in. */
     zone: zoneString,
     /** Primary-zone domains whose `_acme-challenge` CNAMEs point into `zone`. */
-    domains: z.array(zoneString).min(1, 'list the domains whose _acme-challenge CNAMEs point into the zone'),
+    domains: z
+      .array(zoneString)
+      .check(z.minLength(1, 'list the domains whose _acme-challenge CNAMEs point into the zone')),
     /** Authoritative servers to check propagation on; default: the zone's NS records. */
-    nameservers: z.array(hostPort).optional(),
+    nameservers: z.optional(z.array(hostPort)),
     /** Recursive resolver used to follow CNAMEs; default: the system resolver. */
-    resolver: hostPort.optional(),
+    resolver: z.optional(hostPort),
   }),
   dns: z.discriminatedUnion('provider', [rfc2136, route53]),
-  renewal: z
-    .strictObject({
+  renewal: z._default(
+    z.strictObject({
       /** Renew when fewer than this many days remain; default: a third of the lifetime. */
-      renewBeforeDays: z.number().int().min(1).max(365).optional(),
+      renewBeforeDays: z.optional(intIn(1, 365)),
       /** Use the CA's ACME Renewal Information (RFC 9773) where offered. */
-      useAri: z.boolean().default(true),
-      maxConcurrency: z.number().int().min(1).max(40).default(4),
+      useAri: z._default(z.boolean(), true),
+      maxConcurrency: z._default(intIn(1, 40), 4),
       /**
        * The CA's new-order rate limit, kept on our side: `{ orders, windowMinutes }`, or `false`
        * for none. Default: the CA's published limit for known directories (Let's Encrypt 300 per
        * 3 h, its staging 1,500 per 3 h), else none.
        */
-      newOrderLimit: z
-        .union([
+      newOrderLimit: z.optional(
+        z.union([
           z.literal(false),
-          z.strictObject({
-            orders: z.number().int().min(1).max(100_000),
-            windowMinutes: z
-              .number()
-              .int()
-              .min(1)
-              .max(7 * 24 * 60),
-          }),
-        ])
-        .optional(),
+          z.strictObject({ orders: intIn(1, 100_000), windowMinutes: intIn(1, 7 * 24 * 60) }),
+        ]),
+      ),
       /** Batches (child executions) issued at once; each issues `maxConcurrency` certificates at once. */
-      batchConcurrency: z.number().int().min(1).max(10).default(1),
-    })
-    .default({ useAri: true, maxConcurrency: 4, batchConcurrency: 1 }),
-  timing: z
-    .strictObject({
-      propagationIntervalSeconds: z.number().int().min(1).max(300).default(10),
-      propagationMaxChecks: z.number().int().min(1).max(200).default(60),
-      orderIntervalSeconds: z.number().int().min(1).max(300).default(5),
-      orderMaxChecks: z.number().int().min(1).max(200).default(60),
-    })
-    .default({
+      batchConcurrency: z._default(intIn(1, 10), 1),
+    }),
+    { useAri: true, maxConcurrency: 4, batchConcurrency: 1 },
+  ),
+  timing: z._default(
+    z.strictObject({
+      propagationIntervalSeconds: z._default(intIn(1, 300), 10),
+      propagationMaxChecks: z._default(intIn(1, 200), 60),
+      orderIntervalSeconds: z._default(intIn(1, 300), 5),
+      orderMaxChecks: z._default(intIn(1, 200), 60),
+    }),
+    {
       propagationIntervalSeconds: 10,
       propagationMaxChecks: 60,
       orderIntervalSeconds: 5,
       orderMaxChecks: 60,
-    }),
-  storage: z
-    .strictObject({
+    },
+  ),
+  storage: z._default(
+    z.strictObject({
       /** Directory of the local store (certbot's `live/<name>/` layout). */
-      localDirectory: z.string().min(1).optional(),
+      localDirectory: z.optional(nonEmpty()),
       /** Default stores for certificates that do not list their own. */
-      defaultStores: z.array(z.enum(STORE_KINDS)).min(1).default(['secretsmanager']),
-    })
-    .default({ defaultStores: ['secretsmanager'] }),
-  alerts: z.strictObject({ emails: z.array(z.email()).default([]) }).default({ emails: [] }),
-  schedule: z
-    .strictObject({
+      defaultStores: z._default(z.array(z.enum(STORE_KINDS)).check(z.minLength(1)), ['secretsmanager']),
+    }),
+    { defaultStores: ['secretsmanager'] },
+  ),
+  alerts: z._default(z.strictObject({ emails: z._default(z.array(z.email()), []) }), { emails: [] }),
+  schedule: z._default(
+    z.strictObject({
       /** EventBridge Scheduler expression. */
-      expression: z.string().min(1).default('cron(17 3,15 * * ? *)'),
-      flexibleWindowMinutes: z.number().int().min(1).max(1440).default(60),
+      expression: z._default(nonEmpty(), 'cron(17 3,15 * * ? *)'),
+      flexibleWindowMinutes: z._default(intIn(1, 1440), 60),
       /**
        * Off until you turn it on: deploy, subscribe to the alerts, `certflow check`, a first manual
        * run, then `enabled: true` (docs/deploy.md). A schedule live from the first deploy would run,
        * and fail, before the primary zone's CNAMEs exist.
        */
-      enabled: z.boolean().default(false),
-    })
-    .default({ expression: 'cron(17 3,15 * * ? *)', flexibleWindowMinutes: 60, enabled: false }),
-  monitoring: monitoring.default(MONITORING_DEFAULTS),
-  certificates: z.array(certificate).min(1, 'list at least one certificate'),
+      enabled: z._default(z.boolean(), false),
+    }),
+    { expression: 'cron(17 3,15 * * ? *)', flexibleWindowMinutes: 60, enabled: false },
+  ),
+  monitoring: z._default(monitoring, MONITORING_DEFAULTS),
+  /** Defaults for the certificates below (see {@link expandCertificates}). */
+  certificateDefaults: z.optional(certificateDefaults),
+  /**
+   * The certificates: each `{ name, domains, ... }`, or just a domain name (a certificate for
+   * that one name, named after it; lambdas/core/config/compact.ts).
+   */
+  certificates: z.array(certificate).check(z.minLength(1, 'list at least one certificate')),
 });
 
 type RawConfig = z.infer<typeof schemaBase>;

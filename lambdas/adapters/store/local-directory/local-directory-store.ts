@@ -18,7 +18,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as nodeFs } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../../core/zod-messages';
 import { type CertificateFiles, certificateFileProblems } from '../../../core/certificate/consistency';
 import { privateKeyMatchesCertificate } from '../../../core/certificate/inspect';
 import { KEY_TYPES } from '../../../core/config/schema';
@@ -75,15 +76,16 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
 const TEMP_PREFIX = '.tmp-';
 const VERSION = /^[0-9]+$/;
 
+const nonEmpty = () => z.string().check(z.minLength(1));
 const metadataSchema = z.object({
-  name: z.string().min(1),
-  domains: z.array(z.string().min(1)).min(1),
+  name: nonEmpty(),
+  domains: z.array(nonEmpty()).check(z.minLength(1)),
   keyType: z.enum(KEY_TYPES),
-  serial: z.string().min(1),
+  serial: nonEmpty(),
   issuer: z.string(),
   notBefore: z.iso.datetime({ offset: true }),
   notAfter: z.iso.datetime({ offset: true }),
-  ariCertId: z.string().min(1).optional(),
+  ariCertId: z.optional(nonEmpty()),
   storedAt: z.iso.datetime({ offset: true }),
 });
 
