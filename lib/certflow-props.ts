@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { expandCertificates } from '../lambdas/core/config/compact';
 import { arr, obj, str } from '../lambdas/core/config/loose';
 import { ACM_KEY_TYPES, type CertflowConfig } from '../lambdas/core/config/schema';
 import { ConfigError, type ConfigProblem } from '../lambdas/core/errors';
@@ -105,7 +106,8 @@ function isLoopbackHostPort(value: string): boolean {
  * mode accepts but Lambda cannot use. Loose on purpose, so the CDK app can list them together
  * with schema problems.
  */
-export function deploymentProblems(config: unknown): ConfigProblem[] {
+export function deploymentProblems(input: unknown): ConfigProblem[] {
+  const config = expandCertificates(input);
   const problems: ConfigProblem[] = [];
   const root = obj(config);
   const acme = obj(root.acme);

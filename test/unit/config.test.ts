@@ -39,6 +39,67 @@ describe('configuration', () => {
     });
   });
 
+  it('takes compact certificates: a domain name alone, named after it, with certificateDefaults for all', () => {
+    const config = parseConfig({
+      ...valid,
+      certificateDefaults: { stores: ['acm'], acmRegions: ['us-east-1'], keyType: 'ecdsa-p384' },
+      certificates: [
+        'api.example.com',
+        '*.Tenants.example.com',
+        'bücher.example.com',
+        { name: 'www', domains: ['example.com', 'www.example.com'], keyType: 'rsa-2048' },
+      ],
+    });
+    expect(config.certificates).toEqual([
+      {
+        name: 'api-example-com',
+        domains: ['api.example.com'],
+        keyType: 'ecdsa-p384',
+        stores: ['acm'],
+        acmRegions: ['us-east-1'],
+      },
+      {
+        name: 'wildcard-tenants-example-com',
+        domains: ['*.tenants.example.com'],
+        keyType: 'ecdsa-p384',
+        stores: ['acm'],
+        acmRegions: ['us-east-1'],
+      },
+      {
+        name: 'xn--bcher-kva-example-com',
+        domains: ['xn--bcher-kva.example.com'],
+        keyType: 'ecdsa-p384',
+        stores: ['acm'],
+        acmRegions: ['us-east-1'],
+      },
+      // its own keyType wins over the default
+      {
+        name: 'www',
+        domains: ['example.com', 'www.example.com'],
+        keyType: 'rsa-2048',
+        stores: ['acm'],
+        acmRegions: ['us-east-1'],
+      },
+    ]);
+  });
+
+  it('compact certificates: a name too long or not a domain, a derived name taken twice, bad defaults: each said once, with the fix', () => {
+    const long = `${'a'.repeat(60)}.example.com`;
+    expect(
+      problemsOf({
+        ...valid,
+        certificateDefaults: { keyType: 'rsa-1024', color: 'blue' },
+        certificates: [long, 'not a domain', 'a-b.example.com', 'a.b.example.com'],
+      }),
+    ).toEqual([
+      expect.stringMatching(/^certificateDefaults\.keyType: use one of /),
+      expect.stringMatching(/^certificateDefaults: .*color/),
+      `certificates[0]: "${long}" makes a certificate name longer than 63 characters; write it as {"name": "<short name>", "domains": ["${long}"]}`,
+      'certificates[1]: "not a domain" is not a domain name; write a domain name, or {"name": ..., "domains": [...]}',
+      'certificates[3].name: "a-b-example-com" is used by two certificates; names must be unique',
+    ]);
+  });
+
   it('lists every problem at once, each naming the field and the fix', () => {
     const problems = problemsOf({
       acme: { directory: 'http://ca.example.org/dir', email: 'not-an-email', termsOfServiceAgreed: false },

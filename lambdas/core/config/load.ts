@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, type ConfigProblem } from '../errors';
+import { compactProblems, expandCertificates, fromDefaults } from './compact';
 import { type CertflowConfig, configSchema, crossFieldProblems, normalizeConfig } from './schema';
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -18,8 +19,19 @@ function readable(issue: { message: string; code?: string; expected?: unknown })
 
 /** Validate an already-parsed config object; throws {@link ConfigError} listing every problem. */
 export function parseConfig(input: unknown, source = 'configuration'): CertflowConfig {
-  const result = configSchema.safeParse(input);
-  const issues = [...(result.success ? [] : result.error.issues), ...crossFieldProblems(input)];
+  // Compact declarations (names as strings, certificateDefaults) are written out first.
+  const expanded = expandCertificates(input);
+  const compact = compactProblems(input);
+  // A string entry with no usable name is reported once, by compactProblems.
+  const flagged = new Set(compact.map((p) => p.path[1]));
+  const result = configSchema.safeParse(expanded);
+  const schemaIssues = result.success
+    ? []
+    : result.error.issues.filter(
+        (i) =>
+          !(i.path[0] === 'certificates' && flagged.has(i.path[1] as number)) && !fromDefaults(input, i.path),
+      );
+  const issues = [...schemaIssues, ...compact, ...crossFieldProblems(expanded)];
   if (!result.success || issues.length > 0) {
     const problems: ConfigProblem[] = issues.map((issue) => ({
       path: formatPath(issue.path),
