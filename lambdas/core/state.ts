@@ -131,7 +131,8 @@ export interface SweepInput {
 
 /** What a sweep found: values whose run was over, removed; and what it could not decide. */
 export interface SweepResult {
-  removed: { fqdn: string; values: number; certificate: string; executionId: string }[];
+  /** `reason`: why the owning run counts as over (its process is gone, its execution ended, ...). */
+  removed: { fqdn: string; values: number; certificate: string; executionId: string; reason: string }[];
   /** Values whose run is still going (left alone). */
   stillRunning: number;
   /** Values whose owner could not be checked (left for a later run). */

@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalRunLiveness, processStartTime } from '../../lambdas/adapters/pending/local-run-liveness';
+
+/**
+ * Whether the local run that wrote a TXT value is over, asked of real processes and of local
+ * mode's execution records: a later run may remove the values of a run that is over, never of one
+ * still going.
+ */
+describe('LocalRunLiveness', () => {
+  const workdir = mkdtempSync(join(tmpdir(), 'certflow-liveness-'));
+  const state = join(workdir, 'state');
+  const ARN = 'arn:aws:states:us-east-1:000000000000:execution:certflow-local:local-2026-01-01T00-00-00-000Z';
+  const self = { pid: process.pid, startedAt: processStartTime(process.pid) ?? 'unknown', host: hostname() };
+  const liveness = new LocalRunLiveness({ stateDirectory: state });
+
+  it('an execution of a live process with no ended record is running', async () => {
+    expect(await liveness.stateOf({ executionId: ARN, process: self })).toEqual({
+      state: 'running',
+      reason: `its process ${process.pid} is running it`,
+    });
+  });
+
+  it('an execution whose record says it ended is over, though its process (this one) still runs', async () => {
+    const run = join(workdir, 'runs', '2026-01-01T00-00-00-000Z');
+    mkdirSync(run, { recursive: true });
+    // what lib/local/run-local.ts writes when the execution is over
+    writeFileSync(join(run, 'execution.json'), JSON.stringify({ executionArn: ARN, status: 'FAILED' }));
+    expect(await liveness.stateOf({ executionId: ARN, process: self })).toEqual({
+      state: 'over',
+      reason: 'its execution ended FAILED',
+    });
+    // another execution of the same process is still running
+    expect((await liveness.stateOf({ executionId: `${ARN}-other`, process: self })).state).toBe('running');
+  });
+
+  it('an execution whose process is gone is over', async () => {
+    const child = spawn('sleep', ['30']);
+    const pid = child.pid as number;
+    const owner = {
+      executionId: `${ARN}-killed`,
+      process: { pid, startedAt: processStartTime(pid) ?? '?', host: hostname() },
+    };
+    expect((await liveness.stateOf(owner)).state).toBe('running');
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(await liveness.stateOf(owner)).toEqual({ state: 'over', reason: `its process ${pid} is gone` });
+  });
+
+  it('a pid that now belongs to another process is over; another host cannot be told', async () => {
+    expect(
+      await liveness.stateOf({
+        executionId: ARN.replace('000Z', '001Z'),
+        process: { ...self, startedAt: '1' },
+      }),
+    ).toEqual({
+      state: 'over',
+      reason: `its process ${process.pid} is gone (the pid is another process now)`,
+    });
+    expect(
+      (await liveness.stateOf({ executionId: ARN, process: { ...self, host: `${self.host}-elsewhere` } }))
+        .state,
+    ).toBe('unknown');
+  });
+});
