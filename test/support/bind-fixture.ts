@@ -12,6 +12,7 @@ import {
   type TestDnsServer,
   txtReaders,
 } from './dns-fixture';
+import { type DnsDaemon, requireProgram, spawnDaemon, waitForZones } from './dns-process';
 
 export { DELEGATED_ZONE, DEMO_CNAMES, PRIMARY_ZONE };
 
@@ -20,6 +21,13 @@ export const freePort = freeDnsPort;
 
 export interface TestBind extends TestDnsServer {
   server: BindServer;
+  /**
+   * Stop named (SIGTERM) and keep its directory: the zones, and the delegated zone's journal
+   * with every update it took. Nothing answers on its port until {@link TestBind.restart}.
+   */
+  halt(): Promise<void>;
+  /** Start named again on the same port with the same configuration and directory (journal replayed). */
+  restart(): Promise<void>;
 }
 
 /** Start BIND with the demo zones (plus `extraCnames`) on a free loopback port, in a temp directory. */
@@ -57,6 +65,12 @@ export async function startTestBind(
     rmSync(directory, { recursive: true, force: true });
     throw error;
   }
+  let restarted: DnsDaemon | undefined;
+  const halt = async (): Promise<void> => {
+    await server.stop();
+    await restarted?.stop();
+    restarted = undefined;
+  };
   return {
     product: 'BIND 9',
     server,
@@ -67,8 +81,20 @@ export async function startTestBind(
     directory,
     logFile: server.logFile,
     ...txtReaders(server.address),
+    halt,
+    async restart() {
+      if (opts.separateDelegatedServer) throw new Error('restart() serves the single-server layout only');
+      await halt();
+      const daemon = spawnDaemon(
+        requireProgram('named', 'bind9'),
+        ['-g', '-4', '-n', '1', '-c', server.configFile],
+        { cwd: directory, logFile: join(directory, 'named-restarted.log') },
+      );
+      restarted = daemon;
+      await waitForZones(daemon, server.address, [PRIMARY_ZONE, DELEGATED_ZONE], 'BIND (restarted)');
+    },
     async stop() {
-      await server.stop();
+      await halt();
       rmSync(directory, { recursive: true, force: true });
     },
   };

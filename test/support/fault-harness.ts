@@ -1,0 +1,289 @@
+/**
+ * What the end-to-end fault tests share: a real BIND and Pebble on loopback, a work directory, a
+ * config writer for `certflow local --external`, in-process runs (runLocal) and runs of the CLI
+ * as a child process (for the faults that need a process to be killed or interrupted), and
+ * readers for what a user sees afterwards (alerts.jsonl, the pending values, the zone).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
+import { startTestBind, type TestBind } from './bind-fixture';
+import { opensslVerify } from './certificates';
+import { startTestPebble, type TestPebble } from './pebble-fixture';
+
+const REPO = resolve(__dirname, '..', '..');
+
+export interface Certificate {
+  name: string;
+  domains: string[];
+}
+
+export interface FaultServers {
+  bind: TestBind;
+  pebble: TestPebble;
+  workdir: string;
+  tsigFile: string;
+  /** `127.0.0.1:<BIND's port>`. */
+  dns: string;
+  stop(): Promise<void>;
+}
+
+/** The `_acme-challenge` CNAME of `name` (under example.test) into the delegated zone, as the demo zone has them. */
+export const cnameFor = (name: string) => ({
+  name: `_acme-challenge.${name}`,
+  target: `${name}.acme.certflow.test`,
+});
+
+/**
+ * BIND (demo zones plus `extraNames`' CNAMEs) and Pebble (no authorization reuse, so every order
+ * publishes and removes its own values; `pebbleEnv` on top), and a fresh work directory.
+ */
+export async function startFaultServers(
+  opts: { extraNames?: string[]; pebbleEnv?: Record<string, string>; workdirPrefix?: string } = {},
+): Promise<FaultServers> {
+  const workdir = mkdtempSync(join(tmpdir(), opts.workdirPrefix ?? 'certflow-faults-'));
+  const bind = await startTestBind({ extraCnames: (opts.extraNames ?? []).map(cnameFor) });
+  let pebble: TestPebble;
+  try {
+    pebble = await startTestPebble({
+      dnsServer: `127.0.0.1:${bind.address.port}`,
+      env: { PEBBLE_AUTHZREUSE: '0', ...opts.pebbleEnv },
+    });
+  } catch (error) {
+    await bind.stop();
+    throw error;
+  }
+  const tsigFile = join(workdir, 'tsig.key');
+  writeFileSync(tsigFile, `${bind.tsig.secret}\n`, { mode: 0o600 });
+  return {
+    bind,
+    pebble,
+    workdir,
+    tsigFile,
+    dns: `127.0.0.1:${bind.address.port}`,
+    async stop() {
+      await pebble.stop();
+      await bind.stop();
+    },
+  };
+}
+
+export interface ConfigOptions {
+  certificates: Certificate[];
+  /** The RFC 2136 server to send UPDATEs to. @default BIND */
+  updateServer?: string;
+  /** Authoritative servers checked for propagation and leftovers. @default [BIND] */
+  nameservers?: string[];
+  /** The ACME directory. @default Pebble's */
+  directory?: string;
+  timing?: Partial<{
+    propagationIntervalSeconds: number;
+    propagationMaxChecks: number;
+    orderIntervalSeconds: number;
+    orderMaxChecks: number;
+  }>;
+  maxConcurrency?: number;
+}
+
+/** Write `<workdir>/<name>.json`, a config for `certflow local --external` against these servers. */
+export function writeConfig(s: FaultServers, name: string, o: ConfigOptions): string {
+  const file = join(s.workdir, `${name}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        acme: {
+          directory: o.directory ?? s.pebble.directoryUrl,
+          email: 'ops@example.test',
+          termsOfServiceAgreed: true,
+          caBundleFile: s.pebble.caBundleFile,
+        },
+        delegation: {
+          zone: s.bind.delegatedZone,
+          domains: [s.bind.primaryZone],
+          nameservers: o.nameservers ?? [s.dns],
+          resolver: s.dns,
+        },
+        dns: {
+          provider: 'rfc2136',
+          server: o.updateServer ?? s.dns,
+          tsig: { name: s.bind.tsig.name, algorithm: 'hmac-sha256', secretFile: s.tsigFile },
+        },
+        timing: {
+          propagationIntervalSeconds: 1,
+          propagationMaxChecks: 10,
+          orderIntervalSeconds: 1,
+          orderMaxChecks: 30,
+          ...o.timing,
+        },
+        renewal: { useAri: false, ...(o.maxConcurrency ? { maxConcurrency: o.maxConcurrency } : {}) },
+        storage: { localDirectory: join(s.workdir, 'certs'), defaultStores: ['local'] },
+        certificates: o.certificates,
+      },
+      null,
+      2,
+    ),
+  );
+  return file;
+}
+
+export interface InProcessRun {
+  result: LocalRunResult;
+  lines: string[];
+  text: string;
+}
+
+/** `certflow local --external` in this process; `onLine` sees each line as it is printed. */
+export async function runInProcess(
+  s: FaultServers,
+  configFile: string,
+  opts: { force?: boolean; certificates?: string[]; onLine?: (line: string) => void; workdir?: string } = {},
+): Promise<InProcessRun> {
+  const lines: string[] = [];
+  const result = await runLocal({
+    workdir: opts.workdir ?? s.workdir,
+    configFile,
+    external: true,
+    force: opts.force,
+    certificates: opts.certificates,
+    out: (line) => {
+      lines.push(line);
+      opts.onLine?.(line);
+    },
+  });
+  return { result, lines, text: lines.join('\n') };
+}
+
+/** A `certflow local` child process. */
+export interface CliRun {
+  child: ChildProcess;
+  /** Everything it printed on stdout so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first stdout line matching `pattern` (rejects if the process exits first). */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves when it has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * `tsx bin/certflow.ts <args>` as a child process, as an operator runs it; the test's
+ * environment minus certflow's own variables, plus `env`.
+ */
+export function startCli(args: string[], env: Record<string, string> = {}): CliRun {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CERTFLOW_')));
+  const child = spawn(
+    join(REPO, 'node_modules', '.bin', 'tsx'),
+    [join(REPO, 'bin', 'certflow.ts'), ...args],
+    {
+      cwd: REPO,
+      env: { ...base, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  const watchers = new Set<() => void>();
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    for (const w of [...watchers]) w();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
+    child.on('exit', (code, signal) => {
+      done({ code, signal });
+      for (const w of [...watchers]) w();
+    });
+  });
+  let hasExited = false;
+  void exited.then(() => {
+    hasExited = true;
+  });
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    waitForLine(pattern, timeoutMs = 90_000) {
+      return new Promise((done, fail) => {
+        const timer = setTimeout(() => {
+          watchers.delete(check);
+          fail(
+            new Error(
+              `no line matching ${pattern} within ${timeoutMs} ms; stdout:\n${stdout}\nstderr:\n${stderr}`,
+            ),
+          );
+        }, timeoutMs);
+        const check = (): void => {
+          const line = stdout.split('\n').find((l) => pattern.test(l));
+          if (line !== undefined) {
+            clearTimeout(timer);
+            watchers.delete(check);
+            done(line);
+          } else if (hasExited || child.exitCode !== null || child.signalCode !== null) {
+            clearTimeout(timer);
+            watchers.delete(check);
+            fail(
+              new Error(`exited before a line matching ${pattern}; stdout:\n${stdout}\nstderr:\n${stderr}`),
+            );
+          }
+        };
+        watchers.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Every alert local mode wrote (`<workdir>/state/alerts.jsonl`), oldest first. */
+export function alerts(workdir: string): Record<string, unknown>[] {
+  const file = join(workdir, 'state', 'alerts.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The TXT values recorded as pending (written, not yet removed) in the work directory. */
+export function pendingValues(workdir: string): { fqdn: string; value: string; certificate: string }[] {
+  const dir = join(workdir, 'state', 'pending');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map(
+      (f) =>
+        JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
+          fqdn: string;
+          value: string;
+          certificate: string;
+        },
+    );
+}
+
+/** The AXFR of the delegated zone as `name=value` strings, sorted (for comparing sets). */
+export async function zoneValues(bind: TestBind): Promise<string[]> {
+  return (await bind.axfrTxt()).map((r) => `${r.name}=${r.value}`).sort();
+}
+
+/** How many values per name, from an AXFR or a pending list. */
+export function countByName(records: { name?: string; fqdn?: string }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of records) {
+    const name = (r.fqdn ?? r.name ?? '').replace(/\.$/, '');
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** `openssl verify` of `<workdir>/certs/live/<name>` against the running Pebble's root. */
+export async function verifyLive(s: FaultServers, name: string): Promise<string> {
+  const root = join(s.workdir, 'pebble-root.pem');
+  writeFileSync(root, await s.pebble.rootCertificatePem());
+  return opensslVerify(root, join(s.workdir, 'certs', 'live', name));
+}
