@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TsigKey } from '../../lambdas/adapters/dns/rfc2136/tsig';
@@ -28,6 +28,12 @@ export interface TestBind extends TestDnsServer {
   halt(): Promise<void>;
   /** Start named again on the same port with the same configuration and directory (journal replayed). */
   restart(): Promise<void>;
+  /**
+   * Kill named at once (SIGKILL, read from its pid file) and return only once it no longer
+   * serves: synchronous, so a test can stop the server between two states of a run from an
+   * output callback. Call {@link TestBind.halt} or `restart()` afterwards.
+   */
+  crash(): void;
 }
 
 /** Start BIND with the demo zones (plus `extraCnames`) on a free loopback port, in a temp directory. */
@@ -82,6 +88,23 @@ export async function startTestBind(
     logFile: server.logFile,
     ...txtReaders(server.address),
     halt,
+    crash() {
+      const pid = Number(readFileSync(join(directory, 'named.pid'), 'utf8').trim());
+      process.kill(pid, 'SIGKILL');
+      // Wait until it is gone or a zombie (its sockets closed); the kernel does this in a moment.
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        let state: string | undefined;
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+        } catch {
+          return;
+        }
+        if (state === 'Z' || state === 'X') return;
+      }
+      throw new Error(`named (pid ${pid}) did not die within 5 s of SIGKILL`);
+    },
     async restart() {
       if (opts.separateDelegatedServer) throw new Error('restart() serves the single-server layout only');
       await halt();
