@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRunLiveness, processStartTime } from '../../lambdas/adapters/pending/local-run-liveness';
@@ -47,6 +47,26 @@ describe('LocalRunLiveness', () => {
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
     expect(await liveness.stateOf(owner)).toEqual({ state: 'over', reason: `its process ${pid} is gone` });
+  });
+
+  it('an execution whose process exited but was never reaped (a zombie, as under an init that does not reap) is over', async () => {
+    // `sleep 0` exits at once; its parent execs into `sleep 5` and never waits for it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5']);
+    const pid = await new Promise<number>((resolve) =>
+      parent.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))),
+    );
+    let state = '';
+    for (let i = 0; i < 50 && state !== 'Z'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] ?? '';
+    }
+    expect(state).toBe('Z');
+    const owner = {
+      executionId: `${ARN}-zombie`,
+      process: { pid, startedAt: processStartTime(pid) ?? '?', host: hostname() },
+    };
+    expect(await liveness.stateOf(owner)).toEqual({ state: 'over', reason: `its process ${pid} is gone` });
+    parent.kill('SIGKILL');
   });
 
   it('a pid that now belongs to another process is over; another host cannot be told', async () => {

@@ -13,24 +13,34 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RunLiveness, RunOwner, RunStatus } from '../../core/ports';
 
-/** The start time of a process in clock ticks since boot (`/proc/<pid>/stat` field 22), if readable. */
-export function processStartTime(pid: number): string | undefined {
+/** `/proc/<pid>/stat` after the command name: field 3 (state) onwards, if readable. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
 }
 
+/** The start time of a process in clock ticks since boot (`/proc/<pid>/stat` field 22), if readable. */
+export function processStartTime(pid: number): string | undefined {
+  return statFields(pid)?.[19];
+}
+
+/**
+ * Whether the process exists and has not exited. A zombie (state Z: exited, not yet reaped by its
+ * parent; in a container whose init does not reap, it may stay so for good) has exited: its run
+ * is over, though `kill(pid, 0)` still succeeds.
+ */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
+    if ((error as { code?: string }).code !== 'EPERM') return false;
   }
+  const state = statFields(pid)?.[0];
+  return state !== 'Z' && state !== 'X';
 }
 
 /** Statuses a local execution ends with (lib/local/execute.ts, Step Functions' words). */
