@@ -156,7 +156,7 @@ export async function runInProcess(
   return { result, lines, text: lines.join('\n') };
 }
 
-/** A `certflow local` child process. */
+/** A `certflow` CLI child process, in its own process group (as a shell runs a command). */
 export interface CliRun {
   child: ChildProcess;
   /** Everything it printed on stdout so far. */
@@ -164,27 +164,39 @@ export interface CliRun {
   stderr(): string;
   /** Resolves with the first stdout line matching `pattern` (rejects if the process exits first). */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /**
+   * Send `signal` to its whole process group, as a terminal sends Ctrl-C (SIGINT) to the
+   * foreground job, or as `kill -9 -<pgid>` kills it.
+   */
+  signal(signal: NodeJS.Signals): void;
   /** Resolves when it has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+const runningClis = new Set<CliRun>();
+
 /**
- * `tsx bin/certflow.ts <args>` as a child process, as an operator runs it; the test's
- * environment minus certflow's own variables, plus `env`.
+ * `bin/certflow.ts <args>` as a child process, as an operator runs it, with the test's
+ * environment minus certflow's own variables, plus `env`. It runs as one node process with tsx's
+ * hooks (`node --require tsx/cjs --import tsx/esm`), not under the `tsx` command: on SIGINT and
+ * SIGTERM that command gives its child 30 ms to acknowledge over IPC, then 30 ms more, then
+ * SIGKILLs it (tsx 4 `relaySignalToChild`), so a busy run would be killed, not interrupted.
  */
 export function startCli(args: string[], env: Record<string, string> = {}): CliRun {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CERTFLOW_')));
   const child = spawn(
-    join(REPO, 'node_modules', '.bin', 'tsx'),
-    [join(REPO, 'bin', 'certflow.ts'), ...args],
+    process.execPath,
+    ['--require', 'tsx/cjs', '--import', 'tsx/esm', join(REPO, 'bin', 'certflow.ts'), ...args],
     {
       cwd: REPO,
       env: { ...base, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     },
   );
   let stdout = '';
   let stderr = '';
+  let hasExited = false;
   const watchers = new Set<() => void>();
   child.stdout?.on('data', (d: Buffer) => {
     stdout += d.toString();
@@ -195,21 +207,40 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliR
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
     child.on('exit', (code, signal) => {
+      hasExited = true;
       done({ code, signal });
       for (const w of [...watchers]) w();
     });
   });
-  let hasExited = false;
-  void exited.then(() => {
-    hasExited = true;
-  });
-  return {
+  const run: CliRun = {
     child,
     stdout: () => stdout,
     stderr: () => stderr,
     exited,
+    signal(signal) {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // the group is gone already
+      }
+    },
     waitForLine(pattern, timeoutMs = 90_000) {
       return new Promise((done, fail) => {
+        const check = (): void => {
+          const line = stdout.split('\n').find((l) => pattern.test(l));
+          if (line !== undefined) {
+            clearTimeout(timer);
+            watchers.delete(check);
+            done(line);
+          } else if (hasExited) {
+            clearTimeout(timer);
+            watchers.delete(check);
+            fail(
+              new Error(`exited before a line matching ${pattern}; stdout:\n${stdout}\nstderr:\n${stderr}`),
+            );
+          }
+        };
         const timer = setTimeout(() => {
           watchers.delete(check);
           fail(
@@ -218,25 +249,21 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliR
             ),
           );
         }, timeoutMs);
-        const check = (): void => {
-          const line = stdout.split('\n').find((l) => pattern.test(l));
-          if (line !== undefined) {
-            clearTimeout(timer);
-            watchers.delete(check);
-            done(line);
-          } else if (hasExited || child.exitCode !== null || child.signalCode !== null) {
-            clearTimeout(timer);
-            watchers.delete(check);
-            fail(
-              new Error(`exited before a line matching ${pattern}; stdout:\n${stdout}\nstderr:\n${stderr}`),
-            );
-          }
-        };
         watchers.add(check);
         check();
       });
     },
   };
+  runningClis.add(run);
+  void exited.then(() => runningClis.delete(run));
+  return run;
+}
+
+/** SIGKILL every CLI child still running (for afterAll: a failed test leaves nothing behind). */
+export async function killClis(): Promise<void> {
+  const all = [...runningClis];
+  for (const run of all) run.signal('SIGKILL');
+  await Promise.all(all.map((r) => r.exited));
 }
 
 /** Every alert local mode wrote (`<workdir>/state/alerts.jsonl`), oldest first. */
