@@ -85,6 +85,8 @@ export interface ConfigOptions {
     orderMaxChecks: number;
   }>;
   maxConcurrency?: number;
+  /** Where the local store writes. @default `<workdir>/certs` */
+  storeDirectory?: string;
 }
 
 /** Write `<workdir>/<name>.json`, a config for `certflow local --external` against these servers. */
@@ -119,7 +121,7 @@ export function writeConfig(s: FaultServers, name: string, o: ConfigOptions): st
           ...o.timing,
         },
         renewal: { useAri: false, ...(o.maxConcurrency ? { maxConcurrency: o.maxConcurrency } : {}) },
-        storage: { localDirectory: join(s.workdir, 'certs'), defaultStores: ['local'] },
+        storage: { localDirectory: o.storeDirectory ?? join(s.workdir, 'certs'), defaultStores: ['local'] },
         certificates: o.certificates,
       },
       null,
