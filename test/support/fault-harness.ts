@@ -78,6 +78,8 @@ export interface ConfigOptions {
   nameservers?: string[];
   /** The ACME directory. @default Pebble's */
   directory?: string;
+  /** The CA bundle trusted for the directory's TLS. @default Pebble's */
+  caBundleFile?: string;
   timing?: Partial<{
     propagationIntervalSeconds: number;
     propagationMaxChecks: number;
@@ -100,7 +102,7 @@ export function writeConfig(s: FaultServers, name: string, o: ConfigOptions): st
           directory: o.directory ?? s.pebble.directoryUrl,
           email: 'ops@example.test',
           termsOfServiceAgreed: true,
-          caBundleFile: s.pebble.caBundleFile,
+          caBundleFile: o.caBundleFile ?? s.pebble.caBundleFile,
         },
         delegation: {
           zone: s.bind.delegatedZone,
