@@ -27,7 +27,8 @@ describe('fault: the answer to finalize is lost', () => {
   const WWW = { name: 'www', domains: ['www.example.test'] };
   const live = () => join(s.workdir, 'certs', 'live', 'www');
   const versions = () => readdirSync(join(s.workdir, 'certs', 'archive', 'www')).length;
-  const isFinalize = (method: string, path: string) => method === 'POST' && path.startsWith('/finalize-order/');
+  const isFinalize = (method: string, path: string) =>
+    method === 'POST' && path.startsWith('/finalize-order/');
 
   beforeAll(async () => {
     s = await startFaultServers({ workdirPrefix: 'certflow-faults-finalize-' });

@@ -60,7 +60,7 @@ export async function startAcmeProxy(options: {
             path,
             headers,
             ca: upstreamCa,
-              agent: false,
+            agent: false,
           },
           (answer) => {
             const body: Buffer[] = [];

@@ -318,3 +318,17 @@ export async function verifyLive(s: FaultServers, name: string): Promise<string>
   writeFileSync(root, await s.pebble.rootCertificatePem());
   return opensslVerify(root, join(s.workdir, 'certs', 'live', name));
 }
+
+/** `n value` / `n values`, as certflow's reports count them. */
+export const valuesText = (n: number): string => `${n} value${n === 1 ? '' : 's'}`;
+
+/**
+ * What a run wrote and did not remove, counted by name, read from its own pending records (the
+ * record is made before the value is written). Tests compare reports with this rather than with
+ * fixed numbers: Pebble reuses a valid authorization now and then even with
+ * `PEBBLE_AUTHZREUSE=0` (its check is `rand.Intn(100) > percent`), and a reused authorization
+ * needs no TXT value.
+ */
+export function writtenByName(workdir: string): Record<string, number> {
+  return countByName(pendingValues(workdir));
+}
