@@ -144,9 +144,16 @@ export interface PendingRecordStore {
 /** Whether the run that owns a value can still remove it itself. */
 export type RunState = 'running' | 'over' | 'unknown';
 
-/** Tells whether a run is still going (local: its process; AWS: the execution's status). */
+/** A run's state, and what showed it (for reports: "its process 1234 is gone"). */
+export interface RunStatus {
+  state: RunState;
+  /** A short clause saying how the state was known, e.g. `its execution ended SUCCEEDED`. */
+  reason: string;
+}
+
+/** Tells whether a run is still going (local: its process and its execution record; AWS: the execution's status). */
 export interface RunLiveness {
-  stateOf(owner: RunOwner): Promise<RunState>;
+  stateOf(owner: RunOwner): Promise<RunStatus>;
   /** The process identity to record as a value's owner (local mode), or undefined (AWS). */
   currentProcess(): RunOwner['process'] | undefined;
 }
@@ -241,8 +248,8 @@ export interface RunSummary {
   /** Issued certificates whose Cleanup left TXT values behind (the first few; `warningCount` counts all). */
   warnings: ValuesLeftBehind[];
   warningCount?: number;
-  /** Values of earlier runs that this run's sweep removed (the first few; `sweptCount` counts all). */
-  swept: { fqdn: string; values: number; certificate: string; executionId: string }[];
+  /** Values of earlier runs that this run's sweep removed, with why their run counts as over (the first few; `sweptCount` counts all). */
+  swept: { fqdn: string; values: number; certificate: string; executionId: string; reason?: string }[];
   sweptCount?: number;
   /** Why the run-start sweep failed, when it did (earlier values stay for the next run). */
   sweepFailed?: string;

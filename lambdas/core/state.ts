@@ -224,8 +224,11 @@ export interface SweepInput {
 
 /** What a sweep found: values whose run was over, removed; and what it could not decide. */
 export interface SweepResult {
-  /** The first {@link PAYLOAD_BOUNDS.sweptListed} removals; `removedCount` counts them all. */
-  removed: { fqdn: string; values: number; certificate: string; executionId: string }[];
+  /**
+   * The first {@link PAYLOAD_BOUNDS.sweptListed} removals (`removedCount` counts them all);
+   * `reason`: why the owning run counts as over (its process is gone, its execution ended, ...).
+   */
+  removed: { fqdn: string; values: number; certificate: string; executionId: string; reason: string }[];
   removedCount?: number;
   /** Values whose run is still going (left alone). */
   stillRunning: number;

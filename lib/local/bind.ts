@@ -6,6 +6,7 @@ import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
 import { isAtOrBelow } from '../../lambdas/core/dns/names';
 import { LocalServerError } from '../../lambdas/core/errors';
 import type { ServerAddress } from '../../lambdas/core/ports';
+import { OWNED_SERVER_SPAWN, ownedServerCommand } from './server-process';
 
 /** A TSIG key for the local BIND (RFC 8945). */
 export interface BindTsigKey {
@@ -267,9 +268,13 @@ async function launchNamed(
   const logFd = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(named, ['-g', '-4', '-n', '1', '-c', configFile], {
+    // Owned by this process: its own process group (Ctrl-C must not stop named before an
+    // interrupted run has removed its TXT values; the run stops it), and it dies with us.
+    const command = ownedServerCommand(named, ['-g', '-4', '-n', '1', '-c', configFile]);
+    child = spawn(command.command, command.args, {
       stdio: ['ignore', logFd, logFd],
       cwd: directory,
+      ...OWNED_SERVER_SPAWN,
     });
   } finally {
     closeSync(logFd);

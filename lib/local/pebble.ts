@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { LocalServerError } from '../../lambdas/core/errors';
 import { freeTcpPort } from './ports';
 import { findExecutable, INSTALL_COMMAND } from './prerequisites';
+import { OWNED_SERVER_SPAWN, ownedServerCommand } from './server-process';
 
 export interface PebbleOptions {
   /** A directory for Pebble's configuration, TLS files and log (created if missing). */
@@ -110,10 +111,14 @@ export async function startPebble(options: PebbleOptions): Promise<PebbleServer>
   const logFd = openSync(logFile, 'a', 0o644);
   let child: ChildProcess;
   try {
-    child = spawn(binary, ['-config', configFile, '-dnsserver', options.dnsServer], {
+    // Owned by this process like named (lib/local/server-process.ts): Ctrl-C reaches only the
+    // run, which stops it; and it dies with us.
+    const command = ownedServerCommand(binary, ['-config', configFile, '-dnsserver', options.dnsServer]);
+    child = spawn(command.command, command.args, {
       cwd: directory,
       env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', ...options.env },
       stdio: ['ignore', logFd, logFd],
+      ...OWNED_SERVER_SPAWN,
     });
   } finally {
     closeSync(logFd);

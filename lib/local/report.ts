@@ -139,7 +139,7 @@ export function report(
   if (!compact) for (const skip of summary.skipped) out(`NOT DUE  ${skip.certificate}: ${skip.reason}`);
   for (const swept of summary.swept ?? []) {
     out(
-      `SWEPT    ${swept.fqdn} (${swept.values} value${swept.values === 1 ? '' : 's'}) of ${swept.certificate}, left by ${swept.executionId}, which is over`,
+      `SWEPT    ${swept.fqdn} (${swept.values} value${swept.values === 1 ? '' : 's'}) of ${swept.certificate}, left by ${swept.executionId}, which is over: ${swept.reason ?? 'its run ended'}`,
     );
   }
   if (summary.sweepFailed)

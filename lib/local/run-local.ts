@@ -237,7 +237,8 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       process.off('SIGTERM', onSignal);
     }
     // These executions are over: a later run may sweep what they left (even in this process).
-    for (const arn of [executionArn, ...batches.map((b) => b.arn)]) markExecutionEnded(stateDirectory, arn);
+    markExecutionEnded(stateDirectory, executionArn, execution.status);
+    for (const b of batches) markExecutionEnded(stateDirectory, b.arn, b.execution?.status ?? 'ABORTED');
     if (interrupted) {
       // The same sweep a later run would do, for the values this run's batches wrote, now.
       let n = 0;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TsigKey } from '../../lambdas/adapters/dns/rfc2136/tsig';
@@ -12,6 +12,7 @@ import {
   type TestDnsServer,
   txtReaders,
 } from './dns-fixture';
+import { type DnsDaemon, requireProgram, spawnDaemon, waitForZones } from './dns-process';
 
 export { DELEGATED_ZONE, DEMO_CNAMES, PRIMARY_ZONE };
 
@@ -20,6 +21,19 @@ export const freePort = freeDnsPort;
 
 export interface TestBind extends TestDnsServer {
   server: BindServer;
+  /**
+   * Stop named (SIGTERM) and keep its directory: the zones, and the delegated zone's journal
+   * with every update it took. Nothing answers on its port until {@link TestBind.restart}.
+   */
+  halt(): Promise<void>;
+  /** Start named again on the same port with the same configuration and directory (journal replayed). */
+  restart(): Promise<void>;
+  /**
+   * Kill named at once (SIGKILL, read from its pid file) and return only once it no longer
+   * serves: synchronous, so a test can stop the server between two states of a run from an
+   * output callback. Call {@link TestBind.halt} or `restart()` afterwards.
+   */
+  crash(): void;
 }
 
 /** Start BIND with the demo zones (plus `extraCnames`) on a free loopback port, in a temp directory. */
@@ -57,6 +71,12 @@ export async function startTestBind(
     rmSync(directory, { recursive: true, force: true });
     throw error;
   }
+  let restarted: DnsDaemon | undefined;
+  const halt = async (): Promise<void> => {
+    await server.stop();
+    await restarted?.stop();
+    restarted = undefined;
+  };
   return {
     product: 'BIND 9',
     server,
@@ -67,8 +87,37 @@ export async function startTestBind(
     directory,
     logFile: server.logFile,
     ...txtReaders(server.address),
+    halt,
+    crash() {
+      const pid = Number(readFileSync(join(directory, 'named.pid'), 'utf8').trim());
+      process.kill(pid, 'SIGKILL');
+      // Wait until it is gone or a zombie (its sockets closed); the kernel does this in a moment.
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        let state: string | undefined;
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+        } catch {
+          return;
+        }
+        if (state === 'Z' || state === 'X') return;
+      }
+      throw new Error(`named (pid ${pid}) did not die within 5 s of SIGKILL`);
+    },
+    async restart() {
+      if (opts.separateDelegatedServer) throw new Error('restart() serves the single-server layout only');
+      await halt();
+      const daemon = spawnDaemon(
+        requireProgram('named', 'bind9'),
+        ['-g', '-4', '-n', '1', '-c', server.configFile],
+        { cwd: directory, logFile: join(directory, 'named-restarted.log') },
+      );
+      restarted = daemon;
+      await waitForZones(daemon, server.address, [PRIMARY_ZONE, DELEGATED_ZONE], 'BIND (restarted)');
+    },
     async stop() {
-      await server.stop();
+      await halt();
       rmSync(directory, { recursive: true, force: true });
     },
   };

@@ -130,7 +130,10 @@ export class SnsAlerter implements Alerter {
       lines.push(
         '',
         'Removed values left by earlier runs:',
-        ...swept.map((w) => `  - ${w.fqdn} (${w.values}) of ${w.certificate}, written by ${w.executionId}`),
+        ...swept.map(
+          (w) =>
+            `  - ${w.fqdn} (${w.values}) of ${w.certificate}, written by ${w.executionId}${w.reason ? ` (${w.reason})` : ''}`,
+        ),
         ...more(swept.length, sweptCount),
       );
     }

@@ -1,5 +1,5 @@
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { RunLiveness, RunOwner, RunState } from '../../core/ports';
+import type { RunLiveness, RunOwner, RunStatus } from '../../core/ports';
 import { errorNameOf } from '../aws/retry';
 
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
@@ -17,13 +17,18 @@ export class SfnRunLiveness implements RunLiveness {
     return undefined;
   }
 
-  async stateOf(owner: RunOwner): Promise<RunState> {
-    if (!EXECUTION_ARN.test(owner.executionId)) return 'unknown';
+  async stateOf(owner: RunOwner): Promise<RunStatus> {
+    if (!EXECUTION_ARN.test(owner.executionId))
+      return { state: 'unknown', reason: 'its owner is not a Step Functions execution ARN' };
     try {
       const res = await this.client.send(new DescribeExecutionCommand({ executionArn: owner.executionId }));
-      return res.status === 'RUNNING' || res.status === 'PENDING_REDRIVE' ? 'running' : 'over';
+      return res.status === 'RUNNING' || res.status === 'PENDING_REDRIVE'
+        ? { state: 'running', reason: `its execution is ${res.status}` }
+        : { state: 'over', reason: `its execution ended ${res.status}` };
     } catch (error) {
-      return errorNameOf(error) === 'ExecutionDoesNotExist' ? 'over' : 'unknown';
+      return errorNameOf(error) === 'ExecutionDoesNotExist'
+        ? { state: 'over', reason: 'Step Functions no longer knows its execution (past retention)' }
+        : { state: 'unknown', reason: `DescribeExecution failed (${errorNameOf(error)})` };
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { PendingRecord, TxtRecord } from '../ports';
+import type { PendingRecord, RunStatus, TxtRecord } from '../ports';
 import { type CertificateItem, PAYLOAD_BOUNDS, type SweepInput, type SweepResult } from '../state';
 import { runOwner, type StepContext } from './context';
 
@@ -33,16 +33,17 @@ export function countByName(records: readonly TxtRecord[]): { fqdn: string; valu
   return [...counts].map(([fqdn, values]) => ({ fqdn, values }));
 }
 
-/**
- * The run-start sweep: every pending value whose run is over (its process is gone; its
- * execution is no longer RUNNING; by age, {@link ABANDONED_AFTER_MS}, only where neither can be
- * known) is removed from the zone and forgotten, and reported. Values of runs still going, and
- * of runs whose state cannot be told yet, are left alone and counted.
- * The sweeping execution's own values (none yet) are never touched.
- */
 /** A value whose owner cannot be checked is treated as abandoned after this long (a run's timeout is 6 h). */
 export const ABANDONED_AFTER_MS = 24 * 3600 * 1000;
 
+/**
+ * The run-start sweep: every pending value whose run is over (its process is gone or its local
+ * execution record says it ended; its execution is no longer RUNNING; by age,
+ * {@link ABANDONED_AFTER_MS}, only where neither can be known) is removed from the zone and
+ * forgotten, and reported with why its run counts as over. Values of runs still going, and
+ * of runs whose state cannot be told yet, are left alone and counted.
+ * The sweeping execution's own values (none yet) are never touched.
+ */
 export async function sweepLeftovers(input: SweepInput, ctx: StepContext): Promise<SweepResult> {
   const pending = await ctx.pendingRecords().list();
   const byOwner = new Map<string, PendingRecord[]>();
@@ -55,10 +56,17 @@ export async function sweepLeftovers(input: SweepInput, ctx: StepContext): Promi
   }
   const result: SweepResult = { removed: [], stillRunning: 0, undecided: 0 };
   for (const [executionId, records] of byOwner) {
-    let state = executionId === input.alsoOver ? 'over' : await ctx.runLiveness().stateOf(records[0].owner);
+    const status: RunStatus =
+      executionId === input.alsoOver
+        ? { state: 'over', reason: 'its run was interrupted' }
+        : await ctx.runLiveness().stateOf(records[0].owner);
+    let { state, reason } = status;
     // By age only where the owner's state cannot be known.
     const newest = Math.max(...records.map((r) => Date.parse(r.writtenAt) || 0));
-    if (state === 'unknown' && ctx.now().getTime() - newest > ABANDONED_AFTER_MS) state = 'over';
+    if (state === 'unknown' && ctx.now().getTime() - newest > ABANDONED_AFTER_MS) {
+      state = 'over';
+      reason = `${reason}; written more than ${ABANDONED_AFTER_MS / 3600_000} h ago`;
+    }
     if (state === 'running') {
       result.stillRunning += records.length;
       continue;
@@ -74,7 +82,7 @@ export async function sweepLeftovers(input: SweepInput, ctx: StepContext): Promi
     for (const r of records) certificates.set(r.certificate, [...(certificates.get(r.certificate) ?? []), r]);
     for (const [certificate, own] of certificates) {
       for (const { fqdn, values: n } of countByName(own)) {
-        result.removed.push({ fqdn, values: n, certificate, executionId });
+        result.removed.push({ fqdn, values: n, certificate, executionId, reason });
       }
     }
   }

@@ -9,7 +9,7 @@ export const runLivenessWiring: Wiring<'runLiveness'> = ({ mode }) => {
   return () => {
     if (liveness) return liveness;
     if (mode === 'local') {
-      liveness = new LocalRunLiveness(localStateDirectory());
+      liveness = new LocalRunLiveness({ stateDirectory: localStateDirectory() });
     } else {
       const { SfnRunLiveness } =
         require('../../adapters/pending/sfn-run-liveness') as typeof import('../../adapters/pending/sfn-run-liveness');
