@@ -5,6 +5,7 @@ import { expandCertificates } from '../lambdas/core/config/compact';
 import { arr, obj, str } from '../lambdas/core/config/loose';
 import { ACM_KEY_TYPES, type CertflowConfig } from '../lambdas/core/config/schema';
 import { ConfigError, type ConfigProblem } from '../lambdas/core/errors';
+import { callIntervalMs } from '../lambdas/core/renewal/request-pacing';
 import {
   certificateEventBudget,
   certificateFitsABatch,
@@ -14,6 +15,7 @@ import {
   PLANNED_PAYLOAD_BYTES,
   runStateBytesBound,
 } from './state-machine/limits';
+import { STEP_SETTINGS } from './state-machine/step-settings';
 
 /** Properties of the {@link Certflow} construct. */
 export interface CertflowProps {
@@ -218,6 +220,25 @@ export function deploymentProblems(input: unknown): ConfigProblem[] {
       path: 'certificates',
       message: `${names.length} certificates do not fit one run at this timing: ${certificatesPerBatch(checks)} per batch execution, at most ${capacity} per run; lower timing.propagationMaxChecks / timing.orderMaxChecks, or deploy several stacks`,
     });
+  }
+  // Route 53 pacing: the largest certificate's writes (a read per name and a change per 20 names,
+  // each spaced by the per-function interval) must fit well inside PublishRecords' timeout.
+  if (dns.provider === 'route53') {
+    const renewal = obj(root.renewal);
+    const concurrency =
+      (typeof renewal.maxConcurrency === 'number' ? renewal.maxConcurrency : 4) *
+      (typeof renewal.batchConcurrency === 'number' ? renewal.batchConcurrency : 1);
+    const rate = typeof dns.requestsPerSecond === 'number' ? dns.requestsPerSecond : 3;
+    const interval = callIntervalMs(rate, concurrency);
+    const largest = Math.max(0, ...arr(root.certificates).map((c) => arr(obj(c).domains).length));
+    const seconds = ((largest + Math.ceil(largest / 20)) * interval) / 1000;
+    const budget = STEP_SETTINGS.PublishRecords.timeoutSeconds / 2;
+    if (seconds > budget) {
+      problems.push({
+        path: 'renewal.maxConcurrency',
+        message: `with ${concurrency} certificates in flight sharing ${rate} Route 53 requests per second, each function may call Route 53 once every ${interval} ms, so writing the largest certificate's ${largest} names takes ${Math.round(seconds)} s, more than the ${budget} s planned inside PublishRecords' timeout; lower renewal.maxConcurrency or renewal.batchConcurrency, raise dns.requestsPerSecond (at most 5, the account's whole quota), or split the certificate`,
+      });
+    }
   }
   const bytes = runStateBytesBound(names, checks);
   if (bytes > PLANNED_PAYLOAD_BYTES) {

@@ -17,12 +17,12 @@ export interface StepSettings {
 export const STEP_SETTINGS: Record<TaskStep, StepSettings> = {
   SelectDue: { memoryMb: 512, timeoutSeconds: 300 },
   CreateOrder: { memoryMb: 512, timeoutSeconds: 120 },
-  PublishRecords: { memoryMb: 512, timeoutSeconds: 120 },
+  PublishRecords: { memoryMb: 512, timeoutSeconds: 300 },
   CheckPropagation: { memoryMb: 512, timeoutSeconds: 120 },
   AnswerChallenges: { memoryMb: 512, timeoutSeconds: 60 },
   CheckOrder: { memoryMb: 512, timeoutSeconds: 60 },
   FinalizeAndStore: { memoryMb: 1024, timeoutSeconds: 180 },
-  Cleanup: { memoryMb: 512, timeoutSeconds: 120 },
+  Cleanup: { memoryMb: 512, timeoutSeconds: 300 },
   RecordFailure: { memoryMb: 256, timeoutSeconds: 30 },
   Summarize: { memoryMb: 256, timeoutSeconds: 60 },
 };

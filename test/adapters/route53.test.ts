@@ -403,6 +403,41 @@ describe('Route53Provider: change status', () => {
   });
 });
 
+describe('Route53Provider: pacing within the account request rate', () => {
+  it('spaces every call (retries included) at least minIntervalMs apart', async () => {
+    const at: number[] = [];
+    const zone = useFakeZone();
+    route53.on(ListResourceRecordSetsCommand).callsFake((input) => {
+      at.push(Date.now());
+      return zone.list(input);
+    });
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .callsFakeOnce(() => {
+        at.push(Date.now());
+        throw throttlingError();
+      })
+      .callsFake((input) => {
+        at.push(Date.now());
+        return zone.change(input);
+      });
+    const fqdns = ['a', 'b', 'c'].map((l) => `${l}.${ZONE}`);
+    await provider({ minIntervalMs: 100 }).addTxtValues(fqdns.map((fqdn) => ({ fqdn, value: APEX_VALUE })));
+    // three reads, one throttled change and its retry
+    expect(at).toHaveLength(5);
+    const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(95);
+  });
+
+  it('without minIntervalMs, calls go at once', async () => {
+    useFakeZone();
+    const started = Date.now();
+    const fqdns = ['a', 'b', 'c', 'd', 'e'].map((l) => `${l}.${ZONE}`);
+    await provider().addTxtValues(fqdns.map((fqdn) => ({ fqdn, value: APEX_VALUE })));
+    expect(Date.now() - started).toBeLessThan(400);
+  });
+});
+
 describe('Route53Provider: throttling and errors', () => {
   it('retries throttled calls with backoff and then succeeds', async () => {
     route53.on(ListResourceRecordSetsCommand).rejectsOnce(priorRequestNotComplete()).resolves(listed([]));

@@ -161,6 +161,24 @@ describe('deploymentProblems (raw input, as bin/app.ts lists them next to schema
     expect(deploymentProblems({ ...base, certificates: certificates(800, long(63)) })).toEqual([]);
   });
 
+  it("refuses a concurrency at which the largest certificate's Route 53 writes, paced, could not fit PublishRecords' timeout", () => {
+    const hundred = Array.from({ length: 100 }, (_, i) => `host-${i}.example.com`);
+    const config = (renewal: Record<string, number>) => ({
+      dns: { provider: 'route53', hostedZoneId: 'Z1' },
+      renewal,
+      certificates: [{ name: 'big', domains: hundred }],
+    });
+    // 4 x 1 in flight at 3 requests/s: a call every 1334 ms, 105 calls in 140 s (of 150 s planned)
+    expect(deploymentProblems(config({ maxConcurrency: 4 }))).toEqual([]);
+    expect(deploymentProblems(config({ maxConcurrency: 4, batchConcurrency: 2 }))).toEqual([
+      {
+        path: 'renewal.maxConcurrency',
+        message:
+          "with 8 certificates in flight sharing 3 Route 53 requests per second, each function may call Route 53 once every 2667 ms, so writing the largest certificate's 100 names takes 280 s, more than the 150 s planned inside PublishRecords' timeout; lower renewal.maxConcurrency or renewal.batchConcurrency, raise dns.requestsPerSecond (at most 5, the account's whole quota), or split the certificate",
+      },
+    ]);
+  });
+
   it('puts nothing per certificate in the 4 KB Lambda environment (configuration in a layer, secrets by prefix)', () => {
     const certificates = Array.from({ length: 40 }, (_, i) => ({
       name: `certificate-${i}`,

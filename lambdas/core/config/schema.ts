@@ -109,6 +109,11 @@ const route53 = z.strictObject({
     z.string().check(z.regex(/^Z[A-Z0-9]{1,32}$/, 'a Route 53 hosted zone id such as "Z0123456789ABC"')),
   ),
   createHostedZone: z._default(z.boolean(), false),
+  /**
+   * certflow's share of Route 53's 5 requests per second per account: each function paces its
+   * calls so that all certificates in flight together stay within it (lambdas/core/renewal/request-pacing.ts).
+   */
+  requestsPerSecond: z._default(z.number().check(z.gte(0.5), z.lte(5)), 3),
 });
 
 const certificate = z.strictObject({

@@ -3,6 +3,7 @@ import { readTsigSecret } from '../../adapters/dns/rfc2136/tsig-secret';
 import { parseServerAddress } from '../../core/dns/dns-client';
 import { ConfigError } from '../../core/errors';
 import type { DnsProvider } from '../../core/ports';
+import { callIntervalMs } from '../../core/renewal/request-pacing';
 import { ENV } from '../env';
 import { route53Client } from './aws-clients';
 import type { Wiring } from './types';
@@ -38,7 +39,16 @@ export const dnsProviderWiring: Wiring<'dnsProvider'> = ({ config, mode }) => {
     }
     const { Route53Provider } =
       require('../../adapters/dns/route53/route53-provider') as typeof import('../../adapters/dns/route53/route53-provider');
-    provider = new Route53Provider({ client: route53Client(), hostedZoneId, zone: config.delegation.zone });
+    provider = new Route53Provider({
+      client: route53Client(),
+      hostedZoneId,
+      zone: config.delegation.zone,
+      // All certificates in flight share certflow's part of the account's Route 53 rate.
+      minIntervalMs: callIntervalMs(
+        dns.requestsPerSecond,
+        config.renewal.maxConcurrency * config.renewal.batchConcurrency,
+      ),
+    });
     return provider;
   };
 };

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { DnsProviderError, DnsProviderThrottledError } from '../../../core/errors';
 import type { ChangeStatusReporter, DnsProvider, TxtRecord } from '../../../core/ports';
+import { Pacer } from '../../../core/renewal/request-pacing';
 import {
   type BackoffOptions,
   backoff,
@@ -39,6 +40,11 @@ export interface Route53ProviderOptions {
   maxAttempts?: number;
   /** Base of the full-jitter exponential backoff, in milliseconds. Default 200. */
   baseDelayMs?: number;
+  /**
+   * Least time between two API calls of this provider (each attempt counts), so that all
+   * invocations at once stay within the account's Route 53 request rate. Default 0 (no pacing).
+   */
+  minIntervalMs?: number;
 }
 
 /** Names written per change batch: keeps a batch well inside Route 53's 1000-record / 32000-character limits. */
@@ -82,6 +88,7 @@ export class Route53Provider implements DnsProvider, ChangeStatusReporter {
   private readonly ttl: number;
   private readonly maxAttempts: number;
   private readonly backoff: BackoffOptions;
+  private readonly pacer: Pacer | undefined;
 
   constructor(options: Route53ProviderOptions) {
     const hostedZoneId = String(options.hostedZoneId ?? '').replace(/^\/hostedzone\//, '');
@@ -115,6 +122,14 @@ export class Route53Provider implements DnsProvider, ChangeStatusReporter {
     this.ttl = ttl;
     this.maxAttempts = maxAttempts;
     this.backoff = { maxAttempts, baseDelayMs, maxDelayMs: Math.max(baseDelayMs, 5000) };
+    const minIntervalMs = options.minIntervalMs ?? 0;
+    this.pacer = minIntervalMs > 0 ? new Pacer(minIntervalMs) : undefined;
+  }
+
+  /** Every API call (each attempt) waits for its turn (see {@link Route53ProviderOptions.minIntervalMs}). */
+  private paced<T>(call: () => Promise<T>): () => Promise<T> {
+    const pacer = this.pacer;
+    return pacer ? () => pacer.next().then(call) : call;
   }
 
   /**
@@ -229,13 +244,14 @@ export class Route53Provider implements DnsProvider, ChangeStatusReporter {
       if (changes.length === 0) return undefined;
       try {
         const res = await retryWhile(
-          () =>
+          this.paced(() =>
             this.client.send(
               new ChangeResourceRecordSetsCommand({
                 HostedZoneId: this.hostedZoneId,
                 ChangeBatch: { Comment: `certflow ${operation}`, Changes: changes },
               }),
             ),
+          ),
           isThrottlingError,
           this.backoff,
         );
@@ -292,7 +308,7 @@ export class Route53Provider implements DnsProvider, ChangeStatusReporter {
   /** One API call with throttling retries; any failure translated into a named error. */
   private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {
     try {
-      return await retryWhile(call, isThrottlingError, this.backoff);
+      return await retryWhile(this.paced(call), isThrottlingError, this.backoff);
     } catch (error) {
       throw this.translate(operation, error, this.maxAttempts);
     }
