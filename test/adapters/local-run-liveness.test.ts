@@ -82,8 +82,12 @@ describe('LocalRunLiveness', () => {
       reason: `its process ${process.pid} is gone (the pid is another process now)`,
     });
     expect(
-      (await liveness.stateOf({ executionId: ARN, process: { ...self, host: `${self.host}-elsewhere` } }))
-        .state,
+      (
+        await liveness.stateOf({
+          executionId: `${ARN}-elsewhere`,
+          process: { ...self, host: `${self.host}-elsewhere` },
+        })
+      ).state,
     ).toBe('unknown');
   });
 });

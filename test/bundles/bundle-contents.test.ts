@@ -19,8 +19,12 @@ const GROUP = {
   common: [
     /^lambdas\/runtime\/(handler|base-context|env|inputs)\.ts$/,
     /^lambdas\/runtime\/wiring\/(types|require-env|aws-clients)\.ts$/,
-    /^lambdas\/core\/(errors|logger|ports|zod-messages)\.ts$/,
-    /^lambdas\/core\/config\/(load|loose|schema)\.ts$/,
+    /^lambdas\/core\/(errors|logger|ports|zod-messages|state|metrics)\.ts$/,
+    /^lambdas\/core\/config\/(load|loose|schema|compact)\.ts$/,
+    // Logs and metrics (Powertools, EMF) behind the core's Logger and Metrics ports.
+    /^lambdas\/runtime\/observability\.ts$/,
+    /^node_modules\/@aws-lambda-powertools\/(commons|logger|metrics)\//,
+    /^node_modules\/@aws\/lambda-invoke-store\//,
     /^lambdas\/core\/steps\/context\.ts$/,
     // The base context's resolver and authoritative-server lookup (built lazily, on first use).
     /^lambdas\/core\/dns\/(names|dns-client|propagation)\.ts$/,
@@ -46,13 +50,28 @@ const GROUP = {
   dnsUpdate: [
     /^lambdas\/adapters\/dns\/(rfc2136\/|route53\/(?!client\.ts$))/,
     /^lambdas\/runtime\/wiring\/dns-provider\.ts$/,
+    // Route 53 calls paced within the account's request rate.
+    /^lambdas\/core\/renewal\/request-pacing\.ts$/,
   ],
   /** The owned-TXT-values record and run liveness. */
   pending: [
     /^lambdas\/adapters\/pending\//,
     /^lambdas\/runtime\/wiring\/(pending-records|run-liveness)\.ts$/,
   ],
-  stores: [/^lambdas\/adapters\/store\//, /^lambdas\/runtime\/wiring\/stores\.ts$/],
+  stores: [
+    /^lambdas\/adapters\/store\//,
+    /^lambdas\/runtime\/wiring\/(stores|runtime-secrets)\.ts$/,
+    /^lambdas\/adapters\/aws\/secret-names\.ts$/,
+  ],
+  /** The new-order budget (the CA's rate limit, kept on our side) and the batch sizes. */
+  orderBudget: [
+    /^lambdas\/adapters\/order-budget\//,
+    /^lambdas\/runtime\/wiring\/order-budget\.ts$/,
+    /^lambdas\/core\/renewal\/order-budget\.ts$/,
+    /^lambdas\/core\/execution-limits\.ts$/,
+  ],
+  /** The alarm on ACM's own DaysToExpiry, put after an import. */
+  alarms: [/^lambdas\/adapters\/alarms\//, /^lambdas\/runtime\/wiring\/expiry-alarms\.ts$/],
   pendingKeys: [/^lambdas\/adapters\/pending-key\//, /^lambdas\/runtime\/wiring\/pending-keys\.ts$/],
   alerts: [/^lambdas\/adapters\/alerts\//, /^lambdas\/runtime\/wiring\/alerter\.ts$/],
   delegation: [/^lambdas\/core\/dns\/delegation\.ts$/],
@@ -66,22 +85,30 @@ const step = (...files: string[]): RegExp[] =>
 /** What each step's function may carry besides its own handler and {@link GROUP.common}. */
 const ALLOWED: Record<TaskStep, { groups: Group[]; steps: RegExp[] }> = {
   // Stores to read, ACME for the CA's renewal information (RFC 9773), X.509 to read certificates.
-  SelectDue: { groups: ['renewal', 'stores', 'x509', 'acme', 'eab'], steps: step('select-due') },
-  // Follows the _acme-challenge CNAMEs, then places the order.
-  CreateOrder: { groups: ['acme', 'delegation'], steps: step('create-order') },
+  // The new-order budget, and the batch size from the per-certificate event budget.
+  SelectDue: {
+    groups: ['renewal', 'stores', 'x509', 'acme', 'eab', 'orderBudget'],
+    steps: step('select-due'),
+  },
+  // Follows the _acme-challenge CNAMEs, then places the order; records a CA's rateLimited block.
+  CreateOrder: { groups: ['acme', 'delegation', 'orderBudget'], steps: step('create-order') },
   PublishRecords: { groups: ['dnsUpdate', 'pending'], steps: step('publish-records') },
   // The provider's own "applied" signal (Route 53 GetChange), then DNS queries.
   CheckPropagation: { groups: ['dnsUpdate'], steps: step('check-propagation') },
   AnswerChallenges: { groups: ['acme'], steps: step('answer-challenges') },
   CheckOrder: { groups: ['acme'], steps: step('check-order') },
   FinalizeAndStore: {
-    groups: ['acme', 'x509', 'stores', 'pendingKeys'],
+    groups: ['acme', 'x509', 'stores', 'pendingKeys', 'alarms'],
     steps: step('finalize-and-store'),
   },
   // Cleanup, CleanupAfterFailure and SweepLeftovers.
   Cleanup: { groups: ['dnsUpdate', 'pending'], steps: step('cleanup') },
   RecordFailure: { groups: ['alerts'], steps: step('record-failure', 'failure', 'cleanup') },
-  Summarize: { groups: ['alerts'], steps: step('summarize', 'record-failure', 'failure', 'cleanup') },
+  // Reads the stores (and the local store's certificate files: X.509) of a batch that failed as a whole.
+  Summarize: {
+    groups: ['alerts', 'stores', 'x509'],
+    steps: step('summarize', 'record-failure', 'failure', 'cleanup'),
+  },
 };
 
 /** Never in any function: build, CLI and emulator code, X.509 toolkits, zod's chained API. */
@@ -144,14 +171,18 @@ describe('what each function bundle carries (esbuild metafile of the deployed bu
     expect(TASK_STEPS.flatMap((s) => unneeded(s, inputsOf(s)).map((p) => `${s}: ${p}`))).toEqual([]);
   });
 
-  it('no ACME client or ASN.1 code in Cleanup, PublishRecords, CheckPropagation, RecordFailure, Summarize', () => {
-    const steps: TaskStep[] = ['Cleanup', 'PublishRecords', 'CheckPropagation', 'RecordFailure', 'Summarize'];
+  it('no ACME client or ASN.1 code in Cleanup, PublishRecords, CheckPropagation, RecordFailure; no ACME client in Summarize', () => {
+    const steps: TaskStep[] = ['Cleanup', 'PublishRecords', 'CheckPropagation', 'RecordFailure'];
     const found = steps.flatMap((s) =>
       inputsOf(s)
         .filter((p) => inGroup(p, 'acme') || inGroup(p, 'x509'))
         .map((p) => `${s}: ${p}`),
     );
     expect(found).toEqual([]);
+    // Summarize reads stores (X.509 for the local store), never the CA.
+    expect(inputsOf('Summarize').filter((p) => /^lambdas\/(core\/acme|adapters\/account)\//.test(p))).toEqual(
+      [],
+    );
   });
 
   it('no DNS update code outside PublishRecords, CheckPropagation and Cleanup', () => {
