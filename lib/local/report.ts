@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CertflowConfig } from '../../lambdas/core/config/schema';
+import type { ValuesLeftBehind } from '../../lambdas/core/ports';
 import { causeMessage } from '../../lambdas/core/steps/failure';
 import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
 import type { ProgressEvent } from './progress';
@@ -24,6 +25,24 @@ export interface ReportOptions {
   reasons?: ReadonlyMap<string, string>;
   /** Each failure's whole message (RecordFailure's output, see {@link failureMessagesFrom}). */
   failureMessages?: ReadonlyMap<string, string>;
+  /** Each warning whole, every value named (RecordValuesLeft's output, see {@link valuesLeftFrom}). */
+  valuesLeft?: ReadonlyMap<string, ValuesLeftBehind>;
+}
+
+/**
+ * Each issued certificate's values left behind, whole (every name), from RecordValuesLeft's
+ * output in the batch executions' events: the run summary names only the first.
+ */
+export function valuesLeftFrom(
+  events: { type: string; state?: { name: string; output?: unknown } }[],
+): Map<string, ValuesLeftBehind> {
+  const out = new Map<string, ValuesLeftBehind>();
+  for (const e of events) {
+    if (e.type !== 'StateExited' || e.state?.name !== 'RecordValuesLeft') continue;
+    const w = (e.state.output as { valuesLeftAlert?: ValuesLeftBehind } | undefined)?.valuesLeftAlert;
+    if (typeof w?.certificate === 'string' && Array.isArray(w.left)) out.set(w.certificate, w);
+  }
+  return out;
 }
 
 /**
@@ -110,7 +129,9 @@ export function report(
     out(`DEFERRED ${deferred.length - LISTED} more (the earliest first)`);
   for (const issued of compact ? summary.issued.slice(0, LISTED) : summary.issued) {
     const cert = byName.get(issued.certificate);
-    const warning = warnings.find((w) => w.certificate === issued.certificate);
+    const warning =
+      options.valuesLeft?.get(issued.certificate) ??
+      warnings.find((w) => w.certificate === issued.certificate);
     if (compact || !cert) {
       out(
         `ISSUED   ${issued.certificate} (notAfter ${issued.notAfter})${warning ? ' WITH VALUES LEFT BEHIND' : ''}`,

@@ -32,7 +32,14 @@ import { type PebbleServer, startPebble } from './pebble';
 import { pickPort } from './ports';
 import { ensureLocalPrerequisites } from './prerequisites';
 import { ProgressPrinter } from './progress';
-import { dueReasonsFrom, failureMessagesFrom, report, runLevelFailure, summaryFrom } from './report';
+import {
+  dueReasonsFrom,
+  failureMessagesFrom,
+  report,
+  runLevelFailure,
+  summaryFrom,
+  valuesLeftFrom,
+} from './report';
 import { type BatchExecution, executeRunWithBatches } from './run-with-batches';
 
 export interface LocalRunOptions {
@@ -85,6 +92,8 @@ export interface ExecutionRecord {
   /** Each batch's execution: its status and history events. */
   batches: {
     name: string;
+    /** The batch execution's ARN: the owner of the TXT values its certificates wrote. */
+    executionArn: string;
     status?: string;
     historyEvents: number;
     certificates: number;
@@ -276,6 +285,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     report(out, config, summary, runLevelFailure(execution.events) ?? execution.failed, caRootFile, {
       reasons: dueReasonsFrom(execution.events),
       failureMessages: failureMessagesFrom(allEvents),
+      valuesLeft: valuesLeftFrom(allEvents),
     });
     printHistoryUse(out, execution, batches, config.timing);
     for (const line of leftoverLines(leftovers)) out(line);
@@ -431,6 +441,7 @@ function executionRecord(
     historyEvents: execution.history.total,
     batches: batches.map((b) => ({
       name: b.name,
+      executionArn: b.arn,
       status: b.execution?.status,
       historyEvents: b.execution?.history.total ?? 0,
       certificates: b.certificates.length,

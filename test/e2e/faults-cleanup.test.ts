@@ -128,7 +128,8 @@ describe('fault: Cleanup refused after issuance', () => {
     proxy = undefined;
     const next = await runInProcess(s, direct);
     expect(next.result.exitCode).toBe(EXIT_CODES.ok);
-    const faultyExecution = faulty.result.execution?.executionArn;
+    // the batch execution that wrote the values owns them
+    const faultyExecution = faulty.result.execution?.batches[0]?.executionArn;
     const swept = next.lines.filter((l) => l.startsWith('SWEPT')).sort();
     expect(swept).toEqual(
       Object.entries(written)

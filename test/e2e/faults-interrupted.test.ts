@@ -87,7 +87,7 @@ describe('fault: the run is killed or interrupted', () => {
         .map(([fqdn, n]) =>
           expect.stringMatching(
             new RegExp(
-              `^SWEPT {4}${fqdn.replace(/\./g, '\\.')} \\(${valuesText(n)}\\) of ${certificateOf(fqdn)}, left by arn:aws:states:\\S+:execution:certflow-local:local-\\S+, which is over: its process ${owner} is gone$`,
+              `^SWEPT {4}${fqdn.replace(/\./g, '\\.')} \\(${valuesText(n)}\\) of ${certificateOf(fqdn)}, left by arn:aws:states:\\S+:execution:certflow-IssueBatch:local-\\S+-batch-1, which is over: its process ${owner} is gone$`,
             ),
           ),
         ),

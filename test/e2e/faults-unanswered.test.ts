@@ -111,7 +111,7 @@ describe('fault: a DNS server that does not answer', () => {
     expect(Object.keys(written)).toEqual([APEX_FQDN]);
     expect(countByName(await s.bind.axfrTxt())).toEqual(written);
 
-    await expectRecovery(faulty.result.execution?.executionArn, written);
+    await expectRecovery(faulty.result.execution?.batches[0]?.executionArn, written);
   });
 
   it('BIND stops after the certificate is stored: ISSUED with a cleanup warning, could not check BIND, exit 3; after a restart the next run sweeps and issues', async () => {
@@ -161,7 +161,7 @@ describe('fault: a DNS server that does not answer', () => {
     expect(await verifyLive(s, 'apex')).toMatch(/: OK$/);
     expect(countByName(await s.bind.axfrTxt())).toEqual(written);
 
-    await expectRecovery(faulty.result.execution?.executionArn, written);
+    await expectRecovery(faulty.result.execution?.batches[0]?.executionArn, written);
     expect(serialOf(join(live('apex'), 'cert.pem'))).not.toBe(issued);
   });
 
