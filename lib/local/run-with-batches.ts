@@ -6,8 +6,7 @@
  * (`States.TaskFailed`, the child's DescribeExecution as the Cause).
  */
 
-import type { CertflowDefinitions } from '../state-machine/render';
-import { LOCAL_BATCH_STATE_MACHINE_ARN } from '../state-machine/render';
+import { type CertflowDefinitions, LOCAL_BATCH_STATE_MACHINE_ARN } from '../state-machine/asl';
 import { type EventLog, type ExecuteOptions, executeLocally, type LocalExecution } from './execute';
 import { LambdaInvocationError } from './lambda-runtime';
 

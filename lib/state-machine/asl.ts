@@ -24,3 +24,13 @@ export function taskStates(def: AslDefinition): [string, AslState][] {
 export function localFunctionArn(step: string): string {
   return `arn:aws:lambda:us-east-1:000000000000:function:certflow-${step}`;
 }
+
+/** The two definitions certflow deploys: the renewal run and the batch it starts per batch. */
+export interface CertflowDefinitions {
+  run: AslDefinition;
+  batch: AslDefinition;
+}
+
+/** Placeholder ARN of the batch state machine in local mode (no CDK needed to know it). */
+export const LOCAL_BATCH_STATE_MACHINE_ARN =
+  'arn:aws:states:us-east-1:000000000000:stateMachine:certflow-IssueBatch';

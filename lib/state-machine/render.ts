@@ -1,7 +1,12 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { TASK_STEPS } from '../../lambdas/core/state';
-import { type AslDefinition, localFunctionArn } from './asl';
+import {
+  type AslDefinition,
+  type CertflowDefinitions,
+  LOCAL_BATCH_STATE_MACHINE_ARN,
+  localFunctionArn,
+} from './asl';
 import type { StepFunctions } from './definition';
 import { RenewalStateMachine } from './renewal-state-machine';
 
@@ -13,15 +18,8 @@ interface CfnTemplate {
   Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 }
 
-/** The two definitions certflow deploys: the renewal run and the batch it starts per batch. */
-export interface CertflowDefinitions {
-  run: AslDefinition;
-  batch: AslDefinition;
-}
-
-/** Placeholder ARN of the batch state machine in local mode. */
-export const LOCAL_BATCH_STATE_MACHINE_ARN =
-  'arn:aws:states:us-east-1:000000000000:stateMachine:certflow-IssueBatch';
+export type { CertflowDefinitions } from './asl';
+export { LOCAL_BATCH_STATE_MACHINE_ARN } from './asl';
 
 /** The logical id of a state machine of the template: the run's, or the batch's (`BatchStateMachine`). */
 export function stateMachineLogicalId(template: CfnTemplate, which: 'run' | 'batch'): string {

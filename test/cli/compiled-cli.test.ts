@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { renderLocalDefinition } from '../../lib/state-machine/render';
+import { renderLocalDefinitions } from '../../lib/state-machine/render';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
 
@@ -180,7 +180,7 @@ describe('the compiled CLI (npm run build)', () => {
       const ranDefinition = JSON.parse(
         readFileSync(join(workdir, 'runs', runs[0], 'definition.asl.json'), 'utf8'),
       );
-      expect(ranDefinition).toEqual(renderLocalDefinition());
+      expect(ranDefinition).toEqual(renderLocalDefinitions());
     });
   });
 });
