@@ -38,6 +38,9 @@ import { STEP_SETTINGS } from './state-machine/step-settings';
 /** CloudFormation's limit on an output value. */
 const OUTPUT_VALUE_LIMIT = 4000;
 
+/** Up to this many `_acme-challenge` CNAMEs are stack outputs; more are listed by `certflow plan`. */
+export const CNAME_OUTPUTS_UP_TO = 100;
+
 /**
  * The distinct primary-zone CNAMEs a configuration needs, in zone-file form (one per
  * `_acme-challenge.<base name>`; apex and wildcard share one, RFC 8555 §8.4).
@@ -476,12 +479,21 @@ export class Certflow extends Construct {
         value: Fn.join(', ', this.hostedZone.hostedZoneNameServers ?? []),
       });
     }
-    chunkJoin(this.delegationRecords, ' ; ').forEach((value, i) => {
-      new CfnOutput(this, i === 0 ? 'DelegationCnames' : `DelegationCnames${i + 1}`, {
-        description: 'CNAMEs to add to the primary zone(s), separated by " ; "',
-        value,
+    // The CNAMEs as outputs while they are few; past that, the template would grow with every
+    // certificate (a thousand CNAMEs are ~90 KB), so one output says where to list them.
+    if (this.delegationRecords.length <= CNAME_OUTPUTS_UP_TO) {
+      chunkJoin(this.delegationRecords, ' ; ').forEach((value, i) => {
+        new CfnOutput(this, i === 0 ? 'DelegationCnames' : `DelegationCnames${i + 1}`, {
+          description: 'CNAMEs to add to the primary zone(s), separated by " ; "',
+          value,
+        });
       });
-    });
+    } else {
+      new CfnOutput(this, 'DelegationCnames', {
+        description: 'CNAMEs to add to the primary zone(s)',
+        value: `${this.delegationRecords.length} CNAMEs: list them with "certflow plan --config <this deployment's config>" (docs/cli.md)`,
+      });
+    }
   }
 
   /** Acknowledge the cdk-nag AwsSolutions findings that are by design, each with its reason. */

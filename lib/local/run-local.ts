@@ -80,7 +80,6 @@ export interface LocalRunResult {
   execution?: ExecutionRecord;
 }
 
-/** One batch's child execution in a local run. */
 
 /** What `execution.json` in the run directory records. */
 export interface ExecutionRecord {

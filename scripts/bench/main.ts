@@ -13,22 +13,31 @@
  *    time, CPU time (user + system) and peak RSS (getrusage, read at exit by a preloaded probe)
  *    for `--help` and for `local --external --force` with one, ten and one hundred certificates.
  *
+ * 4. scale: `cdk synth` of the example stack with 10, 100 and 1,000 certificates (resources,
+ *    template size, largest role policy, largest function environment), and a local run of 1,000
+ *    certificates (wall, CPU, peak RSS; each execution's AWS-counted events and the largest state
+ *    payload).
+ *
  * Options: `--reps <n>` repetitions of the one-certificate and `--help` cases (default 7);
- * `--only bundles|cold|cli`: one section; `--cpu-prof <dir>`: a V8 CPU profile of every process measured, under `<dir>/<function>/` and
+ * `--only bundles|cold|cli|scale`: one section; `--cpu-prof <dir>`: a V8 CPU profile of every process measured, under `<dir>/<function>/` and
  * `<dir>/cli/` (open in Chrome DevTools, or summarize by self time per file).
  */
 import '../../lambdas/runtime/polyfills';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { parseConfig } from '../../lambdas/core/config/load';
 import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
 import { ENV } from '../../lambdas/runtime/env';
 import {
+  defaultProjectRoot,
   ensureFunctionBundles,
   type FunctionBundle,
   prebuiltRoot,
 } from '../../lib/bundling/function-bundles';
+import { CertflowStack } from '../../lib/certflow-stack';
 import { type BindServer, generateTsigSecret, startBind } from '../../lib/local/bind';
 import { LambdaInvocationError, LocalFunction } from '../../lib/local/lambda-runtime';
 import { type PebbleServer, startPebble } from '../../lib/local/pebble';
@@ -36,11 +45,13 @@ import { freeDnsPort, freeTcpPort } from '../../lib/local/ports';
 import { executeRunWithBatches } from '../../lib/local/run-with-batches';
 import { localDefinitions } from '../../lib/state-machine/local-definition';
 import { STEP_SETTINGS } from '../../lib/state-machine/step-settings';
+import { AWS_LIMITS, scaledConfig, templateStats } from '../../lib/template-stats';
 
 const PRIMARY = 'example.test';
 const DELEGATED = 'acme.certflow.test';
 const TSIG_NAME = 'certflow-bench';
-const HOSTS = 100;
+/** Names with an `_acme-challenge` CNAME in the bench's BIND (the scale run issues a thousand). */
+const HOSTS = 1000;
 
 type JsonValue = Parameters<LocalFunction['invoke']>[0];
 
@@ -52,8 +63,8 @@ function option(name: string): string | undefined {
   return i > 0 ? process.argv[i + 1] : undefined;
 }
 
-/** `--only bundles|cold|cli`: one section. */
-const only = (section: 'bundles' | 'cold' | 'cli'): boolean => {
+/** `--only bundles|cold|cli|scale`: one section. */
+const only = (section: 'bundles' | 'cold' | 'cli' | 'scale'): boolean => {
   const wanted = option('--only');
   return wanted === undefined || wanted === section;
 };
@@ -489,6 +500,83 @@ function targetsSection(
   out();
 }
 
+// ---- 4. scale: a thousand certificates ---------------------------------------------------------
+
+/** `cdk synth` of the example stack with 10, 100 and 1,000 single-name certificates. */
+function synthScaleSection(): void {
+  out('## One deployment, 10 to 1,000 certificates (cdk synth of the example stack, compact certificates)');
+  const example = JSON.parse(
+    readFileSync(join(defaultProjectRoot(), 'certflow.config.example.json'), 'utf8'),
+  ) as Record<string, unknown>;
+  const rows: string[][] = [];
+  for (const count of [10, 100, 1000]) {
+    const started = performance.now();
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new CertflowStack(app, 'CertflowScale', {
+      config: parseConfig(scaledConfig(example, count), `${count} certificates`),
+      env: { account: '123456789012', region: 'eu-west-1' },
+    });
+    const template = app.synth().getStackByName(stack.stackName).template as Parameters<
+      typeof templateStats
+    >[0];
+    const st = templateStats(template);
+    rows.push([
+      String(count),
+      `${st.resources} / ${AWS_LIMITS.resources}`,
+      `${kb(st.templateBytes)} / 1 MB`,
+      `${st.largestRolePolicy.chars} / ${AWS_LIMITS.rolePolicyChars} (${st.largestRolePolicy.role.replace(/^Certflow|[0-9A-F]{8}$/g, '')})`,
+      `${st.largestEnvironment.bytes} B / 4 KiB`,
+      s(performance.now() - started),
+    ]);
+  }
+  table(
+    ['certificates', 'resources', 'template', 'largest role policy (chars)', 'largest environment', 'synth'],
+    rows,
+  );
+  out();
+}
+
+/** A local run of a thousand certificates: wall, CPU, peak RSS, and each execution's events and payload. */
+async function localScaleSection(bin: string, config: string, dir: string): Promise<void> {
+  out('## A local run of 1,000 certificates (dist/bin/certflow.js local --external --force)');
+  const workdir = join(dir, 'scale');
+  const run = await cliRun(bin, ['local', '--external', '--force', '-c', config, '-w', workdir], dir);
+  const runs = readdirSync(join(workdir, 'runs')).sort();
+  const record = JSON.parse(
+    readFileSync(join(workdir, 'runs', runs[runs.length - 1] as string, 'execution.json'), 'utf8'),
+  ) as {
+    status: string;
+    historyEvents: number;
+    batches: { historyEvents: number; certificates: number; largestPayload: number; status?: string }[];
+    certificatesPerBatch: number;
+    certificateEventBudget: number;
+    largestPayload: { bytes: number; state: string };
+  };
+  const issued = /^(\d+) issued, (\d+) failed/m.exec(run.output);
+  const largestBatch = Math.max(...record.batches.map((b) => b.historyEvents));
+  table(
+    ['measure', 'value', 'limit'],
+    [
+      ['exit code, outcome', `${run.code}, ${issued ? `${issued[1]} issued, ${issued[2]} failed` : '?'}`, ''],
+      ['wall / CPU / peak RSS', `${s(run.wallMs)} / ${s(run.cpuMs)} / ${run.maxRssMiB.toFixed(0)} MiB`, ''],
+      ['run execution: history events (AWS-counted)', String(record.historyEvents), '25,000'],
+      [
+        `batch executions: ${record.batches.length} of up to ${record.certificatesPerBatch} certificates, most events in one`,
+        String(largestBatch),
+        '25,000',
+      ],
+      ['worst case per certificate at this timing (events)', String(record.certificateEventBudget), ''],
+      [
+        'largest state payload (bytes)',
+        `${record.largestPayload.bytes} (${record.largestPayload.state})`,
+        '262,144',
+      ],
+    ],
+    true,
+  );
+  out();
+}
+
 // ---- main --------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -503,7 +591,8 @@ async function main(): Promise<void> {
   out();
   const bundles = ensureFunctionBundles();
   if (only('bundles')) bundleSection(bundles);
-  if (!only('cold') && !only('cli')) return;
+  if (only('scale')) synthScaleSection();
+  if (!only('cold') && !only('cli') && !only('scale')) return;
 
   const dir = mkdtempSync(join(tmpdir(), 'certflow-bench-'));
   const servers = await startServers(dir);
@@ -512,10 +601,13 @@ async function main(): Promise<void> {
     const configs = {
       one: writeConfig(dir, servers, 'one', hosts.slice(0, 1)),
       ten: writeConfig(dir, servers, 'ten', hosts.slice(0, 10)),
-      hundred: writeConfig(dir, servers, 'hundred', hosts),
+      hundred: writeConfig(dir, servers, 'hundred', hosts.slice(0, 100)),
+      thousand: writeConfig(dir, servers, 'thousand', hosts),
       // No _acme-challenge CNAME for this name: CreateOrder refuses it, RecordFailure reports it.
       failing: writeConfig(dir, servers, 'failing', [`nocname.${PRIMARY}`]),
     };
+    if (only('scale')) await localScaleSection(bin, configs.thousand, dir);
+    if (!only('cold') && !only('cli')) return;
     const cold = only('cold')
       ? await coldSection(bundles, configs, dir, Math.max(1, Math.ceil(reps / 2)))
       : undefined;
