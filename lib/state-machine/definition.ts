@@ -50,7 +50,6 @@ export const LAMBDA_SERVICE_ERRORS = [
  */
 export const REPEATABLE_STEPS: ReadonlySet<TaskStep> = new Set(TASK_STEPS);
 
-/** A Task state invoking a step's function, with its timeout and (where safe) its retries. */
 /** Retry a repeatable step's transient errors and Lambda's own service errors. */
 function addStepRetries(t: tasks.LambdaInvoke, step: TaskStep): void {
   if (!REPEATABLE_STEPS.has(step)) return;
@@ -70,6 +69,7 @@ function addStepRetries(t: tasks.LambdaInvoke, step: TaskStep): void {
   });
 }
 
+/** A Task state invoking a step's function, with its timeout and (where safe) its retries. */
 function taskFactory(scope: Construct, fns: StepFunctions) {
   return (
     step: TaskStep,
