@@ -41,6 +41,11 @@ program
   .option('--external', 'use the ACME directory and RFC 2136 server from --config; start nothing', false)
   .option('-w, --workdir <dir>', 'where certificates, account keys and run records go', '.certflow-local')
   .option('-f, --force', 'renew even certificates that are not due', false)
+  .option(
+    '--dry-run',
+    "issue from the CA's staging directory (or the configured test CA) and store nothing",
+    false,
+  )
   .addOption(new Option('--certificate <name...>', 'only these certificates'))
   .option('--no-install', 'never install missing Debian packages')
   .action(
@@ -49,6 +54,7 @@ program
       external: boolean;
       workdir: string;
       force: boolean;
+      dryRun: boolean;
       certificate?: string[];
       install: boolean;
     }) => {
@@ -61,6 +67,7 @@ program
         external: opts.external,
         workdir: opts.workdir,
         force: opts.force,
+        dryRun: opts.dryRun,
         certificates: opts.certificate,
         install: opts.install,
         handleSignals: true,
@@ -162,6 +169,11 @@ stackOptions(
     .option('--state-machine-arn <arn>', 'the state machine (default: the stack output StateMachineArn)')
     .addOption(new Option('--certificate <name...>', 'only these certificates'))
     .option('-f, --force', 'renew even certificates that are not due', false)
+    .option(
+      '--dry-run',
+      "issue from the CA's staging directory (or acme.dryRunDirectory) and store nothing",
+      false,
+    )
     .option('--name <name>', 'the execution name')
     .addOption(
       new Option('--poll-interval <seconds>', 'seconds between two history polls')

@@ -233,6 +233,9 @@ export interface ValuesLeftBehind {
 
 export interface RunSummary {
   runId: string;
+  /** A dry run: issued from `directoryUrl` (a test CA) and stored nowhere. */
+  dryRun?: boolean;
+  directoryUrl?: string;
   /** Names and dates (why each was due: SelectDue's output and log). */
   issued: { certificate: string; notAfter: string }[];
   failed: CertificateFailure[];

@@ -23,6 +23,8 @@ export type TaskStep = (typeof TASK_STEPS)[number];
 export interface RunInput {
   certificates?: string[];
   force?: boolean;
+  /** Issue from a test CA and store nothing (lambdas/core/renewal/dry-run.ts). */
+  dryRun?: boolean;
   /** The execution (`$$.Execution.Id`), when the state machine passes it: it tags the logs. */
   executionId?: string;
 }
@@ -114,6 +116,10 @@ export interface Selection {
   runId: string;
   /** When SelectDue ran (ISO): a certificate stored since then was issued by this run. */
   startedAt: string;
+  /** The ACME directory this run orders from (a test CA's in a dry run). */
+  directoryUrl: string;
+  /** A dry run: issue, check and store nothing. */
+  dryRun: boolean;
   accountUrl: string;
   /**
    * The due certificates, in batches: each batch is issued by one child execution
@@ -160,6 +166,8 @@ export interface ChallengeRecord {
 /** Output of CreateOrder (at `$.order`). */
 export interface OrderState {
   url: string;
+  /** The directory the order was placed with (the run's). */
+  directoryUrl?: string;
   accountUrl: string;
   domains: string[];
   keyType: string;
@@ -173,6 +181,10 @@ export interface CertificateItem {
   runId: string;
   /** The execution running this item (`$$.Execution.Id`): the owner of the TXT values it writes. */
   executionId?: string;
+  /** The run's ACME directory (SelectDue's; a test CA's in a dry run). */
+  directoryUrl?: string;
+  /** A dry run: FinalizeAndStore checks the certificate and stores nothing. */
+  dryRun?: boolean;
   accountUrl: string;
   timing: Timing;
   order?: OrderState;
@@ -199,6 +211,8 @@ export interface IssuedSummary {
   notBefore: string;
   notAfter: string;
   locations: StoredLocation[];
+  /** Issued by a dry run: checked, and stored nowhere. */
+  dryRun?: boolean;
 }
 
 /** What each Map iteration ends with. */

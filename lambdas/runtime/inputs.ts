@@ -37,6 +37,7 @@ const failureInput = z.looseObject({
 const runInput = z.strictObject({
   certificates: z.optional(z.array(z.string())),
   force: z.optional(z.boolean()),
+  dryRun: z.optional(z.boolean()),
   executionId: z.optional(nonEmpty()),
 });
 
@@ -68,7 +69,7 @@ function parser<T>(schema: z.ZodMiniType, what: string, fix: string): (raw: unkn
 const parseBareRunInput = parser<RunInput>(
   runInput,
   'run input',
-  'start a run with {} or {"certificates": ["name"], "force": true}',
+  'start a run with {} or {"certificates": ["name"], "force": true, "dryRun": true}',
 );
 /**
  * A renewal run's input. The state machine hands SelectDue `{run: <execution input>,

@@ -30,6 +30,8 @@ export interface RunOptions extends StackOptions {
   certificate?: string[];
   /** Renew even certificates that are not due. */
   force?: boolean;
+  /** Issue from a test CA and store nothing (lambdas/core/renewal/dry-run.ts). */
+  dryRun?: boolean;
   /** The execution's name (default: one Step Functions generates). */
   name?: string;
   /** Time between two GetExecutionHistory polls. @default 5000 */
@@ -55,13 +57,13 @@ export interface RunReport {
 
 /**
  * The input of a manual run (`{"certificates": [...], "force": true}`, what SelectDue reads).
- * `--dry-run` (issue 8) belongs here: it adds its field to this input and its option next to
- * `--force` in bin/certflow.ts.
+ * `--dry-run` adds `dryRun: true`.
  */
-export function manualRunInput(opts: Pick<RunOptions, 'certificate' | 'force'>): RunInput {
+export function manualRunInput(opts: Pick<RunOptions, 'certificate' | 'force' | 'dryRun'>): RunInput {
   const input: RunInput = {};
   if (opts.certificate?.length) input.certificates = opts.certificate;
   if (opts.force) input.force = true;
+  if (opts.dryRun) input.dryRun = true;
   return input;
 }
 

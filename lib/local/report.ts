@@ -29,6 +29,21 @@ export interface ReportOptions {
   valuesLeft?: ReadonlyMap<string, ValuesLeftBehind>;
 }
 
+/** Each issued certificate's issuer, from FinalizeAndStore's output (a dry run stores no metadata to read it from). */
+export function issuersFrom(
+  events: { type: string; state?: { name: string; output?: unknown } }[],
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of events) {
+    if (e.type !== 'StateExited' || e.state?.name !== 'FinalizeAndStore') continue;
+    const issued = (e.state.output as { issued?: { certificate?: unknown; issuer?: unknown } } | undefined)
+      ?.issued;
+    if (typeof issued?.certificate === 'string' && typeof issued.issuer === 'string')
+      out.set(issued.certificate, issued.issuer);
+  }
+  return out;
+}
+
 /**
  * Each issued certificate's values left behind, whole (every name), from RecordValuesLeft's
  * output in the batch executions' events: the run summary names only the first.
@@ -106,6 +121,11 @@ export function report(
   }
   const warnings = summary.warnings ?? [];
   const deferred = summary.deferred ?? [];
+  if (summary.dryRun) {
+    out(
+      `DRY RUN  issued from ${summary.directoryUrl ?? 'a test CA'}; nothing was stored, the stores are as they were`,
+    );
+  }
   out(
     `${summary.issuedCount} issued, ${summary.failedCount} failed, ${summary.deferredCount ?? deferred.length} deferred, ${summary.skippedCount} not due${(summary.warningCount ?? warnings.length) > 0 ? `, ${summary.warningCount ?? warnings.length} with TXT values left behind` : ''}`,
   );
@@ -139,15 +159,19 @@ export function report(
       continue;
     }
     const live = localLive(config, cert.name);
-    const meta = readLocalMetadata(cert.stores.includes('local') ? live : undefined);
-    out(`ISSUED   ${cert.name}`);
+    // A dry run stored nothing: what the store holds is the previous certificate.
+    const meta = summary.dryRun
+      ? undefined
+      : readLocalMetadata(cert.stores.includes('local') ? live : undefined);
+    out(`ISSUED   ${cert.name}${summary.dryRun ? ' (dry run)' : ''}`);
     const reason = options.reasons?.get(cert.name);
     if (reason) out(`  due:      ${reason}`);
     out(`  names:    ${cert.domains.join(', ')}`);
     out(`  key type: ${cert.keyType}`);
     out(`  issuer:   ${meta?.issuer ?? options.issuers?.get(cert.name) ?? '?'}`);
     out(`  notAfter: ${issued.notAfter}`);
-    for (const store of cert.stores) out(storeLine(store, live));
+    if (summary.dryRun) out('  stored:   nowhere (dry run)');
+    else for (const store of cert.stores) out(storeLine(store, live));
     if (warning) {
       out(
         `  WARNING:  cleanup failed (${warning.error}: ${warning.message}); TXT values may remain: ${warning.left
@@ -165,7 +189,7 @@ export function report(
   }
   if (summary.sweepFailed)
     out(`WARNING: the sweep of earlier runs' TXT values failed: ${summary.sweepFailed}`);
-  if (caRootFile) {
+  if (caRootFile && !summary.dryRun) {
     out(`CA roots (every Pebble run that issued into this directory): ${caRootFile}`);
     const first = summary.issued
       .map((i) => byName.get(i.certificate))

@@ -35,6 +35,7 @@ import { ProgressPrinter } from './progress';
 import {
   dueReasonsFrom,
   failureMessagesFrom,
+  issuersFrom,
   report,
   runLevelFailure,
   summaryFrom,
@@ -50,6 +51,8 @@ export interface LocalRunOptions {
   /** Where certificates, account keys and run records go. @default ".certflow-local" */
   workdir?: string;
   force?: boolean;
+  /** Issue from the CA's staging directory (or the configured test CA) and store nothing. */
+  dryRun?: boolean;
   certificates?: string[];
   /** Install missing Debian packages when running as root. @default true */
   install?: boolean;
@@ -79,7 +82,6 @@ export interface LocalRunResult {
   /** How the execution ended, and its AWS-counted history events. */
   execution?: ExecutionRecord;
 }
-
 
 /** What `execution.json` in the run directory records. */
 export interface ExecutionRecord {
@@ -209,6 +211,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const input: RunInput = {};
     if (options.certificates?.length) input.certificates = options.certificates;
     if (options.force) input.force = true;
+    if (options.dryRun) input.dryRun = true;
     const printer = new ProgressPrinter(out);
     const executionName = `local-${runId}`;
     const executionArn = `arn:aws:states:us-east-1:000000000000:execution:certflow-local:${executionName}`;
@@ -285,6 +288,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       reasons: dueReasonsFrom(execution.events),
       failureMessages: failureMessagesFrom(allEvents),
       valuesLeft: valuesLeftFrom(allEvents),
+      issuers: issuersFrom(allEvents),
     });
     printHistoryUse(out, execution, batches, config.timing);
     for (const line of leftoverLines(leftovers)) out(line);

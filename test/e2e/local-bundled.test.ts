@@ -8,6 +8,7 @@ import {
   publicKeyDescription,
   sanNames,
   serialOf,
+  snapshotTree,
 } from '../support/certificates';
 
 /**
@@ -18,7 +19,7 @@ describe('local mode with the bundled Pebble and BIND', () => {
   const workdir = mkdtempSync(join(tmpdir(), 'certflow-e2e-'));
   const live = (name: string) => join(workdir, 'certs', 'live', name);
   const runs: { result: LocalRunResult; lines: string[] }[] = [];
-  const run = async (opts: { force?: boolean; certificates?: string[] } = {}) => {
+  const run = async (opts: { force?: boolean; certificates?: string[]; dryRun?: boolean } = {}) => {
     const lines: string[] = [];
     const result = await runLocal({ workdir, out: (l) => lines.push(l), ...opts });
     runs.push({ result, lines });
@@ -85,6 +86,26 @@ describe('local mode with the bundled Pebble and BIND', () => {
     // Pebble made a new root for this run; both the new and the older certificate still verify
     expect(opensslVerify(result.caRootFile as string, live('www-example-test'))).toMatch(/: OK$/);
     expect(opensslVerify(result.caRootFile as string, live('example-test'))).toMatch(/: OK$/);
+  });
+
+  it('--dry-run issues every certificate through the whole pipeline and stores nothing: the stores and pending keys unchanged', async () => {
+    const certs = join(workdir, 'certs');
+    const pendingKeys = join(workdir, 'state', 'pending-keys');
+    const before = { certs: snapshotTree(certs), keys: snapshotTree(pendingKeys) };
+    const { result, lines } = await run({ dryRun: true, force: true });
+    const text = lines.join('\n');
+    expect(result.exitCode).toBe(0);
+    expect(result.summary).toMatchObject({ dryRun: true, issuedCount: 2, failedCount: 0 });
+    expect(text).toContain(
+      `DRY RUN  issued from ${result.summary?.directoryUrl}; nothing was stored, the stores are as they were`,
+    );
+    expect(text.match(/^ {2}stored: {3}nowhere \(dry run\)$/gm)).toHaveLength(2);
+    // the CA really issued (FinalizeAndStore downloaded and checked a certificate for each)
+    expect(text).toMatch(/FinalizeAndStore\s+ok .*serial [0-9a-f]+/);
+    // nothing written: live/, archive/, metadata and the kept order keys are byte-for-byte the same
+    expect(snapshotTree(certs)).toEqual(before.certs);
+    expect(snapshotTree(pendingKeys)).toEqual(before.keys);
+    expect(text).toContain('delegated zone: no TXT value of this run remains');
   });
 
   it('keeps private-key material out of every state input and output and every log line', () => {

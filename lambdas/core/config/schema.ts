@@ -33,7 +33,7 @@ export const KNOWN_DIRECTORIES: Record<string, string> = {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
-function isLoopbackHost(host: string): boolean {
+export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
@@ -235,6 +235,11 @@ const schemaBase = z.strictObject({
     termsOfServiceAgreed: z.literal(true, "must be true: you agree to the CA's terms of service"),
     /** PEM bundle to trust for the directory's TLS (local and on-premises CAs). */
     caBundleFile: z.optional(nonEmpty()),
+    /**
+     * The test CA a dry run issues from (`--dry-run`); default: the staging directory of
+     * Let's Encrypt or Google, or the directory itself when it is a staging or loopback CA.
+     */
+    dryRunDirectory: z.optional(directory),
     externalAccountBinding: z.optional(
       z.strictObject({
         kid: nonEmpty(),

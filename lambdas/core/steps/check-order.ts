@@ -2,7 +2,7 @@ import { loadAccount } from '../acme/account';
 import { acmeClient } from '../acme/client';
 import { OrderInvalidError, OrderTimeoutError } from '../errors';
 import type { CertificateItem } from '../state';
-import { required, type StepContext } from './context';
+import { required, runDirectoryUrl, type StepContext } from './context';
 
 /**
  * CheckOrder (RFC 8555 §7.1.6 status changes, §7.4): `ready` ends the loop; `invalid` throws
@@ -16,7 +16,7 @@ export async function checkOrder(
   const orderState = required(item.order, 'order', 'CreateOrder');
   const checks = (item.orderStatus?.checks ?? 0) + 1;
   const max = item.timing?.orderMaxChecks ?? ctx.config.timing.orderMaxChecks;
-  const account = await loadAccount(ctx.accounts(), ctx.config.acme.directoryUrl, orderState.accountUrl);
+  const account = await loadAccount(ctx.accounts(), runDirectoryUrl(ctx, orderState), orderState.accountUrl);
   const client = acmeClient(account);
   const order = await client.order(orderState.url);
   if (order.status === 'invalid') {

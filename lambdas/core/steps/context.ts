@@ -82,3 +82,11 @@ export function required<T>(value: T | undefined | null, field: string, producer
   }
   return value;
 }
+
+/**
+ * The ACME directory of the run an item (or its order) belongs to: SelectDue's choice, carried
+ * in the item and the order (a test CA's in a dry run); the configured one for older items.
+ */
+export function runDirectoryUrl(ctx: StepContext, from: { directoryUrl?: string } | undefined): string {
+  return from?.directoryUrl ?? ctx.config.acme.directoryUrl;
+}

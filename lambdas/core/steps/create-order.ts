@@ -6,7 +6,7 @@ import { baseName } from '../dns/names';
 import { AcmeProblemError, DelegationError, OrderInvalidError, RateLimitedError } from '../errors';
 import { blockNewOrders } from '../renewal/order-budget';
 import type { CertificateItem, ChallengeRecord, OrderState } from '../state';
-import { certificateByName, required, type StepContext } from './context';
+import { certificateByName, required, runDirectoryUrl, type StepContext } from './context';
 
 /**
  * CreateOrder (RFC 8555 §7.4 newOrder, §7.5 authorizations, §8.4 dns-01): first resolve where
@@ -25,7 +25,7 @@ export async function createOrder(item: CertificateItem, ctx: StepContext): Prom
     const until = error.retryAfter ?? new Date(ctx.now().getTime() + 3600_000);
     await ctx
       .orderBudget()
-      .update(ctx.config.acme.directoryUrl, (state) => ({
+      .update(runDirectoryUrl(ctx, item), (state) => ({
         state: blockNewOrders(state, until),
         result: undefined,
       }))
@@ -66,7 +66,8 @@ export async function createOrder(item: CertificateItem, ctx: StepContext): Prom
     );
   }
 
-  const account = await loadAccount(ctx.accounts(), ctx.config.acme.directoryUrl, accountUrl);
+  const directoryUrl = runDirectoryUrl(ctx, item);
+  const account = await loadAccount(ctx.accounts(), directoryUrl, accountUrl);
   const client = acmeClient(account);
   // Wildcards go in as "*.name" identifiers (RFC 8555 §7.1.3).
   const { url: orderUrl, order } = await client.newOrder(cert.domains).catch(async (error: unknown) => {
@@ -103,5 +104,5 @@ export async function createOrder(item: CertificateItem, ctx: StepContext): Prom
     order: orderUrl,
     pendingAuthorizations: records.length,
   });
-  return { url: orderUrl, accountUrl, domains: cert.domains, keyType: cert.keyType, records };
+  return { url: orderUrl, directoryUrl, accountUrl, domains: cert.domains, keyType: cert.keyType, records };
 }

@@ -15,9 +15,9 @@ import {
   PendingKeyStoreError,
 } from '../errors';
 import { DIMENSION, expiryThresholdDays, METRIC } from '../metrics';
-import type { IssuedCertificate, StoredLocation } from '../ports';
+import type { IssuedCertificate, PendingKeyStore, StoredLocation } from '../ports';
 import type { CertificateItem, IssuedSummary } from '../state';
-import { certificateByName, required, type StepContext } from './context';
+import { certificateByName, required, runDirectoryUrl, type StepContext } from './context';
 
 /** Order polls after finalizing before giving up this attempt (a retry resumes). */
 const MAX_ORDER_POLLS = 20;
@@ -39,9 +39,10 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
   const cert = certificateByName(ctx.config, item.certificate);
   const orderState = required(item.order, 'order', 'CreateOrder');
   const orderUrl = orderState.url;
-  const account = await loadAccount(ctx.accounts(), ctx.config.acme.directoryUrl, orderState.accountUrl);
+  const account = await loadAccount(ctx.accounts(), runDirectoryUrl(ctx, orderState), orderState.accountUrl);
   const client = acmeClient(account);
-  const pendingKeys = ctx.pendingKeys();
+  // A dry run keeps the order's key in memory only: nothing it makes outlives the invocation.
+  const pendingKeys = item.dryRun === true ? inMemoryPendingKeys() : ctx.pendingKeys();
 
   let order = await client.order(orderUrl);
   let privateKeyPem = await pendingKeys.load(cert.name, orderUrl);
@@ -115,6 +116,26 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
     fullchainPem: [leaf, ...intermediates].map((c) => `${c.trim()}\n`).join(''),
     privateKeyPem,
   };
+  if (item.dryRun === true) {
+    ctx.logger.info('dry run: certificate issued and checked, stored nowhere', {
+      certificate: cert.name,
+      serial: info.serial,
+      issuer: info.issuer,
+      notAfter: info.notAfter,
+    });
+    const { name, domains, keyType, serial, issuer, notBefore, notAfter } = issued.metadata;
+    return {
+      certificate: name,
+      domains,
+      keyType,
+      serial,
+      issuer,
+      notBefore,
+      notAfter,
+      locations: [],
+      dryRun: true,
+    };
+  }
   const locations: StoredLocation[] = [];
   for (const store of ctx.stores(cert)) {
     try {
@@ -200,4 +221,21 @@ function orderNotFinalizable(orderUrl: string, order: AcmeOrder): OrderInvalidEr
     `order ${orderUrl} is "${order.status}"${order.status === 'valid' ? ' without a certificate URL' : ''}, so it cannot be finalized${problem ? `: ${problem.detail ?? ''} (CA problem: ${JSON.stringify(problem)})` : ''}`,
     problem,
   );
+}
+
+/** The pending-key port without persistence (a dry run stores nothing, keys included). */
+function inMemoryPendingKeys(): PendingKeyStore {
+  const keys = new Map<string, { orderUrl: string; keyPem: string }>();
+  return {
+    async load(name, orderUrl) {
+      const kept = keys.get(name);
+      return kept?.orderUrl === orderUrl ? kept.keyPem : undefined;
+    },
+    async save(name, orderUrl, keyPem) {
+      keys.set(name, { orderUrl, keyPem });
+    },
+    async clear(name) {
+      keys.delete(name);
+    },
+  };
 }

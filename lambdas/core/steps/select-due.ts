@@ -16,6 +16,7 @@ import {
 import type { CertificateFailure, StoredCertificate } from '../ports';
 import { fetchRenewalWindow } from '../renewal/ari';
 import { ariCertIdOf, decideRenewal, type RenewalDecision, type RenewalWindow } from '../renewal/decide';
+import { dryRunDirectoryUrl } from '../renewal/dry-run';
 import { defaultNewOrderLimit, reserveNewOrders } from '../renewal/order-budget';
 import {
   clip,
@@ -49,8 +50,11 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
     input,
     config.certificates.map((c) => c.name),
   );
+  const dryRun = input.dryRun === true;
+  const directoryUrl = dryRun ? dryRunDirectoryUrl(config.acme) : config.acme.directoryUrl;
+  if (dryRun) ctx.logger.info('dry run: issuing from a test CA, storing nothing', { directoryUrl });
   const account = await ensureAccount({
-    directoryUrl: config.acme.directoryUrl,
+    directoryUrl,
     email: config.acme.email,
     store: ctx.accounts(),
     eab: await ctx.eab(),
@@ -100,7 +104,7 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
   const ordered = [...due.filter((d) => d.urgent), ...due.filter((d) => !d.urgent)].map(
     ({ certificate, reason }) => ({ certificate, reason }),
   );
-  const { placed, deferred, deferredReason } = await applyNewOrderBudget(ordered, ctx);
+  const { placed, deferred, deferredReason } = await applyNewOrderBudget(ordered, directoryUrl, ctx);
   const size = certificatesPerBatch(config.timing);
   const batches: DueCertificate[][] = [];
   for (let i = 0; i < placed.length; i += size) batches.push(placed.slice(i, i + size));
@@ -117,6 +121,8 @@ export async function selectDue(input: RunInput, ctx: StepContext): Promise<Sele
     ...(input.executionId ? { executionId: input.executionId } : {}),
     runId: randomUUID(),
     startedAt: startedAt.toISOString(),
+    directoryUrl,
+    dryRun,
     accountUrl: account.accountUrl as string,
     batches,
     dueCount: placed.length,
@@ -142,6 +148,7 @@ function isUrgent(reason: string): boolean {
  */
 async function applyNewOrderBudget(
   due: DueCertificate[],
+  directoryUrl: string,
   ctx: StepContext,
 ): Promise<{ placed: DueCertificate[]; deferred: DeferredCertificate[]; deferredReason?: string }> {
   const { config } = ctx;
@@ -151,10 +158,10 @@ async function applyNewOrderBudget(
       ? undefined
       : configured
         ? { orders: configured.orders, windowSeconds: configured.windowMinutes * 60 }
-        : defaultNewOrderLimit(config.acme.directoryUrl);
+        : defaultNewOrderLimit(directoryUrl);
   if (!limit || due.length === 0) return { placed: due, deferred: [] };
   const now = ctx.now();
-  const reservation = await ctx.orderBudget().update(config.acme.directoryUrl, (state) => {
+  const reservation = await ctx.orderBudget().update(directoryUrl, (state) => {
     const r = reserveNewOrders(state, due.length, now, limit);
     return { state: r.state, result: r };
   });
@@ -264,6 +271,9 @@ function parseRunInput(input: RunInput, known: string[]): string[] | undefined {
   }
   if (input.force !== undefined && typeof input.force !== 'boolean') {
     throw new InvalidInputError('run input field "force" must be true or false');
+  }
+  if (input.dryRun !== undefined && typeof input.dryRun !== 'boolean') {
+    throw new InvalidInputError('run input field "dryRun" must be true or false');
   }
   if (input.certificates === undefined) return undefined;
   if (!Array.isArray(input.certificates) || input.certificates.some((c) => typeof c !== 'string')) {

@@ -213,6 +213,7 @@ export async function summarize(input: SummarizeInput, ctx: StepContext): Promis
   const sweptCount = input.sweep?.removedCount ?? swept.length;
   const summary: RunSummary = {
     runId: selection.runId,
+    ...(selection.dryRun ? { dryRun: true, directoryUrl: selection.directoryUrl } : {}),
     issued,
     failed,
     ...(failedCount > failed.length ? { failedNotListed: failedCount - failed.length } : {}),
