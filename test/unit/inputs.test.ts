@@ -13,7 +13,7 @@ describe('handler inputs', () => {
   it('names the bad field and the fix for a malformed run input', () => {
     expect(() => parseRunInput({ certificates: 'example', forse: true })).toThrow(InvalidInputError);
     expect(() => parseRunInput({ certificates: 'example', forse: true })).toThrow(
-      /^run input is malformed \(certificates: .*; \(root\): Unrecognized key: "forse"\); start a run with \{\} or \{"certificates": \["name"\], "force": true\}$/,
+      /^run input is malformed \(certificates: .*; \(root\): Unrecognized key: "forse"\); start a run with \{\} or \{"certificates": \["name"\], "force": true, "dryRun": true\}$/,
     );
   });
 
