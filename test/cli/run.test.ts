@@ -184,6 +184,23 @@ describe('certflow run, following a real run recorded as Step Functions history'
     expect(err.filter((l) => PROGRESS_LINE.test(l)).length).toBeGreaterThan(20);
   });
 
+  it("names the issuer of a certificate stored only in AWS, from the batch's FinalizeAndStore output", async () => {
+    const raw = JSON.parse(readFileSync(configFile, 'utf8')) as { certificates: { stores?: string[] }[] };
+    for (const c of raw.certificates) c.stores = ['secretsmanager'];
+    const awsConfig = join(workdir, 'aws-stores.json');
+    writeFileSync(awsConfig, JSON.stringify(raw));
+    mockStepFunctions(histories);
+    const { code, out } = await run({ config: awsConfig, force: true });
+    expect(code).toBe(0);
+    const issuer = (lines: string[], name: string) =>
+      lines.slice(lines.indexOf(`ISSUED   ${name}`)).find((l) => l.startsWith('  issuer:   '));
+    for (const name of ['example-test', 'www-example-test']) {
+      expect(issuer(out, name)).toMatch(/^ {2}issuer: {3}Pebble Intermediate CA [0-9a-f]+$/);
+      expect(issuer(out, name)).toBe(issuer(localLines, name));
+    }
+    expect(out).toContain('  store:    secretsmanager');
+  });
+
   it('without permission to read the batch executions: the run lines so far, then the error naming the batch execution; exit 1', async () => {
     const mock = mockStepFunctions(histories);
     mock.sfn.on(GetExecutionHistoryCommand, { executionArn: batchArn }).rejects(accessDenied());
