@@ -448,6 +448,11 @@ export class Certflow extends Construct {
       description: 'certflow renewal state machine',
       value: this.stateMachine.stateMachineArn,
     });
+    // `certflow run` follows these executions too (GetExecutionHistory; docs/cli.md, Permissions).
+    new CfnOutput(this, 'BatchStateMachineArn', {
+      description: 'certflow batch state machine: each run starts one execution per batch of certificates',
+      value: this.batchStateMachine.stateMachineArn,
+    });
     new CfnOutput(this, 'AlertsTopicArn', {
       description: 'SNS topic for failure alerts',
       value: this.topic.topicArn,

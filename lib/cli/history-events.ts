@@ -25,6 +25,8 @@ export interface SfnHistoryEvent {
   mapIterationFailedEventDetails?: { name?: string; index?: number };
   mapIterationAbortedEventDetails?: { name?: string; index?: number };
   executionStartedEventDetails?: { input?: string };
+  /** A Task that started a job (`states:startExecution.sync`): the started execution, in `output`. */
+  taskSubmittedEventDetails?: { resource?: string; resourceType?: string; output?: string };
   executionSucceededEventDetails?: { output?: string };
   executionFailedEventDetails?: ErrorDetails;
   executionAbortedEventDetails?: ErrorDetails;

@@ -2,7 +2,14 @@ import { UsageError } from '../../lambdas/core/errors';
 import type { RunInput } from '../../lambdas/core/state';
 import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
 import { type ProgressEvent, ProgressPrinter } from '../local/progress';
-import { dueReasonsFrom, report, runLevelFailure, summaryFrom } from '../local/report';
+import {
+  dueReasonsFrom,
+  failureMessagesFrom,
+  report,
+  runLevelFailure,
+  summaryFrom,
+  valuesLeftFrom,
+} from '../local/report';
 import {
   type CliIO,
   checkCertificateNames,
@@ -13,12 +20,13 @@ import {
   type StackOptions,
   stackOutputs,
 } from './common';
-import { HistoryTranslator } from './history-events';
+import { ExecutionFollower } from './follow-executions';
 
 /**
  * `certflow run`: start the deployed state machine with the manual-run input, follow its
- * execution history, print local mode's one line per state as it goes and local mode's end
- * report, and exit 1 if any certificate failed (or the run itself did).
+ * execution history and those of the batch executions it starts (lib/cli/follow-executions.ts),
+ * print local mode's one line per state as it goes and local mode's end report, and exit 1 if
+ * any certificate failed (or the run itself did).
  */
 
 export interface RunOptions extends StackOptions {
@@ -45,6 +53,8 @@ export interface RunReport {
   ok: boolean;
   stateMachineArn: string;
   executionArn: string;
+  /** The batch executions the run started (RunBatch), in the order they were found. */
+  batchExecutionArns: string[];
   input: RunInput;
   /** SUCCEEDED, FAILED, TIMED_OUT, ABORTED, or FOLLOWING_STOPPED when interrupted. */
   status: string;
@@ -112,24 +122,16 @@ export async function runExecutionCommand(opts: RunOptions, io: CliIO = processI
     progress(`certflow run: started ${started.executionArn} with ${JSON.stringify(input)}`);
 
     const printer = new ProgressPrinter(progress, started.startDate.getTime());
-    const translator = new HistoryTranslator();
-    const events: ProgressEvent[] = [];
-    const issuers = new Map<string, string>();
-    let lastId = 0;
+    // The run's execution and each batch execution it starts (RunBatch), as local mode prints them.
+    const follower = new ExecutionFollower(sfn, started.executionArn, printer);
     let end: ProgressEvent | undefined;
     while (end === undefined) {
       if (opts.signal?.aborted) break;
-      for (const event of await sfn.eventsAfter(started.executionArn, lastId)) {
-        lastId = Math.max(lastId, event.id ?? 0);
-        for (const e of translator.translate(event)) {
-          events.push(e);
-          printer.handle(e);
-          noteIssuer(e, issuers);
-          if (TERMINAL.has(e.type)) end = e;
-        }
-      }
+      end = await follower.poll();
       if (end === undefined) await sleep(opts.pollIntervalMs ?? 5000, opts.signal);
     }
+    const events = follower.runEvents;
+    const allEvents = follower.allEvents;
 
     const summary = summaryFrom(events);
     const executionFailure =
@@ -148,6 +150,7 @@ export async function runExecutionCommand(opts: RunOptions, io: CliIO = processI
         ok: exitCode === EXIT.ok,
         stateMachineArn,
         executionArn: started.executionArn,
+        batchExecutionArns: follower.batchArns,
         input,
         status,
         startDate: started.startDate.toISOString(),
@@ -157,10 +160,13 @@ export async function runExecutionCommand(opts: RunOptions, io: CliIO = processI
       };
       io.out(JSON.stringify(doc, null, 2));
     } else if (end) {
+      // As local mode: the summary and reasons from the run; whole messages from the batches.
       report(io.out, config, summary, failure, undefined, {
         label: 'certflow run',
-        issuers,
+        issuers: issuersFrom(allEvents),
         reasons: dueReasonsFrom(events),
+        failureMessages: failureMessagesFrom(allEvents),
+        valuesLeft: valuesLeftFrom(allEvents),
       });
     }
     progress(
@@ -182,11 +188,15 @@ async function stateMachineFromStack(opts: RunOptions): Promise<string> {
 }
 
 /** FinalizeAndStore's output names the issuer, which local mode reads from metadata.json instead. */
-function noteIssuer(e: ProgressEvent, issuers: Map<string, string>): void {
-  if (e.type !== 'StateExited' || e.state?.name !== 'FinalizeAndStore') return;
-  const issued = (e.state.output as { issued?: { certificate?: unknown; issuer?: unknown } } | undefined)
-    ?.issued;
-  if (typeof issued?.certificate === 'string' && typeof issued.issuer === 'string') {
-    issuers.set(issued.certificate, issued.issuer);
+function issuersFrom(events: ProgressEvent[]): Map<string, string> {
+  const issuers = new Map<string, string>();
+  for (const e of events) {
+    if (e.type !== 'StateExited' || e.state?.name !== 'FinalizeAndStore') continue;
+    const issued = (e.state.output as { issued?: { certificate?: unknown; issuer?: unknown } } | undefined)
+      ?.issued;
+    if (typeof issued?.certificate === 'string' && typeof issued.issuer === 'string') {
+      issuers.set(issued.certificate, issued.issuer);
+    }
   }
+  return issuers;
 }

@@ -263,7 +263,12 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       }
       out(`certflow local: removed ${n} TXT value(s) this run had published`);
     }
-    const allEvents = [...execution.events, ...batches.flatMap((b) => b.execution?.events ?? [])];
+    // history.json: the run's events, then each batch's; each names its execution (`execution`:
+    // its ARN), so the file splits into the histories AWS keeps per execution.
+    const allEvents = [
+      ...execution.events.map((e) => ({ ...e, execution: executionArn })),
+      ...batches.flatMap((b) => (b.execution?.events ?? []).map((e) => ({ ...e, execution: b.arn }))),
+    ];
     writeFileSync(historyFile, `${JSON.stringify(allEvents, null, 2)}\n`);
     writeFileSync(
       join(runDirectory, 'execution.json'),

@@ -605,6 +605,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     expect(Object.keys(outputs).sort()).toEqual(
       [
         'AlertsTopicArn',
+        'BatchStateMachineArn',
         'CertificateSecretNamePrefix',
         'DashboardName',
         'DelegatedZoneId',
@@ -630,6 +631,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       ],
     });
     expect(byId('StateMachineArn')).toEqual(ref(s.stack.certflow.stateMachine));
+    expect(byId('BatchStateMachineArn')).toEqual(ref(s.stack.certflow.batchStateMachine));
     expect(byId('AlertsTopicArn')).toEqual(ref(s.stack.certflow.topic));
     expect(byId('StartExecutionCommand')).toEqual({
       'Fn::Join': [

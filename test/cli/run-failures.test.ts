@@ -8,7 +8,7 @@ import { runExecutionCommand } from '../../lib/cli/run';
 import { type ProgressEvent, ProgressPrinter } from '../../lib/local/progress';
 import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
 import { expectNoSecret, localSecrets } from '../support/local-secrets';
-import { awsHistoryFrom } from '../support/sfn-history';
+import { awsHistoriesFrom } from '../support/sfn-history';
 import { mockStepFunctions, STATE_MACHINE_ARN } from '../support/sfn-mock';
 
 const PROGRESS_LINE = /^ {0,5}\d+\.\ds {2}/;
@@ -27,7 +27,7 @@ function printedFromHistory(events: ProgressEvent[], start: number): string[] {
   const lines: string[] = [];
   const printer = new ProgressPrinter((l) => lines.push(l), start);
   const translator = new HistoryTranslator();
-  for (const h of awsHistoryFrom(events)) for (const e of translator.translate(h)) printer.handle(e);
+  for (const h of awsHistoriesFrom(events).run) for (const e of translator.translate(h)) printer.handle(e);
   return lines;
 }
 
@@ -56,7 +56,7 @@ describe('certflow run when certificates fail', () => {
   it('prints the failed certificate as local mode did (the failing step, caught, cleaned up), the FAILED block, exit 1', async () => {
     expect(local.exitCode).toBe(1);
     const events = JSON.parse(readFileSync(local.historyFile, 'utf8')) as ProgressEvent[];
-    const mock = mockStepFunctions(awsHistoryFrom(events));
+    const mock = mockStepFunctions(awsHistoriesFrom(events));
     const out: string[] = [];
     const code = await runExecutionCommand(
       { config: configFile, stateMachineArn: STATE_MACHINE_ARN, pollIntervalMs: 1 },
@@ -82,6 +82,64 @@ describe('certflow run when certificates fail', () => {
     expect(out).toContain('ISSUED   www-example-test');
     expect(out[out.length - 1]).toMatch(/^certflow run: execution FAILED after \d+\.\d s: /);
     expectNoSecret(out.join('\n'), localSecrets(workdir));
+  });
+
+  it('a batch that fails as a whole (its history reaches the event limit): its certificates as far as they got, RunBatch failed, BatchFailed, the FAILED blocks, exit 1', async () => {
+    const batchWorkdir = mkdtempSync(join(tmpdir(), 'certflow-run-batch-fail-'));
+    const lines: string[] = [];
+    // the batch's history is cut at 35 events; the run's own (34) stays within the limit
+    const failed = await runLocal({
+      workdir: batchWorkdir,
+      force: true,
+      out: (l) => lines.push(l),
+      limits: { historyEvents: 35 },
+    });
+    expect(failed.exitCode).toBe(1);
+    expect(failed.execution?.batches).toEqual([expect.objectContaining({ status: 'FAILED' })]);
+    const events = JSON.parse(readFileSync(failed.historyFile, 'utf8')) as Parameters<
+      typeof awsHistoriesFrom
+    >[0];
+    const histories = awsHistoriesFrom(events);
+    const [batchArn] = histories.batches.keys();
+    // the batch's history ends as AWS ends it at the limit
+    expect(histories.batches.get(batchArn as string)?.at(-1)).toMatchObject({
+      type: 'ExecutionFailed',
+      executionFailedEventDetails: {
+        error: 'States.Runtime',
+        cause: 'The execution reached the maximum number of history events (35).',
+      },
+    });
+    const mock = mockStepFunctions(histories, { growth: 5 });
+    const out: string[] = [];
+    const code = await runExecutionCommand(
+      {
+        config: join(failed.runDirectory, 'config.json'),
+        stateMachineArn: STATE_MACHINE_ARN,
+        pollIntervalMs: 1,
+      },
+      { out: (l) => out.push(l), err: (l) => out.push(l) },
+    );
+    expect(code).toBe(1);
+    expect(mock.historyCalls().some((c) => c.executionArn === batchArn)).toBe(true);
+    const progress = out.filter((l) => PROGRESS_LINE.test(l)).map(withoutElapsed);
+    expect(progress).toEqual(lines.filter((l) => PROGRESS_LINE.test(l)).map(withoutElapsed));
+    // the batch's certificates got somewhere before it was cut
+    expect(progress.some((l) => /^(www-)?example-test\s+CreateOrder\s+ok /.test(l))).toBe(true);
+    const runBatch = progress.findIndex((l) =>
+      /^batch 1 \(2\)\s+RunBatch\s+failed\s+\d+ ms {2}States\.TaskFailed: \{"ExecutionArn":"/.test(l),
+    );
+    expect(runBatch).toBeGreaterThan(0);
+    expect(progress[runBatch + 1]).toMatch(/^batch 1 \(2\)\s+BatchFailed\s+ok /);
+    const block = (all: string[]) =>
+      all.filter((l) => l.startsWith('FAILED   ') || l.startsWith('  the batch'));
+    expect(block(out)).toEqual(block(lines));
+    expect(block(out)).toEqual([
+      'FAILED   example-test at IssueBatch: States.TaskFailed',
+      "  the batch's execution ended FAILED: States.Runtime: The execution reached the maximum number of history events (35). (local: not stored by this run)",
+      'FAILED   www-example-test at IssueBatch: States.TaskFailed',
+      "  the batch's execution ended FAILED: States.Runtime: The execution reached the maximum number of history events (35). (local: not stored by this run)",
+    ]);
+    expect(out[out.length - 1]).toMatch(/^certflow run: execution FAILED after \d+\.\d s: /);
   });
 
   it('prints retries and caught failures inside a Map, and a Fail state, the way local mode does', async () => {

@@ -8,14 +8,16 @@ import { join } from 'node:path';
 import { type RunReport, runExecutionCommand } from '../../lib/cli/run';
 import { type ProgressEvent, ProgressPrinter } from '../../lib/local/progress';
 import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
+import { accessDenied } from '../fixtures/aws/step-functions';
 import { expectNoSecret, localSecrets } from '../support/local-secrets';
-import { awsHistoryFrom } from '../support/sfn-history';
+import { type AwsHistories, awsHistoriesFrom } from '../support/sfn-history';
 import { EXECUTION_ARN, mockStepFunctions, STATE_MACHINE_ARN } from '../support/sfn-mock';
 
 /**
- * `certflow run` at the SDK boundary. The execution it follows is a real one: a local run with
- * the bundled Pebble and BIND, whose events are turned into the history Step Functions records
- * (test/support/sfn-history.ts). `run` must print what local mode printed for that run.
+ * `certflow run` at the SDK boundary. The executions it follows are real ones: a local run with
+ * the bundled Pebble and BIND (the run's execution and its batch execution), whose events are
+ * turned into the histories Step Functions records (test/support/sfn-history.ts). `run` must
+ * print what local mode printed for that run, certificates included.
  */
 
 const PROGRESS_LINE = /^ {0,5}\d+\.\ds {2}/;
@@ -26,8 +28,10 @@ describe('certflow run, following a real run recorded as Step Functions history'
   const workdir = mkdtempSync(join(tmpdir(), 'certflow-run-'));
   const localLines: string[] = [];
   let local: LocalRunResult;
-  let localEvents: ProgressEvent[];
+  let localEvents: (ProgressEvent & { execution?: string; input?: unknown })[];
+  let histories: AwsHistories;
   let history: HistoryEvent[];
+  let batchArn: string;
   let configFile: string;
   let outputsFile: string;
   const printed: string[] = [];
@@ -35,8 +39,12 @@ describe('certflow run, following a real run recorded as Step Functions history'
   beforeAll(async () => {
     local = await runLocal({ workdir, force: true, out: (l) => localLines.push(l) });
     expect(local.exitCode).toBe(0);
-    localEvents = JSON.parse(readFileSync(local.historyFile, 'utf8')) as ProgressEvent[];
-    history = awsHistoryFrom(localEvents);
+    localEvents = JSON.parse(readFileSync(local.historyFile, 'utf8')) as typeof localEvents;
+    histories = awsHistoriesFrom(localEvents);
+    history = histories.run;
+    // the demo's two certificates are one batch: one child execution
+    expect(local.execution?.batches.map((b) => b.executionArn)).toEqual([...histories.batches.keys()]);
+    batchArn = [...histories.batches.keys()][0] as string;
     configFile = join(local.runDirectory, 'config.json');
     // `cdk deploy --outputs-file` writes {"<stack>": {"<OutputKey>": "<OutputValue>", ...}}:
     // https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-deploy.html (--outputs-file)
@@ -55,8 +63,8 @@ describe('certflow run, following a real run recorded as Step Functions history'
     return { code, out, err };
   };
 
-  it('prints the same line per state as local mode did, the same report, and exits 0', async () => {
-    const mock = mockStepFunctions(history);
+  it("prints the same line per state as local mode did (the batch's certificates too), the same report, and exits 0", async () => {
+    const mock = mockStepFunctions(histories);
     const { code, out } = await run({ force: true, certificate: ['example-test', 'www-example-test'] });
     expect(code).toBe(0);
     expect(mock.sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
@@ -69,11 +77,21 @@ describe('certflow run, following a real run recorded as Step Functions history'
     expect(runProgress.length).toBeGreaterThan(20);
     // every column but the elapsed seconds, which local mode counts from before the execution starts
     expect(runProgress.map(withoutElapsed)).toEqual(localProgress.map(withoutElapsed));
-    // and exactly, elapsed included, what local mode's printer prints for the same events and start
+    expect(runProgress.map(withoutElapsed)).toContainEqual(
+      expect.stringMatching(/^www-example-test\s+FinalizeAndStore\s+ok\s+\d+ ms {2}serial /),
+    );
+    expect(runProgress.map(withoutElapsed)).toContainEqual(
+      expect.stringMatching(/^batch 1\s+SummarizeBatch\s+ok\s+\d+ ms {2}2 issued, 0 failed$/),
+    );
+    // and, elapsed included, what local mode's printers print for the same events and start
+    // (the run's printer, and the batch's: printer.forBatch(certificates, 'batch 1'))
     const replay: string[] = [];
     const printer = new ProgressPrinter((l) => replay.push(l), history[0]?.timestamp?.getTime());
-    for (const e of localEvents) printer.handle(e);
-    expect(runProgress).toEqual(replay);
+    const batchPrinter = printer.forBatch(['example-test', 'www-example-test'], 'batch 1');
+    for (const e of localEvents) (e.execution === batchArn ? batchPrinter : printer).handle(e);
+    expect([...runProgress].sort()).toEqual(replay.sort());
+    // the batch's history was read, at the ARN the run's TaskSubmitted named
+    expect(mock.historyCalls().some((c) => c.executionArn === batchArn)).toBe(true);
 
     // the end report: the same block per certificate as local mode printed
     const block = (lines: string[]) => {
@@ -86,17 +104,20 @@ describe('certflow run, following a real run recorded as Step Functions history'
     expect(out[out.length - 1]).toMatch(/^certflow run: execution SUCCEEDED after \d+\.\d s: /);
   });
 
-  it('follows the history with newest-first pages until the last event it has seen, and prints each state once', async () => {
-    const mock = mockStepFunctions(history, { growth: 10, pageSize: 4 });
+  it('follows each history with newest-first pages until the last event it has seen, and prints each state once', async () => {
+    const mock = mockStepFunctions(histories, { growth: 10, pageSize: 4 });
     const { code, out } = await run({ force: true });
     expect(code).toBe(0);
     const calls = mock.historyCalls();
-    expect(calls.every((c) => c.reverseOrder === true && c.executionArn === EXECUTION_ARN)).toBe(true);
+    expect(calls.every((c) => c.reverseOrder === true)).toBe(true);
+    expect(new Set(calls.map((c) => c.executionArn))).toEqual(new Set([EXECUTION_ARN, batchArn]));
     expect(calls.some((c) => c.nextToken !== undefined)).toBe(true);
-    // 10 more events per poll: the execution was polled while running
-    expect(calls.filter((c) => c.nextToken === undefined).length).toBeGreaterThanOrEqual(
-      Math.ceil(history.length / 10),
-    );
+    // 10 more events per poll: each execution was polled while running
+    const polls = (arn: string) => calls.filter((c) => c.nextToken === undefined && c.executionArn === arn);
+    expect(polls(EXECUTION_ARN).length).toBeGreaterThanOrEqual(Math.ceil(history.length / 10));
+    // and the batch until its end, not after
+    const batchHistory = histories.batches.get(batchArn) ?? [];
+    expect(polls(batchArn).length).toBe(Math.ceil(batchHistory.length / 10));
     const progress = out.filter((l) => PROGRESS_LINE.test(l)).map(withoutElapsed);
     expect(progress).toEqual(localLines.filter((l) => PROGRESS_LINE.test(l)).map(withoutElapsed));
   });
@@ -128,7 +149,7 @@ describe('certflow run, following a real run recorded as Step Functions history'
         },
       ],
     });
-    const mock = mockStepFunctions(history);
+    const mock = mockStepFunctions(histories);
     const { code, out } = await run({
       stackOutputs: undefined,
       certificate: ['www-example-test'],
@@ -147,7 +168,7 @@ describe('certflow run, following a real run recorded as Step Functions history'
   });
 
   it('--json: one JSON document on stdout (status, summary), the progress on stderr', async () => {
-    mockStepFunctions(history);
+    mockStepFunctions(histories);
     const { code, out, err } = await run({ json: true });
     expect(code).toBe(0);
     const doc = JSON.parse(out.join('\n')) as RunReport;
@@ -155,6 +176,7 @@ describe('certflow run, following a real run recorded as Step Functions history'
       ok: true,
       stateMachineArn: STATE_MACHINE_ARN,
       executionArn: EXECUTION_ARN,
+      batchExecutionArns: [batchArn],
       status: 'SUCCEEDED',
       input: {},
       summary: { issuedCount: 2, failedCount: 0, skippedCount: 0 },
@@ -162,8 +184,41 @@ describe('certflow run, following a real run recorded as Step Functions history'
     expect(err.filter((l) => PROGRESS_LINE.test(l)).length).toBeGreaterThan(20);
   });
 
+  it("names the issuer of a certificate stored only in AWS, from the batch's FinalizeAndStore output", async () => {
+    const raw = JSON.parse(readFileSync(configFile, 'utf8')) as { certificates: { stores?: string[] }[] };
+    for (const c of raw.certificates) c.stores = ['secretsmanager'];
+    const awsConfig = join(workdir, 'aws-stores.json');
+    writeFileSync(awsConfig, JSON.stringify(raw));
+    mockStepFunctions(histories);
+    const { code, out } = await run({ config: awsConfig, force: true });
+    expect(code).toBe(0);
+    const issuer = (lines: string[], name: string) =>
+      lines.slice(lines.indexOf(`ISSUED   ${name}`)).find((l) => l.startsWith('  issuer:   '));
+    for (const name of ['example-test', 'www-example-test']) {
+      expect(issuer(out, name)).toMatch(/^ {2}issuer: {3}Pebble Intermediate CA [0-9a-f]+$/);
+      expect(issuer(out, name)).toBe(issuer(localLines, name));
+    }
+    expect(out).toContain('  store:    secretsmanager');
+  });
+
+  it('without permission to read the batch executions: the run lines so far, then the error naming the batch execution; exit 1', async () => {
+    const mock = mockStepFunctions(histories);
+    mock.sfn.on(GetExecutionHistoryCommand, { executionArn: batchArn }).rejects(accessDenied());
+    const { code, out, err } = await run({ force: true });
+    expect(code).toBe(1);
+    expect(out.filter((l) => PROGRESS_LINE.test(l)).map(withoutElapsed)).toEqual(
+      localLines
+        .filter((l) => PROGRESS_LINE.test(l))
+        .map(withoutElapsed)
+        .filter((l) => /^run\s+(SelectDue|SweepLeftovers) /.test(l)),
+    );
+    expect(err).toEqual([
+      `certflow: ExecutionFollowError: GetExecutionHistory for ${batchArn} failed: AccessDeniedException: You do not have sufficient access to perform this action.`,
+    ]);
+  });
+
   it('refuses an unknown certificate name before starting anything: exit 2', async () => {
-    const mock = mockStepFunctions(history);
+    const mock = mockStepFunctions(histories);
     const { code, err } = await run({ certificate: ['nope'] });
     expect(code).toBe(2);
     expect(err).toEqual([
@@ -174,14 +229,14 @@ describe('certflow run, following a real run recorded as Step Functions history'
   });
 
   it('refuses something that is not a state machine ARN: exit 2', async () => {
-    mockStepFunctions(history);
+    mockStepFunctions(histories);
     const { code, err } = await run({ stateMachineArn: 'arn:aws:lambda:us-east-1:123456789012:function:x' });
     expect(code).toBe(2);
     expect(err[0]).toContain('is not a Step Functions state machine ARN');
   });
 
   it('Ctrl-C stops following, says the execution goes on, exit 130', async () => {
-    mockStepFunctions(history, { growth: 5 });
+    mockStepFunctions(histories, { growth: 5 });
     const stop = new AbortController();
     setTimeout(() => stop.abort(), 100);
     const { code, out } = await run({ signal: stop.signal, pollIntervalMs: 60_000 });

@@ -9,13 +9,20 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
+import { executionDoesNotExist } from '../fixtures/aws/step-functions';
+import type { AwsHistories } from './sfn-history';
 
 /**
  * Step Functions at the SDK boundary for `certflow run`: StartExecution answers as the Step
- * Functions developer guide's example does, and GetExecutionHistory serves a recorded history
- * the way a running execution's grows: each new poll (a call without nextToken) sees `growth`
- * more events, and pages hold at most `pageSize` events (the API returns fewer than maxResults
- * when it likes, "This is only an upper limit"), newest first when asked (`reverseOrder`).
+ * Functions developer guide's example does, and GetExecutionHistory serves the recorded history
+ * of each execution (the run's under the started execution's ARN, each batch's under its own)
+ * the way a running execution's grows: each new poll of an execution (a call without nextToken)
+ * sees `growth` more of its events, and pages hold at most `pageSize` events (the API returns
+ * fewer than maxResults when it likes, "This is only an upper limit"), newest first when asked
+ * (`reverseOrder`). The response is `{events, nextToken?}` (API reference, GetExecutionHistory,
+ * "Response Syntax": https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html).
+ * An execution it has no history for answers as AWS does for an unknown one:
+ * ExecutionDoesNotExist (test/fixtures/aws/step-functions.ts, [SDK-ERR]).
  */
 
 /**
@@ -35,19 +42,24 @@ export interface SfnMock {
 }
 
 export function mockStepFunctions(
-  history: HistoryEvent[],
+  histories: AwsHistories,
   opts: { growth?: number; pageSize?: number } = {},
 ): SfnMock {
   const growth = opts.growth ?? 25;
   const pageSize = opts.pageSize ?? 7;
   const sfn = mockClient(SFNClient);
-  const started = history[0]?.timestamp ?? new Date();
+  const byArn = new Map<string, HistoryEvent[]>([[EXECUTION_ARN, histories.run], ...histories.batches]);
+  const started = histories.run[0]?.timestamp ?? new Date();
   sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN, startDate: started });
-  let visible = 0;
+  const visible = new Map<string, number>();
   sfn.on(GetExecutionHistoryCommand).callsFake(async (input: GetExecutionHistoryCommandInput) => {
-    if (input.executionArn !== EXECUTION_ARN) throw new Error(`unexpected execution ${input.executionArn}`);
-    if (input.nextToken === undefined) visible = Math.min(history.length, visible + growth);
-    const seen = history.slice(0, visible);
+    const arn = input.executionArn ?? '';
+    const history = byArn.get(arn);
+    if (!history) throw executionDoesNotExist();
+    if (input.nextToken === undefined) {
+      visible.set(arn, Math.min(history.length, (visible.get(arn) ?? 0) + growth));
+    }
+    const seen = history.slice(0, visible.get(arn) ?? 0);
     const ordered = input.reverseOrder ? [...seen].reverse() : seen;
     const from = input.nextToken ? Number(input.nextToken) : 0;
     const size = Math.min(pageSize, input.maxResults || 100);
