@@ -20,7 +20,8 @@ export const processIO: CliIO = {
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
-export const EXIT = { ok: 0, problem: 1, usage: 2 } as const;
+/** Exit codes of every command; `valuesMayRemain` as local mode's (issued, but a Cleanup left TXT values). */
+export const EXIT = { ok: 0, problem: 1, usage: 2, valuesMayRemain: 3 } as const;
 
 /**
  * Run a command body and turn what it throws into an exit code and a message: ConfigError and

@@ -98,7 +98,10 @@ export function localRunHistory(workdir: string, certificates: string[], maxRuns
     }
     const summary = summaryFrom(events);
     if (!summary) {
-      const failure = runLevelFailure(events);
+      // The run's own events (history.json holds the run's, then each batch execution's).
+      const runArn = (events[0] as { execution?: string } | undefined)?.execution;
+      const own = runArn ? events.filter((e) => (e as { execution?: string }).execution === runArn) : events;
+      const failure = runLevelFailure(own);
       latest ??= {
         source: 'local',
         run: id,

@@ -144,7 +144,9 @@ export async function runExecutionCommand(opts: RunOptions, io: CliIO = processI
       summary.failedCount > 0 ||
       (executionFailure && executionFailure.Error !== 'CertificatesFailed')
         ? EXIT.problem
-        : EXIT.ok;
+        : (summary.warningCount ?? summary.warnings.length) > 0
+          ? EXIT.valuesMayRemain
+          : EXIT.ok;
     if (opts.json) {
       const doc: RunReport = {
         ok: exitCode === EXIT.ok,

@@ -100,3 +100,40 @@ describe('certflow run reports what the batch executions recorded, whole', () =>
     expect(out[out.length - 1]).toMatch(/^certflow run: execution FAILED after \d+\.\d s: /);
   });
 });
+
+describe('certflow run when every certificate was issued but a Cleanup was refused', () => {
+  let s: FaultServers;
+  let proxy: DnsProxy;
+
+  afterAll(async () => {
+    await proxy?.close();
+    await s?.stop();
+  });
+
+  it('exits 3, as local mode does: issued, but TXT values may remain', async () => {
+    s = await startFaultServers({ workdirPrefix: 'certflow-run-exit3-' });
+    proxy = await startDnsProxy({
+      upstream: s.bind.address,
+      updatePolicy: (n) => (n === 1 ? 'forward' : { rcode: RCODE.REFUSED }),
+      signWith: s.bind.tsig,
+    });
+    const configFile = writeConfig(s, 'refusing-cleanup', {
+      certificates: [{ name: 'multi', domains: ['example.test', '*.example.test'] }],
+      updateServer: `127.0.0.1:${proxy.address.port}`,
+    });
+    const local = await runInProcess(s, configFile, { force: true });
+    expect(local.result.exitCode).toBe(3);
+    const events = JSON.parse(readFileSync(local.result.historyFile, 'utf8')) as Parameters<
+      typeof awsHistoriesFrom
+    >[0];
+    mockStepFunctions(awsHistoriesFrom(events));
+    const out: string[] = [];
+    const code = await runExecutionCommand(
+      { config: configFile, stateMachineArn: STATE_MACHINE_ARN, force: true, pollIntervalMs: 1 },
+      { out: (l) => out.push(l), err: (l) => out.push(l) },
+    );
+    expect(code).toBe(3);
+    expect(reportOf(out)).toEqual(reportOf(local.lines));
+    expect(out.some((l) => l.startsWith('  WARNING:  cleanup failed (DnsUpdateError: '))).toBe(true);
+  });
+});

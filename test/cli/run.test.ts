@@ -167,6 +167,15 @@ describe('certflow run, following a real run recorded as Step Functions history'
     cfn.restore();
   });
 
+  it('--dry-run starts the execution with {"dryRun": true} (SelectDue then orders from the test CA)', async () => {
+    const mock = mockStepFunctions(histories);
+    await run({ dryRun: true, force: true });
+    expect(mock.sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
+      stateMachineArn: STATE_MACHINE_ARN,
+      input: '{"force":true,"dryRun":true}',
+    });
+  });
+
   it('--json: one JSON document on stdout (status, summary), the progress on stderr', async () => {
     mockStepFunctions(histories);
     const { code, out, err } = await run({ json: true });
