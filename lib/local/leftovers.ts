@@ -9,8 +9,10 @@ export interface LeftoverCheck {
   left: { fqdn: string; server: string; values: number }[];
   /** Servers that did not answer (nothing can be said about them). */
   unchecked: { server: string; error: string }[];
-  /** Servers that answered every name. */
+  /** Servers that answered every name (none asked when the run published nothing). */
   checked: string[];
+  /** TXT values this run published (from its CreateOrder outputs). */
+  published: number;
 }
 
 /** TXT values this run published that an authoritative server still answers. */
@@ -29,8 +31,11 @@ export async function leftoverTxtValues(
       records.set(r.fqdn, values);
     }
   }
+  let published = 0;
+  for (const values of records.values()) published += values.size;
+  const result: LeftoverCheck = { left: [], unchecked: [], checked: [], published };
+  if (published === 0) return result;
   const client = new UdpDnsClient({ timeoutMs: 1000, retries: 1 });
-  const result: LeftoverCheck = { left: [], unchecked: [], checked: [] };
   for (const server of servers) {
     const where = formatServer(server);
     let failure: string | undefined;
@@ -70,7 +75,9 @@ export function leftoverLines(check: LeftoverCheck): string[] {
       `delegated zone: could not check ${u.server} (${u.error}); values of this run may remain there`,
     );
   }
-  if (total === 0 && check.unchecked.length === 0 && check.checked.length > 0) {
+  if (check.published === 0) {
+    lines.push('delegated zone: this run published no TXT value');
+  } else if (total === 0 && check.unchecked.length === 0 && check.checked.length > 0) {
     lines.push(`delegated zone: no TXT value of this run remains (checked at ${check.checked.join(', ')})`);
   }
   return lines;

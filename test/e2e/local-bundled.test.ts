@@ -62,6 +62,7 @@ describe('local mode with the bundled Pebble and BIND', () => {
       checked: [expect.stringMatching(/^127\.0\.0\.1:\d+$/)],
       left: [],
       unchecked: [],
+      published: 3, // example.test and *.example.test: two values at one name; www.example.test: one
     });
   });
 
@@ -72,6 +73,9 @@ describe('local mode with the bundled Pebble and BIND', () => {
     expect(result.summary).toMatchObject({ issuedCount: 0, failedCount: 0, skippedCount: 2 });
     expect(lines.filter((l) => l.startsWith('NOT DUE  '))).toHaveLength(2);
     expect(lines.some((l) => /\sCreateOrder\s/.test(l))).toBe(false);
+    // nothing was published, so nothing is claimed to have been checked
+    expect(lines).toContain('delegated zone: this run published no TXT value');
+    expect(lines.some((l) => l.includes('no TXT value of this run remains'))).toBe(false);
     expect(serialOf(join(live('www-example-test'), 'cert.pem'))).toBe(before);
   });
 

@@ -39,15 +39,7 @@ export class LocalOrderBudgetStore implements OrderBudgetStore {
       });
     }
     try {
-      let state: OrderBudgetState = { orders: [] };
-      try {
-        const parsed = JSON.parse(await fs.readFile(file, 'utf8')) as { state?: OrderBudgetState };
-        if (Array.isArray(parsed.state?.orders)) state = parsed.state;
-      } catch (error) {
-        if ((error as { code?: string }).code !== 'ENOENT') {
-          // A damaged record is replaced: the budget errs on the side of the limit only going forward.
-        }
-      }
+      const state = await this.read(file);
       const { state: next, result } = change(state);
       const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
       await fs.writeFile(temp, `${JSON.stringify({ key, state: next })}\n`, { mode: 0o600 });
@@ -60,6 +52,30 @@ export class LocalOrderBudgetStore implements OrderBudgetStore {
     } finally {
       await fs.rm(lock, { force: true }).catch(() => undefined);
     }
+  }
+
+  /**
+   * The recorded state; none yet is an empty budget. A record that is not the JSON this store
+   * writes is moved aside to `<file>.damaged` (kept for the operator) and the budget starts
+   * empty: the CA's own `rateLimited` answer, turned into a deferral, still bounds what is
+   * placed. A file that cannot be read (EACCES, EISDIR, …) fails with its path and OS code.
+   */
+  private async read(file: string): Promise<OrderBudgetState> {
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') return { orders: [] };
+      throw error;
+    }
+    try {
+      const parsed = JSON.parse(text) as { state?: OrderBudgetState };
+      if (Array.isArray(parsed.state?.orders)) return parsed.state;
+    } catch {
+      // not JSON: damaged, handled below
+    }
+    await fs.rename(file, `${file}.damaged`);
+    return { orders: [] };
   }
 
   private async acquire(lock: string): Promise<void> {
