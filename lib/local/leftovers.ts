@@ -15,10 +15,15 @@ export interface LeftoverCheck {
   published: number;
 }
 
-/** TXT values this run published that an authoritative server still answers. */
+/**
+ * TXT values this run published that an authoritative server still answers. `servers` gives the
+ * servers to ask (the configured `delegation.nameservers`, or the zone's NS records found through
+ * the resolver as CheckPropagation finds them); when they cannot be found, the check says so
+ * instead of checking nothing.
+ */
 export async function leftoverTxtValues(
   events: EventLog[],
-  servers: ServerAddress[],
+  servers: () => Promise<ServerAddress[]>,
 ): Promise<LeftoverCheck> {
   const records = new Map<string, Set<string>>();
   for (const e of events) {
@@ -35,8 +40,19 @@ export async function leftoverTxtValues(
   for (const values of records.values()) published += values.size;
   const result: LeftoverCheck = { left: [], unchecked: [], checked: [], published };
   if (published === 0) return result;
+  let asked: ServerAddress[];
+  try {
+    asked = await servers();
+  } catch (error) {
+    result.unchecked.push({ server: "the zone's name servers", error: errorText(error) });
+    return result;
+  }
+  if (asked.length === 0) {
+    result.unchecked.push({ server: "the zone's name servers", error: 'none known' });
+    return result;
+  }
   const client = new UdpDnsClient({ timeoutMs: 1000, retries: 1 });
-  for (const server of servers) {
+  for (const server of asked) {
     const where = formatServer(server);
     let failure: string | undefined;
     for (const [fqdn, values] of records) {

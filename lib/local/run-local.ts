@@ -13,10 +13,10 @@ import { join, resolve } from 'node:path';
 import { markExecutionEnded } from '../../lambdas/adapters/pending/local-run-liveness';
 import { parseConfig } from '../../lambdas/core/config/load';
 import type { CertflowConfig } from '../../lambdas/core/config/schema';
-import { parseServerAddress } from '../../lambdas/core/dns/dns-client';
 import { ConfigError, describeError } from '../../lambdas/core/errors';
 import type { RunInput, SweepResult, TaskStep } from '../../lambdas/core/state';
 import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
+import { baseContext } from '../../lambdas/runtime/base-context';
 import { ENV } from '../../lambdas/runtime/env';
 import { executionEndedMessage } from '../alerts/execution-ended';
 import { ensureFunctionBundles } from '../bundling/function-bundles';
@@ -278,10 +278,9 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       alertExecutionEnded(stateDirectory, executionName, executionArn, execution);
 
     const summary = summaryFrom(execution.events);
-    const nameservers = bind
-      ? [bind.address]
-      : (config.delegation.nameservers ?? []).map((n) => parseServerAddress(n));
-    const leftovers = await leftoverTxtValues(allEvents, nameservers);
+    const leftovers = await leftoverTxtValues(allEvents, () =>
+      bind ? Promise.resolve([bind.address]) : baseContext(config).authoritativeServers(),
+    );
     writeFileSync(join(runDirectory, 'leftover-txt.json'), `${JSON.stringify(leftovers, null, 2)}\n`);
     if (pebble) {
       const root = await pebble.rootCertificatePem();
