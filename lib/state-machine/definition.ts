@@ -20,12 +20,17 @@ export interface RenewalDefinitionProps {
  * Errors a retry can fix: certflow's named transient errors (lambdas/core/errors.ts) and a
  * Task that ran out of time (the Task's own timer: `States.Timeout`; Lambda's timer, reported by
  * the runtime as `Sandbox.Timedout`).
+ *
+ * `DnsProviderThrottledError` is not among them: Route 53 throttling is retried at one layer
+ * only, the Route 53 adapter's (6 attempts, full-jitter backoff, SDK retries off). A second layer
+ * here would multiply it to 24 calls per operation against an account-wide rate; past the
+ * adapter's bound the certificate fails (its values are removed, or swept by the next run) and
+ * the next scheduled run tries again.
  */
 export const TRANSIENT_ERRORS = [
   'AcmeRequestError',
   'DnsQueryError',
   'DnsUpdateUnavailableError',
-  'DnsProviderThrottledError',
   'States.Timeout',
   'Sandbox.Timedout',
 ];
