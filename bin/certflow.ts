@@ -48,6 +48,7 @@ program
   )
   .addOption(new Option('--certificate <name...>', 'only these certificates'))
   .option('--no-install', 'never install missing Debian packages')
+  .addOption(jsonOption())
   .action(
     async (opts: {
       config?: string;
@@ -57,6 +58,7 @@ program
       dryRun: boolean;
       certificate?: string[];
       install: boolean;
+      json: boolean;
     }) => {
       const { staleBuildWarning } = await import('../lib/bundling/build-artifacts');
       const stale = staleBuildWarning();
@@ -71,7 +73,13 @@ program
         certificates: opts.certificate,
         install: opts.install,
         handleSignals: true,
+        // With --json, stdout carries only the JSON document; the progress and report go to stderr.
+        ...(opts.json ? { out: (line: string) => process.stderr.write(`${line}\n`) } : {}),
       });
+      if (opts.json) {
+        const { localReport } = await import('../lib/cli/local-json');
+        process.stdout.write(`${JSON.stringify(localReport(result), null, 2)}\n`);
+      }
       setExit(result.exitCode);
     },
   );

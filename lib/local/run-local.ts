@@ -27,7 +27,7 @@ import { type BindServer, generateTsigSecret, startBind } from './bind';
 import { DEMO } from './demo';
 import type { LocalExecution } from './execute';
 import { hostProcess, LocalFunction, lambdaErrorFormatter } from './lambda-runtime';
-import { leftoverLines, leftoverTxtValues } from './leftovers';
+import { type LeftoverCheck, leftoverLines, leftoverTxtValues } from './leftovers';
 import { type PebbleServer, startPebble } from './pebble';
 import { pickPort } from './ports';
 import { ensureLocalPrerequisites } from './prerequisites';
@@ -81,6 +81,10 @@ export interface LocalRunResult {
   durationMs: number;
   /** How the execution ended, and its AWS-counted history events. */
   execution?: ExecutionRecord;
+  /** The end-of-run check for TXT values of this run left in the delegated zone. */
+  leftovers?: LeftoverCheck;
+  /** Why the run could not be made (bad configuration, a server that would not start, …). */
+  error?: { name: string; message: string };
 }
 
 /** What `execution.json` in the run directory records. */
@@ -318,6 +322,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       caRootFile,
       durationMs,
       execution: executionRecordValue,
+      leftovers,
     };
   } catch (error) {
     if (error instanceof ConfigError) out(error.message);
@@ -327,6 +332,10 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       runDirectory,
       historyFile,
       durationMs: Date.now() - started,
+      error: {
+        name: error instanceof Error ? error.name : 'Error',
+        message: error instanceof ConfigError ? error.message : describeError(error),
+      },
     };
   } finally {
     restoreEnvironment?.();

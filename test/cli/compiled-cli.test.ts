@@ -127,7 +127,8 @@ describe('the compiled CLI (npm run build)', () => {
       await bind?.stop();
     });
 
-    it('issues with the prebuilt bundles and definition: no esbuild, CDK, TypeScript or validator at run time', () => {
+    /** A config for the running servers, issuing `www` into `dir`. */
+    const writeConfig = (): string => {
       const dns = `127.0.0.1:${bind.address.port}`;
       const tsigFile = join(dir, 'tsig.key');
       writeFileSync(tsigFile, `${bind.tsig.secret}\n`, { mode: 0o600 });
@@ -162,6 +163,11 @@ describe('the compiled CLI (npm run build)', () => {
           certificates: [{ name: 'www', domains: ['www.example.test'] }],
         }),
       );
+      return config;
+    };
+
+    it('issues with the prebuilt bundles and definition: no esbuild, CDK, TypeScript or validator at run time', () => {
+      const config = writeConfig();
       const workdir = join(dir, 'work');
       const r = certflow(['local', '--external', '--force', '-c', config, '-w', workdir], 120_000);
       expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
@@ -181,6 +187,38 @@ describe('the compiled CLI (npm run build)', () => {
         readFileSync(join(workdir, 'runs', runs[0], 'definition.asl.json'), 'utf8'),
       );
       expect(ranDefinition).toEqual(renderLocalDefinitions());
+    });
+
+    it('--json: stdout is one JSON document (outcome, summary, execution, leftover check), the progress and report go to stderr', () => {
+      const r = certflow(
+        ['local', '--external', '--force', '--json', '-c', writeConfig(), '-w', join(dir, 'json')],
+        120_000,
+      );
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain('ISSUED   www');
+      const doc = JSON.parse(r.stdout);
+      expect(doc).toMatchObject({
+        ok: true,
+        exitCode: 0,
+        summary: { issuedCount: 1, failedCount: 0 },
+        execution: { status: 'SUCCEEDED' },
+        leftovers: { published: 1, left: [], unchecked: [], checked: [`127.0.0.1:${bind.address.port}`] },
+      });
+      expect(doc.summary.issued.map((i: { certificate: string }) => i.certificate)).toEqual(['www']);
+      expect(r.stdout).not.toContain(bind.tsig.secret);
+      expect(r.stdout).not.toContain('PRIVATE KEY');
+    });
+
+    it('--json with a bad configuration: exit 2 and the error names the field', () => {
+      const bad = join(dir, 'bad.json');
+      const config = JSON.parse(readFileSync(writeConfig(), 'utf8'));
+      config.acme.termsOfServiceAgreed = false;
+      writeFileSync(bad, JSON.stringify(config));
+      const r = certflow(['local', '--external', '--json', '-c', bad, '-w', join(dir, 'bad')], 60_000);
+      expect(r.status).toBe(2);
+      const doc = JSON.parse(r.stdout);
+      expect(doc).toMatchObject({ ok: false, exitCode: 2, error: { name: 'ConfigError' } });
+      expect(doc.error.message).toContain('acme.termsOfServiceAgreed');
     });
   });
 });
