@@ -255,7 +255,9 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
       ),
     );
     const certflowNames = [...retried].filter((n) => !/^(States|Lambda|Sandbox)\./.test(n));
-    expect(certflowNames.sort()).toEqual(['DnsQueryError', 'DnsUpdateUnavailableError', 'AcmeRequestError'].sort());
+    expect(certflowNames.sort()).toEqual(
+      ['DnsQueryError', 'DnsUpdateUnavailableError', 'AcmeRequestError'].sort(),
+    );
     // Route 53 throttling is retried at one layer, the adapter's: a bundle that reports
     // DnsProviderThrottledError has made its 6 calls, and Step Functions does not make more.
     expect(names).toContain('DnsProviderThrottledError');
