@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
 import { opensslVerify, serialOf, snapshotTree } from '../support/certificates';
+import { expectNoSecret, localSecrets } from '../support/local-secrets';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
 
 /**
@@ -72,6 +73,8 @@ describe('local mode against external servers', () => {
     );
     return file;
   };
+  /** Every line any run of this file printed (the secrets test reads them all). */
+  const printed: string[] = [];
   const run = async (file: string, opts: { force?: boolean } = {}) => {
     const lines: string[] = [];
     const result: LocalRunResult = await runLocal({
@@ -81,6 +84,7 @@ describe('local mode against external servers', () => {
       out: (l) => lines.push(l),
       ...opts,
     });
+    printed.push(...lines);
     return { result, lines, text: lines.join('\n') };
   };
   const alerts = () =>
@@ -196,16 +200,18 @@ describe('local mode against external servers', () => {
     );
   });
 
-  it('keeps the TSIG secret out of the history, the logs and the alerts', () => {
+  it('keeps the TSIG secret, the certificate keys and the account key out of the history, logs, metrics, run records, alerts and printed lines', () => {
     const runsDir = join(workdir, 'runs');
+    const records = ['history.json', 'handlers.log', 'metrics.jsonl', 'execution.json', 'leftover-txt.json'];
     const texts = readdirSync(runsDir).flatMap((r) =>
-      ['history.json', 'handlers.log'].map((f) => readFileSync(join(runsDir, r, f), 'utf8')),
+      records
+        .filter((f) => existsSync(join(runsDir, r, f)))
+        .map((f) => readFileSync(join(runsDir, r, f), 'utf8')),
     );
     texts.push(readFileSync(join(workdir, 'state', 'alerts.jsonl'), 'utf8'));
-    expect(texts.length).toBeGreaterThanOrEqual(7);
-    for (const text of texts) {
-      expect(text).not.toContain(bind.tsig.secret);
-      expect(text).not.toMatch(/PRIVATE KEY/);
-    }
+    texts.push(printed.join('\n'));
+    expect(texts.length).toBeGreaterThanOrEqual(12);
+    const secrets = [bind.tsig.secret, ...localSecrets(workdir)];
+    for (const text of texts) expectNoSecret(text, secrets);
   });
 });
