@@ -215,6 +215,23 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
     }
   });
 
+  it('CreateOrder, AnswerChallenges, CheckOrder and FinalizeAndStore: the CA is down -> AcmeRequestError naming the URL (retried)', async () => {
+    const config = writeConfig('ca-down', {});
+    const { order: _order, publication: _p, ...fresh } = item();
+    const cases: [TaskStep, unknown][] = [
+      ['CreateOrder', fresh],
+      ['AnswerChallenges', item()],
+      ['CheckOrder', item()],
+      ['FinalizeAndStore', item()],
+    ];
+    for (const [step, event] of cases) {
+      const response = await failure(step, event, local(config));
+      expect({ step, errorType: response.errorType }).toEqual({ step, errorType: 'AcmeRequestError' });
+      expect(response.errorMessage).toContain(`http://127.0.0.1:${closedPort}/`);
+      expect(response.errorMessage).toContain('ECONNREFUSED');
+    }
+  });
+
   it('PublishRecords and Cleanup: BIND refuses the TSIG key -> DnsUpdateError (not retried)', async () => {
     const config = writeConfig('wrong-secret', {});
     const vars = { ...local(config), CERTFLOW_TEST_TSIG: Buffer.alloc(32, 7).toString('base64') };
@@ -262,7 +279,7 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
     // DnsProviderThrottledError has made its 6 calls, and Step Functions does not make more.
     expect(names).toContain('DnsProviderThrottledError');
     expect(retried.has('DnsProviderThrottledError')).toBe(false);
-    for (const name of certflowNames.filter((n) => n !== 'AcmeRequestError')) expect(names).toContain(name);
+    for (const name of certflowNames) expect(names).toContain(name);
     for (const [stateName, state] of lambdaTasks()) {
       const step = stepOfResource(state.Resource);
       const retries = ((state.Retry as { ErrorEquals: string[] }[] | undefined) ?? []).flatMap(
