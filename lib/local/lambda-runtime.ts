@@ -112,6 +112,8 @@ function loadHandler(bundle: FunctionBundle): BundleHandler {
 export class LocalFunction {
   private handler: BundleHandler | undefined;
   private invocations = 0;
+  /** Invocations that ran past the timeout and were abandoned, until they end. */
+  private readonly abandoned = new Set<Promise<void>>();
 
   constructor(
     readonly bundle: FunctionBundle,
@@ -126,6 +128,11 @@ export class LocalFunction {
    * Invoke as Lambda does: the init (module load) on first use, then `handler(event, context)`.
    * The result goes through JSON as Lambda's response does; a thrown error (in init or in the
    * handler) becomes a {@link LambdaInvocationError} carrying the runtime's error response.
+   * An invocation still running at the function's timeout fails as Lambda fails it, with
+   * `Sandbox.Timedout` ("Task timed out after N seconds"; Lambda developer guide, "Troubleshoot
+   * invocation issues in Lambda", timeouts), and the next invocation is a cold start, as Lambda
+   * discards the sandbox. (In this process the abandoned call cannot be frozen as Lambda freezes
+   * it: it runs on, and its result is ignored.)
    */
   async invoke(event: JsonValue): Promise<JsonValue> {
     const started = Date.now();
@@ -133,15 +140,46 @@ export class LocalFunction {
     try {
       this.handler ??= loadHandler(this.bundle);
       this.invocations += 1;
+      const requestId = `local-${this.step}-${this.invocations}`;
       const context = {
         functionName: `certflow-${this.step}`,
-        awsRequestId: `local-${this.step}-${this.invocations}`,
+        awsRequestId: requestId,
         getRemainingTimeInMillis: () => Math.max(0, this.timeoutSeconds * 1000 - (Date.now() - started)),
       };
-      const result = await this.handler(event, context);
+      const result = await this.withinTimeout(this.handler(event, context), requestId);
       return JSON.parse(JSON.stringify(result === undefined ? null : result)) as JsonValue;
     } catch (error) {
+      if (error instanceof LambdaInvocationError) throw error;
       throw new LambdaInvocationError(format(error));
     }
+  }
+
+  /** Wait until every invocation abandoned at its timeout has ended (before servers stop). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.abandoned]);
+  }
+
+  private withinTimeout<T>(work: Promise<T>, requestId: string): Promise<T> {
+    // The abandoned call's late failure must not surface as an unhandled rejection.
+    const ended = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.handler = undefined;
+        this.abandoned.add(ended);
+        void ended.then(() => this.abandoned.delete(ended));
+        reject(
+          new LambdaInvocationError({
+            errorType: 'Sandbox.Timedout',
+            errorMessage: `RequestId: ${requestId} Error: Task timed out after ${this.timeoutSeconds.toFixed(2)} seconds`,
+            trace: [],
+          }),
+        );
+      }, this.timeoutSeconds * 1000);
+    });
+    return Promise.race([work, timedOut]).finally(() => clearTimeout(timer));
   }
 }

@@ -251,6 +251,9 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
+    // An invocation abandoned at its timeout runs on in this process (Lambda would have frozen
+    // it): let it end before the sweep and the leftover check, so what it wrote is seen.
+    await Promise.all(Object.values(functions).map((f) => f.drain()));
     // These executions are over: a later run may sweep what they left (even in this process).
     markExecutionEnded(stateDirectory, executionArn, execution.status);
     for (const b of batches) markExecutionEnded(stateDirectory, b.arn, b.execution?.status ?? 'ABORTED');
