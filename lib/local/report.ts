@@ -103,7 +103,11 @@ export function summaryFrom(
   return (exited?.state?.output as { summary?: SummaryOutput } | undefined)?.summary;
 }
 
-/** The end-of-run report: one block per configured certificate (issued, failed, not due). */
+/**
+ * The end-of-run report: the counts first, then what needs attention (each failure, deferral and
+ * warning), then, up to {@link COMPACT_AFTER} configured certificates, one block per issued
+ * certificate and one line per certificate not due; past that, those are counted, not listed.
+ */
 export function report(
   out: (line: string) => void,
   config: CertflowConfig,
@@ -129,8 +133,9 @@ export function report(
   out(
     `${summary.issuedCount} issued, ${summary.failedCount} failed, ${summary.deferredCount ?? deferred.length} deferred, ${summary.skippedCount} not due${(summary.warningCount ?? warnings.length) > 0 ? `, ${summary.warningCount ?? warnings.length} with TXT values left behind` : ''}`,
   );
-  // A thousand certificates stay readable: counts first, then what needs attention; the
-  // certificates that are fine are listed one per line (not in blocks) past COMPACT_AFTER.
+  // A thousand certificates stay readable: counts first, then what needs attention (each
+  // failure, deferral and warning, in full); past COMPACT_AFTER configured certificates, those
+  // that are fine (issued without a warning, not due) are counted, not listed.
   const compact = config.certificates.length > COMPACT_AFTER;
   const byName = new Map(config.certificates.map((c) => [c.name, c]));
   for (const fail of summary.failed) {
@@ -142,46 +147,57 @@ export function report(
     out(`FAILED   ${summary.failedNotListed} more (each was alerted on its own; see the handler log)`);
   }
   for (const reason of summary.deferredReasons ?? []) out(`DEFERRED because ${reason}`);
-  for (const d of deferred.slice(0, compact ? LISTED : deferred.length)) {
-    out(`DEFERRED ${d.certificate} until ${d.until}`);
-  }
-  if (compact && deferred.length > LISTED)
-    out(`DEFERRED ${deferred.length - LISTED} more (the earliest first)`);
-  for (const issued of compact ? summary.issued.slice(0, LISTED) : summary.issued) {
-    const cert = byName.get(issued.certificate);
-    const warning =
-      options.valuesLeft?.get(issued.certificate) ??
-      warnings.find((w) => w.certificate === issued.certificate);
-    if (compact || !cert) {
-      out(
-        `ISSUED   ${issued.certificate} (notAfter ${issued.notAfter})${warning ? ' WITH VALUES LEFT BEHIND' : ''}`,
-      );
-      continue;
+  for (const d of deferred) out(`DEFERRED ${d.certificate} until ${d.until}`);
+  const warningOf = (certificate: string): ValuesLeftBehind | undefined =>
+    options.valuesLeft?.get(certificate) ?? warnings.find((w) => w.certificate === certificate);
+  if (compact) {
+    let warned = 0;
+    for (const issued of summary.issued) {
+      const warning = warningOf(issued.certificate);
+      if (!warning) continue;
+      warned += 1;
+      out(`ISSUED   ${issued.certificate} (notAfter ${issued.notAfter}) WITH VALUES LEFT BEHIND`);
+      out(warningLine(warning));
     }
-    const live = localLive(config, cert.name);
-    // A dry run stored nothing: what the store holds is the previous certificate.
-    const meta = summary.dryRun
-      ? undefined
-      : readLocalMetadata(cert.stores.includes('local') ? live : undefined);
-    out(`ISSUED   ${cert.name}${summary.dryRun ? ' (dry run)' : ''}`);
-    const reason = options.reasons?.get(cert.name);
-    if (reason) out(`  due:      ${reason}`);
-    out(`  names:    ${cert.domains.join(', ')}`);
-    out(`  key type: ${cert.keyType}`);
-    out(`  issuer:   ${meta?.issuer ?? options.issuers?.get(cert.name) ?? '?'}`);
-    out(`  notAfter: ${issued.notAfter}`);
-    if (summary.dryRun) out('  stored:   nowhere (dry run)');
-    else for (const store of cert.stores) out(storeLine(store, live));
-    if (warning) {
+    const warningCount = summary.warningCount ?? warnings.length;
+    if (warningCount > warned) {
       out(
-        `  WARNING:  cleanup failed (${warning.error}: ${warning.message}); TXT values may remain: ${warning.left
-          .map((l) => `${l.fqdn} (${l.values} value${l.values === 1 ? '' : 's'})`)
-          .join(', ')}; they stay recorded as pending and the next run removes them`,
+        `ISSUED   ${warningCount - warned} more WITH VALUES LEFT BEHIND (each was alerted on its own; the next run removes the values)`,
       );
     }
+    const fine = summary.issued.length - Math.max(warned, warningCount);
+    if (fine > 0) out(`ISSUED   ${fine} ${warningCount > 0 ? 'more ' : ''}${notListed(fine)}`);
+    const notDue = summary.skippedCount ?? summary.skipped.length;
+    if (notDue > 0) out(`NOT DUE  ${notDue} ${notListed(notDue)}`);
+  } else {
+    for (const issued of summary.issued) {
+      const cert = byName.get(issued.certificate);
+      const warning = warningOf(issued.certificate);
+      if (!cert) {
+        out(
+          `ISSUED   ${issued.certificate} (notAfter ${issued.notAfter})${warning ? ' WITH VALUES LEFT BEHIND' : ''}`,
+        );
+        if (warning) out(warningLine(warning));
+        continue;
+      }
+      const live = localLive(config, cert.name);
+      // A dry run stored nothing: what the store holds is the previous certificate.
+      const meta = summary.dryRun
+        ? undefined
+        : readLocalMetadata(cert.stores.includes('local') ? live : undefined);
+      out(`ISSUED   ${cert.name}${summary.dryRun ? ' (dry run)' : ''}`);
+      const reason = options.reasons?.get(cert.name);
+      if (reason) out(`  due:      ${reason}`);
+      out(`  names:    ${cert.domains.join(', ')}`);
+      out(`  key type: ${cert.keyType}`);
+      out(`  issuer:   ${meta?.issuer ?? options.issuers?.get(cert.name) ?? '?'}`);
+      out(`  notAfter: ${issued.notAfter}`);
+      if (summary.dryRun) out('  stored:   nowhere (dry run)');
+      else for (const store of cert.stores) out(storeLine(store, live));
+      if (warning) out(warningLine(warning));
+    }
+    for (const skip of summary.skipped) out(`NOT DUE  ${skip.certificate}: ${skip.reason}`);
   }
-  if (compact && summary.issued.length > LISTED) out(`ISSUED   ${summary.issued.length - LISTED} more`);
-  if (!compact) for (const skip of summary.skipped) out(`NOT DUE  ${skip.certificate}: ${skip.reason}`);
   for (const swept of summary.swept ?? []) {
     out(
       `SWEPT    ${swept.fqdn} (${swept.values} value${swept.values === 1 ? '' : 's'}) of ${swept.certificate}, left by ${swept.executionId}, which is over: ${swept.reason ?? 'its run ended'}`,
@@ -201,10 +217,23 @@ export function report(
   }
 }
 
-/** Past this many configured certificates the report lists names, not blocks. */
+/**
+ * Past this many configured certificates the report lists only what needs attention (failures,
+ * deferrals, warnings) and counts the certificates that are fine.
+ */
 export const COMPACT_AFTER = 20;
-/** How many names a compact report lists per kind. */
-const LISTED = 20;
+
+/** The tail of a compact report's count of certificates that are fine. */
+function notListed(n: number): string {
+  return `certificate${n === 1 ? '' : 's'} (not listed past ${COMPACT_AFTER} certificates; certflow status --all lists each)`;
+}
+
+/** The warning for an issued certificate whose Cleanup failed: the error and every value that may remain. */
+function warningLine(warning: ValuesLeftBehind): string {
+  return `  WARNING:  cleanup failed (${warning.error}: ${warning.message}); TXT values may remain: ${warning.left
+    .map((l) => `${l.fqdn} (${l.values} value${l.values === 1 ? '' : 's'})`)
+    .join(', ')}; they stay recorded as pending and the next run removes them`;
+}
 
 /** `<localDirectory>/live/<name>`, where the local store keeps the certificate. */
 function localLive(config: CertflowConfig, name: string): string {

@@ -1,7 +1,10 @@
 /**
- * `npm run bench`: where the time goes, measured on this machine. Prints numbers, asserts
- * nothing (timing targets never go in tests). Runs from the compiled build (`dist/`), after
- * `npm run build`, against one BIND and one Pebble it starts once (not counted):
+ * `npm run bench`: where the time goes, measured on this machine. Prints numbers and asserts no
+ * timing (timing targets never go in tests); it exits 1, after printing everything, when the
+ * local run of 1,000 certificates did not exit 0 or one of its executions went over an AWS limit
+ * (25,000 history events, 262,144 bytes of state payload), saying which. Runs from the
+ * compiled build (`dist/`), after `npm run build`, against one BIND and one Pebble it starts
+ * once (not counted):
  *
  * 1. the function bundles: size per function, its source map, and the largest inputs (esbuild's
  *    metafile);
@@ -46,6 +49,7 @@ import { executeRunWithBatches } from '../../lib/local/run-with-batches';
 import { localDefinitions } from '../../lib/state-machine/local-definition';
 import { STEP_SETTINGS } from '../../lib/state-machine/step-settings';
 import { AWS_LIMITS, scaledConfig, templateStats } from '../../lib/template-stats';
+import { type ScaleRecord, scaleViolations } from './scale-check';
 
 const PRIMARY = 'example.test';
 const DELEGATED = 'acme.certflow.test';
@@ -536,22 +540,31 @@ function synthScaleSection(): void {
   out();
 }
 
+/**
+ * What the bench found wrong (not timing): printed at the end, and the bench exits 1. A run of
+ * 1,000 certificates must complete, each execution within Step Functions' quotas.
+ */
+const violations: string[] = [];
+
 /** A local run of a thousand certificates: wall, CPU, peak RSS, and each execution's events and payload. */
 async function localScaleSection(bin: string, config: string, dir: string): Promise<void> {
   out('## A local run of 1,000 certificates (dist/bin/certflow.js local --external --force)');
   const workdir = join(dir, 'scale');
   const run = await cliRun(bin, ['local', '--external', '--force', '-c', config, '-w', workdir], dir);
-  const runs = readdirSync(join(workdir, 'runs')).sort();
-  const record = JSON.parse(
-    readFileSync(join(workdir, 'runs', runs[runs.length - 1] as string, 'execution.json'), 'utf8'),
-  ) as {
-    status: string;
-    historyEvents: number;
-    batches: { historyEvents: number; certificates: number; largestPayload: number; status?: string }[];
-    certificatesPerBatch: number;
-    certificateEventBudget: number;
-    largestPayload: { bytes: number; state: string };
-  };
+  let record: ScaleRecord & { status: string; certificatesPerBatch: number; certificateEventBudget: number };
+  try {
+    const runs = readdirSync(join(workdir, 'runs')).sort();
+    record = JSON.parse(
+      readFileSync(join(workdir, 'runs', runs[runs.length - 1] as string, 'execution.json'), 'utf8'),
+    ) as typeof record;
+  } catch (error) {
+    out(run.output.split('\n').slice(-20).join('\n'));
+    violations.push(
+      `the local run of 1,000 certificates exited ${run.code} and left no execution record: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    out();
+    return;
+  }
   const issued = /^(\d+) issued, (\d+) failed/m.exec(run.output);
   const largestBatch = Math.max(...record.batches.map((b) => b.historyEvents));
   table(
@@ -574,6 +587,13 @@ async function localScaleSection(bin: string, config: string, dir: string): Prom
     ],
     true,
   );
+  const found = scaleViolations(run.code, record);
+  out(
+    found.length === 0
+      ? 'check: exit code 0, every execution within its limits'
+      : `check FAILED: ${found.join('; ')}`,
+  );
+  violations.push(...found);
   out();
 }
 
@@ -647,7 +667,15 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
-});
+main()
+  .then(() => {
+    if (violations.length === 0) return;
+    process.stderr.write(`bench: FAILED\n${violations.map((v) => `  ${v}\n`).join('')}`);
+    process.exitCode = 1;
+  })
+  .catch((error: unknown) => {
+    process.stderr.write(
+      `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  });

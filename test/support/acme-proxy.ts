@@ -4,7 +4,8 @@
  * finalize, certificate) from the request's Host, so once a client starts at the proxy's
  * directory URL, every request it makes goes through the proxy. A rule may let a request reach
  * Pebble and then drop the answer (the client sees the connection reset: the CA acted, the
- * client does not know), as a network that fails at the wrong moment would.
+ * client does not know), as a network that fails at the wrong moment would; or answer a request
+ * itself, as the CA would (e.g. a `rateLimited` problem), without passing it on.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,8 +14,18 @@ import { join } from 'node:path';
 import { freeTcpPort } from '../../lib/local/ports';
 import { createSelfSignedTls } from '../../lib/local/tls';
 
-/** What to do with a request after it reached the CA: pass the answer on, or drop it. */
-export type AcmeFault = 'pass' | 'drop-answer';
+/** An answer the proxy gives itself, as the CA would, without passing the request on. */
+export interface CannedAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * What to do with a request: pass it to the CA and its answer back, pass it and drop the answer,
+ * or answer it here (the CA never sees it) with `answer`.
+ */
+export type AcmeFault = 'pass' | 'drop-answer' | { answer: CannedAnswer };
 
 export interface AcmeProxy {
   directoryUrl: string;
@@ -31,7 +42,10 @@ export async function startAcmeProxy(options: {
   upstreamCaFile: string;
   /** Where to write the proxy's CA bundle. */
   directory: string;
-  /** The fault for each request, by method and path (e.g. the first POST to a /finalize/ path). */
+  /**
+   * The fault for each request, by method and path (e.g. the first POST to a /finalize/ path),
+   * decided when the request arrives.
+   */
   rule: (method: string, path: string) => AcmeFault;
 }): Promise<AcmeProxy> {
   const tls = await createSelfSignedTls(['127.0.0.1', 'localhost']);
@@ -51,6 +65,14 @@ export async function startAcmeProxy(options: {
         const path = req.url ?? '/';
         const fault = options.rule(method, path);
         requests.push({ method, path, fault });
+        if (typeof fault === 'object') {
+          res.writeHead(fault.answer.status, {
+            ...fault.answer.headers,
+            'Content-Length': Buffer.byteLength(fault.answer.body),
+          });
+          res.end(fault.answer.body);
+          return;
+        }
         const headers = { ...req.headers };
         const upstream = httpsRequest(
           {

@@ -87,6 +87,8 @@ export interface ConfigOptions {
     orderMaxChecks: number;
   }>;
   maxConcurrency?: number;
+  /** `renewal.newOrderLimit`. @default none (Pebble has no known limit) */
+  newOrderLimit?: { orders: number; windowMinutes: number };
   /** Where the local store writes. @default `<workdir>/certs` */
   storeDirectory?: string;
 }
@@ -122,7 +124,11 @@ export function writeConfig(s: FaultServers, name: string, o: ConfigOptions): st
           orderMaxChecks: 30,
           ...o.timing,
         },
-        renewal: { useAri: false, ...(o.maxConcurrency ? { maxConcurrency: o.maxConcurrency } : {}) },
+        renewal: {
+          useAri: false,
+          ...(o.maxConcurrency ? { maxConcurrency: o.maxConcurrency } : {}),
+          ...(o.newOrderLimit ? { newOrderLimit: o.newOrderLimit } : {}),
+        },
         storage: { localDirectory: o.storeDirectory ?? join(s.workdir, 'certs'), defaultStores: ['local'] },
         certificates: o.certificates,
       },

@@ -8,7 +8,11 @@ import { trustCaBundle } from '../../lambdas/core/acme/client';
 import { parseConfig } from '../../lambdas/core/config/load';
 import { JsonLogger } from '../../lambdas/core/logger';
 import type { CertificateStore } from '../../lambdas/core/ports';
-import { defaultNewOrderLimit, reserveNewOrders } from '../../lambdas/core/renewal/order-budget';
+import {
+  defaultNewOrderLimit,
+  honourCaBlock,
+  reserveNewOrders,
+} from '../../lambdas/core/renewal/order-budget';
 import type { StepContext } from '../../lambdas/core/steps/context';
 import { selectDue } from '../../lambdas/core/steps/select-due';
 import { baseContext } from '../../lambdas/runtime/base-context';
@@ -166,6 +170,16 @@ describe('new-order budget across runs', () => {
     expect(r.granted).toBe(0);
     expect(r.deferredUntil).toEqual(Array(3).fill('2026-12-01T10:45:00.000Z'));
     expect(r.reason).toBe('the CA refused new orders (rateLimited) until 2026-12-01T10:45:00.000Z');
+  });
+
+  it("with no limit kept (none configured, none known), a CA's block still defers every order until the CA's time, and ends then", () => {
+    const blocked = { orders: [], blockedUntil: '2026-12-01T10:45:00.000Z' };
+    const r = honourCaBlock(blocked, 2, new Date('2026-12-01T10:00:00.000Z'));
+    expect(r.granted).toBe(0);
+    expect(r.deferredUntil).toEqual(['2026-12-01T10:45:00.000Z', '2026-12-01T10:45:00.000Z']);
+    expect(r.reason).toBe('the CA refused new orders (rateLimited) until 2026-12-01T10:45:00.000Z');
+    const after = honourCaBlock(blocked, 2, new Date('2026-12-01T10:45:00.000Z'));
+    expect(after).toEqual({ granted: 2, deferredUntil: [], state: { orders: [] } });
   });
 
   it("defaults to the CA's published limits for Let's Encrypt; none for CAs it does not know", () => {

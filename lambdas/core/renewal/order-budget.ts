@@ -104,6 +104,25 @@ export function reserveNewOrders(
   };
 }
 
+/**
+ * Reserve `wanted` new orders at `now` where no limit is kept on our side (none configured, none
+ * known for the CA): all may go, unless the CA refused new orders (`rateLimited`, RFC 8555 §6.6)
+ * until a later time, which holds for every order until then. A block that is over is dropped.
+ */
+export function honourCaBlock(state: OrderBudgetState, wanted: number, now: Date): Reservation {
+  const blockedUntil = state.blockedUntil ? Date.parse(state.blockedUntil) : Number.NaN;
+  if (Number.isNaN(blockedUntil) || blockedUntil <= now.getTime()) {
+    return { granted: wanted, deferredUntil: [], state: { orders: [] } };
+  }
+  const until = new Date(blockedUntil).toISOString();
+  return {
+    granted: 0,
+    deferredUntil: Array<string>(wanted).fill(until),
+    reason: `the CA refused new orders (rateLimited) until ${until}`,
+    state: { orders: [], blockedUntil: until },
+  };
+}
+
 /** Record a CA block (`rateLimited` until `until`) in the state. */
 export function blockNewOrders(state: OrderBudgetState, until: Date): OrderBudgetState {
   const current = state.blockedUntil ? Date.parse(state.blockedUntil) : 0;

@@ -17,7 +17,7 @@ import type { CertificateFailure, StoredCertificate } from '../ports';
 import { fetchRenewalWindow } from '../renewal/ari';
 import { ariCertIdOf, decideRenewal, type RenewalDecision, type RenewalWindow } from '../renewal/decide';
 import { dryRunDirectoryUrl } from '../renewal/dry-run';
-import { defaultNewOrderLimit, reserveNewOrders } from '../renewal/order-budget';
+import { defaultNewOrderLimit, honourCaBlock, reserveNewOrders } from '../renewal/order-budget';
 import {
   clip,
   clipReason,
@@ -159,10 +159,12 @@ async function applyNewOrderBudget(
       : configured
         ? { orders: configured.orders, windowSeconds: configured.windowMinutes * 60 }
         : defaultNewOrderLimit(directoryUrl);
-  if (!limit || due.length === 0) return { placed: due, deferred: [] };
+  if (due.length === 0) return { placed: due, deferred: [] };
   const now = ctx.now();
+  // Without a limit of our own, a CA's rateLimited block (recorded by CreateOrder) still holds:
+  // no order is placed before the CA's time.
   const reservation = await ctx.orderBudget().update(directoryUrl, (state) => {
-    const r = reserveNewOrders(state, due.length, now, limit);
+    const r = limit ? reserveNewOrders(state, due.length, now, limit) : honourCaBlock(state, due.length, now);
     return { state: r.state, result: r };
   });
   const deferred = due.slice(reservation.granted).map((d, i) => ({
