@@ -15,6 +15,7 @@ import { clipReason } from '../../lambdas/core/state';
 import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
 import { opensslVerify, serialOf, snapshotTree } from '../support/certificates';
+import { pendingValues, zoneValues } from '../support/fault-harness';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
 import { giveToUnprivileged, runCliUnprivileged, unprivilegedUid } from '../support/unprivileged';
 
@@ -132,6 +133,11 @@ describe('store faults', () => {
     writeFileSync(join(workdir, 'root.pem'), await pebble.rootCertificatePem());
     return opensslVerify(join(workdir, 'root.pem'), live(name, root));
   };
+  /** No value of ours in the zone, and none recorded as pending. */
+  const expectNothingLeft = async (dir = workdir) => {
+    expect(await zoneValues(bind)).toEqual([]);
+    expect(pendingValues(dir)).toEqual([]);
+  };
   /** A run that changes nothing: every certificate NOT DUE, exit 0. */
   const expectQuietRun = async () => {
     const next = await run(configFile('steady'));
@@ -171,7 +177,8 @@ describe('store faults', () => {
     await expectQuietRun();
   });
 
-  it('re-issues a certificate whose privkey.pem is garbage, saying why', async () => {
+  it('re-issues a certificate whose privkey.pem is garbage, saying why, and leaves the other alone', async () => {
+    const apexBefore = snapshotTree(live('apex'));
     const serialBefore = serialOf(join(live('www'), 'cert.pem'));
     await fsp.writeFile(join(live('www'), 'privkey.pem'), 'this is not a key\n');
 
@@ -185,10 +192,14 @@ describe('store faults', () => {
     expect(text).toContain('privkey.pem is not a readable private key)');
     expect(serialOf(join(live('www'), 'cert.pem'))).not.toBe(serialBefore);
     expect(await verifies('www')).toMatch(/: OK$/);
+    expect(text).toMatch(/NOT DUE {2}apex: valid until/);
+    expect(snapshotTree(live('apex'))).toEqual(apexBefore);
+    await expectNothingLeft();
     await expectQuietRun();
   });
 
   it('a corrupt metadata.json re-issues only that certificate; the other is still decided and the run completes', async () => {
+    const wwwBefore = snapshotTree(live('www'));
     await fsp.writeFile(join(live('apex'), 'metadata.json'), '{"name": "apex", "domains": [');
 
     const { result, text } = await run(configFile('steady'));
@@ -200,6 +211,9 @@ describe('store faults', () => {
     expect(JSON.parse(readFileSync(join(live('apex'), 'metadata.json'), 'utf8'))).toMatchObject({
       name: 'apex',
     });
+    expect(await verifies('apex')).toMatch(/: OK$/);
+    expect(snapshotTree(live('www'))).toEqual(wwwBefore);
+    await expectNothingLeft();
     await expectQuietRun();
   });
 
@@ -209,6 +223,12 @@ describe('store faults', () => {
     expect(result.exitCode).toBe(0);
     expect(result.summary?.issued.map((i) => i.certificate)).toEqual(['apex', 'www']);
     expect(text.match(/ {2}due: {6}forced$/gm)).toHaveLength(2);
+    expect(await verifies('apex')).toMatch(/: OK$/);
+    expect(await verifies('www')).toMatch(/: OK$/);
+    expect(JSON.parse(readFileSync(join(live('www'), 'metadata.json'), 'utf8'))).toMatchObject({
+      name: 'www',
+    });
+    await expectNothingLeft();
     await expectQuietRun();
   });
 
@@ -358,7 +378,16 @@ describe('store faults', () => {
         message: expect.stringContaining(cause),
       });
       expect(readdirSync(root)).toEqual([]);
-      expect(await bind.axfrTxt()).toEqual([]);
+      await expectNothingLeft(join(userDir, 'work'));
+
+      // A runner that may write there (root, with a work directory of its own, so the
+      // unprivileged runs below can still read theirs): the same store configuration issues.
+      const rootWork = join(workdir, 'after-eacces');
+      const next = await run(config, { dir: rootWork });
+      expect(next.result.exitCode).toBe(0);
+      expect(next.text).toContain('ISSUED   www');
+      expect(await verifies('www', root)).toMatch(/: OK$/);
+      await expectNothingLeft(rootWork);
     });
 
     it('an existing store it cannot write: refused before the run (exit 2) with EACCES and each directory; nothing ordered, the certificates stay byte for byte', async () => {
