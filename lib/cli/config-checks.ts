@@ -8,12 +8,22 @@ import { ConfigError, type ConfigProblem } from '../../lambdas/core/errors';
  * path is usable and the RFC 2136 TSIG key (RFC 8945) is well-formed and readable. Used by
  * `certflow validate` and, before anything is started or ordered, by `certflow local`.
  */
-export function runtimeConfigProblems(config: CertflowConfig): ConfigProblem[] {
-  return [...localStoreProblems(config), ...tsigProblems(config)];
+export function runtimeConfigProblems(
+  config: CertflowConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): ConfigProblem[] {
+  return [...localStoreProblems(config), ...tsigProblems(config, env)];
 }
 
-/** Throw a {@link ConfigError} naming `source` when {@link runtimeConfigProblems} finds any. */
-export function assertRuntimeConfigUsable(config: CertflowConfig, source: string): void {
-  const problems = runtimeConfigProblems(config);
+/**
+ * Throw a {@link ConfigError} naming `source` when {@link runtimeConfigProblems} finds any;
+ * `env`: the environment the functions will read (`dns.tsig.secretEnv`).
+ */
+export function assertRuntimeConfigUsable(
+  config: CertflowConfig,
+  source: string,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  const problems = runtimeConfigProblems(config, env);
   if (problems.length > 0) throw new ConfigError(problems, source);
 }

@@ -154,7 +154,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       rawConfig = readJson(options.configFile);
       config = parseConfig(rawConfig, options.configFile);
       // What `certflow validate` checks (TSIG key file, store path), before any order is placed.
-      assertRuntimeConfigUsable(config, options.configFile);
+      assertRuntimeConfigUsable(config, options.configFile, hostProcess().env);
       out(`certflow local: using the servers in ${options.configFile} (nothing started)`);
     } else {
       await ensureLocalPrerequisites({ install: options.install ?? true, log: out });
@@ -189,7 +189,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
         ? `${options.configFile} (with the bundled Pebble and BIND)`
         : 'the bundled demo';
       config = parseConfig(rawConfig, source);
-      assertRuntimeConfigUsable(config, source);
+      assertRuntimeConfigUsable(config, source, hostProcess().env);
     }
     const effectiveConfigFile = join(runDirectory, 'config.json');
     writeFileSync(effectiveConfigFile, `${JSON.stringify(rawConfig, null, 2)}\n`);

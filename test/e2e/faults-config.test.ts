@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hostProcess } from '../../lib/local/lambda-runtime';
 import { EXIT_CODES } from '../../lib/local/run-local';
 import { type AcmeProxy, startAcmeProxy } from '../support/acme-proxy';
 import { snapshotTree } from '../support/certificates';
@@ -102,6 +103,40 @@ describe('fault: a configuration that cannot work (local --external)', () => {
     expect(await verifyLive(s, 'www')).toMatch(/: OK$/);
     expect(await zoneValues(s.bind)).toEqual([]);
     expect(pendingValues(s.workdir)).toEqual([]);
+  });
+
+  it('a TSIG secretEnv that is not set where the functions run: exit 2 naming dns.tsig.secretEnv; set there, the run issues', async () => {
+    const variable = 'FAULTS_CONFIG_TSIG_SECRET';
+    const env = hostProcess().env;
+    delete env[variable];
+    const file = throughProxy('unset-env', (c) => {
+      const tsig = (c.dns as { tsig: Record<string, unknown> }).tsig;
+      delete tsig.secretFile;
+      tsig.secretEnv = variable;
+    });
+    const before = snapshotTree(live());
+    const requestsBefore = proxy.requests.length;
+
+    const run = await runInProcess(s, file, { force: true });
+
+    expect(run.result.exitCode).toBe(EXIT_CODES.badConfig);
+    expect(run.text.split('\n')).toContain(
+      `  - dns.tsig.secretEnv: environment variable ${variable} is not set; export the base64 TSIG secret in it`,
+    );
+    await expectNothingChanged(before, requestsBefore);
+
+    // The check reads the environment the functions read (the host process's).
+    env[variable] = s.bind.tsig.secret;
+    try {
+      const next = await runInProcess(s, file, { force: true });
+      expect(next.result.exitCode).toBe(EXIT_CODES.ok);
+      expect(next.text).toContain('ISSUED   www');
+      expect(await verifyLive(s, 'www')).toMatch(/: OK$/);
+      expect(await zoneValues(s.bind)).toEqual([]);
+      expect(pendingValues(s.workdir)).toEqual([]);
+    } finally {
+      delete env[variable];
+    }
   });
 
   it('a store path under a regular file: exit 2 naming storage.localDirectory and ENOTDIR, no order at the CA; the other store is untouched', async () => {
