@@ -20,6 +20,7 @@ import { baseContext } from '../../lambdas/runtime/base-context';
 import { ENV } from '../../lambdas/runtime/env';
 import { executionEndedMessage } from '../alerts/execution-ended';
 import { ensureFunctionBundles } from '../bundling/function-bundles';
+import { assertRuntimeConfigUsable } from '../cli/config-checks';
 import { certificateEventBudget, certificatesPerBatch } from '../state-machine/limits';
 import { localDefinitions } from '../state-machine/local-definition';
 import { STEP_SETTINGS } from '../state-machine/step-settings';
@@ -156,6 +157,8 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
         throw new ConfigError([{ path: '', message: '--external needs --config <file>' }]);
       rawConfig = readJson(options.configFile);
       config = parseConfig(rawConfig, options.configFile);
+      // What `certflow validate` checks (TSIG key file, store path), before any order is placed.
+      assertRuntimeConfigUsable(config, options.configFile, hostProcess().env);
       out(`certflow local: using the servers in ${options.configFile} (nothing started)`);
     } else {
       await ensureLocalPrerequisites({ install: options.install ?? true, log: out });
@@ -186,10 +189,11 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
         `certflow local: BIND on ${dns} (zones ${DEMO.primaryZone}, ${DEMO.delegatedZone}), Pebble at ${pebble.directoryUrl}`,
       );
       rawConfig = bundledConfig({ options, workdir, dns, tsigFile, pebble });
-      config = parseConfig(
-        rawConfig,
-        options.configFile ? `${options.configFile} (with the bundled Pebble and BIND)` : 'the bundled demo',
-      );
+      const source = options.configFile
+        ? `${options.configFile} (with the bundled Pebble and BIND)`
+        : 'the bundled demo';
+      config = parseConfig(rawConfig, source);
+      assertRuntimeConfigUsable(config, source, hostProcess().env);
     }
     const effectiveConfigFile = join(runDirectory, 'config.json');
     writeFileSync(effectiveConfigFile, `${JSON.stringify(rawConfig, null, 2)}\n`);

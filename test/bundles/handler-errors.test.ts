@@ -17,7 +17,7 @@ import {
 } from '../../lib/local/lambda-runtime';
 import { pickPort } from '../../lib/local/ports';
 import { taskStates } from '../../lib/state-machine/asl';
-import { REPEATABLE_STEPS, TRANSIENT_ERRORS } from '../../lib/state-machine/definition';
+import { TRANSIENT_ERRORS } from '../../lib/state-machine/definition';
 import { localDefinitions } from '../../lib/state-machine/local-definition';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
 
@@ -26,7 +26,7 @@ import { startTestBind, type TestBind } from '../support/bind-fixture';
  * from each bundled handler (the minified esbuild output CDK uploads), invoked as the Node.js
  * runtime invokes it and turned into `{errorType, errorMessage, trace}` by aws-lambda-ric's own
  * formatter. The `Error` a Retry or Catch matches is `errorType`; it must be the class name the
- * definition lists, and the definition must retry it exactly where the step is safe to repeat.
+ * definition lists, and the definition must retry it in every step (all are safe to repeat).
  */
 describe('named errors from the deployed bundles, as Step Functions sees them', () => {
   const bundles = ensureFunctionBundles();
@@ -263,7 +263,7 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
     }
   }, 60_000);
 
-  it('every Task state retries exactly the transient errors its bundle reports, where the step is safe to repeat, and catches everything', () => {
+  it('every Task state (FinalizeAndStore included) retries exactly the transient errors its bundle reports, and catches everything', () => {
     const names = new Set(produced.map((p) => p.errorType));
     // every certflow error a Retry names is one a bundle really reports under that name
     const retried = new Set(
@@ -294,13 +294,32 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
         catchesAll: stateName !== 'SummarizeBatch',
       });
       for (const { errorType } of produced.filter((p) => p.step === step)) {
-        const expected = REPEATABLE_STEPS.has(step) && TRANSIENT_ERRORS.includes(errorType);
+        // Every step is safe to repeat (FinalizeAndStore included): a transient error is retried.
+        const expected = TRANSIENT_ERRORS.includes(errorType);
         expect({ stateName, errorType, retried: retries.includes(errorType) }).toEqual({
           stateName,
           errorType,
           retried: expected,
         });
       }
+    }
+    // FinalizeAndStore is retried on a rejected or lost ACME request, as every other ACME step.
+    const finalize = lambdaTasks().filter(
+      ([, state]) => stepOfResource(state.Resource) === 'FinalizeAndStore',
+    );
+    expect(finalize.length).toBeGreaterThan(0);
+    for (const [stateName, state] of finalize) {
+      const retries = ((state.Retry as { ErrorEquals: string[] }[] | undefined) ?? []).flatMap(
+        (r) => r.ErrorEquals,
+      );
+      expect({ stateName, retries }).toEqual({
+        stateName,
+        retries: expect.arrayContaining([
+          'AcmeRequestError',
+          'Lambda.ServiceException',
+          'Lambda.TooManyRequestsException',
+        ]),
+      });
     }
   });
 });

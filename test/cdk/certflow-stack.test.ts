@@ -5,11 +5,7 @@ import type { IConstruct } from 'constructs';
 import { parseConfig } from '../../lambdas/core/config/load';
 import type { CertflowConfig } from '../../lambdas/core/config/schema';
 import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
-import {
-  LAMBDA_SERVICE_ERRORS,
-  REPEATABLE_STEPS,
-  TRANSIENT_ERRORS,
-} from '../../lib/state-machine/definition';
+import { LAMBDA_SERVICE_ERRORS, TRANSIENT_ERRORS } from '../../lib/state-machine/definition';
 import { type AslState, definitionFromTemplate, taskStates } from '../../lib/state-machine/render';
 import { STEP_SETTINGS } from '../../lib/state-machine/step-settings';
 import { ACCOUNT, exampleConfig, patchedConfig, REGION, type Synthesized, synth } from './synth';
@@ -445,7 +441,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     ]);
   });
 
-  it('state machine: every Task catches States.ALL; each step safe to repeat retries transient and Lambda service errors, only there', () => {
+  it('state machine: every Task catches States.ALL and retries transient and Lambda service errors (every step is safe to repeat, FinalizeAndStore included)', () => {
     // The run (SelectDue, SweepLeftovers, Summarize) and the batch (each certificate's steps).
     const tasks = [
       ...taskStates(resolvedDefinition('run')),
@@ -464,11 +460,9 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       const retried = ((state.Retry as { ErrorEquals: string[] }[] | undefined) ?? []).map(
         (r) => r.ErrorEquals,
       );
-      // CDK's own Lambda retrier is off: the only Lambda.* retrier is certflow's, on repeatable steps.
-      expect({ name, retried }).toEqual({
-        name,
-        retried: REPEATABLE_STEPS.has(step) ? [TRANSIENT_ERRORS, LAMBDA_SERVICE_ERRORS] : [],
-      });
+      // CDK's own Lambda retrier is off: the only Lambda.* retrier is certflow's. Every step is
+      // safe to repeat (FinalizeAndStore keeps the order's key and finds a finalized order).
+      expect({ name, retried }).toEqual({ name, retried: [TRANSIENT_ERRORS, LAMBDA_SERVICE_ERRORS] });
       // The Task's timeout is its function's timeout.
       const fn = s.json.Resources[s.id(s.stack.certflow.functions[step])].Properties as Json;
       expect({ name, timeout: state.TimeoutSeconds }).toEqual({ name, timeout: fn.Timeout });
@@ -480,6 +474,29 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
         catchesAll: name !== 'SummarizeBatch',
       });
     }
+  });
+
+  it('state machine: FinalizeAndStore retries a lost or rejected ACME request (AcmeRequestError) and the Lambda service errors', () => {
+    // Issue 7, case 4: a badNonce or a lost finalize answer in FinalizeAndStore is retried, as in
+    // every other step; the second attempt finds the order finalized and stores it once.
+    const finalize = taskStates(resolvedDefinition('batch')).filter(
+      ([, t]) => t.Resource === `function:${s.id(s.stack.certflow.functions.FinalizeAndStore)}`,
+    );
+    expect(finalize.map(([name]) => name)).toEqual(['FinalizeAndStore']);
+    const [, state] = finalize[0];
+    expect(state.Retry).toEqual([
+      expect.objectContaining({
+        ErrorEquals: expect.arrayContaining(['AcmeRequestError', 'States.Timeout', 'Sandbox.Timedout']),
+      }),
+      expect.objectContaining({
+        ErrorEquals: [
+          'Lambda.ServiceException',
+          'Lambda.AWSLambdaException',
+          'Lambda.SdkClientException',
+          'Lambda.TooManyRequestsException',
+        ],
+      }),
+    ]);
   });
 
   it('state machines (run and batch): Standard, X-Ray on, ERROR logs without execution data; both Maps bounded', () => {

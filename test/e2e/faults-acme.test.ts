@@ -64,15 +64,37 @@ describe('fault: the ACME CA', () => {
       expect(badNonces).toBeGreaterThanOrEqual(10);
     });
 
-    it('issues all ten certificates in one run, and leaves nothing behind', async () => {
+    it('issues all ten certificates in one run, leaves the previous certificate and nothing else behind; the next run renews with the fault still on', async () => {
+      const live = (name: string) => join(s.workdir, 'certs', 'live', name);
+      // The previous certificate, issued at the same rejection rate.
+      const first = await runInProcess(s, writeConfig(s, 'www', { certificates: [WWW] }));
+      expect(first.result.exitCode).toBe(EXIT_CODES.ok);
+      const www = snapshotTree(live('www'));
+
       const config = writeConfig(s, 'ten', {
-        certificates: TEN.map((name, i) => ({ name: `c${i + 1}`, domains: [name] })),
+        certificates: [WWW, ...TEN.map((name, i) => ({ name: `c${i + 1}`, domains: [name] }))],
       });
       const run = await runInProcess(s, config);
       expect(run.result.summary?.failed).toEqual([]);
       expect(run.result.summary?.issuedCount).toBe(10);
       expect(run.result.exitCode).toBe(EXIT_CODES.ok);
+      expect(run.text).toMatch(/NOT DUE {2}www: valid until/);
       for (let i = 1; i <= 10; i++) expect(await verifyLive(s, `c${i}`)).toMatch(/: OK$/);
+      expect(snapshotTree(live('www'))).toEqual(www);
+      expect(await zoneValues(s.bind)).toEqual([]);
+      expect(pendingValues(s.workdir)).toEqual([]);
+
+      // The next run (forced for two of them) succeeds; the others stay as they are.
+      const others = Object.fromEntries(
+        TEN.slice(2).map((_, i) => [`c${i + 3}`, snapshotTree(live(`c${i + 3}`))]),
+      );
+      const next = await runInProcess(s, config, { force: true, certificates: ['c1', 'www'] });
+      expect(next.result.exitCode).toBe(EXIT_CODES.ok);
+      expect(next.result.summary?.issued.map((i) => i.certificate).sort()).toEqual(['c1', 'www']);
+      expect(snapshotTree(live('www'))).not.toEqual(www);
+      expect(await verifyLive(s, 'www')).toMatch(/: OK$/);
+      expect(await verifyLive(s, 'c1')).toMatch(/: OK$/);
+      for (const [name, tree] of Object.entries(others)) expect(snapshotTree(live(name))).toEqual(tree);
       expect(await zoneValues(s.bind)).toEqual([]);
       expect(pendingValues(s.workdir)).toEqual([]);
     });
@@ -80,8 +102,6 @@ describe('fault: the ACME CA', () => {
 
   describe('unreachable, and racing for the account', () => {
     let s: FaultServers;
-    /** The port of the ACME directory URL the race test's runs used (see there). */
-    let directoryPort = 0;
     beforeAll(async () => {
       s = await startFaultServers({ workdirPrefix: 'certflow-faults-ca-' });
     });
@@ -115,7 +135,6 @@ describe('fault: the ACME CA', () => {
         upstream: { host: '127.0.0.1', port: s.pebble.port },
         parties: 2,
       });
-      directoryPort = barrier.port;
       try {
         const config = writeConfig(s, 'race', {
           certificates: [APEX, WWW],
@@ -134,7 +153,6 @@ describe('fault: the ACME CA', () => {
         expect(runs[0]?.stdout()).toContain('ISSUED   apex');
         expect(runs[1]?.stdout()).toContain('ISSUED   www');
       } finally {
-        // From now on nothing answers at this directory URL: the CA is down (next test).
         await barrier.close();
       }
       // Both registered an account; one was stored, and the other run used it.
@@ -159,11 +177,28 @@ describe('fault: the ACME CA', () => {
     });
 
     it('CA down with the account stored and nothing due: the run ends within 60 s naming the directory URL and ECONNREFUSED, the certificates are untouched; with the CA back the next run succeeds', async () => {
-      const workdir = join(s.workdir, 'fresh');
+      const workdir = join(s.workdir, 'ca-down-later');
       const live = (name: string) => join(workdir, 'certs', 'live', name);
-      const before = { apex: snapshotTree(live('apex')), www: snapshotTree(live('www')) };
-      const config = join(s.workdir, 'race.json');
+      // The CA at a directory URL of its own (a pass-through proxy in front of Pebble): a first run
+      // through it stores the account and both certificates; then nothing answers there.
+      const up = await startTcpBarrier({ upstream: { host: '127.0.0.1', port: s.pebble.port }, parties: 1 });
+      const directoryPort = up.port;
       const directory = `https://127.0.0.1:${directoryPort}/dir`;
+      const config = writeConfig(s, 'ca-down-later', {
+        certificates: [APEX, WWW],
+        directory,
+        storeDirectory: join(workdir, 'certs'),
+      });
+      try {
+        const first = await runInProcess(s, config, { workdir });
+        expect(first.result.exitCode).toBe(EXIT_CODES.ok);
+      } finally {
+        await up.close();
+      }
+      expect(readdirSync(join(workdir, 'state', 'accounts')).filter((f) => f.endsWith('.json'))).toHaveLength(
+        1,
+      );
+      const before = { apex: snapshotTree(live('apex')), www: snapshotTree(live('www')) };
       const started = Date.now();
       const run = await runInProcess(s, config, { workdir });
       const seconds = (Date.now() - started) / 1000;
@@ -197,6 +232,8 @@ describe('fault: the ACME CA', () => {
         1,
       );
       expect(await zoneValues(s.bind)).toEqual([]);
+      expect(pendingValues(workdir)).toEqual([]);
+      expect(await verifyLive({ ...s, workdir }, 'apex')).toMatch(/: OK$/);
     });
   });
 });

@@ -99,33 +99,40 @@ describe('fault: the run is killed or interrupted', () => {
     expect(pendingValues(s.workdir)).toEqual([]);
   });
 
-  it('Ctrl-C (SIGINT) after PublishRecords: the run removes the values it published, exits 130, leaves nothing pending; the next run issues with nothing to sweep', async () => {
-    const before = { apex: snapshotTree(live('apex')), www: snapshotTree(live('www')) };
-    const run = cli('--certificate', 'apex');
-    await run.waitForLine(/apex\s+PublishRecords\s+ok/);
-    const written = writtenByName(s.workdir);
-    expect(Object.keys(written)).toEqual([APEX_FQDN]);
-    expect(countByName(await s.bind.axfrTxt())).toEqual(written);
-    run.signal('SIGINT');
-    const exit = await run.exited;
-    expect(exit).toEqual({ code: EXIT_CODES.interrupted.SIGINT, signal: null });
-    expect(run.stdout()).toContain(
-      'certflow local: SIGINT: stopping the run and removing the TXT values it published',
-    );
-    expect(run.stdout()).toContain(
-      `certflow local: removed ${written[APEX_FQDN]} TXT value(s) this run had published`,
-    );
-    expect(await zoneValues(s.bind)).toEqual([]);
-    expect(pendingValues(s.workdir)).toEqual([]);
-    expect(snapshotTree(live('apex'))).toEqual(before.apex);
-    expect(snapshotTree(live('www'))).toEqual(before.www);
+  it.each([
+    { signal: 'SIGINT', how: 'Ctrl-C (SIGINT)', code: 130 },
+    { signal: 'SIGTERM', how: 'kill (SIGTERM)', code: 143 },
+  ] as const)(
+    '$how after PublishRecords: the run removes the values it published, exits $code, leaves nothing pending; the next run issues with nothing to sweep',
+    async ({ signal, code }) => {
+      const before = { apex: snapshotTree(live('apex')), www: snapshotTree(live('www')) };
+      const run = cli('--certificate', 'apex');
+      await run.waitForLine(/apex\s+PublishRecords\s+ok/);
+      const written = writtenByName(s.workdir);
+      expect(Object.keys(written)).toEqual([APEX_FQDN]);
+      expect(countByName(await s.bind.axfrTxt())).toEqual(written);
+      run.signal(signal);
+      const exit = await run.exited;
+      expect(exit).toEqual({ code: EXIT_CODES.interrupted[signal], signal: null });
+      expect(exit.code).toBe(code);
+      expect(run.stdout()).toContain(
+        `certflow local: ${signal}: stopping the run and removing the TXT values it published`,
+      );
+      expect(run.stdout()).toContain(
+        `certflow local: removed ${written[APEX_FQDN]} TXT value(s) this run had published`,
+      );
+      expect(await zoneValues(s.bind)).toEqual([]);
+      expect(pendingValues(s.workdir)).toEqual([]);
+      expect(snapshotTree(live('apex'))).toEqual(before.apex);
+      expect(snapshotTree(live('www'))).toEqual(before.www);
 
-    const next = await runInProcess(s, config, { force: true, certificates: ['apex'] });
-    expect(next.result.exitCode).toBe(EXIT_CODES.ok);
-    expect(next.lines.filter((l) => l.startsWith('SWEPT'))).toEqual([]);
-    expect(next.text).toContain('ISSUED   apex');
-    expect(await zoneValues(s.bind)).toEqual([]);
-  });
+      const next = await runInProcess(s, config, { force: true, certificates: ['apex'] });
+      expect(next.result.exitCode).toBe(EXIT_CODES.ok);
+      expect(next.lines.filter((l) => l.startsWith('SWEPT'))).toEqual([]);
+      expect(next.text).toContain('ISSUED   apex');
+      expect(await zoneValues(s.bind)).toEqual([]);
+    },
+  );
 
   it('Ctrl-C with the bundled servers: values removed, exit 130, and the BIND and Pebble it started are stopped', async () => {
     const workdir = mkdtempSync(join(tmpdir(), 'certflow-faults-sigint-'));

@@ -1,6 +1,7 @@
 import {
   chmodSync,
   copyFileSync,
+  existsSync,
   promises as fsp,
   mkdirSync,
   mkdtempSync,
@@ -14,6 +15,7 @@ import { clipReason } from '../../lambdas/core/state';
 import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
 import { opensslVerify, serialOf, snapshotTree } from '../support/certificates';
+import { pendingValues, zoneValues } from '../support/fault-harness';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
 import { giveToUnprivileged, runCliUnprivileged, unprivilegedUid } from '../support/unprivileged';
 
@@ -89,19 +91,33 @@ describe('store faults', () => {
     );
     return file;
   };
-  const run = async (file: string, opts: { force?: boolean; dir?: string } = {}) => {
+  /**
+   * The line `certflow local --external` prints once the configuration passed its checks (the
+   * same as `certflow validate`), before anything is started: a fault injected on it is one the
+   * check could not see, as when the disk changes under a running run.
+   */
+  const CHECKED = /^certflow local: using the servers in /;
+  const run = async (
+    file: string,
+    opts: { force?: boolean; dir?: string; onLine?: (line: string) => void } = {},
+  ) => {
     const lines: string[] = [];
     const result: LocalRunResult = await runLocal({
       workdir: opts.dir ?? workdir,
       configFile: file,
       external: true,
-      out: (l) => lines.push(l),
+      out: (l) => {
+        lines.push(l);
+        opts.onLine?.(l);
+      },
       force: opts.force,
     });
+    const logFile = join(result.runDirectory, 'handlers.log');
     return {
       result,
       text: lines.join('\n'),
-      log: readFileSync(join(result.runDirectory, 'handlers.log'), 'utf8'),
+      /** The functions' log ('' when no function ran). */
+      log: existsSync(logFile) ? readFileSync(logFile, 'utf8') : '',
     };
   };
   const alerts = (dir = workdir) =>
@@ -116,6 +132,11 @@ describe('store faults', () => {
   const verifies = async (name: string, root = certs) => {
     writeFileSync(join(workdir, 'root.pem'), await pebble.rootCertificatePem());
     return opensslVerify(join(workdir, 'root.pem'), live(name, root));
+  };
+  /** No value of ours in the zone, and none recorded as pending. */
+  const expectNothingLeft = async (dir = workdir) => {
+    expect(await zoneValues(bind)).toEqual([]);
+    expect(pendingValues(dir)).toEqual([]);
   };
   /** A run that changes nothing: every certificate NOT DUE, exit 0. */
   const expectQuietRun = async () => {
@@ -156,7 +177,8 @@ describe('store faults', () => {
     await expectQuietRun();
   });
 
-  it('re-issues a certificate whose privkey.pem is garbage, saying why', async () => {
+  it('re-issues a certificate whose privkey.pem is garbage, saying why, and leaves the other alone', async () => {
+    const apexBefore = snapshotTree(live('apex'));
     const serialBefore = serialOf(join(live('www'), 'cert.pem'));
     await fsp.writeFile(join(live('www'), 'privkey.pem'), 'this is not a key\n');
 
@@ -170,10 +192,14 @@ describe('store faults', () => {
     expect(text).toContain('privkey.pem is not a readable private key)');
     expect(serialOf(join(live('www'), 'cert.pem'))).not.toBe(serialBefore);
     expect(await verifies('www')).toMatch(/: OK$/);
+    expect(text).toMatch(/NOT DUE {2}apex: valid until/);
+    expect(snapshotTree(live('apex'))).toEqual(apexBefore);
+    await expectNothingLeft();
     await expectQuietRun();
   });
 
   it('a corrupt metadata.json re-issues only that certificate; the other is still decided and the run completes', async () => {
+    const wwwBefore = snapshotTree(live('www'));
     await fsp.writeFile(join(live('apex'), 'metadata.json'), '{"name": "apex", "domains": [');
 
     const { result, text } = await run(configFile('steady'));
@@ -185,6 +211,9 @@ describe('store faults', () => {
     expect(JSON.parse(readFileSync(join(live('apex'), 'metadata.json'), 'utf8'))).toMatchObject({
       name: 'apex',
     });
+    expect(await verifies('apex')).toMatch(/: OK$/);
+    expect(snapshotTree(live('www'))).toEqual(wwwBefore);
+    await expectNothingLeft();
     await expectQuietRun();
   });
 
@@ -194,16 +223,26 @@ describe('store faults', () => {
     expect(result.exitCode).toBe(0);
     expect(result.summary?.issued.map((i) => i.certificate)).toEqual(['apex', 'www']);
     expect(text.match(/ {2}due: {6}forced$/gm)).toHaveLength(2);
+    expect(await verifies('apex')).toMatch(/: OK$/);
+    expect(await verifies('www')).toMatch(/: OK$/);
+    expect(JSON.parse(readFileSync(join(live('www'), 'metadata.json'), 'utf8'))).toMatchObject({
+      name: 'www',
+    });
+    await expectNothingLeft();
     await expectQuietRun();
   });
 
-  it('a store directory under a regular file fails each certificate alone at SelectDue, with ENOTDIR and the path in the report, the handler log and the alert', async () => {
+  it('a store directory that comes to lie under a regular file after the configuration check fails each certificate alone at SelectDue, with ENOTDIR and the path in the report, the handler log and the alert', async () => {
     const blocker = join(workdir, 'blocker');
-    writeFileSync(blocker, 'not a directory\n');
     const root = join(blocker, 'certs');
     const file = configFile('under-a-file', { store: root });
 
-    const { result, text, log } = await run(file);
+    // (A store path under a regular file at the start is refused before the run: faults-config.)
+    const { result, text, log } = await run(file, {
+      onLine: (l) => {
+        if (CHECKED.test(l)) writeFileSync(blocker, 'not a directory\n');
+      },
+    });
 
     expect(result.exitCode).toBe(1);
     const message = `local store: the directory ${root} cannot be used: ENOTDIR: not a directory, stat '${root}' (${blocker} is a regular file)`;
@@ -235,13 +274,16 @@ describe('store faults', () => {
     expect(await verifies('apex', root)).toMatch(/: OK$/);
   });
 
-  it('an archive/ that is a regular file fails FinalizeAndStore with ENOTDIR and the path, through the wrapper, into the report, log and alert', async () => {
+  it('an archive/ that becomes a regular file after the configuration check fails FinalizeAndStore with ENOTDIR and the path, through the wrapper, into the report, log and alert', async () => {
     const root = join(workdir, 'certs-archive-file');
     mkdirSync(root);
-    writeFileSync(join(root, 'archive'), '');
     const file = configFile('archive-file', { store: root, certificates: [WWW] });
 
-    const { result, text, log } = await run(file);
+    const { result, text, log } = await run(file, {
+      onLine: (l) => {
+        if (CHECKED.test(l)) writeFileSync(join(root, 'archive'), '');
+      },
+    });
 
     expect(result.exitCode).toBe(1);
     const cause = `ENOTDIR: ${join(root, 'archive')} exists and is not a directory; move it away`;
@@ -283,21 +325,27 @@ describe('store faults', () => {
       giveToUnprivileged(userDir, tsig, ca);
       file = configFile('unprivileged', { dir: userDir, caBundle: ca, tsig });
     });
-    const runAsUser = async (config: string, extra: string[] = []) => {
+    const runAsUser = async (
+      config: string,
+      opts: { extra?: string[]; status?: number; onStdout?: (stdout: string) => void } = {},
+    ) => {
       const child = await runCliUnprivileged(
-        ['local', '--external', '-c', config, '-w', join(userDir, 'work'), ...extra],
+        ['local', '--external', '-c', config, '-w', join(userDir, 'work'), ...(opts.extra ?? [])],
         userDir,
+        opts.onStdout,
       );
-      if (child.status !== 1)
+      if (child.status !== (opts.status ?? 1))
         throw new Error(`the unprivileged CLI exited ${child.status}:\n${child.stdout}\n${child.stderr}`);
-      const runDir = newestRun(join(userDir, 'work'));
-      return { ...child, log: readFileSync(join(runDir, 'handlers.log'), 'utf8') };
+      const logFile = join(newestRun(join(userDir, 'work')), 'handlers.log');
+      return { ...child, log: existsSync(logFile) ? readFileSync(logFile, 'utf8') : undefined };
     };
 
-    it('a fresh store directory it cannot write: FinalizeAndStore fails with EACCES and the path, in report, log and alert', async () => {
+    it('a fresh store directory it can no longer write once the run started: FinalizeAndStore fails with EACCES and the path, in report, log and alert', async () => {
       const root = join(workdir, 'certs-readonly');
-      mkdirSync(root, { mode: 0o555 });
-      chmodSync(root, 0o555);
+      // Writable when the configuration is checked, read-only from then on (a read-only store
+      // at the start is refused before the run: the next test).
+      mkdirSync(root);
+      chmodSync(root, 0o777);
       const config = configFile('unprivileged-readonly', {
         dir: userDir,
         store: root,
@@ -307,7 +355,14 @@ describe('store faults', () => {
       });
       giveToUnprivileged(config);
 
-      const child = await runAsUser(config);
+      let madeReadOnly = false;
+      const child = await runAsUser(config, {
+        onStdout: (stdout) => {
+          if (madeReadOnly || !stdout.includes('certflow local: using the servers in')) return;
+          chmodSync(root, 0o555);
+          madeReadOnly = true;
+        },
+      });
 
       expect(child.status).toBe(1);
       const cause = `EACCES: permission denied, mkdir '${join(root, 'live')}'`;
@@ -323,16 +378,46 @@ describe('store faults', () => {
         message: expect.stringContaining(cause),
       });
       expect(readdirSync(root)).toEqual([]);
-      expect(await bind.axfrTxt()).toEqual([]);
+      await expectNothingLeft(join(userDir, 'work'));
+
+      // A runner that may write there (root, with a work directory of its own, so the
+      // unprivileged runs below can still read theirs): the same store configuration issues.
+      const rootWork = join(workdir, 'after-eacces');
+      const next = await run(config, { dir: rootWork });
+      expect(next.result.exitCode).toBe(0);
+      expect(next.text).toContain('ISSUED   www');
+      expect(await verifies('www', root)).toMatch(/: OK$/);
+      await expectNothingLeft(rootWork);
     });
 
-    it('an existing store it cannot write: the previous certificates stay byte for byte, and the next (privileged) run succeeds', async () => {
+    it('an existing store it cannot write: refused before the run (exit 2) with EACCES and each directory; nothing ordered, the certificates stay byte for byte', async () => {
       const before = { apex: snapshotTree(live('apex')), www: snapshotTree(live('www')) };
-      // archive/<name> is already 0700 root; 0555 makes it unwritable for a non-root runner too
+      const child = await runAsUser(file, { extra: ['--force'], status: 2 });
+      expect(child.stdout).toContain(`${file} is invalid (3 problems):`);
+      for (const dir of [certs, join(certs, 'live'), join(certs, 'archive')]) {
+        expect(child.stdout).toContain(
+          `  - storage.localDirectory: ${dir} cannot hold new certificates: ${dir} is not writable by this user (uid ${unprivilegedUid}): EACCES: permission denied, access '${dir}'`,
+        );
+      }
+      // No function ran: nothing was ordered or published.
+      expect(child.log).toBeUndefined();
+      expect(child.stdout).not.toContain('PublishRecords');
+      expect(snapshotTree(live('apex'))).toEqual(before.apex);
+      expect(snapshotTree(live('www'))).toEqual(before.www);
+      expect(await bind.axfrTxt()).toEqual([]);
+      await expectQuietRun();
+    });
+
+    it('an existing store whose certificate directories it cannot write: the previous certificates stay byte for byte, and the next (privileged) run succeeds', async () => {
+      const before = { apex: snapshotTree(live('apex')), www: snapshotTree(live('www')) };
+      // The store and its live/ and archive/ pass the check (writable by anyone for this test);
+      // archive/<name> is already 0700 root, and 0555 makes it unwritable for a non-root runner too.
+      const opened = [certs, join(certs, 'live'), join(certs, 'archive')];
+      for (const dir of opened) chmodSync(dir, 0o777);
       chmodSync(join(certs, 'archive', 'apex'), 0o555);
       chmodSync(join(certs, 'archive', 'www'), 0o555);
       try {
-        const child = await runAsUser(file, ['--force']);
+        const child = await runAsUser(file, { extra: ['--force'] });
         expect(child.status).toBe(1);
         for (const name of ['apex', 'www']) {
           expect(child.stdout).toContain(`FAILED   ${name} at FinalizeAndStore: CertificateStoreError`);
@@ -349,19 +434,25 @@ describe('store faults', () => {
       } finally {
         chmodSync(join(certs, 'archive', 'apex'), 0o700);
         chmodSync(join(certs, 'archive', 'www'), 0o700);
+        for (const dir of opened) chmodSync(dir, 0o700);
       }
       await expectQuietRun();
     });
   });
 
-  it('a store path under /proc fails fast with a clear error naming the path, and places no order', async () => {
+  it('a store path under /proc is refused before the run (exit 2) with a clear error naming the path, and places no order', async () => {
     const root = '/proc/certflow-test/certs';
+    const before = { apex: snapshotTree(live('apex')), www: snapshotTree(live('www')) };
     const { result, text, log } = await run(configFile('proc', { store: root }));
-    expect(result.exitCode).toBe(1);
-    const message = `local store: ${root} is under /proc, a kernel pseudo-filesystem that cannot hold certificate files; choose a directory on a disk, such as /etc/letsencrypt or /var/lib/certflow`;
-    expect(text).toContain(`FAILED   apex at SelectDue: CertificateStoreError\n  ${message}`);
-    expect(text).toContain(`FAILED   www at SelectDue: CertificateStoreError\n  ${message}`);
-    expect(log).toContain(message);
-    expect(log).not.toContain('"step":"CreateOrder"');
+    expect(result.exitCode).toBe(2);
+    const message = `${root} is under /proc, a kernel pseudo-filesystem that cannot hold certificate files; choose a directory on a disk, such as /etc/letsencrypt or /var/lib/certflow`;
+    expect(text).toContain(`  - storage.localDirectory: ${message}`);
+    // No function ran: nothing was ordered or published; the other store is as it was.
+    expect(log).toBe('');
+    expect(await bind.axfrTxt()).toEqual([]);
+    expect(snapshotTree(live('apex'))).toEqual(before.apex);
+    expect(snapshotTree(live('www'))).toEqual(before.www);
+    // The store path fixed, the next run succeeds.
+    await expectQuietRun();
   });
 });

@@ -311,7 +311,8 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       'SelectDue secretsmanager:GetSecretValue acme-account',
     ]);
     // The secrets that exist now: one ACME account, one certificate secret per certificate
-    // issued, one pending key per certificate finalized (cleared after the store).
+    // issued, one pending key per certificate finalized (kept after the store, until the
+    // certificate's next order replaces it: a repeated attempt then stores nothing new).
     const names = [...account.secrets.values()].map((x) => x.name).sort();
     expect(names).toEqual([
       expect.stringMatching(new RegExp(`^${prefix}/acme-account/[0-9a-f]{16}$`)),

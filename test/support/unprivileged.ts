@@ -26,6 +26,8 @@ export function giveToUnprivileged(...paths: string[]): void {
 export function runCliUnprivileged(
   args: string[],
   home: string,
+  /** Called with everything printed on stdout so far, each time more arrives. */
+  onStdout?: (stdout: string) => void,
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CERTFLOW_')));
   const child = spawn(
@@ -42,6 +44,7 @@ export function runCliUnprivileged(
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
     stdout += d.toString();
+    onStdout?.(stdout);
   });
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();

@@ -27,9 +27,11 @@ const CLEARED = JSON.stringify({ cleared: true });
  * Pending certificate keys in Secrets Manager: one secret per certificate, named
  * `<prefix>/pending-key/<certificate>`, created on first use with CreateSecret (KMS key and tags
  * from the options), then written with PutSecretValue. The value is JSON `{orderUrl, keyPem}`;
- * `clear` writes `{"cleared": true}` over it. (Secrets Manager keeps the version before as
- * AWSPREVIOUS: after a clear that is the key of the certificate just stored, which the
- * certificate store holds anyway.) Errors name the secret and the call, never the key.
+ * `clear` (FinalizeAndStore calls it for an order found `invalid`) writes `{"cleared": true}`
+ * over it. After a success the key stays until the certificate's next order replaces it: it is
+ * the stored certificate's own key, which the certificate store holds anyway (as does
+ * AWSPREVIOUS, the version Secrets Manager keeps before a replace or a clear). Errors name the
+ * secret and the call, never the key.
  */
 export class SecretsManagerPendingKeyStore implements PendingKeyStore {
   private readonly client: SecretsManagerClient;

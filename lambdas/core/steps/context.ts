@@ -31,7 +31,7 @@ export interface StepContext {
   now(): Date;
   random(): number;
   accounts(): AccountStore;
-  /** Private keys of orders being finalized, kept until their certificate is stored. */
+  /** Each certificate's latest order key: saved before finalizing, kept after the store until the next order replaces it. */
   pendingKeys(): PendingKeyStore;
   eab(): Promise<EabKey | undefined>;
   dnsProvider(): DnsProvider;
