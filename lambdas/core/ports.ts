@@ -256,6 +256,12 @@ export interface RunSummary {
   sweptCount?: number;
   /** Why the run-start sweep failed, when it did (earlier values stay for the next run). */
   sweepFailed?: string;
+  /**
+   * Values of earlier runs the sweep left in place, when any: their run is still going
+   * (`stillRunning`), or whether it is over could not be told (`undecided`: removed once it can
+   * be, or once 24 h old).
+   */
+  sweepKept?: { stillRunning: number; undecided: number };
 }
 
 /** Sends alerts (SNS in AWS, a file and stderr locally). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CertflowConfig } from '../../lambdas/core/config/schema';
-import type { ValuesLeftBehind } from '../../lambdas/core/ports';
+import type { RunSummary, ValuesLeftBehind } from '../../lambdas/core/ports';
 import { causeMessage } from '../../lambdas/core/steps/failure';
 import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
 import type { ProgressEvent } from './progress';
@@ -205,6 +205,7 @@ export function report(
   }
   if (summary.sweepFailed)
     out(`WARNING: the sweep of earlier runs' TXT values failed: ${summary.sweepFailed}`);
+  for (const line of sweepKeptLines(summary.sweepKept)) out(line);
   if (caRootFile && !summary.dryRun) {
     out(`CA roots (every Pebble run that issued into this directory): ${caRootFile}`);
     const first = summary.issued
@@ -253,4 +254,21 @@ function readLocalMetadata(location: string | undefined): { issuer?: string } | 
   } catch {
     return undefined;
   }
+}
+
+/** What the sweep left in place, and until when (nothing when it kept nothing). */
+export function sweepKeptLines(kept: RunSummary['sweepKept']): string[] {
+  const values = (n: number) => `${n} TXT value${n === 1 ? '' : 's'}`;
+  const lines: string[] = [];
+  if (kept?.stillRunning) {
+    lines.push(
+      `KEPT     ${values(kept.stillRunning)} of earlier runs still going: the first run after theirs ends removes them`,
+    );
+  }
+  if (kept?.undecided) {
+    lines.push(
+      `KEPT     ${values(kept.undecided)} of earlier runs that could not be checked: removed once their run is known to be over, or once 24 h old`,
+    );
+  }
+  return lines;
 }

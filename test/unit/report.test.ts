@@ -167,4 +167,43 @@ describe('the run report past 20 certificates: warnings', () => {
       `NOT DUE  1 certificate (not listed past ${COMPACT_AFTER} certificates; certflow status --all lists each)`,
     );
   });
+  it('says what the run-start sweep kept and why: values of runs still going, and of runs it could not check', async () => {
+    const config = parseConfig(rawConfig());
+    const ctx = buildStepContext('Summarize', STEP_WIRINGS.Summarize);
+    const listing = listingFor(1);
+    const selection = {
+      runId: 'run-2',
+      startedAt: '2026-11-29T12:00:00.000Z',
+      directoryUrl: config.acme.directoryUrl,
+      dryRun: false,
+      accountUrl: 'https://127.0.0.1:14000/my-account/1',
+      batches: [],
+      dueCount: 0,
+      listing,
+      skipped: [{ certificate: 'svc01', reason: 'valid for 60 more days' }],
+      skippedCount: 1,
+      deferred: [],
+      timing: config.timing,
+    };
+    const summary = await summarize(
+      { selection, sweep: { removed: [], stillRunning: 2, undecided: 3 } },
+      ctx,
+    );
+    expect(summary.sweepKept).toEqual({ stillRunning: 2, undecided: 3 });
+    const lines: string[] = [];
+    report((l) => lines.push(l), config, summary, undefined, undefined);
+    expect(lines).toContain(
+      'KEPT     2 TXT values of earlier runs still going: the first run after theirs ends removes them',
+    );
+    expect(lines).toContain(
+      'KEPT     3 TXT values of earlier runs that could not be checked: removed once their run is known to be over, or once 24 h old',
+    );
+
+    // A sweep that kept nothing says nothing about it.
+    const quiet = await summarize({ selection, sweep: { removed: [], stillRunning: 0, undecided: 0 } }, ctx);
+    expect(quiet.sweepKept).toBeUndefined();
+    const quietLines: string[] = [];
+    report((l) => quietLines.push(l), config, quiet, undefined, undefined);
+    expect(quietLines.filter((l) => l.startsWith('KEPT'))).toEqual([]);
+  });
 });

@@ -211,6 +211,7 @@ export async function summarize(input: SummarizeInput, ctx: StepContext): Promis
   }
   const swept = input.sweep?.removed ?? [];
   const sweptCount = input.sweep?.removedCount ?? swept.length;
+  const kept = { stillRunning: input.sweep?.stillRunning ?? 0, undecided: input.sweep?.undecided ?? 0 };
   const summary: RunSummary = {
     runId: selection.runId,
     ...(selection.dryRun ? { dryRun: true, directoryUrl: selection.directoryUrl } : {}),
@@ -225,6 +226,7 @@ export async function summarize(input: SummarizeInput, ctx: StepContext): Promis
     warningCount,
     swept,
     ...(sweptCount > swept.length ? { sweptCount } : {}),
+    ...(kept.stillRunning + kept.undecided > 0 ? { sweepKept: kept } : {}),
     ...(input.sweepError
       ? {
           sweepFailed: `${input.sweepError.Error}: ${clip(causeMessage(input.sweepError.Cause), PAYLOAD_BOUNDS.messageChars)}`,
