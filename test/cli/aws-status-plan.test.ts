@@ -31,6 +31,7 @@ import {
   listCertificatesResponse,
   listTagsResponse,
 } from '../fixtures/aws/acm';
+import { EXAMPLE_HOSTED_ZONE_ID, getHostedZoneResponse } from '../fixtures/aws/route53';
 import { accessDenied, describeSecretResponse, resourceNotFound } from '../fixtures/aws/secrets-manager';
 
 /**
@@ -482,24 +483,8 @@ describe('certflow plan with a Route 53 validation zone', () => {
   });
   beforeAll(() => {
     // GetHostedZone: the AWS SDK's example "To get information about a hosted zone"
-    // (@aws-sdk/client-route-53 GetHostedZoneCommand documentation, from the Route 53 API model).
-    route53.on(GetHostedZoneCommand, { Id: 'Z3M3LMPEXAMPLE' }).resolves({
-      DelegationSet: {
-        NameServers: [
-          'ns-2048.awsdns-64.com',
-          'ns-2049.awsdns-65.net',
-          'ns-2050.awsdns-66.org',
-          'ns-2051.awsdns-67.co.uk',
-        ],
-      },
-      HostedZone: {
-        CallerReference: 'C741617D-04E4-F8DE-B9D7-0D150FC61C2E',
-        Config: { PrivateZone: false },
-        Id: '/hostedzone/Z3M3LMPEXAMPLE',
-        Name: 'myawsbucket.com.',
-        ResourceRecordSetCount: 8,
-      },
-    });
+    // (test/fixtures/aws/route53.ts [SDK-GHZ]).
+    route53.on(GetHostedZoneCommand, { Id: EXAMPLE_HOSTED_ZONE_ID }).resolves(getHostedZoneResponse());
     // DescribeStacks: the AWS CLI describe-stacks example
     // (https://docs.aws.amazon.com/cli/latest/reference/cloudformation/describe-stacks.html), with
     // this stack's name and its DelegatedZoneId output.
