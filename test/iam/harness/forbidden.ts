@@ -410,86 +410,98 @@ export function forbiddenRequests({
     }
   }
 
-  // ---- SNS: only the alerts topic ----
-  const topicArn = account.functions.Summarize.environment.CERTFLOW_TOPIC_ARN;
-  if (!topicArn) throw new Error('Summarize has no CERTFLOW_TOPIC_ARN in its environment');
-  const topicName = topicArn.split(':').pop() as string;
-  const otherTopics = [
-    `arn:${d.partition}:sns:${d.region}:${d.account}:OtherApplicationTopic`,
-    `${topicArn}Other`,
-    `arn:${d.partition}:sns:us-east-1:${d.account}:${topicName}`,
-  ];
-  for (const topic of otherTopics) {
-    add('SNS: no topic but the alerts topic (same name in another region included)', TASK_STEPS, (s) => ({
-      action: 'sns:Publish',
-      resource: topic,
-      context: base(s, d.region),
-      summary: `topic ${topic.split(':').slice(3).join(':')}`,
-    }));
-  }
-
-  // ---- CloudWatch: FinalizeAndStore puts ACM expiry alarms, with the deployment's prefix,
-  // notifying the alerts topic only ----
-  const alarmPuts = recorded.filter((r) => r.action === 'cloudwatch:PutMetricAlarm');
-  for (const put of new Map(alarmPuts.map((r) => [r.resource, r])).values()) {
-    const region = String(put.context['aws:RequestedRegion']);
-    const alarm = (
-      step: TaskStep,
-      resource: string,
-      actions: { AlarmActions?: string[]; OKActions?: string[]; InsufficientDataActions?: string[] },
-      summary: string,
-    ) => ({
-      action: 'cloudwatch:PutMetricAlarm',
-      resource,
-      context: { ...base(step, region), ...alarmActionsContext(actions) },
-      summary,
-    });
-    const other = otherTopics[0] as string;
-    add('alarms notify only the alerts topic (cloudwatch:AlarmActions)', ['FinalizeAndStore'], (s) =>
-      alarm(s, put.resource, { AlarmActions: [other], OKActions: [other] }, 'both actions to another topic'),
-    );
-    add('alarms notify only the alerts topic (cloudwatch:AlarmActions)', ['FinalizeAndStore'], (s) =>
-      alarm(s, put.resource, { AlarmActions: [topicArn, other] }, 'the alerts topic and another'),
-    );
-    add('alarms notify only the alerts topic (cloudwatch:AlarmActions)', ['FinalizeAndStore'], (s) =>
-      alarm(s, put.resource, { AlarmActions: [topicArn], OKActions: [other] }, 'OK action to another topic'),
-    );
-    add('alarms notify only the alerts topic (cloudwatch:AlarmActions)', ['FinalizeAndStore'], (s) =>
-      alarm(
-        s,
-        put.resource,
-        {
-          AlarmActions: [topicArn],
-          InsufficientDataActions: [`arn:${d.partition}:automate:${region}:ec2:stop`],
-        },
-        'an EC2 stop action',
-      ),
-    );
-    add("only the deployment's alarms (its name prefix) are put", ['FinalizeAndStore'], (s) =>
-      alarm(
-        s,
-        put.resource.replace(/:alarm:.*$/, ':alarm:OtherApplicationAlarm'),
-        { AlarmActions: [topicArn], OKActions: [topicArn] },
-        'another alarm',
-      ),
-    );
-    add(
-      'only FinalizeAndStore puts alarms',
-      TASK_STEPS.filter((s) => s !== 'FinalizeAndStore'),
-      (s) =>
-        alarm(s, put.resource, { AlarmActions: [topicArn], OKActions: [topicArn] }, 'the ACM expiry alarm'),
-    );
-    for (const action of [
-      'cloudwatch:DeleteAlarms',
-      'cloudwatch:DisableAlarmActions',
-      'cloudwatch:SetAlarmState',
-    ]) {
-      add('alarms are only put, never deleted, silenced or set', TASK_STEPS, (s) => ({
-        action,
-        resource: put.resource,
-        context: base(s, region),
-        summary: 'the ACM expiry alarm',
+  // ---- SNS: only the alerts topic (as the functions that publish are given it; a partial
+  // deployment may have none) ----
+  const topicArn = account.functions.Summarize?.environment.CERTFLOW_TOPIC_ARN;
+  if (topicArn !== undefined) {
+    const topicName = topicArn.split(':').pop() as string;
+    const otherTopics = [
+      `arn:${d.partition}:sns:${d.region}:${d.account}:OtherApplicationTopic`,
+      `${topicArn}Other`,
+      `arn:${d.partition}:sns:us-east-1:${d.account}:${topicName}`,
+    ];
+    for (const topic of otherTopics) {
+      add('SNS: no topic but the alerts topic (same name in another region included)', TASK_STEPS, (s) => ({
+        action: 'sns:Publish',
+        resource: topic,
+        context: base(s, d.region),
+        summary: `topic ${topic.split(':').slice(3).join(':')}`,
       }));
+    }
+
+    // ---- CloudWatch: FinalizeAndStore puts ACM expiry alarms, with the deployment's prefix,
+    // notifying the alerts topic only ----
+    const alarmPuts = recorded.filter((r) => r.action === 'cloudwatch:PutMetricAlarm');
+    for (const put of new Map(alarmPuts.map((r) => [r.resource, r])).values()) {
+      const region = String(put.context['aws:RequestedRegion']);
+      const alarm = (
+        step: TaskStep,
+        resource: string,
+        actions: { AlarmActions?: string[]; OKActions?: string[]; InsufficientDataActions?: string[] },
+        summary: string,
+      ) => ({
+        action: 'cloudwatch:PutMetricAlarm',
+        resource,
+        context: { ...base(step, region), ...alarmActionsContext(actions) },
+        summary,
+      });
+      const other = otherTopics[0] as string;
+      add('alarms notify only the alerts topic (cloudwatch:AlarmActions)', ['FinalizeAndStore'], (s) =>
+        alarm(
+          s,
+          put.resource,
+          { AlarmActions: [other], OKActions: [other] },
+          'both actions to another topic',
+        ),
+      );
+      add('alarms notify only the alerts topic (cloudwatch:AlarmActions)', ['FinalizeAndStore'], (s) =>
+        alarm(s, put.resource, { AlarmActions: [topicArn, other] }, 'the alerts topic and another'),
+      );
+      add('alarms notify only the alerts topic (cloudwatch:AlarmActions)', ['FinalizeAndStore'], (s) =>
+        alarm(
+          s,
+          put.resource,
+          { AlarmActions: [topicArn], OKActions: [other] },
+          'OK action to another topic',
+        ),
+      );
+      add('alarms notify only the alerts topic (cloudwatch:AlarmActions)', ['FinalizeAndStore'], (s) =>
+        alarm(
+          s,
+          put.resource,
+          {
+            AlarmActions: [topicArn],
+            InsufficientDataActions: [`arn:${d.partition}:automate:${region}:ec2:stop`],
+          },
+          'an EC2 stop action',
+        ),
+      );
+      add("only the deployment's alarms (its name prefix) are put", ['FinalizeAndStore'], (s) =>
+        alarm(
+          s,
+          put.resource.replace(/:alarm:.*$/, ':alarm:OtherApplicationAlarm'),
+          { AlarmActions: [topicArn], OKActions: [topicArn] },
+          'another alarm',
+        ),
+      );
+      add(
+        'only FinalizeAndStore puts alarms',
+        TASK_STEPS.filter((s) => s !== 'FinalizeAndStore'),
+        (s) =>
+          alarm(s, put.resource, { AlarmActions: [topicArn], OKActions: [topicArn] }, 'the ACM expiry alarm'),
+      );
+      for (const action of [
+        'cloudwatch:DeleteAlarms',
+        'cloudwatch:DisableAlarmActions',
+        'cloudwatch:SetAlarmState',
+      ]) {
+        add('alarms are only put, never deleted, silenced or set', TASK_STEPS, (s) => ({
+          action,
+          resource: put.resource,
+          context: base(s, region),
+          summary: 'the ACM expiry alarm',
+        }));
+      }
     }
   }
 
