@@ -70,7 +70,7 @@ export async function validationZoneNameServers(
       const { createRoute53Client, hostedZoneNameServers } = await import(
         '../../lambdas/adapters/aws/hosted-zone'
       );
-      const names = await hostedZoneNameServers(createRoute53Client(), hostedZoneId);
+      const names = await hostedZoneNameServers(await createRoute53Client(opts.region), hostedZoneId);
       if (names.length > 0) {
         return {
           nameServers: names,

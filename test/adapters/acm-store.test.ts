@@ -17,6 +17,7 @@ import {
   certificateSummary,
   DESCRIBED_EC_P256,
   DESCRIBED_RSA_2048,
+  describeCertificateResponse,
   describedCertificate,
   ENUM_EC_P256,
   ENUM_RSA_2048,
@@ -297,47 +298,53 @@ describe('AcmCertificateStore.put', () => {
 
 describe('AcmCertificateStore.current', () => {
   /**
-   * DescribeCertificate of our imported certificate. Shape and values follow the AWS CLI's own
-   * example, aws/aws-cli awscli/examples/acm/describe-certificate.rst ("Serial":
-   * "0f:ac:...", "Status": "ISSUED", "KeyAlgorithm", "SubjectAlternativeNames"), with the fields
-   * an imported certificate has per the API reference (Type IMPORTED, ImportedAt; Status values
-   * ISSUED | EXPIRED | REVOKED | INACTIVE ...; RevocationReason):
-   * https://docs.aws.amazon.com/acm/latest/APIReference/API_CertificateDetail.html
+   * DescribeCertificate of our imported certificate: the AWS CLI describe-certificate example
+   * (test/fixtures/aws/acm.ts [CLI-DESC]) adapted to it (its ARN, names, serial 04:a1:b2, issuer,
+   * dates, the P-256 key as DescribeCertificate spells it), `Type: IMPORTED` with `ImportedAt`,
+   * and where a test says so another status and revocation reason ([API-DETAIL]).
    */
-  const detail = (arn: string, over: Record<string, unknown> = {}) => ({
-    Certificate: {
-      CertificateArn: arn,
-      DomainName: 'example.com',
-      SubjectAlternativeNames: ['example.com', '*.example.com'],
-      Serial: '04:a1:b2',
-      Subject: 'CN=example.com',
-      Issuer: 'R11',
-      KeyAlgorithm: 'EC_prime256v1' as const,
-      NotBefore: new Date('2025-01-01T00:00:00Z'),
-      NotAfter: new Date('2025-04-01T00:00:00Z'),
-      ImportedAt: new Date('2025-01-01T00:05:00Z'),
-      InUseBy: [],
-      Status: 'ISSUED' as const,
-      Type: 'IMPORTED' as const,
-      ...over,
-    },
-  });
-  const EDGE_ARN = `arn:aws:acm:${EDGE}:123456789012:certificate/22222222-3333-4444-5555-666666666666`;
-  const edgeHolds = (over: Record<string, unknown> = {}) => {
-    edge.on(ListCertificatesCommand).resolves({
-      CertificateSummaryList: [
-        {
-          CertificateArn: EDGE_ARN,
-          DomainName: 'example.com',
-          Type: 'IMPORTED',
-          KeyAlgorithm: 'EC_prime256v1',
-        },
-      ],
-    });
-    edge.on(ListTagsForCertificateCommand, { CertificateArn: EDGE_ARN }).resolves({
-      Tags: [{ Key: 'certflow:certificate', Value: 'www' }],
-    });
-    edge.on(DescribeCertificateCommand, { CertificateArn: EDGE_ARN }).resolves(detail(EDGE_ARN, over));
+  const detail = (
+    arn: string,
+    adapt: Pick<
+      Parameters<typeof describedCertificate>[0] & object,
+      'serial' | 'status' | 'revocationReason' | 'keyAlgorithm'
+    > = {},
+  ) =>
+    describeCertificateResponse(
+      describedCertificate({
+        arn,
+        domains: ['example.com', '*.example.com'],
+        keyAlgorithm: DESCRIBED_EC_P256,
+        issuer: 'R11',
+        serial: '04a1b2',
+        notBefore: new Date('2025-01-01T00:00:00Z'),
+        notAfter: new Date('2025-04-01T00:00:00Z'),
+        importedAt: new Date('2025-01-01T00:05:00Z'),
+        ...adapt,
+      }),
+    );
+  const EDGE_ARN = EXAMPLE_CERTIFICATE_ARN.replace(
+    '12345678-1234-1234-1234-123456789012',
+    '22222222-3333-4444-5555-666666666666',
+  );
+  /**
+   * The edge region holds our certificate too: ListCertificates and ListTagsForCertificate as in
+   * the AWS CLI examples ([CLI-LIST], [CLI-TAGS]), `keyAlgorithm` in the spelling the test gives
+   * (the summary's and the description's).
+   */
+  const edgeHolds = (adapt: Parameters<typeof detail>[1] = {}) => {
+    edge.on(ListCertificatesCommand).resolves(
+      listCertificatesResponse([
+        certificateSummary(EDGE_ARN, 'example.com', {
+          type: 'IMPORTED',
+          keyAlgorithm: adapt.keyAlgorithm ?? DESCRIBED_EC_P256,
+        }),
+      ]),
+    );
+    edge
+      .on(ListTagsForCertificateCommand, { CertificateArn: EDGE_ARN })
+      .resolves(listTagsResponse([{ Key: 'certflow:certificate', Value: 'www' }]));
+    edge.on(DescribeCertificateCommand, { CertificateArn: EDGE_ARN }).resolves(detail(EDGE_ARN, adapt));
   };
   const metadata = {
     name: 'www',
@@ -353,15 +360,23 @@ describe('AcmCertificateStore.current', () => {
   /** The metadata of the AWS CLI example (describedAs): its serial, colons removed, lowercase. */
   const expectedMetadata = { ...metadata, serial: '0facb0a38dea65522d7d013a3936dbd6' };
 
-  it('describes the tagged certificate from the home region, checking every region holds the same one', async () => {
-    homeHolds({ ari: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy' });
-    home.on(DescribeCertificateCommand, { CertificateArn: EXISTING_ARN }).resolves(detail(EXISTING_ARN));
-    edgeHolds();
+  it.each([
+    ['as DescribeCertificate reports it (hyphen)', DESCRIBED_EC_P256],
+    ['in the request-enum spelling (underscore)', ENUM_EC_P256],
+  ])(
+    'describes the tagged certificate from the home region, checking every region holds the same one, key algorithm %s',
+    async (_how, keyAlgorithm) => {
+      homeHolds({ ari: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy', keyAlgorithm });
+      home
+        .on(DescribeCertificateCommand, { CertificateArn: EXISTING_ARN })
+        .resolves(detail(EXISTING_ARN, { keyAlgorithm }));
+      edgeHolds({ keyAlgorithm });
 
-    await expect(store([HOME, EDGE]).current('www')).resolves.toEqual({ status: 'healthy', metadata });
-    expect(edge).toHaveReceivedCommandWith(DescribeCertificateCommand, { CertificateArn: EDGE_ARN });
-    expect(home).not.toHaveReceivedCommand(ImportCertificateCommand);
-  });
+      await expect(store([HOME, EDGE]).current('www')).resolves.toEqual({ status: 'healthy', metadata });
+      expect(edge).toHaveReceivedCommandWith(DescribeCertificateCommand, { CertificateArn: EDGE_ARN });
+      expect(home).not.toHaveReceivedCommand(ImportCertificateCommand);
+    },
+  );
 
   it.each([
     ['as DescribeCertificate reports it (hyphen)', DESCRIBED_EC_P256],
@@ -398,7 +413,7 @@ describe('AcmCertificateStore.current', () => {
     homeHolds({});
     home
       .on(DescribeCertificateCommand, { CertificateArn: EXISTING_ARN })
-      .resolves(detail(EXISTING_ARN, { Status: 'REVOKED', RevocationReason: 'KEY_COMPROMISE' }));
+      .resolves(detail(EXISTING_ARN, { status: 'REVOKED', revocationReason: 'KEY_COMPROMISE' }));
     await expect(store().current('www')).resolves.toMatchObject({
       status: 'broken',
       problem: `ACM reports ${EXISTING_ARN} in ${HOME} as REVOKED (KEY_COMPROMISE)`,
@@ -408,13 +423,13 @@ describe('AcmCertificateStore.current', () => {
   it('reports broken when a region lacks the certificate or holds another serial', async () => {
     homeHolds({});
     home.on(DescribeCertificateCommand, { CertificateArn: EXISTING_ARN }).resolves(detail(EXISTING_ARN));
-    edge.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [] });
+    edge.on(ListCertificatesCommand).resolves(listCertificatesResponse([]));
     await expect(store([HOME, EDGE]).current('www')).resolves.toMatchObject({
       status: 'broken',
       problem: `not imported in ${EDGE}`,
     });
 
-    edgeHolds({ Serial: '05:00:01' });
+    edgeHolds({ serial: '050001' });
     await expect(store([HOME, EDGE]).current('www')).resolves.toMatchObject({
       status: 'broken',
       problem: `${EDGE} holds serial 50001 but ${HOME} holds 4a1b2`,
@@ -426,7 +441,7 @@ describe('AcmCertificateStore.current', () => {
     homeHolds({ ari: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy' });
     home
       .on(DescribeCertificateCommand, { CertificateArn: EXISTING_ARN })
-      .resolves(detail(EXISTING_ARN, { Serial: '0f:ac:b0:a3:8d:ea:65:52:2d:7d:01:3a:39:36:db:d6' }));
+      .resolves(detail(EXISTING_ARN, { serial: '0facb0a38dea65522d7d013a3936dbd6' }));
     await expect(store().current('www')).resolves.toMatchObject({
       status: 'broken',
       problem: `the certflow:ariCertId tag of ${EXISTING_ARN} is for serial 4a1b2, but ACM holds serial facb0a38dea65522d7d013a3936dbd6 (re-imported outside certflow?)`,

@@ -6,6 +6,10 @@ import {
   createSecretsManagerClient,
   route53GlobalRegion,
 } from '../../lambdas/adapters/aws/clients';
+import {
+  createRoute53Client as createCliRoute53Client,
+  hostedZoneNameServers,
+} from '../../lambdas/adapters/aws/hosted-zone';
 import { ROUTE53_PARTITIONS } from '../../lambdas/adapters/dns/route53/client';
 import { Route53Provider } from '../../lambdas/adapters/dns/route53/route53-provider';
 import { AcmCertificateStore } from '../../lambdas/adapters/store/acm/acm-store';
@@ -17,7 +21,9 @@ import {
 } from '../../lambdas/core/errors';
 import { THROTTLING_HTTP_RESPONSE as ACM_THROTTLED } from '../fixtures/aws/acm';
 import {
+  EXAMPLE_NAME_SERVERS,
   GET_CHANGE_INSYNC_HTTP_RESPONSE,
+  GET_HOSTED_ZONE_HTTP_RESPONSE,
   THROTTLING_HTTP_RESPONSE as ROUTE53_THROTTLED,
 } from '../fixtures/aws/route53';
 import { THROTTLING_HTTP_RESPONSE as SECRETS_THROTTLED } from '../fixtures/aws/secrets-manager';
@@ -80,6 +86,75 @@ describe('Route 53 client: the partition’s global endpoint, not a hard-coded u
     expect(() => route53GlobalRegion('mars-north-1')).toThrow(ConfigError);
     expect(() => route53GlobalRegion('mars-north-1')).toThrow(/AWS_REGION.*"mars-north-1"/);
     expect(route53GlobalRegion(undefined)).toBe('us-east-1');
+  });
+});
+
+describe('the CLI’s Route 53 client (certflow plan/nameservers: GetHostedZone): the partition’s global endpoint too', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+  /** No region from the environment or a profile: only what the CLI passes counts. */
+  const noConfiguredRegion = () => {
+    delete process.env.AWS_REGION;
+    delete process.env.AWS_DEFAULT_REGION;
+    delete process.env.AWS_PROFILE;
+    process.env.AWS_CONFIG_FILE = '/nonexistent/certflow-test/config';
+    process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/certflow-test/credentials';
+  };
+  const nameServersVia = async (client: Awaited<ReturnType<typeof createCliRoute53Client>>) =>
+    hostedZoneNameServers(client, `/hostedzone/${ZONE_ID}`);
+
+  it.each([
+    ['eu-west-1', 'route53.amazonaws.com', 'us-east-1'],
+    ['cn-north-1', 'route53.amazonaws.com.cn', 'cn-northwest-1'],
+    ['cn-northwest-1', 'route53.amazonaws.com.cn', 'cn-northwest-1'],
+    ['us-gov-east-1', 'route53.us-gov.amazonaws.com', 'us-gov-west-1'],
+  ])('--region %s: GetHostedZone goes to %s, signed for %s', async (region, host, signingRegion) => {
+    noConfiguredRegion();
+    const handler = new RecordingHttpHandler(() => GET_HOSTED_ZONE_HTTP_RESPONSE);
+    const client = await createCliRoute53Client(region, {
+      requestHandler: handler,
+      credentials: EXAMPLE_CREDENTIALS,
+    });
+    await expect(nameServersVia(client)).resolves.toEqual([...EXAMPLE_NAME_SERVERS]);
+    expect(handler.requests).toHaveLength(1);
+    const [request] = handler.requests;
+    expect(request?.hostname).toBe(host);
+    expect(request?.path).toBe(`/2013-04-01/hostedzone/${ZONE_ID}`);
+    expect(request && signingScope(request)).toEqual({ region: signingRegion, service: 'route53' });
+  });
+
+  it.each([
+    ['cn-north-1', 'route53.amazonaws.com.cn', 'cn-northwest-1'],
+    ['us-gov-west-1', 'route53.us-gov.amazonaws.com', 'us-gov-west-1'],
+  ])(
+    'without --region, follows AWS_REGION=%s (as the CloudFormation lookup does): %s, signed for %s',
+    async (region, host, signingRegion) => {
+      noConfiguredRegion();
+      process.env.AWS_REGION = region;
+      const handler = new RecordingHttpHandler(() => GET_HOSTED_ZONE_HTTP_RESPONSE);
+      const client = await createCliRoute53Client(undefined, {
+        requestHandler: handler,
+        credentials: EXAMPLE_CREDENTIALS,
+      });
+      await expect(nameServersVia(client)).resolves.toEqual([...EXAMPLE_NAME_SERVERS]);
+      const [request] = handler.requests;
+      expect(request?.hostname).toBe(host);
+      expect(request && signingScope(request)).toEqual({ region: signingRegion, service: 'route53' });
+    },
+  );
+
+  it('with no region anywhere, the aws partition (us-east-1); a region of no partition is refused, naming it', async () => {
+    noConfiguredRegion();
+    const handler = new RecordingHttpHandler(() => GET_HOSTED_ZONE_HTTP_RESPONSE);
+    const client = await createCliRoute53Client(undefined, {
+      requestHandler: handler,
+      credentials: EXAMPLE_CREDENTIALS,
+    });
+    await expect(nameServersVia(client)).resolves.toEqual([...EXAMPLE_NAME_SERVERS]);
+    expect(handler.requests[0]?.hostname).toBe('route53.amazonaws.com');
+    await expect(createCliRoute53Client('mars-north-1')).rejects.toThrow(/"mars-north-1"/);
   });
 });
 

@@ -93,6 +93,30 @@ describe('bin/app.ts', () => {
     expectEveryProblem(run, outdir);
   });
 
+  it('a file whose per-certificate event budget cannot fit a batch fails the synth, naming timing and the fix (listed with the schema problems: only a file past the schema caps reaches it)', async () => {
+    const file = path.join(dir, 'too-many-checks.json');
+    const example = JSON.parse(readFileSync(path.join(REPO_ROOT, 'certflow.config.example.json'), 'utf8'));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...example,
+        timing: { ...example.timing, propagationMaxChecks: 1300, orderMaxChecks: 1300 },
+      }),
+    );
+    const outdir = path.join(dir, 'out-timing');
+    const run = await runApp({ CERTFLOW_CONFIG_FILE: file, CDK_OUTDIR: outdir });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      '  - timing: one certificate may use up to 23443 history events at this timing, more than one Step Functions execution may plan for (25000 less headroom); lower timing.propagationMaxChecks / timing.orderMaxChecks',
+    );
+    // A schema-valid file cannot get here: the schema caps each at 200 (and says so too).
+    expect(run.stderr).toContain('  - timing.propagationMaxChecks: ');
+    expect(run.stderr).toContain('  - timing.orderMaxChecks: ');
+    expect(existsSync(outdir) ? readdirSync(outdir).filter((f) => f.endsWith('.template.json')) : []).toEqual(
+      [],
+    );
+  });
+
   it('synthesizes the default certflow.config.json with real, self-contained bundles', async () => {
     const outdir = path.join(dir, 'out-real');
     const run = await runApp({ CDK_OUTDIR: outdir });

@@ -1,8 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { parseConfig } from '../../lambdas/core/config/load';
 import { ConfigError } from '../../lambdas/core/errors';
+import {
+  certificateEventBudget,
+  certificateFitsABatch,
+  certificatesPerBatch,
+  maxCertificatesPerRun,
+} from '../../lambdas/core/execution-limits';
 import { Certflow, chunkJoin, delegationRecords } from '../../lib/certflow';
 import {
   DEFAULT_LOG_RETENTION,
@@ -11,7 +19,7 @@ import {
   validateCertflowProps,
 } from '../../lib/certflow-props';
 import { CertflowStack } from '../../lib/certflow-stack';
-import { exampleConfig, patchedConfig } from './synth';
+import { EXAMPLE_CONFIG_FILE, exampleConfig, patchedConfig } from './synth';
 
 function problemsOf(fn: () => unknown): { path: string; message: string }[] {
   try {
@@ -190,6 +198,77 @@ describe('deploymentProblems (raw input, as bin/app.ts lists them next to schema
       certificates,
     });
     expect(problems).toEqual([]);
+  });
+});
+
+describe('the per-certificate history-event budget, refused at synth when a configuration cannot fit', () => {
+  const CAPPED = { propagationMaxChecks: 200, orderMaxChecks: 200 };
+  const singleNames = (n: number) => Array.from({ length: n }, (_, i) => `c${i}.example.com`);
+
+  it("cannot be exceeded by a schema-valid configuration: at the schema's caps (200 + 200 checks) one certificate fits a batch, and 201 checks are refused by the schema", () => {
+    // 29 + 7 x 400 + 2 x 398 + 18 = 3643 events, far below the 22,500 a batch execution plans for.
+    expect(certificateEventBudget(CAPPED)).toBe(3643);
+    expect(certificateFitsABatch(CAPPED)).toBe(true);
+    // The example file, as written, with the timing changed.
+    const raw = (timing: Record<string, number>) => {
+      const file = JSON.parse(readFileSync(EXAMPLE_CONFIG_FILE, 'utf8')) as Record<string, unknown>;
+      return { ...file, timing: { ...(file.timing as object), ...timing } };
+    };
+    expect(parseConfig(raw(CAPPED), 'config').timing).toMatchObject(CAPPED);
+    expect(
+      problemsOf(() => parseConfig(raw({ propagationMaxChecks: 201 }), 'config')).map((p) => p.path),
+    ).toEqual(['timing.propagationMaxChecks']);
+    expect(problemsOf(() => parseConfig(raw({ orderMaxChecks: 201 }), 'config')).map((p) => p.path)).toEqual([
+      'timing.orderMaxChecks',
+    ]);
+    expect(
+      deploymentProblems({
+        dns: { provider: 'route53', hostedZoneId: 'Z1' },
+        timing: CAPPED,
+        certificates: ['a.example.com'],
+      }),
+    ).toEqual([]);
+  });
+
+  it('a raw file past the caps gets the budget refusal next to the schema problems (bin/app.ts lists both), naming timing and the fix', () => {
+    const problems = deploymentProblems({
+      dns: { provider: 'route53', hostedZoneId: 'Z1' },
+      timing: { propagationMaxChecks: 1300, orderMaxChecks: 1300 },
+      certificates: ['a.example.com'],
+    });
+    expect(problems).toContainEqual({
+      path: 'timing',
+      message:
+        'one certificate may use up to 23443 history events at this timing, more than one Step Functions execution may plan for (25000 less headroom); lower timing.propagationMaxChecks / timing.orderMaxChecks',
+    });
+  });
+
+  it('the reachable refusal: more certificates than one run holds at the capped timing are refused by the construct before it creates anything, naming certificates and the fix', () => {
+    // At 200 + 200 checks: 6 certificates per batch execution, 2,247 batches per run.
+    expect(certificatesPerBatch(CAPPED)).toBe(6);
+    const capacity = maxCertificatesPerRun(CAPPED);
+    expect(capacity).toBe(13_482);
+    const config = (n: number) =>
+      patchedConfig((raw) => {
+        raw.timing = { ...(raw.timing as object), ...CAPPED };
+        raw.certificates = singleNames(n);
+      });
+    const fits = (n: number) =>
+      problemsOf(() => validateCertflowProps({ config: config(n) })).filter((p) =>
+        p.message.includes('do not fit one run'),
+      );
+    expect(fits(capacity)).toEqual([]);
+    expect(fits(capacity + 1)).toEqual([
+      {
+        path: 'certificates',
+        message:
+          '13483 certificates do not fit one run at this timing: 6 per batch execution, at most 13482 per run; lower timing.propagationMaxChecks / timing.orderMaxChecks, or deploy several stacks',
+      },
+    ]);
+    const stack = new Stack(new App(), 'TooMany');
+    const problems = problemsOf(() => new Certflow(stack, 'Certflow', { config: config(capacity + 1) }));
+    expect(problems.map((p) => p.path)).toContain('certificates');
+    expect(stack.node.findAll().filter((c) => c.node.path.includes('Certflow/'))).toEqual([]);
   });
 });
 

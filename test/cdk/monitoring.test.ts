@@ -212,6 +212,50 @@ describe('monitoring: alarms to the alerts topic, the execution-ended rule, the 
     expect(transformer.InputTemplate).toContain('certflow: renewal run <detail-name> ended <detail-status>.');
   });
 
+  it('EventBridge may publish the rule’s message to the encrypted topic: a key policy statement for events.amazonaws.com, this account only, and the topic policy', () => {
+    const key = s.json.Resources[s.id(s.stack.certflow.topicKey)].Properties as Json;
+    const statements = (key.KeyPolicy as { Statement: Json[] }).Statement;
+    // Exactly this statement: the principal, the two actions SNS needs of a publisher's key
+    // (EventBridge user guide, "Amazon SNS permissions"), and the account condition.
+    expect(statements).toContainEqual({
+      Sid: 'AllowEventBridgeToPublishToTheAlertsTopic',
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } },
+    });
+    // The only other statement naming EventBridge is the one aws-events-targets' SnsTopic adds
+    // itself (topic.grantPublish(events.amazonaws.com) also grants the topic's key): the same
+    // actions, without the account condition. Pinned as it is: while it is there, the condition
+    // above restricts nothing (see the report of branch iam3; the fix needs a check in a real
+    // account that SNS's KMS calls for EventBridge carry aws:SourceAccount).
+    expect(
+      statements.filter((st) => JSON.stringify(st.Principal ?? '').includes('events.amazonaws.com')),
+    ).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+      },
+      expect.objectContaining({ Sid: 'AllowEventBridgeToPublishToTheAlertsTopic' }),
+    ]);
+    // The topic policy lets EventBridge publish to this topic (the rule's target).
+    s.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: topic,
+          }),
+        ]),
+      },
+    });
+  });
+
   it('the dashboard: the closest-to-expiry certificates (bounded Metrics Insights query), runs, failures by step, step durations, propagation time, alarms', () => {
     const [dashboard] = Object.values(s.template.findResources('AWS::CloudWatch::Dashboard'));
     const body = JSON.stringify((dashboard.Properties as Json).DashboardBody);

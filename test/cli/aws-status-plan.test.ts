@@ -22,6 +22,16 @@ import type { CertificateMetadata } from '../../lambdas/core/ports';
 import type { CliIO } from '../../lib/cli/common';
 import { planCommand } from '../../lib/cli/plan';
 import { type StatusReport, statusCommand } from '../../lib/cli/status';
+import {
+  certificateSummary,
+  DESCRIBED_RSA_2048,
+  describeCertificateResponse,
+  describedCertificate,
+  ENUM_RSA_2048,
+  listCertificatesResponse,
+  listTagsResponse,
+} from '../fixtures/aws/acm';
+import { EXAMPLE_HOSTED_ZONE_ID, getHostedZoneResponse } from '../fixtures/aws/route53';
 import { accessDenied, describeSecretResponse, resourceNotFound } from '../fixtures/aws/secrets-manager';
 
 /**
@@ -116,6 +126,14 @@ describe('certflow status with Secrets Manager, ACM and the deployed state machi
   const wwwMetadata = metadataOf('www', '04a1b2c3d4e5f60718293a4b5c6d7e8f9a0b');
   const apiMetadata = metadataOf('api', '03f00dfeedc0ffee0123456789abcdef0011');
 
+  /** DescribeCertificate of the ACM certificate: [CLI-DESC] verbatim but for its key algorithm's spelling. */
+  const describeAs = (keyAlgorithm: string) =>
+    acm
+      .on(DescribeCertificateCommand, { CertificateArn: ACM_ARN })
+      .resolves(
+        describeCertificateResponse(describedCertificate({ arn: ACM_ARN, imported: false, keyAlgorithm })),
+      );
+
   beforeAll(() => {
     // DescribeSecret of `<prefix>/certificate/<name>`, answered as AWS answers:
     // - "www": the describe-secret example (describeSecretResponse, test/fixtures/aws/secrets-manager.ts
@@ -142,47 +160,25 @@ describe('certflow status with Secrets Manager, ACM and the deployed state machi
       throw resourceNotFound();
     });
 
-    // ListCertificates: the AWS CLI list-certificates example
-    // (https://docs.aws.amazon.com/cli/latest/reference/acm/list-certificates.html).
-    acm.on(ListCertificatesCommand).resolves({
-      CertificateSummaryList: [
-        { CertificateArn: ACM_ARN, DomainName: 'www.example.com' },
-        { CertificateArn: OTHER_ACM_ARN, DomainName: 'www.example.net' },
-      ],
-    });
-    // ListTagsForCertificate: the AWS CLI list-tags-for-certificate example
-    // (https://docs.aws.amazon.com/cli/latest/reference/acm/list-tags-for-certificate.html), plus, on
-    // the certificate certflow imported, the certflow:certificate tag the ACM store sets.
-    const exampleTags = [
-      { Value: 'Website', Key: 'Purpose' },
-      { Value: 'Alice', Key: 'Admin' },
-    ];
-    acm.on(ListTagsForCertificateCommand, { CertificateArn: ACM_ARN }).resolves({
-      Tags: [...exampleTags, { Key: 'certflow:certificate', Value: 'acm-cert' }],
-    });
-    acm.on(ListTagsForCertificateCommand, { CertificateArn: OTHER_ACM_ARN }).resolves({ Tags: exampleTags });
-    // DescribeCertificate: the AWS CLI describe-certificate example
-    // (https://docs.aws.amazon.com/cli/latest/reference/acm/describe-certificate.html). Its
-    // KeyAlgorithm "RSA-2048" is written as the API's current enum value RSA_2048
-    // (https://docs.aws.amazon.com/acm/latest/APIReference/API_CertificateDetail.html).
-    acm.on(DescribeCertificateCommand, { CertificateArn: ACM_ARN }).resolves({
-      Certificate: {
-        CertificateArn: ACM_ARN,
-        CreatedAt: new Date(1446835267000),
-        DomainName: 'www.example.com',
-        InUseBy: [],
-        IssuedAt: new Date(1446835815000),
-        Issuer: 'Amazon',
-        KeyAlgorithm: 'RSA_2048',
-        NotAfter: new Date(1478433600000),
-        NotBefore: new Date(1446768000000),
-        Serial: '0f:ac:b0:a3:8d:ea:65:52:2d:7d:01:3a:39:36:db:d6',
-        SignatureAlgorithm: 'SHA256WITHRSA',
-        Status: 'ISSUED',
-        Subject: 'CN=www.example.com',
-        SubjectAlternativeNames: ['www.example.com', 'www.example.net'],
-      },
-    });
+    // ListCertificates, ListTagsForCertificate: the AWS CLI examples (test/fixtures/aws/acm.ts
+    // [CLI-LIST], [CLI-TAGS]), plus, on the certificate certflow imported, the
+    // certflow:certificate tag the ACM store sets.
+    acm
+      .on(ListCertificatesCommand)
+      .resolves(
+        listCertificatesResponse([
+          certificateSummary(ACM_ARN, 'www.example.com'),
+          certificateSummary(OTHER_ACM_ARN, 'www.example.net'),
+        ]),
+      );
+    acm
+      .on(ListTagsForCertificateCommand, { CertificateArn: ACM_ARN })
+      .resolves(listTagsResponse([{ Key: 'certflow:certificate', Value: 'acm-cert' }]));
+    acm.on(ListTagsForCertificateCommand, { CertificateArn: OTHER_ACM_ARN }).resolves(listTagsResponse([]));
+    // DescribeCertificate: the AWS CLI describe-certificate example ([CLI-DESC]) as it is, an
+    // ACM-issued certificate with "KeyAlgorithm": "RSA-2048" (the tests below also answer the
+    // request-enum spelling RSA_2048).
+    describeAs(DESCRIBED_RSA_2048);
 
     // ListExecutions: shape of ExecutionListItem in the Step Functions API reference
     // (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ExecutionListItem.html),
@@ -349,91 +345,100 @@ describe('certflow status with Secrets Manager, ACM and the deployed state machi
     expect(acm).toHaveReceivedCommandTimes(ListCertificatesCommand, 1);
   });
 
-  it('--json: each store as read (absent, healthy, broken with its problem, error), the decision and the last run', async () => {
-    const { out } = await run({ json: true, all: true });
-    const doc = JSON.parse(out) as StatusReport;
-    expect(doc.ok).toBe(false);
-    expect(doc.counts).toEqual({
-      total: 5,
-      ok: 2,
-      due: 0,
-      expired: 0,
-      broken: 1,
-      'not-issued': 1,
-      error: 1,
-      lastRunFailed: 1,
-      attention: 3,
-    });
-    const byName = Object.fromEntries(doc.certificates.map((c) => [c.name, c]));
-    expect(byName.www).toMatchObject({
-      state: 'ok',
-      due: false,
-      issuer: '(STAGING) Ersatz Edamame E1',
-      notAfter: '2016-08-18T00:00:00.000Z',
-      daysLeft: 78,
-      reason: 'valid until 2016-08-18T00:00:00.000Z; due 2016-07-19T00:00:00.000Z',
-      stores: [
-        {
-          store: 'secretsmanager',
-          status: 'healthy',
-          found: true,
-          serial: wwwMetadata.serial,
-          keyType: 'ecdsa-p256',
-        },
-      ],
-      lastRun: { result: 'issued', source: 'aws', run: EXECUTION_ARN },
-      attention: false,
-    });
-    expect(byName.api).toMatchObject({
-      state: 'broken',
-      due: true,
-      stores: [
-        {
-          store: 'secretsmanager',
-          status: 'broken',
-          found: true,
-          serial: apiMetadata.serial,
-          problem: expect.stringContaining(`but its tags describe version ${PREVIOUS_VERSION} (AWSPREVIOUS)`),
-        },
-      ],
-      attention: true,
-    });
-    expect(byName.legacy).toMatchObject({
-      state: 'error',
-      due: false,
-      stores: [
-        {
-          store: 'secretsmanager',
-          status: 'error',
-          found: false,
-          error: expect.stringContaining('AccessDeniedException'),
-        },
-      ],
-      attention: true,
-    });
-    expect(byName['acm-cert']).toMatchObject({
-      state: 'ok',
-      keyType: 'rsa-2048',
-      issuer: 'Amazon',
-      notAfter: '2016-11-06T12:00:00.000Z',
-      stores: [
-        {
-          store: 'acm',
-          status: 'healthy',
-          found: true,
-          serial: '0facb0a38dea65522d7d013a3936dbd6',
-          keyType: 'rsa-2048',
-        },
-      ],
-      lastRun: { result: 'not due' },
-    });
-    expect(byName.example).toMatchObject({
-      state: 'not-issued',
-      stores: [{ store: 'secretsmanager', status: 'absent', found: false }],
-      lastRun: { result: 'failed' },
-      attention: true,
-    });
-  });
+  it.each([
+    ['as DescribeCertificate reports it', DESCRIBED_RSA_2048],
+    ['in the request-enum spelling', ENUM_RSA_2048],
+  ])(
+    '--json: each store as read (absent, healthy, broken with its problem, error), the decision and the last run (ACM key algorithm %s)',
+    async (_how, keyAlgorithm) => {
+      describeAs(keyAlgorithm);
+      const { out } = await run({ json: true, all: true });
+      const doc = JSON.parse(out) as StatusReport;
+      expect(doc.ok).toBe(false);
+      expect(doc.counts).toEqual({
+        total: 5,
+        ok: 2,
+        due: 0,
+        expired: 0,
+        broken: 1,
+        'not-issued': 1,
+        error: 1,
+        lastRunFailed: 1,
+        attention: 3,
+      });
+      const byName = Object.fromEntries(doc.certificates.map((c) => [c.name, c]));
+      expect(byName.www).toMatchObject({
+        state: 'ok',
+        due: false,
+        issuer: '(STAGING) Ersatz Edamame E1',
+        notAfter: '2016-08-18T00:00:00.000Z',
+        daysLeft: 78,
+        reason: 'valid until 2016-08-18T00:00:00.000Z; due 2016-07-19T00:00:00.000Z',
+        stores: [
+          {
+            store: 'secretsmanager',
+            status: 'healthy',
+            found: true,
+            serial: wwwMetadata.serial,
+            keyType: 'ecdsa-p256',
+          },
+        ],
+        lastRun: { result: 'issued', source: 'aws', run: EXECUTION_ARN },
+        attention: false,
+      });
+      expect(byName.api).toMatchObject({
+        state: 'broken',
+        due: true,
+        stores: [
+          {
+            store: 'secretsmanager',
+            status: 'broken',
+            found: true,
+            serial: apiMetadata.serial,
+            problem: expect.stringContaining(
+              `but its tags describe version ${PREVIOUS_VERSION} (AWSPREVIOUS)`,
+            ),
+          },
+        ],
+        attention: true,
+      });
+      expect(byName.legacy).toMatchObject({
+        state: 'error',
+        due: false,
+        stores: [
+          {
+            store: 'secretsmanager',
+            status: 'error',
+            found: false,
+            error: expect.stringContaining('AccessDeniedException'),
+          },
+        ],
+        attention: true,
+      });
+      expect(byName['acm-cert']).toMatchObject({
+        state: 'ok',
+        keyType: 'rsa-2048',
+        issuer: 'Amazon',
+        notAfter: '2016-11-06T12:00:00.000Z',
+        stores: [
+          {
+            store: 'acm',
+            status: 'healthy',
+            found: true,
+            serial: '0facb0a38dea65522d7d013a3936dbd6',
+            keyType: 'rsa-2048',
+          },
+        ],
+        lastRun: { result: 'not due' },
+      });
+      expect(byName.example).toMatchObject({
+        state: 'not-issued',
+        stores: [{ store: 'secretsmanager', status: 'absent', found: false }],
+        lastRun: { result: 'failed' },
+        attention: true,
+      });
+    },
+  );
 
   it('stack outputs without CertificateSecretNamePrefix: looks under the default prefix "certflow" and says so', async () => {
     const file = outputsFile({ StateMachineArn: STATE_MACHINE_ARN });
@@ -478,24 +483,8 @@ describe('certflow plan with a Route 53 validation zone', () => {
   });
   beforeAll(() => {
     // GetHostedZone: the AWS SDK's example "To get information about a hosted zone"
-    // (@aws-sdk/client-route-53 GetHostedZoneCommand documentation, from the Route 53 API model).
-    route53.on(GetHostedZoneCommand, { Id: 'Z3M3LMPEXAMPLE' }).resolves({
-      DelegationSet: {
-        NameServers: [
-          'ns-2048.awsdns-64.com',
-          'ns-2049.awsdns-65.net',
-          'ns-2050.awsdns-66.org',
-          'ns-2051.awsdns-67.co.uk',
-        ],
-      },
-      HostedZone: {
-        CallerReference: 'C741617D-04E4-F8DE-B9D7-0D150FC61C2E',
-        Config: { PrivateZone: false },
-        Id: '/hostedzone/Z3M3LMPEXAMPLE',
-        Name: 'myawsbucket.com.',
-        ResourceRecordSetCount: 8,
-      },
-    });
+    // (test/fixtures/aws/route53.ts [SDK-GHZ]).
+    route53.on(GetHostedZoneCommand, { Id: EXAMPLE_HOSTED_ZONE_ID }).resolves(getHostedZoneResponse());
     // DescribeStacks: the AWS CLI describe-stacks example
     // (https://docs.aws.amazon.com/cli/latest/reference/cloudformation/describe-stacks.html), with
     // this stack's name and its DelegatedZoneId output.

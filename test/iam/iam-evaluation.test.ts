@@ -9,7 +9,8 @@
  * What it covers: Route 53 record changes; secrets created at run time under the name prefix
  * (`<prefix>/acme-account/*` by SelectDue, `<prefix>/certificate/*` and `<prefix>/pending-key/*`
  * by FinalizeAndStore), with the KMS calls Secrets Manager makes on the caller's behalf and the
- * TagResource permission CreateSecret needs for its tags; ACM imports; SNS alerts; the pending-values
+ * TagResource permission CreateSecret needs for its tags; ACM imports; the ACM expiry alarm
+ * FinalizeAndStore puts (CloudWatch PutMetricAlarm, its cloudwatch:AlarmActions); SNS alerts; the pending-values
  * DynamoDB table (PublishRecords PutItem; Cleanup BatchWriteItem and the sweep's Scan); and the
  * run-start sweep's states:DescribeExecution on this state machine's executions (the Cleanup role's
  * CleanupSweepPolicy).
@@ -32,7 +33,7 @@
  * The table "function -> calls it makes" is printed by this test (and asserted: every call
  * allowed, every forbidden call denied); the mutation tests below prove it can fail.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rfc2136Provider } from '../../lambdas/adapters/dns/rfc2136/rfc2136-provider';
@@ -77,6 +78,16 @@ describe('IAM evaluated against every call the pipeline makes', () => {
   let killedExecution: string;
   const caFile = join(tmpdir(), `certflow-iam-ca-${process.pid}.pem`);
   const configFile = join(tmpdir(), `certflow-iam-config-${process.pid}.json`);
+  /** Every function's log lines (CERTFLOW_LOG_FILE), to find the warnings the runs logged. */
+  const logFile = join(tmpdir(), `certflow-iam-log-${process.pid}.jsonl`);
+  /** The WARN lines the functions logged over every run: `step: message`. */
+  const warnings = (): string[] =>
+    (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as { level?: string; step?: string; message?: string })
+      .filter((l) => l.level === 'WARN')
+      .map((l) => `${l.step}: ${l.message}`);
   /** The configuration the functions read (the layer's file), pointing at the local CA and BIND. */
   const writeConfigFile = (json: string): string => {
     writeFileSync(configFile, json);
@@ -84,6 +95,7 @@ describe('IAM evaluated against every call the pipeline makes', () => {
   };
 
   beforeAll(async () => {
+    rmSync(logFile, { force: true });
     bind = await startTestBind();
     pebble = await startTestPebble({
       dnsServer: `127.0.0.1:${bind.address.port}`,
@@ -170,7 +182,7 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       account,
       fake,
       { AWS_REGION: REGION },
-      { [ENV.configFile]: writeConfigFile(configForFunctions(config)) },
+      { [ENV.configFile]: writeConfigFile(configForFunctions(config)), [ENV.logFile]: logFile },
     );
 
     // Issue two certificates (one also into ACM in two regions): the account, certificate and
@@ -229,6 +241,7 @@ describe('IAM evaluated against every call the pipeline makes', () => {
     await pebble?.stop();
     await bind?.stop();
     rmSync(caFile, { force: true });
+    rmSync(logFile, { force: true });
   });
 
   /** `step action` of the recorded requests matching `keep`, as a sorted list of distinct lines. */
@@ -239,7 +252,7 @@ describe('IAM evaluated against every call the pipeline makes', () => {
     const steps = new Set(recorded.map((r) => r.step));
     expect([...TASK_STEPS].filter((s) => !steps.has(s))).toEqual([]);
     expect(new Set(fake.calls.map((c) => c.service))).toEqual(
-      new Set(['route53', 'secretsmanager', 'acm', 'sns', 'dynamodb', 'states']),
+      new Set(['route53', 'secretsmanager', 'acm', 'sns', 'dynamodb', 'states', 'cloudwatch']),
     );
     // The ACM certificate was re-imported in place, in both regions (never a second import).
     for (const region of [REGION, 'us-east-1']) {
@@ -263,6 +276,57 @@ describe('IAM evaluated against every call the pipeline makes', () => {
   it('every call the pipeline made is allowed for the function that made it', () => {
     const denied = allowedTable.filter((r) => r.verdict !== 'Allowed');
     expect(verdictTable('denied:', denied)).toBe('denied:');
+  });
+
+  it('no function logged a warning but the sweep of the killed run: no call failed and was swallowed (an AWS call the fake does not answer would be one)', () => {
+    // The log file is really written (FinalizeAndStore logs the alarm it put)...
+    expect(readFileSync(logFile, 'utf8')).toContain('"ACM expiry alarm in place"');
+    // ...and its only warning is the one the killed run's leftovers call for; a swallowed failure
+    // (e.g. "could not put the alarm on ACM's DaysToExpiry") would be another.
+    expect(warnings()).toEqual(['Cleanup: swept TXT values left by earlier runs']);
+  });
+
+  it("FinalizeAndStore puts the ACM expiry alarm (cloudwatch:PutMetricAlarm) in its region, named with the deployment's prefix, notifying only the alerts topic", () => {
+    const topic = account.functions.FinalizeAndStore.environment[ENV.topicArn] as string;
+    const namePrefix = account.functions.FinalizeAndStore.environment[ENV.alarmNamePrefix] as string;
+    expect(topic).toMatch(/^arn:aws:sns:eu-west-1:123456789012:/);
+    const puts = allowedTable.filter((r) => r.action.startsWith('cloudwatch:'));
+    // Issued, then re-imported by the forced renewal: put twice, each time the same alarm.
+    expect(puts.map((r) => [r.step, r.action, r.resource, r.verdict])).toEqual([
+      [
+        'FinalizeAndStore',
+        'cloudwatch:PutMetricAlarm',
+        `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${namePrefix}apex`,
+        'Allowed',
+      ],
+      [
+        'FinalizeAndStore',
+        'cloudwatch:PutMetricAlarm',
+        `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${namePrefix}apex`,
+        'Allowed',
+      ],
+    ]);
+    for (const r of puts) {
+      expect(r.context['cloudwatch:AlarmActions']).toEqual([topic]);
+      expect(r.context['aws:RequestedRegion']).toBe(REGION);
+    }
+    // What CloudWatch now holds: one alarm, on the copy in the function's region (none for the
+    // us-east-1 copy: an alarm watches metrics of its own region only).
+    const [apexArn] = fake
+      .acmCertificates(REGION)
+      .filter((c) => c.tags['certflow:certificate'] === 'apex')
+      .map((c) => c.arn);
+    expect(fake.alarms('us-east-1')).toEqual([]);
+    expect(fake.alarms(REGION)).toEqual([
+      expect.objectContaining({
+        AlarmName: `${namePrefix}apex`,
+        Namespace: 'AWS/CertificateManager',
+        MetricName: 'DaysToExpiry',
+        Dimensions: [{ Name: 'CertificateArn', Value: apexArn }],
+        AlarmActions: [topic],
+        OKActions: [topic],
+      }),
+    ]);
   });
 
   it('creates every secret at run time under the prefix, each kind by the function that owns it', () => {
@@ -457,6 +521,14 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       'only PublishRecords and Cleanup write the pending-values table',
       "another state machine's executions are not described",
       "only Cleanup (the sweep) describes this state machine's executions",
+      'only FinalizeAndStore imports into ACM',
+      'only FinalizeAndStore tags ACM certificates',
+      'no function makes an ACM call the pipeline does not use',
+      'SNS: no topic but the alerts topic (same name in another region included)',
+      'alarms notify only the alerts topic (cloudwatch:AlarmActions)',
+      "only the deployment's alarms (its name prefix) are put",
+      'only FinalizeAndStore puts alarms',
+      'alarms are only put, never deleted, silenced or set',
     ]) {
       expect(rules).toContain(rule);
     }
@@ -476,6 +548,28 @@ describe('IAM evaluated against every call the pipeline makes', () => {
     );
     expect(new Set(tableWriters.map((f) => f.step))).toEqual(
       new Set(TASK_STEPS.filter((s) => s !== 'PublishRecords' && s !== 'Cleanup')),
+    );
+    // PutMetricAlarm is evaluated for every function but FinalizeAndStore; the ACM operations
+    // no function uses include deleting and exporting a certificate.
+    expect(
+      new Set(forbidden.filter((f) => f.rule === 'only FinalizeAndStore puts alarms').map((f) => f.step)),
+    ).toEqual(new Set(TASK_STEPS.filter((s) => s !== 'FinalizeAndStore')));
+    const unusedAcm = forbidden.filter(
+      (f) => f.rule === 'no function makes an ACM call the pipeline does not use',
+    );
+    expect(new Set(unusedAcm.map((f) => f.step))).toEqual(new Set(TASK_STEPS));
+    expect(new Set(unusedAcm.map((f) => f.action))).toEqual(
+      new Set([
+        'acm:DeleteCertificate',
+        'acm:ExportCertificate',
+        'acm:GetCertificate',
+        'acm:RenewCertificate',
+        'acm:RequestCertificate',
+        'acm:ResendValidationEmail',
+        'acm:UpdateCertificateOptions',
+        'acm:RevokeCertificate',
+        'acm:PutAccountConfiguration',
+      ]),
     );
   });
 
@@ -625,6 +719,39 @@ describe('IAM evaluated against every call the pipeline makes', () => {
         },
       ],
       [
+        "the cloudwatch:AlarmActions condition dropped from FinalizeAndStore's PutMetricAlarm",
+        'FinalizeAndStore',
+        'alarms notify only the alerts topic (cloudwatch:AlarmActions)',
+        (st: Statements) => {
+          delete statementWith(st, 'cloudwatch:PutMetricAlarm').Condition;
+        },
+      ],
+      [
+        "FinalizeAndStore's PutMetricAlarm widened to every alarm (…:alarm:*)",
+        'FinalizeAndStore',
+        "only the deployment's alarms (its name prefix) are put",
+        (st: Statements) => {
+          const s = statementWith(st, 'cloudwatch:PutMetricAlarm');
+          s.Resource = String(s.Resource).replace(/:alarm:.*$/, ':alarm:*');
+        },
+      ],
+      [
+        'Summarize\'s sns:Publish widened to Resource "*"',
+        'Summarize',
+        'SNS: no topic but the alerts topic (same name in another region included)',
+        (st: Statements) => {
+          statementWith(st, 'sns:Publish').Resource = '*';
+        },
+      ],
+      [
+        "FinalizeAndStore's ACM statement widened to acm:*",
+        'FinalizeAndStore',
+        'no function makes an ACM call the pipeline does not use',
+        (st: Statements) => {
+          statementWith(st, 'acm:ImportCertificate').Action = 'acm:*';
+        },
+      ],
+      [
         'Cleanup\'s states:DescribeExecution (CleanupSweepPolicy) widened to Resource "*"',
         'Cleanup',
         "another state machine's executions are not described",
@@ -654,6 +781,7 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       ['SelectDue', 'dynamodb:GetItem', undefined],
       ['Cleanup', 'dynamodb:BatchWriteItem', undefined],
       ['Cleanup', 'states:DescribeExecution', undefined],
+      ['FinalizeAndStore', 'cloudwatch:PutMetricAlarm', undefined],
     ])(
       '%s without its statement for %s %s: a call the pipeline made becomes denied',
       async (step, action, resource) => {

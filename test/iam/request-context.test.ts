@@ -3,7 +3,12 @@ import type { Json } from '../support/cfn-resolve';
 import type { DeployedAccount, DeployedFunction } from './harness/deployment';
 import { evaluateAll } from './harness/evaluate';
 import { forbiddenRequests } from './harness/forbidden';
-import { changeBatchContext, iamRequestsOf, normalizedRecordName } from './harness/requests';
+import {
+  alarmActionsContext,
+  changeBatchContext,
+  iamRequestsOf,
+  normalizedRecordName,
+} from './harness/requests';
 
 /**
  * The request contexts the IAM harness computes, checked against AWS's documented rules and
@@ -56,6 +61,27 @@ describe('route53:ChangeResourceRecordSets condition keys, as the Route 53 devel
       'route53:ChangeResourceRecordSetsActions': ['DELETE', 'CREATE'],
       'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['a.acme.example.net', 'b.acme.example.net'],
     });
+  });
+});
+
+describe('cloudwatch:AlarmActions, as the CloudWatch user guide defines it', () => {
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-alarm-actions.html:
+  // actions "can be initiated when the alarm changes to any state, including ALARM, OK, or
+  // INSUFFICIENT_DATA": the key holds the actions of every state.
+  const topic = 'arn:aws:sns:us-west-2:0123456789012:my-topic';
+  const other = 'arn:aws:sns:us-west-2:0123456789012:other-topic';
+
+  it('the actions of ALARM, OK and INSUFFICIENT_DATA together, each once', () => {
+    expect(alarmActionsContext({ AlarmActions: [topic], OKActions: [topic] })).toEqual({
+      'cloudwatch:AlarmActions': [topic],
+    });
+    expect(
+      alarmActionsContext({ AlarmActions: [topic], OKActions: [other], InsufficientDataActions: [topic] }),
+    ).toEqual({ 'cloudwatch:AlarmActions': [topic, other] });
+  });
+
+  it('an alarm without actions carries no key', () => {
+    expect(alarmActionsContext({ AlarmName: 'x' })).toEqual({});
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * Route 53, Secrets Manager, ACM, SNS, DynamoDB and Step Functions at the SDK boundary
+ * Route 53, Secrets Manager, ACM, SNS, DynamoDB, Step Functions and CloudWatch at the SDK boundary
  * (aws-sdk-client-mock), answering with AWS's documented responses (test/fixtures/aws/*, each
  * with its source) filled from in-memory state, and recording every command each function sends:
  * its operation, input, the client's region, and the documented error it got, if any.
@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ACMClient, ResourceNotFoundException as AcmNotFound } from '@aws-sdk/client-acm';
+import { CloudWatchClient, type PutMetricAlarmCommandInput } from '@aws-sdk/client-cloudwatch';
 import {
   type AttributeValue,
   type BatchWriteItemCommandInput,
@@ -35,13 +36,14 @@ import { inspectCertificate } from '../../../lambdas/core/certificate/inspect';
 import type { DnsProvider } from '../../../lambdas/core/ports';
 import type { TaskStep } from '../../../lambdas/core/state';
 import * as acmFixtures from '../../fixtures/aws/acm';
+import * as cwFixtures from '../../fixtures/aws/cloudwatch';
 import * as ddbFixtures from '../../fixtures/aws/dynamodb';
 import * as r53Fixtures from '../../fixtures/aws/route53';
 import * as smFixtures from '../../fixtures/aws/secrets-manager';
 import * as snsFixtures from '../../fixtures/aws/sns';
 import * as sfnFixtures from '../../fixtures/aws/step-functions';
 
-export type Service = 'route53' | 'secretsmanager' | 'acm' | 'sns' | 'dynamodb' | 'states';
+export type Service = 'route53' | 'secretsmanager' | 'acm' | 'sns' | 'dynamodb' | 'states' | 'cloudwatch';
 
 /**
  * Errors AWS returns only after it has authorized the request (the resource is missing or
@@ -138,6 +140,8 @@ export class FakeAws {
     string,
     { status: ExecutionStatus; startDate: Date; stopDate?: Date }
   >();
+  /** Region → alarm name → the PutMetricAlarm request that put it (the last one: a put replaces). */
+  private readonly alarmsByRegion = new Map<string, Map<string, PutMetricAlarmCommandInput>>();
   private changeCount = 0;
 
   constructor(private readonly options: FakeAwsOptions) {
@@ -156,7 +160,7 @@ export class FakeAws {
     for (const name of options.tables.keys()) this.tables.set(name, new Map());
   }
 
-  /** Mock the four clients (every instance) until {@link restore}. */
+  /** Mock the clients (every instance) until {@link restore}. */
   install(): void {
     this.stub('route53', stubOf(mockClient(Route53Client)), (op, input) => this.route53(op, input));
     this.stub('secretsmanager', stubOf(mockClient(SecretsManagerClient)), (op, input) =>
@@ -166,6 +170,14 @@ export class FakeAws {
     this.stub('sns', stubOf(mockClient(SNSClient)), (op) => this.sns(op));
     this.stub('dynamodb', stubOf(mockClient(DynamoDBClient)), (op, input) => this.dynamoDb(op, input));
     this.stub('states', stubOf(mockClient(SFNClient)), (op, input) => this.stepFunctions(op, input));
+    this.stub('cloudwatch', stubOf(mockClient(CloudWatchClient)), (op, input, region) =>
+      this.cloudWatch(op, input, region),
+    );
+  }
+
+  /** The metric alarms put in a region, as their PutMetricAlarm requests (tests read what was put). */
+  alarms(region: string): PutMetricAlarmCommandInput[] {
+    return [...(this.alarmsByRegion.get(region)?.values() ?? [])].map((a) => structuredClone(a));
   }
 
   restore(): void {
@@ -512,6 +524,28 @@ export class FakeAws {
   private async sns(operation: string): Promise<Record<string, unknown>> {
     if (operation === 'Publish') return snsFixtures.publishResponse();
     throw new Error(`the fake SNS does not implement ${operation}`);
+  }
+
+  // ---- CloudWatch ----
+
+  /**
+   * PutMetricAlarm creates the alarm, or replaces an existing one's whole configuration (CloudWatch
+   * API reference, PutMetricAlarm: "the update completely overwrites the previous configuration of
+   * the alarm"); it answers with no response elements (test/fixtures/aws/cloudwatch.ts).
+   */
+  private async cloudWatch(
+    operation: string,
+    input: Record<string, unknown>,
+    region: string,
+  ): Promise<Record<string, unknown>> {
+    if (operation === 'PutMetricAlarm') {
+      const i = input as unknown as PutMetricAlarmCommandInput;
+      const alarms = this.alarmsByRegion.get(region) ?? new Map<string, PutMetricAlarmCommandInput>();
+      alarms.set(String(i.AlarmName), structuredClone(i));
+      this.alarmsByRegion.set(region, alarms);
+      return cwFixtures.putMetricAlarmResponse();
+    }
+    throw new Error(`the fake CloudWatch does not implement ${operation}`);
   }
 
   // ---- DynamoDB (tables keyed by the string partition key `pk`) ----

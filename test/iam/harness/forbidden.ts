@@ -5,7 +5,14 @@
  */
 import { TASK_STEPS, type TaskStep } from '../../../lambdas/core/state';
 import type { DeployedAccount } from './deployment';
-import { changeBatchContext, type IamRequest, secretKind, secretLabel, secretNamePrefix } from './requests';
+import {
+  alarmActionsContext,
+  changeBatchContext,
+  type IamRequest,
+  secretKind,
+  secretLabel,
+  secretNamePrefix,
+} from './requests';
 
 export interface ForbiddenRequest extends IamRequest {
   /** Why it must be denied (the posture it protects). */
@@ -358,6 +365,144 @@ export function forbiddenRequests({
         summary: 're-import',
       }),
     );
+  }
+
+  // ACM operations no function made (deleting, exporting, requesting, ...) are out of reach of every
+  // function, on the certificates it imported; the tagging calls FinalizeAndStore makes are
+  // FinalizeAndStore's only.
+  const acmUsed = new Set(recorded.filter((r) => r.action.startsWith('acm:')).map((r) => r.action));
+  const ACM_OPERATIONS = [
+    'acm:DeleteCertificate',
+    'acm:ExportCertificate',
+    'acm:GetCertificate',
+    'acm:RenewCertificate',
+    'acm:RequestCertificate',
+    'acm:ResendValidationEmail',
+    'acm:UpdateCertificateOptions',
+    'acm:RevokeCertificate',
+    'acm:PutAccountConfiguration',
+    'acm:ImportCertificate',
+    'acm:AddTagsToCertificate',
+    'acm:RemoveTagsFromCertificate',
+    'acm:DescribeCertificate',
+    'acm:ListTagsForCertificate',
+    'acm:ListCertificates',
+  ];
+  const acmUnused = ACM_OPERATIONS.filter((a) => !acmUsed.has(a));
+  for (const imported of new Map(acmImports.map((r) => [r.resource, r])).values()) {
+    const region = String(imported.context['aws:RequestedRegion']);
+    for (const action of acmUnused) {
+      add('no function makes an ACM call the pipeline does not use', TASK_STEPS, (s) => ({
+        action,
+        resource: ['acm:RequestCertificate', 'acm:PutAccountConfiguration'].includes(action)
+          ? '*'
+          : imported.resource,
+        context: base(s, region),
+        summary: `(${region})`,
+      }));
+    }
+    for (const action of ['acm:AddTagsToCertificate', 'acm:RemoveTagsFromCertificate']) {
+      add(
+        'only FinalizeAndStore tags ACM certificates',
+        TASK_STEPS.filter((s) => s !== 'FinalizeAndStore'),
+        (s) => ({ action, resource: imported.resource, context: base(s, region), summary: `(${region})` }),
+      );
+    }
+  }
+
+  // ---- SNS: only the alerts topic (as the functions that publish are given it; a partial
+  // deployment may have none) ----
+  const topicArn = account.functions.Summarize?.environment.CERTFLOW_TOPIC_ARN;
+  if (topicArn !== undefined) {
+    const topicName = topicArn.split(':').pop() as string;
+    const otherTopics = [
+      `arn:${d.partition}:sns:${d.region}:${d.account}:OtherApplicationTopic`,
+      `${topicArn}Other`,
+      `arn:${d.partition}:sns:us-east-1:${d.account}:${topicName}`,
+    ];
+    for (const topic of otherTopics) {
+      add('SNS: no topic but the alerts topic (same name in another region included)', TASK_STEPS, (s) => ({
+        action: 'sns:Publish',
+        resource: topic,
+        context: base(s, d.region),
+        summary: `topic ${topic.split(':').slice(3).join(':')}`,
+      }));
+    }
+
+    // ---- CloudWatch: FinalizeAndStore puts ACM expiry alarms, with the deployment's prefix,
+    // notifying the alerts topic only ----
+    const alarmPuts = recorded.filter((r) => r.action === 'cloudwatch:PutMetricAlarm');
+    for (const put of new Map(alarmPuts.map((r) => [r.resource, r])).values()) {
+      const region = String(put.context['aws:RequestedRegion']);
+      const alarm = (
+        step: TaskStep,
+        resource: string,
+        actions: { AlarmActions?: string[]; OKActions?: string[]; InsufficientDataActions?: string[] },
+        summary: string,
+      ) => ({
+        action: 'cloudwatch:PutMetricAlarm',
+        resource,
+        context: { ...base(step, region), ...alarmActionsContext(actions) },
+        summary,
+      });
+      const other = otherTopics[0] as string;
+      add('alarms notify only the alerts topic (cloudwatch:AlarmActions)', ['FinalizeAndStore'], (s) =>
+        alarm(
+          s,
+          put.resource,
+          { AlarmActions: [other], OKActions: [other] },
+          'both actions to another topic',
+        ),
+      );
+      add('alarms notify only the alerts topic (cloudwatch:AlarmActions)', ['FinalizeAndStore'], (s) =>
+        alarm(s, put.resource, { AlarmActions: [topicArn, other] }, 'the alerts topic and another'),
+      );
+      add('alarms notify only the alerts topic (cloudwatch:AlarmActions)', ['FinalizeAndStore'], (s) =>
+        alarm(
+          s,
+          put.resource,
+          { AlarmActions: [topicArn], OKActions: [other] },
+          'OK action to another topic',
+        ),
+      );
+      add('alarms notify only the alerts topic (cloudwatch:AlarmActions)', ['FinalizeAndStore'], (s) =>
+        alarm(
+          s,
+          put.resource,
+          {
+            AlarmActions: [topicArn],
+            InsufficientDataActions: [`arn:${d.partition}:automate:${region}:ec2:stop`],
+          },
+          'an EC2 stop action',
+        ),
+      );
+      add("only the deployment's alarms (its name prefix) are put", ['FinalizeAndStore'], (s) =>
+        alarm(
+          s,
+          put.resource.replace(/:alarm:.*$/, ':alarm:OtherApplicationAlarm'),
+          { AlarmActions: [topicArn], OKActions: [topicArn] },
+          'another alarm',
+        ),
+      );
+      add(
+        'only FinalizeAndStore puts alarms',
+        TASK_STEPS.filter((s) => s !== 'FinalizeAndStore'),
+        (s) =>
+          alarm(s, put.resource, { AlarmActions: [topicArn], OKActions: [topicArn] }, 'the ACM expiry alarm'),
+      );
+      for (const action of [
+        'cloudwatch:DeleteAlarms',
+        'cloudwatch:DisableAlarmActions',
+        'cloudwatch:SetAlarmState',
+      ]) {
+        add('alarms are only put, never deleted, silenced or set', TASK_STEPS, (s) => ({
+          action,
+          resource: put.resource,
+          context: base(s, region),
+          summary: 'the ACM expiry alarm',
+        }));
+      }
+    }
   }
 
   // ---- KMS: only through the service each key is pinned to ----

@@ -312,6 +312,19 @@ export function iamRequestsOf(call: RecordedCall, account: DeployedAccount): Iam
           return [one(`acm:${call.operation}`, acmArn(input.CertificateArn), `(${call.region})`)];
       }
     }
+    case 'cloudwatch': {
+      if (call.operation === 'PutMetricAlarm') {
+        return [
+          one(
+            'cloudwatch:PutMetricAlarm',
+            `arn:${d.partition}:cloudwatch:${call.region}:${d.account}:alarm:${String(input.AlarmName)}`,
+            `alarm on ${String(input.Namespace)} ${String(input.MetricName)}${refused}`,
+            alarmActionsContext(input),
+          ),
+        ];
+      }
+      break;
+    }
     case 'sns': {
       const topic = String(input.TopicArn);
       const out = [one('sns:Publish', topic, 'alert')];
@@ -333,6 +346,27 @@ export function iamRequestsOf(call: RecordedCall, account: DeployedAccount): Iam
   throw new Error(
     `no IAM mapping for ${call.service}:${call.operation}; add one in test/iam/harness/requests.ts`,
   );
+}
+
+/**
+ * `cloudwatch:AlarmActions` of a PutMetricAlarm request: every action the alarm would perform, on
+ * any state change (ALARM, OK or INSUFFICIENT_DATA), so the request's `AlarmActions`,
+ * `OKActions` and `InsufficientDataActions` together (CloudWatch user guide, "Using condition
+ * keys to limit alarm actions",
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-alarm-actions.html:
+ * "These actions can be initiated when the alarm changes to any state, including ALARM, OK, or
+ * INSUFFICIENT_DATA. Use the cloudwatch:AlarmActions condition key to allow a user to create
+ * alarms that can only perform the actions you specify"). A request with no action carries no key.
+ */
+export function alarmActionsContext(input: Record<string, unknown>): Record<string, string[]> {
+  const actions = [
+    ...new Set(
+      (['AlarmActions', 'OKActions', 'InsufficientDataActions'] as const).flatMap(
+        (k) => (input[k] as string[] | undefined) ?? [],
+      ),
+    ),
+  ];
+  return actions.length > 0 ? { 'cloudwatch:AlarmActions': actions } : {};
 }
 
 /**
