@@ -1,7 +1,6 @@
 import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -380,18 +379,40 @@ export class Certflow extends Construct {
     const text = EXECUTION_ENDED_TEMPLATE.replace(/<(\w+)>/g, (match, name: string) =>
       name in EXECUTION_ENDED_FIELDS ? field(name as ExecutionEndedField) : match,
     );
-    rule.addTarget(new eventTargets.SnsTopic(this.topic, { message: events.RuleTargetInput.fromText(text) }));
-    // EventBridge publishes to the encrypted topic: it needs the topic key (AWS EventBridge user
-    // guide, "Amazon SNS permissions": GenerateDataKey* and Decrypt for events.amazonaws.com).
-    this.topicKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowEventBridgeToPublishToTheAlertsTopic',
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+    // EventBridge publishes with an execution role of this rule's own (EventBridge supports IAM
+    // execution roles for every target, and AWS recommends them: "Amazon EventBridge now supports
+    // IAM execution roles for all targets", March 2025). The role may publish to the alerts topic
+    // and use its key through SNS only, exactly as the functions that publish do, so neither the
+    // topic policy nor the key policy names the events.amazonaws.com service principal: no other
+    // account's rule can publish here.
+    const region = Stack.of(this).region;
+    const role = new iam.Role(this, 'ExecutionEndedRuleRole', {
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com'),
+      description: 'certflow: the execution-ended rule publishes its alert to the alerts topic',
+      inlinePolicies: {
+        publishAlert: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
+            new iam.PolicyStatement({
+              actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+              resources: [this.topicKey.keyArn],
+              conditions: { StringEquals: { 'kms:ViaService': `sns.${region}.amazonaws.com` } },
+            }),
+          ],
+        }),
+      },
+    });
+    // A target of our own, not aws-events-targets' SnsTopic: that one also grants its role
+    // `kms:GenerateDataKey*` on the key, wider than the two actions SNS uses.
+    const topic = this.topic;
+    rule.addTarget({
+      bind: () => ({
+        arn: topic.topicArn,
+        role,
+        input: events.RuleTargetInput.fromText(text),
+        targetResource: topic,
       }),
-    );
+    });
     return rule;
   }
 

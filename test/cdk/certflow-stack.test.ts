@@ -350,7 +350,13 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
         )
         .map((x) => x.role);
       expect([...new Set(certificateSecretWriters)]).toEqual([roleId('FinalizeAndStore')]);
-      expect(who('sns:Publish').sort()).toEqual([roleId('RecordFailure'), roleId('Summarize')].sort());
+      // The functions that alert, and the execution-ended rule's own role (EventBridge's target role).
+      const ruleRole = Object.keys(s.template.findResources('AWS::IAM::Role')).find((id) =>
+        id.startsWith('CertflowExecutionEndedRuleRole'),
+      );
+      expect(who('sns:Publish').sort()).toEqual(
+        [roleId('RecordFailure'), roleId('Summarize'), ruleRole].sort(),
+      );
     });
 
     it('no "*" actions anywhere; "*" resources only where AWS allows nothing narrower', () => {

@@ -212,48 +212,50 @@ describe('monitoring: alarms to the alerts topic, the execution-ended rule, the 
     expect(transformer.InputTemplate).toContain('certflow: renewal run <detail-name> ended <detail-status>.');
   });
 
-  it('EventBridge may publish the rule’s message to the encrypted topic: a key policy statement for events.amazonaws.com, this account only, and the topic policy', () => {
-    const key = s.json.Resources[s.id(s.stack.certflow.topicKey)].Properties as Json;
-    const statements = (key.KeyPolicy as { Statement: Json[] }).Statement;
-    // Exactly this statement: the principal, the two actions SNS needs of a publisher's key
-    // (EventBridge user guide, "Amazon SNS permissions"), and the account condition.
-    expect(statements).toContainEqual({
-      Sid: 'AllowEventBridgeToPublishToTheAlertsTopic',
-      Effect: 'Allow',
-      Principal: { Service: 'events.amazonaws.com' },
-      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-      Resource: '*',
-      Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } },
-    });
-    // The only other statement naming EventBridge is the one aws-events-targets' SnsTopic adds
-    // itself (topic.grantPublish(events.amazonaws.com) also grants the topic's key): the same
-    // actions, without the account condition. Pinned as it is: while it is there, the condition
-    // above restricts nothing (see the report of branch iam3; the fix needs a check in a real
-    // account that SNS's KMS calls for EventBridge carry aws:SourceAccount).
-    expect(
-      statements.filter((st) => JSON.stringify(st.Principal ?? '').includes('events.amazonaws.com')),
-    ).toEqual([
-      {
-        Effect: 'Allow',
-        Principal: { Service: 'events.amazonaws.com' },
-        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        Resource: '*',
-      },
-      expect.objectContaining({ Sid: 'AllowEventBridgeToPublishToTheAlertsTopic' }),
+  it('the execution-ended rule publishes with a role of its own: sns:Publish on the alerts topic and the topic key through SNS only; no policy names events.amazonaws.com', () => {
+    const rules = s.template.findResources('AWS::Events::Rule');
+    const [rule] = Object.values(rules).filter((r) =>
+      JSON.stringify((r.Properties as Json).EventPattern).includes('Step Functions Execution Status Change'),
+    );
+    const targets = (rule?.Properties as Json).Targets as Json[];
+    expect(targets).toHaveLength(1);
+    expect(targets[0]?.Arn).toEqual(topic);
+    const roleRef = targets[0]?.RoleArn as { 'Fn::GetAtt': [string, string] };
+    expect(roleRef['Fn::GetAtt'][1]).toBe('Arn');
+    const role = s.json.Resources[roleRef['Fn::GetAtt'][0]] as Json;
+    const props = role.Properties as Json;
+    expect((props.AssumeRolePolicyDocument as { Statement: Json[] }).Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' } },
     ]);
-    // The topic policy lets EventBridge publish to this topic (the rule's target).
-    s.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Effect: 'Allow',
-            Principal: { Service: 'events.amazonaws.com' },
-            Action: 'sns:Publish',
-            Resource: topic,
-          }),
-        ]),
+    // Exactly two statements: publish to this topic; the key's two data-key actions SNS uses, via SNS.
+    expect(props.Policies).toEqual([
+      {
+        PolicyName: 'publishAlert',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            { Action: 'sns:Publish', Effect: 'Allow', Resource: topic },
+            {
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+              Effect: 'Allow',
+              Resource: { 'Fn::GetAtt': [s.id(s.stack.certflow.topicKey), 'Arn'] },
+              Condition: { StringEquals: { 'kms:ViaService': `sns.${REGION}.amazonaws.com` } },
+            },
+          ],
+        },
       },
-    });
+    ]);
+    // No other policy of the role, and no key or topic policy naming EventBridge (a service
+    // principal any account's rule could act through).
+    const attached = Object.values(s.template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify((p.Properties as Json).Roles).includes(roleRef['Fn::GetAtt'][0]),
+    );
+    expect(attached).toEqual([]);
+    const key = s.json.Resources[s.id(s.stack.certflow.topicKey)].Properties as Json;
+    expect(JSON.stringify(key.KeyPolicy)).not.toContain('events.amazonaws.com');
+    for (const policy of Object.values(s.template.findResources('AWS::SNS::TopicPolicy'))) {
+      expect(JSON.stringify(policy.Properties)).not.toContain('events.amazonaws.com');
+    }
   });
 
   it('the dashboard: the closest-to-expiry certificates (bounded Metrics Insights query), runs, failures by step, step durations, propagation time, alarms', () => {
