@@ -214,10 +214,11 @@ describe('monitoring: alarms to the alerts topic, the execution-ended rule, the 
 
   it('the execution-ended rule publishes with a role of its own: sns:Publish on the alerts topic and the topic key through SNS only; no policy names events.amazonaws.com', () => {
     const rules = s.template.findResources('AWS::Events::Rule');
-    const [rule] = Object.values(rules).filter((r) =>
+    const matching = Object.values(rules).filter((r) =>
       JSON.stringify((r.Properties as Json).EventPattern).includes('Step Functions Execution Status Change'),
     );
-    const targets = (rule?.Properties as Json).Targets as Json[];
+    expect(matching).toHaveLength(1);
+    const targets = (matching[0]?.Properties as Json | undefined)?.Targets as Json[];
     expect(targets).toHaveLength(1);
     expect(targets[0]?.Arn).toEqual(topic);
     const roleRef = targets[0]?.RoleArn as { 'Fn::GetAtt': [string, string] };
