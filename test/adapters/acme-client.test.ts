@@ -323,8 +323,8 @@ describe('ACME client: polling a processing order', () => {
     return { ...served, client, polls: () => polls };
   }
 
-  it('polls soon at first when the CA gives no Retry-After: 250 ms, 500 ms, then every second', async () => {
-    const ca = await processingCa(4);
+  it('polls soon at first when the CA gives no Retry-After: 50, 150, 300, 500 ms, then every second', async () => {
+    const ca = await processingCa(6);
     try {
       const waits: number[] = [];
       const order = await ca.client.waitForOrder(`${ca.base}/order/1`, {
@@ -332,8 +332,8 @@ describe('ACME client: polling a processing order', () => {
         sleep: async (ms) => void waits.push(ms),
       });
       expect(order.status).toBe('valid');
-      expect(ca.polls()).toBe(5);
-      expect(waits).toEqual([250, 500, 1000, 1000]);
+      expect(ca.polls()).toBe(7);
+      expect(waits).toEqual([50, 150, 300, 500, 1000, 1000]);
     } finally {
       await close(ca.server);
     }

@@ -75,7 +75,7 @@ export interface PollOptions {
   maxPolls?: number;
   /**
    * Wait between polls when the CA sends no `Retry-After`.
-   * @default 250 ms, then 500 ms, then 1000 ms ({@link ORDER_POLL_BACKOFF_MS})
+   * @default 50, 150, 300, 500 ms, then 1000 ms ({@link ORDER_POLL_BACKOFF_MS})
    */
   intervalMs?: number;
   /** Upper bound of one wait, whatever `Retry-After` says. @default 5000 */
@@ -88,7 +88,7 @@ export interface PollOptions {
  * leaves the interval to the client): a CA that processes in the background is often done within
  * a fraction of a second, so the first checks come sooner; every later one waits 1 s.
  */
-export const ORDER_POLL_BACKOFF_MS: readonly number[] = [250, 500];
+export const ORDER_POLL_BACKOFF_MS: readonly number[] = [50, 150, 300, 500];
 
 /** An RFC 8555 client for one account at one CA. */
 export class AcmeClient {
