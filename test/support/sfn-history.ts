@@ -166,6 +166,7 @@ function historyOf(
   const last = new Map<string, number>();
   const failedTasks = new Set<string>();
   const childTasks = new Map<string, Child>();
+  let failStateFailedAt: Date | undefined;
   let mapName = '';
   const add = (thread: string, event: Omit<HistoryEvent, 'id' | 'previousEventId'>): void => {
     const id = out.length + 1;
@@ -246,6 +247,9 @@ function historyOf(
         schedule(thread, timestamp, key, name, e.state?.input);
         break;
       case 'StateFailed':
+        // A Fail state has no event of its own on AWS after FailStateEntered: the execution
+        // fails at that moment, so its ExecutionFailed carries the time local mode records here.
+        if (type === 'Fail') failStateFailedAt = timestamp;
         if (type === 'Task') {
           failedTasks.add(key);
           const details = { error: e.Error, cause: String(e.Cause ?? '') };
@@ -331,7 +335,7 @@ function historyOf(
         break;
       case 'ExecutionFailed':
         add('run', {
-          timestamp,
+          timestamp: failStateFailedAt ?? timestamp,
           type: 'ExecutionFailed',
           executionFailedEventDetails: { error: e.Error, cause: String(e.Cause ?? '') },
         });
