@@ -147,7 +147,11 @@ export function report(
     out(`FAILED   ${summary.failedNotListed} more (each was alerted on its own; see the handler log)`);
   }
   for (const reason of summary.deferredReasons ?? []) out(`DEFERRED because ${reason}`);
-  for (const d of deferred) out(`DEFERRED ${d.certificate} until ${d.until}`);
+  if (compact && deferred.length > COMPACT_AFTER) {
+    for (const line of groupedDeferrals(deferred)) out(line);
+  } else {
+    for (const d of deferred) out(`DEFERRED ${d.certificate} until ${d.until}`);
+  }
   const warningOf = (certificate: string): ValuesLeftBehind | undefined =>
     options.valuesLeft?.get(certificate) ?? warnings.find((w) => w.certificate === certificate);
   if (compact) {
@@ -271,4 +275,24 @@ export function sweepKeptLines(kept: RunSummary['sweepKept']): string[] {
     );
   }
   return lines;
+}
+
+/** Names listed on a grouped deferral line before "and N more". */
+export const DEFERRED_NAMES_LISTED = 5;
+
+/**
+ * Deferrals past {@link COMPACT_AFTER}, one line per time (a first run for many certificates
+ * defers hundreds, most to the same few times): how many, until when, the first names.
+ */
+export function groupedDeferrals(deferred: { certificate: string; until: string }[]): string[] {
+  const byTime = new Map<string, string[]>();
+  for (const d of deferred) byTime.set(d.until, [...(byTime.get(d.until) ?? []), d.certificate]);
+  return [...byTime.entries()]
+    .sort(([a], [b]) => Date.parse(a) - Date.parse(b))
+    .map(([until, names]) => {
+      if (names.length === 1) return `DEFERRED ${names[0]} until ${until}`;
+      const shown = names.slice(0, DEFERRED_NAMES_LISTED).join(', ');
+      const rest = names.length - DEFERRED_NAMES_LISTED;
+      return `DEFERRED ${names.length} certificates until ${until}: ${shown}${rest > 0 ? ` and ${rest} more (certflow status lists each)` : ''}`;
+    });
 }

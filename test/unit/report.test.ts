@@ -6,7 +6,7 @@ import { type CertificateResult, listingFor } from '../../lambdas/core/state';
 import { summarize, summarizeBatch } from '../../lambdas/core/steps/summarize';
 import { ENV } from '../../lambdas/runtime/env';
 import { buildStepContext } from '../../lambdas/runtime/handler';
-import { COMPACT_AFTER, report } from '../../lib/local/report';
+import { COMPACT_AFTER, groupedDeferrals, report } from '../../lib/local/report';
 import { STEP_WIRINGS } from '../support/step-wirings';
 
 const NAMES = Array.from({ length: 25 }, (_, i) => `svc${String(i + 1).padStart(2, '0')}`);
@@ -205,5 +205,21 @@ describe('the run report past 20 certificates: warnings', () => {
     const quietLines: string[] = [];
     report((l) => quietLines.push(l), config, quiet, undefined, undefined);
     expect(quietLines.filter((l) => l.startsWith('KEPT'))).toEqual([]);
+  });
+});
+
+describe('the run report past 20 certificates: deferrals grouped by their time', () => {
+  it('one line per time, earliest first: how many, until when, the first five names; a lone deferral as usual', () => {
+    const at = (h: number) => `2026-12-01T${String(h).padStart(2, '0')}:00:00.000Z`;
+    const deferred = [
+      ...['b1', 'b2', 'b3'].map((certificate) => ({ certificate, until: at(12) })),
+      ...['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7'].map((certificate) => ({ certificate, until: at(11) })),
+      { certificate: 'c1', until: at(13) },
+    ];
+    expect(groupedDeferrals(deferred)).toEqual([
+      `DEFERRED 7 certificates until ${at(11)}: a1, a2, a3, a4, a5 and 2 more (certflow status lists each)`,
+      `DEFERRED 3 certificates until ${at(12)}: b1, b2, b3`,
+      `DEFERRED c1 until ${at(13)}`,
+    ]);
   });
 });
