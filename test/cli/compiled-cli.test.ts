@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { renderLocalDefinitions } from '../../lib/state-machine/render';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
+import { writeExternalConfig } from '../support/external-config';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
 
 /**
@@ -129,41 +130,15 @@ describe('the compiled CLI (npm run build)', () => {
 
     /** A config for the running servers, issuing `www` into `dir`. */
     const writeConfig = (): string => {
-      const dns = `127.0.0.1:${bind.address.port}`;
       const tsigFile = join(dir, 'tsig.key');
       writeFileSync(tsigFile, `${bind.tsig.secret}\n`, { mode: 0o600 });
-      const config = join(dir, 'config.json');
-      writeFileSync(
-        config,
-        JSON.stringify({
-          acme: {
-            directory: pebble.directoryUrl,
-            email: 'ops@example.test',
-            termsOfServiceAgreed: true,
-            caBundleFile: pebble.caBundleFile,
-          },
-          delegation: {
-            zone: bind.delegatedZone,
-            domains: [bind.primaryZone],
-            nameservers: [dns],
-            resolver: dns,
-          },
-          dns: {
-            provider: 'rfc2136',
-            server: dns,
-            tsig: { name: bind.tsig.name, algorithm: 'hmac-sha256', secretFile: tsigFile },
-          },
-          timing: {
-            propagationIntervalSeconds: 1,
-            propagationMaxChecks: 10,
-            orderIntervalSeconds: 1,
-            orderMaxChecks: 30,
-          },
-          storage: { localDirectory: join(dir, 'certs'), defaultStores: ['local'] },
-          certificates: [{ name: 'www', domains: ['www.example.test'] }],
-        }),
-      );
-      return config;
+      return writeExternalConfig(join(dir, 'config.json'), {
+        dns: bind,
+        pebble,
+        tsigFile,
+        storeDirectory: join(dir, 'certs'),
+        certificates: [{ name: 'www', domains: ['www.example.test'] }],
+      });
     };
 
     it('issues with the prebuilt bundles and definition: no esbuild, CDK, TypeScript or validator at run time', () => {

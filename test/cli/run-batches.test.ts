@@ -6,6 +6,7 @@ import { certificatesPerBatch } from '../../lambdas/core/execution-limits';
 import { type RunReport, runExecutionCommand } from '../../lib/cli/run';
 import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
+import { writeExternalConfig } from '../support/external-config';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
 import { awsHistoriesFrom } from '../support/sfn-history';
 import { EXECUTION_ARN, mockStepFunctions, STATE_MACHINE_ARN } from '../support/sfn-mock';
@@ -62,34 +63,15 @@ describe('certflow run following a run of two batch executions', () => {
 
   /** A real local run of the certificates with `batchConcurrency` batches at once. */
   const localRun = async (batchConcurrency: number) => {
-    const dns = `127.0.0.1:${bind.address.port}`;
-    const file = join(workdir, `config-${batchConcurrency}.json`);
-    writeFileSync(
-      file,
-      JSON.stringify({
-        acme: {
-          directory: pebble.directoryUrl,
-          email: 'ops@example.test',
-          termsOfServiceAgreed: true,
-          caBundleFile: pebble.caBundleFile,
-        },
-        delegation: {
-          zone: bind.delegatedZone,
-          domains: [bind.primaryZone],
-          nameservers: [dns],
-          resolver: dns,
-        },
-        dns: {
-          provider: 'rfc2136',
-          server: dns,
-          tsig: { name: bind.tsig.name, algorithm: 'hmac-sha256', secretFile: join(workdir, 'tsig.key') },
-        },
-        renewal: { batchConcurrency },
-        timing: TIMING,
-        storage: { localDirectory: join(workdir, 'certs'), defaultStores: ['local'] },
-        certificates: NAMES.map((name) => ({ name, domains: [`${name}.example.test`] })),
-      }),
-    );
+    const file = writeExternalConfig(join(workdir, `config-${batchConcurrency}.json`), {
+      dns: bind,
+      pebble,
+      tsigFile: join(workdir, 'tsig.key'),
+      storeDirectory: join(workdir, 'certs'),
+      certificates: NAMES.map((name) => ({ name, domains: [`${name}.example.test`] })),
+      timing: TIMING,
+      extra: { renewal: { batchConcurrency } },
+    });
     const lines: string[] = [];
     const result: LocalRunResult = await runLocal({
       workdir,

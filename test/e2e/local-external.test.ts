@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
 import { opensslVerify, serialOf, snapshotTree } from '../support/certificates';
+import { writeExternalConfig } from '../support/external-config';
 import { expectNoSecret, localSecrets } from '../support/local-secrets';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
 
@@ -37,42 +38,15 @@ describe('local mode against external servers', () => {
     name: string,
     certificates: { name: string; domains: string[] }[],
     extra: Record<string, unknown> = {},
-  ) => {
-    const dns = `127.0.0.1:${bind.address.port}`;
-    const file = join(workdir, `${name}.json`);
-    writeFileSync(
-      file,
-      JSON.stringify({
-        acme: {
-          directory: pebble.directoryUrl,
-          email: 'ops@example.test',
-          termsOfServiceAgreed: true,
-          caBundleFile: pebble.caBundleFile,
-        },
-        delegation: {
-          zone: bind.delegatedZone,
-          domains: [bind.primaryZone],
-          nameservers: [dns],
-          resolver: dns,
-        },
-        dns: {
-          provider: 'rfc2136',
-          server: dns,
-          tsig: { name: bind.tsig.name, algorithm: 'hmac-sha256', secretFile: tsigFile },
-        },
-        timing: {
-          propagationIntervalSeconds: 1,
-          propagationMaxChecks: 10,
-          orderIntervalSeconds: 1,
-          orderMaxChecks: 30,
-        },
-        storage: { localDirectory: join(workdir, 'certs'), defaultStores: ['local'] },
-        certificates,
-        ...extra,
-      }),
-    );
-    return file;
-  };
+  ) =>
+    writeExternalConfig(join(workdir, `${name}.json`), {
+      dns: bind,
+      pebble,
+      tsigFile,
+      storeDirectory: join(workdir, 'certs'),
+      certificates,
+      extra,
+    });
   /** Every line any run of this file printed (the secrets test reads them all). */
   const printed: string[] = [];
   const run = async (file: string, opts: { force?: boolean } = {}) => {
