@@ -1,5 +1,5 @@
 import type { ProgressEvent, ProgressPrinter } from '../local/progress';
-import { HistoryTranslator, type SfnHistoryEvent } from './history-events';
+import { HistoryTranslator, parseJson, type SfnHistoryEvent } from './history-events';
 
 /**
  * Following a renewal run on AWS the way local mode prints it: the run's own execution and the
@@ -211,13 +211,4 @@ export function startedExecutionArn(event: SfnHistoryEvent): string | undefined 
   const output = parseJson(details.output) as { ExecutionArn?: unknown; executionArn?: unknown } | undefined;
   const arn = output?.ExecutionArn ?? output?.executionArn;
   return typeof arn === 'string' ? arn : undefined;
-}
-
-function parseJson(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -188,7 +188,8 @@ export class HistoryTranslator {
   }
 }
 
-function parseJson(text: string | undefined): unknown {
+/** A JSON field of a history event (input, output, cause), or undefined when absent or not JSON. */
+export function parseJson(text: string | undefined): unknown {
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text);
