@@ -3,12 +3,10 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { markExecutionEnded } from '../../lambdas/adapters/pending/local-run-liveness';
 import { parseConfig } from '../../lambdas/core/config/load';
@@ -43,6 +41,7 @@ import {
   valuesLeftFrom,
 } from './report';
 import { type BatchExecution, executeRunWithBatches } from './run-with-batches';
+import { createServerDirectory, removeAbandonedServerDirectories } from './server-directory';
 
 export interface LocalRunOptions {
   /** A certflow config file; default: the bundled demo (two certificates under example.test). */
@@ -162,7 +161,11 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       out(`certflow local: using the servers in ${options.configFile} (nothing started)`);
     } else {
       await ensureLocalPrerequisites({ install: options.install ?? true, log: out });
-      serverDir = mkdtempSync(join(tmpdir(), 'certflow-servers-'));
+      // A run killed outright left its server directory (and its TSIG key) behind: remove it.
+      for (const gone of await removeAbandonedServerDirectories()) {
+        out(`certflow local: removed ${gone}, left by a run that was killed`);
+      }
+      serverDir = createServerDirectory();
       const tsigSecret = generateTsigSecret();
       const tsigFile = join(serverDir, 'tsig.key');
       writeFileSync(tsigFile, `${tsigSecret}\n`, { mode: 0o600 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT_CODES } from '../../lib/local/run-local';
@@ -167,5 +167,25 @@ describe('fault: the run is killed or interrupted', () => {
       left = leftoverProcesses('FAULTS_RUN_MARK', mark);
     }
     expect(left).toEqual([]);
+
+    // Its server directory (BIND's and Pebble's state, the run's TSIG key) could not be removed by
+    // it; the next run with bundled servers removes it, and says so.
+    const serverDirs = readdirSync(tmpdir())
+      .filter((n) => n.startsWith('certflow-servers-'))
+      .map((n) => join(tmpdir(), n))
+      .filter((d) => {
+        try {
+          return JSON.parse(readFileSync(join(d, 'owner.json'), 'utf8')).pid === run.child.pid;
+        } catch {
+          return false;
+        }
+      });
+    expect(serverDirs).toHaveLength(1);
+    const [abandoned] = serverDirs as [string];
+    expect(existsSync(join(abandoned, 'tsig.key'))).toBe(true);
+    const next = startCli(['local', '-w', workdir, '--no-install']);
+    expect(await next.exited).toEqual({ code: EXIT_CODES.ok, signal: null });
+    expect(next.stdout()).toContain(`certflow local: removed ${abandoned}, left by a run that was killed`);
+    expect(existsSync(abandoned)).toBe(false);
   });
 });
