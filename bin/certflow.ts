@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import '../lambdas/runtime/polyfills';
 import { Command, Option } from 'commander';
-import { packageVersion } from '../lib/cli/version';
+import { packageVersion } from '../cli/version';
 
 /**
  * The operator CLI. This file only declares commands and options: each command loads its
- * implementation (lib/cli/*, lib/local/*) when it runs, so `--help` and `--version` load neither
+ * implementation (cli/*, local/*) when it runs, so `--help` and `--version` load neither
  * aws-cdk-lib, nor the AWS SDK, nor the local runner. Exit codes: 0 ok, 1 a problem found or a
  * failure, 2 bad configuration or usage. Every command that reports takes `--json`
  * (docs/cli.md describes each document).
@@ -63,7 +63,7 @@ program
       const { staleBuildWarning } = await import('../lib/bundling/build-artifacts');
       const stale = staleBuildWarning();
       if (stale) process.stderr.write(`${stale}\n`);
-      const { runLocal } = await import('../lib/local/run-local');
+      const { runLocal } = await import('../local/run-local');
       const result = await runLocal({
         configFile: opts.config,
         external: opts.external,
@@ -77,7 +77,7 @@ program
         ...(opts.json ? { out: (line: string) => process.stderr.write(`${line}\n`) } : {}),
       });
       if (opts.json) {
-        const { localReport } = await import('../lib/cli/local-json');
+        const { localReport } = await import('../cli/local-json');
         process.stdout.write(`${JSON.stringify(localReport(result), null, 2)}\n`);
       }
       setExit(result.exitCode);
@@ -90,7 +90,7 @@ program
   .addOption(configOption())
   .addOption(jsonOption())
   .action(async (opts: { config: string; json: boolean }) => {
-    const { validateCommand } = await import('../lib/cli/validate');
+    const { validateCommand } = await import('../cli/validate');
     setExit(await validateCommand(opts));
   });
 
@@ -103,7 +103,7 @@ program
   .option('--batch', 'the IssueBatch state machine (one execution per batch of due certificates)', false)
   .action(async (opts: { output?: string; batch: boolean }) => {
     const { writeFileSync } = await import('node:fs');
-    const { localDefinitions } = await import('../lib/state-machine/local-definition');
+    const { localDefinitions } = await import('../local/local-definition');
     const definitions = localDefinitions();
     const json = `${JSON.stringify(opts.batch ? definitions.batch : definitions.run, null, 2)}\n`;
     if (opts.output) writeFileSync(opts.output, json);
@@ -122,8 +122,8 @@ stackOptions(
     .addOption(
       new Option('--caa-identity <domain...>', "the CA's CAA identifier (default: the directory's)"),
     ),
-).action(async (opts: Parameters<typeof import('../lib/cli/plan').planCommand>[0]) => {
-  const { planCommand } = await import('../lib/cli/plan');
+).action(async (opts: Parameters<typeof import('../cli/plan').planCommand>[0]) => {
+  const { planCommand } = await import('../cli/plan');
   setExit(await planCommand(opts));
 });
 
@@ -145,8 +145,8 @@ stackOptions(
     .option('--account-uri <url>', 'your ACME account URL, to check CAA accounturi (RFC 8657)')
     .option('-w, --workdir <dir>', "local mode's work directory (its ACME account)", '.certflow-local')
     .option('--no-aws', 'never call AWS'),
-).action(async (opts: Parameters<typeof import('../lib/cli/check').checkCommand>[0]) => {
-  const { checkCommand } = await import('../lib/cli/check');
+).action(async (opts: Parameters<typeof import('../cli/check').checkCommand>[0]) => {
+  const { checkCommand } = await import('../cli/check');
   setExit(await checkCommand(opts));
 });
 
@@ -163,8 +163,8 @@ stackOptions(
     .option('-w, --workdir <dir>', "local mode's work directory (its run records)", '.certflow-local')
     .option('--no-ari', 'do not ask the CA for renewal windows (RFC 9773)')
     .option('--no-aws', 'never call AWS'),
-).action(async (opts: Parameters<typeof import('../lib/cli/status').statusCommand>[0]) => {
-  const { statusCommand } = await import('../lib/cli/status');
+).action(async (opts: Parameters<typeof import('../cli/status').statusCommand>[0]) => {
+  const { statusCommand } = await import('../cli/status');
   setExit(await statusCommand(opts));
 });
 
@@ -193,10 +193,8 @@ stackOptions(
         }),
     ),
 ).action(
-  async (
-    opts: Parameters<typeof import('../lib/cli/run').runExecutionCommand>[0] & { pollInterval: number },
-  ) => {
-    const { runExecutionCommand } = await import('../lib/cli/run');
+  async (opts: Parameters<typeof import('../cli/run').runExecutionCommand>[0] & { pollInterval: number }) => {
+    const { runExecutionCommand } = await import('../cli/run');
     const stop = new AbortController();
     process.once('SIGINT', () => stop.abort());
     setExit(

@@ -6,7 +6,7 @@
 import { basename, resolve } from 'node:path';
 import { buildArtifacts } from '../lib/bundling/build-artifacts';
 import { defaultProjectRoot } from '../lib/bundling/function-bundles';
-import { localDefinitionFile, localDefinitions } from '../lib/state-machine/local-definition';
+import { localDefinitionFile, localDefinitions } from '../local/local-definition';
 
 const dist = resolve(__dirname, '..');
 if (!__filename.endsWith('.js')) {

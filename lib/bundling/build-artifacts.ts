@@ -23,7 +23,7 @@ import {
 } from './function-bundles';
 
 /** The source folders `tsconfig.build.json` compiles into `dist/`. */
-export const COMPILED_SOURCE_DIRECTORIES = ['bin', 'lib', 'lambdas', 'scripts'] as const;
+export const COMPILED_SOURCE_DIRECTORIES = ['bin', 'lib', 'cli', 'local', 'lambdas', 'scripts'] as const;
 
 /** `dist/build.json`. */
 interface SourceRecord {

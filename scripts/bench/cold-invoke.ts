@@ -8,7 +8,7 @@
  * stack before it answers, and that is where source maps cost).
  */
 import { readFileSync, writeSync } from 'node:fs';
-import { lambdaErrorFormatter } from '../../lib/local/lambda-runtime';
+import { lambdaErrorFormatter } from '../../local/lambda-runtime';
 
 type Handler = (event: unknown, context: Record<string, unknown>) => Promise<unknown>;
 

@@ -41,14 +41,14 @@ import {
   prebuiltRoot,
 } from '../../lib/bundling/function-bundles';
 import { CertflowStack } from '../../lib/certflow-stack';
-import { type BindServer, generateTsigSecret, startBind } from '../../lib/local/bind';
-import { LambdaInvocationError, LocalFunction } from '../../lib/local/lambda-runtime';
-import { type PebbleServer, startPebble } from '../../lib/local/pebble';
-import { freeDnsPort, freeTcpPort } from '../../lib/local/ports';
-import { executeRunWithBatches } from '../../lib/local/run-with-batches';
-import { localDefinitions } from '../../lib/state-machine/local-definition';
 import { STEP_SETTINGS } from '../../lib/state-machine/step-settings';
 import { AWS_LIMITS, scaledConfig, templateStats } from '../../lib/template-stats';
+import { type BindServer, generateTsigSecret, startBind } from '../../local/bind';
+import { LambdaInvocationError, LocalFunction } from '../../local/lambda-runtime';
+import { localDefinitions } from '../../local/local-definition';
+import { type PebbleServer, startPebble } from '../../local/pebble';
+import { freeDnsPort, freeTcpPort } from '../../local/ports';
+import { executeRunWithBatches } from '../../local/run-with-batches';
 import { type ScaleRecord, scaleViolations } from './scale-check';
 
 const PRIMARY = 'example.test';

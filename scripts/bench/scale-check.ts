@@ -4,7 +4,7 @@
  */
 import { HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES } from '../../lambdas/core/execution-limits';
 
-/** What the bench reads of the run's `execution.json` (lib/local/run-local.ts ExecutionRecord). */
+/** What the bench reads of the run's `execution.json` (local/run-local.ts ExecutionRecord). */
 export interface ScaleRecord {
   historyEvents: number;
   batches: { historyEvents: number; certificates: number; largestPayload: number; status?: string }[];

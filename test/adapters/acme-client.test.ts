@@ -9,7 +9,7 @@ import { AcmeHttp, type AcmeRetryEvent } from '../../lambdas/core/acme/http';
 import { AccountKey, createAccountKeyPem } from '../../lambdas/core/acme/jws';
 import { splitPemChain } from '../../lambdas/core/certificate/inspect';
 import { AcmeProblemError, AcmeRequestError } from '../../lambdas/core/errors';
-import { createSelfSignedTls } from '../../lib/local/tls';
+import { createSelfSignedTls } from '../../local/tls';
 import { issueWithClient } from '../support/acme-flow';
 import { freeTcpPort, startTestPebble, type TestPebble } from '../support/pebble-fixture';
 

@@ -28,7 +28,7 @@ describe('LocalRunLiveness', () => {
   });
 
   it('an execution whose record says it ended is over, though its process (this one) still runs', async () => {
-    // what lib/local/run-local.ts records when the execution is over
+    // what local/run-local.ts records when the execution is over
     markExecutionEnded(state, ARN, 'FAILED');
     expect(await liveness.stateOf({ executionId: ARN, process: self })).toEqual({
       state: 'over',

@@ -11,13 +11,13 @@ import { AcmeHttp } from '../../lambdas/core/acme/http';
 import { AccountKey, createAccountKeyPem } from '../../lambdas/core/acme/jws';
 import { inspectCertificate, splitPemChain } from '../../lambdas/core/certificate/inspect';
 import { LocalServerError } from '../../lambdas/core/errors';
-import { startPebble } from '../../lib/local/pebble';
+import { startPebble } from '../../local/pebble';
 import {
   ensureLocalPrerequisites,
   findExecutable,
   INSTALL_COMMAND,
   RFC2136_TEST_PROGRAMS,
-} from '../../lib/local/prerequisites';
+} from '../../local/prerequisites';
 import { issueWithClient } from '../support/acme-flow';
 import { freeTcpPort, startTestPebble, type TestPebble } from '../support/pebble-fixture';
 

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processStartTime } from '../../lambdas/adapters/pending/local-run-liveness';
-import { createServerDirectory, removeAbandonedServerDirectories } from '../../lib/local/server-directory';
+import { createServerDirectory, removeAbandonedServerDirectories } from '../../local/server-directory';
 
 /**
  * The server directories of local mode (BIND's and Pebble's state, the run's TSIG key) on the

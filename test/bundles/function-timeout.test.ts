@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV } from '../../lambdas/runtime/env';
 import { ensureFunctionBundles } from '../../lib/bundling/function-bundles';
-import { stepOfResource } from '../../lib/local/execute';
-import { hostProcess, LambdaInvocationError, LocalFunction } from '../../lib/local/lambda-runtime';
 import { taskStates } from '../../lib/state-machine/asl';
-import { localDefinitions } from '../../lib/state-machine/local-definition';
+import { stepOfResource } from '../../local/execute';
+import { hostProcess, LambdaInvocationError, LocalFunction } from '../../local/lambda-runtime';
+import { localDefinitions } from '../../local/local-definition';
 
 /**
  * A deployed function that runs past its timeout fails as Lambda fails it: `Sandbox.Timedout`,

@@ -8,17 +8,17 @@ import { LocalFileAccountStore } from '../../lambdas/adapters/account/local-file
 import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
 import { ENV } from '../../lambdas/runtime/env';
 import { ensureFunctionBundles } from '../../lib/bundling/function-bundles';
-import { isStartExecutionTask, stepOfResource } from '../../lib/local/execute';
+import { taskStates } from '../../lib/state-machine/asl';
+import { TRANSIENT_ERRORS } from '../../lib/state-machine/definition';
+import { isStartExecutionTask, stepOfResource } from '../../local/execute';
 import {
   hostProcess,
   LambdaInvocationError,
   LocalFunction,
   lambdaErrorFormatter,
-} from '../../lib/local/lambda-runtime';
-import { pickPort } from '../../lib/local/ports';
-import { taskStates } from '../../lib/state-machine/asl';
-import { TRANSIENT_ERRORS } from '../../lib/state-machine/definition';
-import { localDefinitions } from '../../lib/state-machine/local-definition';
+} from '../../local/lambda-runtime';
+import { localDefinitions } from '../../local/local-definition';
+import { pickPort } from '../../local/ports';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
 
 /**

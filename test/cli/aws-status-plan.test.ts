@@ -17,11 +17,11 @@ import 'aws-sdk-client-mock-jest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CliIO } from '../../cli/common';
+import { planCommand } from '../../cli/plan';
+import { type StatusReport, statusCommand } from '../../cli/status';
 import { metadataToTags } from '../../lambdas/adapters/store/secrets-manager/metadata-tags';
 import type { CertificateMetadata } from '../../lambdas/core/ports';
-import type { CliIO } from '../../lib/cli/common';
-import { planCommand } from '../../lib/cli/plan';
-import { type StatusReport, statusCommand } from '../../lib/cli/status';
 import {
   certificateSummary,
   DESCRIBED_RSA_2048,

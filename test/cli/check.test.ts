@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CheckReport, checkCommand } from '../../lib/cli/check';
+import { type CheckReport, checkCommand } from '../../cli/check';
 import { DELEGATED_ZONE, startTestBind, type TestBind } from '../support/bind-fixture';
 
 /**

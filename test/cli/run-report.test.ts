@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { runExecutionCommand } from '../../lib/cli/run';
+import { runExecutionCommand } from '../../cli/run';
 import { type DnsProxy, RCODE, startDnsProxy } from '../support/dns-proxy';
 import {
   type FaultServers,

@@ -1,11 +1,11 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { checkCommand } from '../../lib/cli/check';
-import type { CliIO } from '../../lib/cli/common';
-import { type PlanReport, planCommand } from '../../lib/cli/plan';
-import { type StatusReport, statusCommand } from '../../lib/cli/status';
-import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
+import { checkCommand } from '../../cli/check';
+import type { CliIO } from '../../cli/common';
+import { type PlanReport, planCommand } from '../../cli/plan';
+import { type StatusReport, statusCommand } from '../../cli/status';
+import { type LocalRunResult, runLocal } from '../../local/run-local';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
 import { expectNoSecret, localSecrets } from '../support/local-secrets';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AcmeClient } from '../../lambdas/core/acme/api';
 import { AcmeHttp } from '../../lambdas/core/acme/http';
 import { AccountKey } from '../../lambdas/core/acme/jws';
-import { EXIT_CODES } from '../../lib/local/run-local';
+import { EXIT_CODES } from '../../local/run-local';
 import { freePort } from '../support/bind-fixture';
 import { snapshotTree } from '../support/certificates';
 import {

@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hostProcess } from '../../lib/local/lambda-runtime';
-import { EXIT_CODES } from '../../lib/local/run-local';
+import { hostProcess } from '../../local/lambda-runtime';
+import { EXIT_CODES } from '../../local/run-local';
 import { type AcmeProxy, startAcmeProxy } from '../support/acme-proxy';
 import { snapshotTree } from '../support/certificates';
 import {
@@ -85,7 +85,7 @@ describe('fault: a configuration that cannot work (local --external)', () => {
     await expectNothingChanged(before, requestsBefore);
 
     // The same message as `certflow validate` (the one function both call).
-    const { validateCommand } = await import('../../lib/cli/validate');
+    const { validateCommand } = await import('../../cli/validate');
     const said: string[] = [];
     const code = await validateCommand(
       { config: file },

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT_CODES } from '../../lib/local/run-local';
+import { EXIT_CODES } from '../../local/run-local';
 import { type AcmeProxy, startAcmeProxy } from '../support/acme-proxy';
 import { serialOf } from '../support/certificates';
 import {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXIT_CODES } from '../../lib/local/run-local';
+import { EXIT_CODES } from '../../local/run-local';
 import { snapshotTree } from '../support/certificates';
 import {
   countByName,

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT_CODES } from '../../lib/local/run-local';
+import { EXIT_CODES } from '../../local/run-local';
 import { type AcmeProxy, type CannedAnswer, startAcmeProxy } from '../support/acme-proxy';
 import { snapshotTree } from '../support/certificates';
 import {

@@ -12,7 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clipReason } from '../../lambdas/core/state';
-import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
+import { type LocalRunResult, runLocal } from '../../local/run-local';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
 import { opensslVerify, serialOf, snapshotTree } from '../support/certificates';
 import { pendingValues, zoneValues } from '../support/fault-harness';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { EXIT_CODES } from '../../lib/local/run-local';
+import { EXIT_CODES } from '../../local/run-local';
 import { freePort } from '../support/bind-fixture';
 import { serialOf, snapshotTree } from '../support/certificates';
 import {

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLocal } from '../../lib/local/run-local';
 import {
   BATCH_OVERHEAD_EVENTS,
   certificateEventBudget,
@@ -9,6 +8,7 @@ import {
   RUN_EVENTS_PER_BATCH,
   RUN_OVERHEAD_EVENTS,
 } from '../../lib/state-machine/limits';
+import { runLocal } from '../../local/run-local';
 
 /**
  * Step Functions' per-execution limits, enforced on a local run as AWS enforces them: the

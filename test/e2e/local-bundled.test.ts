@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
+import { type LocalRunResult, runLocal } from '../../local/run-local';
 import {
   keyMaterial,
   opensslVerify,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rfc2136Provider } from '../../lambdas/adapters/dns/rfc2136/rfc2136-provider';
 import { clip, PAYLOAD_BOUNDS } from '../../lambdas/core/state';
-import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
+import { type LocalRunResult, runLocal } from '../../local/run-local';
 import { opensslVerify, sanNames } from '../support/certificates';
 import type { TestDnsServer } from '../support/dns-fixture';
 import { startTestKnot } from '../support/knot-fixture';

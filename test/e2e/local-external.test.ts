@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
+import { type LocalRunResult, runLocal } from '../../local/run-local';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
 import { opensslVerify, serialOf, snapshotTree } from '../support/certificates';
 import { writeExternalConfig } from '../support/external-config';

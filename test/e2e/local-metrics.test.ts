@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
+import { type LocalRunResult, runLocal } from '../../local/run-local';
 import { keyMaterial } from '../support/certificates';
 import { expectNoSecret, localSecrets } from '../support/local-secrets';
 

@@ -1,5 +1,5 @@
-import { COMPACT_AFTER } from '../../lib/local/report';
-import { EXIT_CODES } from '../../lib/local/run-local';
+import { COMPACT_AFTER } from '../../local/report';
+import { EXIT_CODES } from '../../local/run-local';
 import { type FaultServers, runInProcess, startFaultServers, writeConfig } from '../support/fault-harness';
 
 const cert = (name: string) => ({ name, domains: [`${name}.example.test`] });

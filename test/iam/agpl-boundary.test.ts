@@ -37,7 +37,7 @@ describe('AGPL boundary: @cloud-copilot/* stays in the tests', () => {
   });
 
   it('no source outside test/ mentions it, and inside test/ only the IAM harness imports it', () => {
-    const offenders = ['lambdas', 'lib', 'bin', 'scripts']
+    const offenders = ['lambdas', 'lib', 'cli', 'local', 'bin', 'scripts']
       .flatMap((d) => filesUnder(join(ROOT, d)))
       .filter((f) => AGPL.test(readFileSync(f, 'utf8')))
       .map((f) => relative(ROOT, f));

@@ -11,8 +11,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest, type Server } from 'node:https';
 import { join } from 'node:path';
-import { freeTcpPort } from '../../lib/local/ports';
-import { createSelfSignedTls } from '../../lib/local/tls';
+import { freeTcpPort } from '../../local/ports';
+import { createSelfSignedTls } from '../../local/tls';
 
 /** An answer the proxy gives itself, as the CA would, without passing the request on. */
 export interface CannedAnswer {

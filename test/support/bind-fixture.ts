@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TsigKey } from '../../lambdas/adapters/dns/rfc2136/tsig';
-import { type BindServer, generateTsigSecret, startBind } from '../../lib/local/bind';
-import { freeDnsPort } from '../../lib/local/ports';
+import { type BindServer, generateTsigSecret, startBind } from '../../local/bind';
+import { freeDnsPort } from '../../local/ports';
 import {
   DELEGATED_ZONE,
   DEMO_CNAMES,
@@ -42,9 +42,9 @@ export async function startTestBind(
     extraCnames?: { name: string; target: string }[];
     /** Extra zone-file lines for the primary zone (absolute owner names). */
     primaryRecords?: string[];
-    /** More zones, e.g. the parent of the delegated zone (see lib/local/bind.ts). */
+    /** More zones, e.g. the parent of the delegated zone (see local/bind.ts). */
     extraZones?: { name: string; records: string[] }[];
-    /** Serve the delegated zone from a second named on its own free port (see lib/local/bind.ts). */
+    /** Serve the delegated zone from a second named on its own free port (see local/bind.ts). */
     separateDelegatedServer?: boolean;
   } = {},
 ): Promise<TestBind> {

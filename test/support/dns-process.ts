@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
 import type { ServerAddress } from '../../lambdas/core/ports';
-import { findExecutable } from '../../lib/local/prerequisites';
+import { findExecutable } from '../../local/prerequisites';
 
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;

@@ -8,7 +8,7 @@ import { createSocket, type RemoteInfo } from 'node:dgram';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { parseTsig, signMessage, type TsigKey } from '../../lambdas/adapters/dns/rfc2136/tsig';
 import type { ServerAddress } from '../../lambdas/core/ports';
-import { freeDnsPort } from '../../lib/local/ports';
+import { freeDnsPort } from '../../local/ports';
 
 /** OPCODE UPDATE (RFC 2136 §1.3). */
 const OPCODE_UPDATE = 5;

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type LocalRunResult, runLocal } from '../../lib/local/run-local';
+import { type LocalRunResult, runLocal } from '../../local/run-local';
 import { startTestBind, type TestBind } from './bind-fixture';
 import { opensslVerify } from './certificates';
 import { startTestPebble, type TestPebble } from './pebble-fixture';

@@ -1,9 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ensureLocalPrerequisites,
-  LOCAL_PROGRAMS,
-  RFC2136_TEST_PROGRAMS,
-} from '../../lib/local/prerequisites';
+import { ensureLocalPrerequisites, LOCAL_PROGRAMS, RFC2136_TEST_PROGRAMS } from '../../local/prerequisites';
 import { SESSION_VARIABLE } from './processes';
 
 /**

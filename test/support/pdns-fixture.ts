@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TsigKey } from '../../lambdas/adapters/dns/rfc2136/tsig';
 import type { ServerAddress } from '../../lambdas/core/ports';
-import { freeDnsPort } from '../../lib/local/ports';
+import { freeDnsPort } from '../../local/ports';
 import {
   DELEGATED_ZONE,
   DEMO_CNAMES,

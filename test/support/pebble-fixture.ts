@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type PebbleServer, startPebble } from '../../lib/local/pebble';
-import { freeTcpPort } from '../../lib/local/ports';
+import { type PebbleServer, startPebble } from '../../local/pebble';
+import { freeTcpPort } from '../../local/ports';
 
 export { freeTcpPort };
 

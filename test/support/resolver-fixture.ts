@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerAddress } from '../../lambdas/core/ports';
-import { freeDnsPort } from '../../lib/local/ports';
+import { freeDnsPort } from '../../local/ports';
 import { onFreePort, requireProgram, spawnDaemon, waitForZones } from './dns-process';
 
 export interface TestResolver {

@@ -1,6 +1,6 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { causeMessage } from '../../lambdas/core/steps/failure';
-import type { ProgressEvent } from '../../lib/local/progress';
+import type { ProgressEvent } from '../../local/progress';
 
 /**
  * The Step Functions execution histories AWS records for a run (its execution, and each batch
@@ -112,7 +112,7 @@ export function awsHistoriesFrom(local: LocalEvent[]): AwsHistories {
     });
   }
   // A batch that did not succeed: the run's RunBatch failed with its DescribeExecution as the
-  // cause (lib/local/run-with-batches.ts), which says how it ended (local mode records a stopped
+  // cause (local/run-with-batches.ts), which says how it ended (local mode records a stopped
   // execution as ExecutionAborted, whatever stopped it).
   const endings = new Map<string, Ending>();
   for (const e of byExecution.get(runArn) ?? []) {

@@ -6,7 +6,7 @@
  */
 import { createConnection, createServer, type Socket } from 'node:net';
 import type { ServerAddress } from '../../lambdas/core/ports';
-import { freeTcpPort } from '../../lib/local/ports';
+import { freeTcpPort } from '../../local/ports';
 
 export interface TcpBarrier {
   port: number;

@@ -1,6 +1,6 @@
 import { DnsQueryError } from '../../lambdas/core/errors';
-import type { EventLog } from '../../lib/local/execute';
-import { leftoverLines, leftoverTxtValues } from '../../lib/local/leftovers';
+import type { EventLog } from '../../local/execute';
+import { leftoverLines, leftoverTxtValues } from '../../local/leftovers';
 import { freeTcpPort } from '../support/pebble-fixture';
 
 /**

@@ -6,7 +6,7 @@ import { type CertificateResult, listingFor } from '../../lambdas/core/state';
 import { summarize, summarizeBatch } from '../../lambdas/core/steps/summarize';
 import { ENV } from '../../lambdas/runtime/env';
 import { buildStepContext } from '../../lambdas/runtime/handler';
-import { COMPACT_AFTER, groupedDeferrals, report } from '../../lib/local/report';
+import { COMPACT_AFTER, groupedDeferrals, report } from '../../local/report';
 import { STEP_WIRINGS } from '../support/step-wirings';
 
 const NAMES = Array.from({ length: 25 }, (_, i) => `svc${String(i + 1).padStart(2, '0')}`);

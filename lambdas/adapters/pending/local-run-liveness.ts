@@ -51,7 +51,7 @@ function endedMark(stateDirectory: string, executionId: string): string {
 }
 
 /**
- * Record that a local execution ended, with its status (lib/local/run-local.ts calls it for the
+ * Record that a local execution ended, with its status (local/run-local.ts calls it for the
  * run and each batch execution).
  */
 export function markExecutionEnded(stateDirectory: string, executionId: string, status: string): void {

@@ -1,14 +1,14 @@
-import { type CaaIdentities, resolveCaaIdentities } from '../../lambdas/core/acme/caa-identities';
-import type { CertflowConfig } from '../../lambdas/core/config/schema';
-import { caaRecordText } from '../../lambdas/core/dns/caa';
-import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
+import { type CaaIdentities, resolveCaaIdentities } from '../lambdas/core/acme/caa-identities';
+import type { CertflowConfig } from '../lambdas/core/config/schema';
+import { caaRecordText } from '../lambdas/core/dns/caa';
+import { UdpDnsClient } from '../lambdas/core/dns/dns-client';
 import {
   baseName,
   challengeName,
   delegationRecord,
   isAtOrBelow,
   suggestedDelegationTarget,
-} from '../../lambdas/core/dns/names';
+} from '../lambdas/core/dns/names';
 import { type CliIO, EXIT, loadConfig, processIO, runCommand, type StackOptions } from './common';
 import { validationZoneNameServers } from './nameservers';
 

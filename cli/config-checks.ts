@@ -1,7 +1,7 @@
-import { tsigProblems } from '../../lambdas/adapters/dns/rfc2136/tsig-problems';
-import { localStoreProblems } from '../../lambdas/adapters/store/local-directory/store-path';
-import type { CertflowConfig } from '../../lambdas/core/config/schema';
-import { ConfigError, type ConfigProblem } from '../../lambdas/core/errors';
+import { tsigProblems } from '../lambdas/adapters/dns/rfc2136/tsig-problems';
+import { localStoreProblems } from '../lambdas/adapters/store/local-directory/store-path';
+import type { CertflowConfig } from '../lambdas/core/config/schema';
+import { ConfigError, type ConfigProblem } from '../lambdas/core/errors';
 
 /**
  * What the schema cannot check but a run needs, checked without side effects: the local store

@@ -1,7 +1,7 @@
-import '../../lambdas/runtime/polyfills';
+import '../lambdas/runtime/polyfills';
 import type { StateMachine } from 'aws-local-stepfunctions';
-import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
-import { type AslDefinition, taskStates } from '../state-machine/asl';
+import { TASK_STEPS, type TaskStep } from '../lambdas/core/state';
+import { type AslDefinition, taskStates } from '../lib/state-machine/asl';
 import { isValidatedDefinition, loadEmulator } from './emulator';
 import { HISTORY_EVENT_LIMIT, HistoryCounter, PAYLOAD_LIMIT_BYTES, payloadBytes } from './history-budget';
 import type { LocalFunction } from './lambda-runtime';
@@ -30,7 +30,7 @@ export interface LocalExecution {
   /** The execution's error and cause, when it did not succeed. */
   failed?: { Error: string; Cause: unknown };
   events: EventLog[];
-  /** AWS history events, counted as AWS counts them (lib/local/history-budget.ts). */
+  /** AWS history events, counted as AWS counts them (local/history-budget.ts). */
   history: HistoryCounter;
 }
 
@@ -146,7 +146,7 @@ export async function executeLocally(
 
   const { StateMachine } = loadEmulator();
   const machine = new StateMachine(definition as unknown as ConstructorParameters<typeof StateMachine>[0], {
-    // A definition validated when it was rendered (lib/state-machine/local-definition.ts) is not
+    // A definition validated when it was rendered (local/local-definition.ts) is not
     // validated again: ajv compiling the ASL schemas costs ~0.5 CPU-s per run.
     validationOptions: isValidatedDefinition(definition)
       ? { noValidate: true }

@@ -8,10 +8,10 @@
  * renders are validated once, when rendered ({@link validateDefinition}); an execution skips the
  * check for them ({@link isValidatedDefinition}).
  */
-import '../../lambdas/runtime/polyfills';
+import '../lambdas/runtime/polyfills';
 import { createHash } from 'node:crypto';
 import Module from 'node:module';
-import type { AslDefinition } from '../state-machine/asl';
+import type { AslDefinition } from '../lib/state-machine/asl';
 
 type Emulator = typeof import('aws-local-stepfunctions');
 

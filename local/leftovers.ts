@@ -1,6 +1,6 @@
-import { formatServer, UdpDnsClient } from '../../lambdas/core/dns/dns-client';
-import { errorText } from '../../lambdas/core/errors';
-import type { ServerAddress } from '../../lambdas/core/ports';
+import { formatServer, UdpDnsClient } from '../lambdas/core/dns/dns-client';
+import { errorText } from '../lambdas/core/errors';
+import type { ServerAddress } from '../lambdas/core/ports';
 import type { EventLog } from './execute';
 
 /** What the end-of-run check found, asking each authoritative server (real queries, RD=0). */

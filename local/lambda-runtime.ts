@@ -15,8 +15,8 @@ import { readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { dirname, join } from 'node:path';
 import * as vm from 'node:vm';
-import type { TaskStep } from '../../lambdas/core/state';
-import type { FunctionBundle } from '../bundling/function-bundles';
+import type { TaskStep } from '../lambdas/core/state';
+import type { FunctionBundle } from '../lib/bundling/function-bundles';
 
 /** The Lambda runtime's error response for an invocation that threw. */
 export interface LambdaErrorResponse {

@@ -1,6 +1,6 @@
-import { UsageError } from '../../lambdas/core/errors';
-import type { RunInput } from '../../lambdas/core/state';
-import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
+import { UsageError } from '../lambdas/core/errors';
+import type { RunInput } from '../lambdas/core/state';
+import type { SummaryOutput } from '../lambdas/core/steps/summarize';
 import { type ProgressEvent, ProgressPrinter } from '../local/progress';
 import {
   dueReasonsFrom,
@@ -24,7 +24,7 @@ import { ExecutionFollower } from './follow-executions';
 
 /**
  * `certflow run`: start the deployed state machine with the manual-run input, follow its
- * execution history and those of the batch executions it starts (lib/cli/follow-executions.ts),
+ * execution history and those of the batch executions it starts (cli/follow-executions.ts),
  * print local mode's one line per state as it goes and local mode's end report, and exit 1 if
  * any certificate failed (or the run itself did).
  */
@@ -111,7 +111,7 @@ export async function runExecutionCommand(opts: RunOptions, io: CliIO = processI
       );
     }
     const { createStepFunctionsClient, regionOfArn, StepFunctionsExecutions } = await import(
-      '../../lambdas/adapters/aws/step-functions'
+      '../lambdas/adapters/aws/step-functions'
     );
     const sfn = new StepFunctionsExecutions(
       createStepFunctionsClient(opts.region ?? regionOfArn(stateMachineArn)),

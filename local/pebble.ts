@@ -10,7 +10,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { get } from 'node:https';
 import { join, resolve } from 'node:path';
-import { LocalServerError } from '../../lambdas/core/errors';
+import { LocalServerError } from '../lambdas/core/errors';
 import { freeTcpPort } from './ports';
 import { findExecutable, INSTALL_COMMAND } from './prerequisites';
 import { OWNED_SERVER_SPAWN, ownedServerCommand } from './server-process';
@@ -111,7 +111,7 @@ export async function startPebble(options: PebbleOptions): Promise<PebbleServer>
   const logFd = openSync(logFile, 'a', 0o644);
   let child: ChildProcess;
   try {
-    // Owned by this process like named (lib/local/server-process.ts): Ctrl-C reaches only the
+    // Owned by this process like named (local/server-process.ts): Ctrl-C reaches only the
     // run, which stops it; and it dies with us.
     const command = ownedServerCommand(binary, ['-config', configFile, '-dnsserver', options.dnsServer]);
     child = spawn(command.command, command.args, {

@@ -1,21 +1,21 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { LocalFileAccountStore } from '../../lambdas/adapters/account/local-file-account-store';
-import { type CaaIdentities, resolveCaaIdentities } from '../../lambdas/core/acme/caa-identities';
-import type { CertflowConfig } from '../../lambdas/core/config/schema';
-import { evaluateCaa, lookupRelevantCaa, type RelevantCaa } from '../../lambdas/core/dns/caa';
-import { resolveDelegation } from '../../lambdas/core/dns/delegation';
+import { LocalFileAccountStore } from '../lambdas/adapters/account/local-file-account-store';
+import { type CaaIdentities, resolveCaaIdentities } from '../lambdas/core/acme/caa-identities';
+import type { CertflowConfig } from '../lambdas/core/config/schema';
+import { evaluateCaa, lookupRelevantCaa, type RelevantCaa } from '../lambdas/core/dns/caa';
+import { resolveDelegation } from '../lambdas/core/dns/delegation';
 import {
   type DnsClient,
   formatServer,
   parseServerAddress,
   systemResolver,
   UdpDnsClient,
-} from '../../lambdas/core/dns/dns-client';
-import { baseName, challengeName, delegationRecord } from '../../lambdas/core/dns/names';
-import { checkZoneDelegation, type ZoneDelegationReport } from '../../lambdas/core/dns/zone-delegation';
-import { DelegationError, describeError, UsageError } from '../../lambdas/core/errors';
-import type { ServerAddress } from '../../lambdas/core/ports';
+} from '../lambdas/core/dns/dns-client';
+import { baseName, challengeName, delegationRecord } from '../lambdas/core/dns/names';
+import { checkZoneDelegation, type ZoneDelegationReport } from '../lambdas/core/dns/zone-delegation';
+import { DelegationError, describeError, UsageError } from '../lambdas/core/errors';
+import type { ServerAddress } from '../lambdas/core/ports';
 import { type CliIO, EXIT, loadConfig, mapLimit, processIO, runCommand, type StackOptions } from './common';
 import { validationZoneNameServers } from './nameservers';
 

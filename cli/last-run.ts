@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeError } from '../../lambdas/core/errors';
-import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
+import { describeError } from '../lambdas/core/errors';
+import type { SummaryOutput } from '../lambdas/core/steps/summarize';
 import type { ProgressEvent } from '../local/progress';
 import { runLevelFailure, summaryFrom } from '../local/report';
 

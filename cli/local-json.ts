@@ -1,4 +1,4 @@
-import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
+import type { SummaryOutput } from '../lambdas/core/steps/summarize';
 import type { LeftoverCheck } from '../local/leftovers';
 import type { ExecutionRecord, LocalRunResult } from '../local/run-local';
 

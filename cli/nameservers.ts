@@ -1,6 +1,6 @@
-import type { CertflowConfig } from '../../lambdas/core/config/schema';
-import { type DnsClient, formatServer, parseServerAddress } from '../../lambdas/core/dns/dns-client';
-import { describeError } from '../../lambdas/core/errors';
+import type { CertflowConfig } from '../lambdas/core/config/schema';
+import { type DnsClient, formatServer, parseServerAddress } from '../lambdas/core/dns/dns-client';
+import { describeError } from '../lambdas/core/errors';
 import { type StackOptions, stackOutputs } from './common';
 
 /** The validation zone's name servers, and where they came from; or why they are not known. */
@@ -68,7 +68,7 @@ export async function validationZoneNameServers(
   if (hostedZoneId) {
     try {
       const { createRoute53Client, hostedZoneNameServers } = await import(
-        '../../lambdas/adapters/aws/hosted-zone'
+        '../lambdas/adapters/aws/hosted-zone'
       );
       const names = await hostedZoneNameServers(await createRoute53Client(opts.region), hostedZoneId);
       if (names.length > 0) {

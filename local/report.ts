@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { CertflowConfig } from '../../lambdas/core/config/schema';
-import type { RunSummary, ValuesLeftBehind } from '../../lambdas/core/ports';
-import { causeMessage } from '../../lambdas/core/steps/failure';
-import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
+import type { CertflowConfig } from '../lambdas/core/config/schema';
+import type { RunSummary, ValuesLeftBehind } from '../lambdas/core/ports';
+import { causeMessage } from '../lambdas/core/steps/failure';
+import type { SummaryOutput } from '../lambdas/core/steps/summarize';
 import type { ProgressEvent } from './progress';
 
 /** The first top-level state failure (SelectDue, Summarize), with the Lambda error message unwrapped. */

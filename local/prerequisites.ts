@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { LocalServerError } from '../../lambdas/core/errors';
+import { LocalServerError } from '../lambdas/core/errors';
 
 /** A program (or, given as an absolute path, a file) and the Debian/Ubuntu package that provides it. */
 export interface RequiredProgram {

@@ -1,10 +1,10 @@
-import { getJson } from '../../lambdas/core/acme/directory';
-import type { CertflowConfig, CertificateConfig } from '../../lambdas/core/config/schema';
-import { CertificateStoreError, describeError, StackLookupError } from '../../lambdas/core/errors';
-import type { CertificateMetadata, StoredCertificate } from '../../lambdas/core/ports';
-import { parseRenewalWindow } from '../../lambdas/core/renewal/ari';
-import { decideRenewal, type RenewalWindow } from '../../lambdas/core/renewal/decide';
-import type { SummaryOutput } from '../../lambdas/core/steps/summarize';
+import { getJson } from '../lambdas/core/acme/directory';
+import type { CertflowConfig, CertificateConfig } from '../lambdas/core/config/schema';
+import { CertificateStoreError, describeError, StackLookupError } from '../lambdas/core/errors';
+import type { CertificateMetadata, StoredCertificate } from '../lambdas/core/ports';
+import { parseRenewalWindow } from '../lambdas/core/renewal/ari';
+import { decideRenewal, type RenewalWindow } from '../lambdas/core/renewal/decide';
+import type { SummaryOutput } from '../lambdas/core/steps/summarize';
 import {
   type CliIO,
   certificateSecretNamePrefix,
@@ -175,7 +175,7 @@ class Readers {
       const directory = this.config.storage.localDirectory;
       if (!directory) throw new CertificateStoreError('local: storage.localDirectory is not set');
       const { LocalDirectoryStore } = await import(
-        '../../lambdas/adapters/store/local-directory/local-directory-store'
+        '../lambdas/adapters/store/local-directory/local-directory-store'
       );
       return new LocalDirectoryStore({ directory });
     }
@@ -192,12 +192,12 @@ class Readers {
           }, so the construct's default prefix "${DEFAULT_SECRET_PREFIX}" is assumed`,
         );
       }
-      const { secretsManagerReader } = await import('../../lambdas/adapters/store/secrets-manager/reader');
+      const { secretsManagerReader } = await import('../lambdas/adapters/store/secrets-manager/reader');
       return secretsManagerReader(prefix, await this.region());
     }
     const region = await this.region();
     const { AcmCertificateReader, createAcmClient } = await import(
-      '../../lambdas/adapters/store/acm/acm-reader'
+      '../lambdas/adapters/store/acm/acm-reader'
     );
     return new AcmCertificateReader(createAcmClient(region), region);
   }
@@ -398,7 +398,7 @@ async function runHistory(
       return local;
     }
     const { createStepFunctionsClient, regionOfArn, StepFunctionsExecutions } = await import(
-      '../../lambdas/adapters/aws/step-functions'
+      '../lambdas/adapters/aws/step-functions'
     );
     const sfn = new StepFunctionsExecutions(createStepFunctionsClient(regionOfArn(arn)));
     const latest = await sfn.latest(arn);

@@ -6,7 +6,7 @@
  * (`States.TaskFailed`, the child's DescribeExecution as the Cause).
  */
 
-import { type CertflowDefinitions, LOCAL_BATCH_STATE_MACHINE_ARN } from '../state-machine/asl';
+import { type CertflowDefinitions, LOCAL_BATCH_STATE_MACHINE_ARN } from '../lib/state-machine/asl';
 import { type EventLog, type ExecuteOptions, executeLocally, type LocalExecution } from './execute';
 import { LambdaInvocationError } from './lambda-runtime';
 

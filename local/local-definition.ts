@@ -12,9 +12,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { defaultProjectRoot, prebuiltRoot } from '../bundling/function-bundles';
-import { markValidated, validateDefinition } from '../local/emulator';
-import type { CertflowDefinitions } from './render';
+import { defaultProjectRoot, prebuiltRoot } from '../lib/bundling/function-bundles';
+import type { CertflowDefinitions } from '../lib/state-machine/render';
+import { markValidated, validateDefinition } from './emulator';
 
 export interface LocalDefinitionOptions {
   maxConcurrency?: number;
@@ -45,17 +45,17 @@ const CACHE_FORMAT = 3;
 
 function sourceHash(): string {
   const hash = createHash('sha256').update(`format ${CACHE_FORMAT}\n`);
+  const root = join(__dirname, '..');
+  const definitionDir = join(root, 'lib', 'state-machine');
   const files = [
-    ...readdirSync(__dirname)
+    ...readdirSync(definitionDir)
       .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'))
       .sort()
-      .map((f) => join(__dirname, f)),
+      .map((f) => join(definitionDir, f)),
+    __filename,
   ];
-  const state = ['state.ts', 'state.js']
-    .map((f) => join(__dirname, '..', '..', 'lambdas', 'core', f))
-    .filter(existsSync);
-  for (const file of [...files, ...state])
-    hash.update(file.slice(__dirname.length)).update(readFileSync(file));
+  const state = ['state.ts', 'state.js'].map((f) => join(root, 'lambdas', 'core', f)).filter(existsSync);
+  for (const file of [...files, ...state]) hash.update(file.slice(root.length)).update(readFileSync(file));
   const cdk = require.resolve('aws-cdk-lib/package.json');
   hash.update((JSON.parse(readFileSync(cdk, 'utf8')) as { version: string }).version);
   return hash.digest('hex').slice(0, 24);
@@ -85,7 +85,8 @@ export function localDefinitions(options: LocalDefinitionOptions = {}): Certflow
   } catch {
     // not cached yet
   }
-  const { renderLocalDefinitions } = require('./render') as typeof import('./render');
+  const { renderLocalDefinitions } =
+    require('../lib/state-machine/render') as typeof import('../lib/state-machine/render');
   const definition = renderLocalDefinitions({ maxConcurrency, batchConcurrency });
   // As aws-local-stepfunctions validates before it runs a definition; once, here, not per run.
   validateDefinition(definition.run);

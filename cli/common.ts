@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { loadConfigFile } from '../../lambdas/core/config/load';
-import type { CertflowConfig } from '../../lambdas/core/config/schema';
-import { ConfigError, describeError, StackLookupError, UsageError } from '../../lambdas/core/errors';
+import { loadConfigFile } from '../lambdas/core/config/load';
+import type { CertflowConfig } from '../lambdas/core/config/schema';
+import { ConfigError, describeError, StackLookupError, UsageError } from '../lambdas/core/errors';
 
 /**
  * What every operator command shares: where it writes, how it loads the config, how failures
@@ -125,7 +125,7 @@ export async function stackOutputs(opts: StackOptions): Promise<StackInfo> {
   if (opts.stackOutputs) return readOutputsFile(opts.stackOutputs, opts.stackName);
   const stackName = opts.stackName ?? DEFAULT_STACK_NAME;
   const { createCloudFormationClient, describeStackOutputs } = await import(
-    '../../lambdas/adapters/aws/stack-outputs'
+    '../lambdas/adapters/aws/stack-outputs'
   );
   const outputs = await describeStackOutputs(createCloudFormationClient(opts.region), stackName);
   return { outputs, source: `CloudFormation stack ${stackName}` };

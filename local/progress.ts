@@ -1,4 +1,4 @@
-import { causeMessage } from '../../lambdas/core/steps/failure';
+import { causeMessage } from '../lambdas/core/steps/failure';
 
 interface Pending {
   at: number;
@@ -7,7 +7,7 @@ interface Pending {
 /**
  * What the printer reads from an execution event: the fields aws-local-stepfunctions' events
  * (local mode) carry, and that a Step Functions execution history translates to (`certflow run`,
- * lib/cli/history-events.ts). Every aws-local-stepfunctions `EventLog` is one.
+ * cli/history-events.ts). Every aws-local-stepfunctions `EventLog` is one.
  */
 export interface ProgressEvent {
   type: string;

@@ -32,7 +32,7 @@
  */
 import type { EventLog } from './execute';
 
-export { HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES } from '../state-machine/limits';
+export { HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES } from '../lib/state-machine/limits';
 
 /**
  * How many AWS history events one local event stands for. A Task that starts a child execution

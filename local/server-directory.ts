@@ -8,8 +8,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalRunLiveness } from '../../lambdas/adapters/pending/local-run-liveness';
-import type { RunOwner } from '../../lambdas/core/ports';
+import { LocalRunLiveness } from '../lambdas/adapters/pending/local-run-liveness';
+import type { RunOwner } from '../lambdas/core/ports';
 
 const PREFIX = 'certflow-servers-';
 const OWNER_FILE = 'owner.json';

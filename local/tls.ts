@@ -14,7 +14,7 @@ import {
   SubjectAlternativeNameExtension,
   X509CertificateGenerator,
 } from '@peculiar/x509';
-import { LocalServerError } from '../../lambdas/core/errors';
+import { LocalServerError } from '../lambdas/core/errors';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const ALWAYS = ['127.0.0.1', 'localhost'];

@@ -5,7 +5,7 @@ import { HistoryTranslator, parseJson, type SfnHistoryEvent } from './history-ev
  * Following a renewal run on AWS the way local mode prints it: the run's own execution and the
  * batch executions its RunBatch Task starts (`states:startExecution.sync:2`), each read with
  * GetExecutionHistory and printed through its own printer (the run's, or
- * `printer.forBatch(certificates, 'batch N')` as lib/local/run-local.ts does).
+ * `printer.forBatch(certificates, 'batch N')` as local/run-local.ts does).
  *
  * Where a batch comes from: when RunBatch has started its child, the run's history records
  * `TaskSubmitted`, whose `taskSubmittedEventDetails.output` is the StartExecution response
