@@ -7,6 +7,13 @@
  * behaviour is unchanged and the cost is paid only if they are used. Definitions local mode
  * renders are validated once, when rendered ({@link validateDefinition}); an execution skips the
  * check for them ({@link isValidatedDefinition}).
+ *
+ * Which modules the package requires at load time is its internal affair, not an API: no option
+ * of it defers them. So the version is pinned exactly in package.json ({@link PINNED_EMULATOR_VERSION}),
+ * loading refuses another, and test/adapters/emulator-loading.test.ts proves, in a plain Node.js
+ * process, that the stand-ins are placed, that a definition runs, and that the real modules load
+ * when used. A stand-in that no longer matches a dependency is skipped (a slower load, never a
+ * different behaviour).
  */
 import '../lambdas/runtime/polyfills';
 import { createHash } from 'node:crypto';
@@ -14,6 +21,9 @@ import Module from 'node:module';
 import type { AslDefinition } from '../lib/state-machine/asl';
 
 type Emulator = typeof import('aws-local-stepfunctions');
+
+/** The aws-local-stepfunctions version whose load-time requires {@link loadEmulator} defers. */
+export const PINNED_EMULATOR_VERSION = '3.0.0';
 
 /** Modules aws-local-stepfunctions requires at load time that local mode does not need at once. */
 const DEFERRED = ['@aws-sdk/client-lambda', '@aws-sdk/credential-providers', 'asl-validator'] as const;
@@ -59,6 +69,11 @@ export function loadEmulator(): Emulator {
   if (emulator) return emulator;
   const cache = require.cache;
   const fromEntry = emulatorRequire();
+  const { version } = fromEntry('../package.json') as { version: string };
+  if (version !== PINNED_EMULATOR_VERSION)
+    throw new Error(
+      `aws-local-stepfunctions ${version} is installed; local mode is proven with ${PINNED_EMULATOR_VERSION} only (npm ci installs it)`,
+    );
   const placed: string[] = [];
   for (const name of DEFERRED) {
     let file: string;

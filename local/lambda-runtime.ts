@@ -12,7 +12,6 @@
  * host process's environment, like a Lambda function.
  */
 import { readFileSync } from 'node:fs';
-import Module from 'node:module';
 import { dirname, join } from 'node:path';
 import * as vm from 'node:vm';
 import type { TaskStep } from '../lambdas/core/state';
@@ -34,29 +33,26 @@ export interface ErrorFormatter {
 
 let formatter: ErrorFormatter | undefined;
 
+/** The aws-lambda-ric version whose `formatError` {@link lambdaErrorFormatter} reads (package.json pins it). */
+export const PINNED_RIC_VERSION = '4.0.2';
+
 /**
- * The Node.js runtime interface client's own `formatError` (aws-lambda-ric 4.x, `index.mjs`:
- * the function its RAPID client uses for `postInvocationError`). The package is an ES module
- * that starts a runtime when imported, so the function's source is taken from the file and
- * evaluated on its own, in the host realm (the realm the bundles run in). When the package is
- * not installed (it is a development dependency, and needs Node.js 22), the same three rules
- * are applied here and the source says so.
+ * The Node.js runtime interface client's own `formatError` (aws-lambda-ric, `index.mjs`: the
+ * function its RAPID client uses for `postInvocationError`). No public API serves: the package
+ * exports nothing (its entry point starts a runtime when imported), so the function's source is
+ * taken from the file and evaluated on its own, in the host realm (the realm the bundles run in).
+ * That reads the package's internals, so its version is pinned exactly in package.json
+ * ({@link PINNED_RIC_VERSION}); test/bundles/handler-errors.test.ts proves this version's
+ * function is found and shapes errors as the runtime does. Another installed version, or a file
+ * without the function, is an error, never a silent fallback. Only when the package is not
+ * installed at all (it is a development dependency) are the same three rules applied here, and
+ * the source says so.
  */
 export function lambdaErrorFormatter(): ErrorFormatter {
   if (formatter) return formatter;
+  let packageFile: string;
   try {
-    const file = join(dirname(require.resolve('aws-lambda-ric/package.json')), 'index.mjs');
-    const source = readFileSync(file, 'utf8');
-    const start = source.indexOf('function formatError(error) {');
-    const end = source.indexOf('\nfunction ', start + 1);
-    if (start < 0 || end < 0) throw new Error(`formatError not found in ${file}`);
-    const version = (
-      JSON.parse(readFileSync(join(dirname(file), 'package.json'), 'utf8')) as { version: string }
-    ).version;
-    const format = vm.runInThisContext(`(${source.slice(start, end)})`, { filename: file }) as (
-      e: unknown,
-    ) => LambdaErrorResponse;
-    formatter = { format, source: `aws-lambda-ric ${version} formatError` };
+    packageFile = require.resolve('aws-lambda-ric/package.json');
   } catch {
     formatter = {
       source: 'certflow fallback (aws-lambda-ric is not installed)',
@@ -65,8 +61,31 @@ export function lambdaErrorFormatter(): ErrorFormatter {
           ? { errorType: error.name, errorMessage: error.message, trace: (error.stack ?? '').split('\n') }
           : { errorType: typeof error, errorMessage: String(error), trace: [] },
     };
+    return formatter;
   }
+  const { version } = JSON.parse(readFileSync(packageFile, 'utf8')) as { version: string };
+  if (version !== PINNED_RIC_VERSION)
+    throw new Error(
+      `aws-lambda-ric ${version} is installed; local mode reads formatError out of ${PINNED_RIC_VERSION} only (npm ci installs it)`,
+    );
+  const file = join(dirname(packageFile), 'index.mjs');
+  const source = readFileSync(file, 'utf8');
+  const start = source.indexOf('function formatError(error) {');
+  const end = source.indexOf('\nfunction ', start + 1);
+  if (start < 0 || end < 0) throw new Error(`formatError not found in ${file}`);
+  const format = vm.runInThisContext(`(${source.slice(start, end)})`, { filename: file }) as (
+    e: unknown,
+  ) => LambdaErrorResponse;
+  formatter = { format, source: `aws-lambda-ric ${version} formatError` };
   return formatter;
+}
+
+/** The host realm's `Module.createRequire`. */
+function hostCreateRequire(): (file: string) => NodeJS.Require {
+  const host = hostProcess() as NodeJS.Process & {
+    getBuiltinModule(id: 'node:module'): typeof import('node:module');
+  };
+  return host.getBuiltinModule('node:module').createRequire;
 }
 
 /** The host realm's `process` (a test runner may give test code its own copy). */
@@ -85,25 +104,23 @@ export class LambdaInvocationError extends Error {
 type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 type BundleHandler = (event: unknown, context: Record<string, unknown>) => Promise<unknown>;
 
-/** Compile a bundle as a fresh CommonJS module (a cold start) and return its `handler`. */
+/**
+ * Load a bundle as a fresh CommonJS module (a cold start) and return its `handler`. The file is
+ * wrapped in CommonJS's module function, as Node.js's loader wraps it, and compiled with
+ * `vm.runInThisContext` in the host realm (lines and columns unchanged, for stack traces and
+ * source maps); it gets a `require` resolving from its own directory (`Module.createRequire` of
+ * the host realm, `process.getBuiltinModule`: a test runner may give test code its own `module`).
+ * Both are public APIs, and every load runs the bundle's top level again, as a new execution
+ * environment does.
+ */
 function loadHandler(bundle: FunctionBundle): BundleHandler {
-  const ModuleClass = Module as unknown as {
-    new (
-      id: string,
-      parent?: unknown,
-    ): {
-      filename: string;
-      paths: string[];
-      exports: { handler?: unknown };
-      _compile(code: string, filename: string): void;
-    };
-    _nodeModulePaths(dir: string): string[];
-  };
-  const mod = new ModuleClass(bundle.file);
-  mod.filename = bundle.file;
-  mod.paths = ModuleClass._nodeModulePaths(bundle.directory);
-  mod._compile(readFileSync(bundle.file, 'utf8'), bundle.file);
-  const handler = mod.exports.handler;
+  const module: { exports: { handler?: unknown } } = { exports: {} };
+  const source = `(function (exports, require, module, __filename, __dirname) {\n${readFileSync(bundle.file, 'utf8')}\n})`;
+  const wrapper = vm.runInThisContext(source, { filename: bundle.file, lineOffset: -1 }) as (
+    ...args: unknown[]
+  ) => void;
+  wrapper(module.exports, hostCreateRequire()(bundle.file), module, bundle.file, bundle.directory);
+  const handler = module.exports.handler;
   if (typeof handler !== 'function') throw new Error(`${bundle.file} exports no handler`);
   return handler as BundleHandler;
 }
