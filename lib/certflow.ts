@@ -69,7 +69,7 @@ export function chunkJoin(items: readonly string[], sep: string, limit = OUTPUT_
   return chunks;
 }
 
-/** The manual-run command for a renewal of `certificate`, forced (the README's first-certificate step). */
+/** The manual-run command for a renewal of `certificate`, forced (docs/deploy.md's first-certificate step). */
 export function startExecutionCommand(stateMachineArn: string, certificate: string): string {
   return `aws stepfunctions start-execution --state-machine-arn ${stateMachineArn} --input '${JSON.stringify({ certificates: [certificate], force: true })}'`;
 }

@@ -117,7 +117,7 @@ export interface ExecutionRecord {
 }
 
 /**
- * Exit codes of `certflow local` (and of runLocal's result), documented in the README.
+ * Exit codes of `certflow local` (and of runLocal's result), documented in docs/local-mode.md.
  * `valuesMayRemain`: every due certificate was issued, but TXT values of this run may remain in
  * the delegated zone (Cleanup failed after issuing, or a server could not be checked); they
  * stay recorded as pending and the next run removes them.

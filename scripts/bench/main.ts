@@ -446,7 +446,7 @@ async function cliSection(bin: string, cases: CliCase[], dir: string): Promise<M
   return stats;
 }
 
-/** The targets next to what was measured, as a Markdown table (for the README). */
+/** The targets next to what was measured, as a Markdown table (for docs/performance.md). */
 function targetsSection(
   bundles: Record<TaskStep, FunctionBundle>,
   cold: { label: string; ms: number } | undefined,

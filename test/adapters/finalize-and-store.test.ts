@@ -16,7 +16,7 @@ import { freeTcpPort, startTestPebble, type TestPebble } from '../support/pebble
 import { STEP_WIRINGS } from '../support/step-wirings';
 
 /**
- * FinalizeAndStore run more than once for one order (issue 7 item 4), through the local wiring
+ * FinalizeAndStore run more than once for one order, through the local wiring
  * (pending keys in the state directory, certificates in the local store) against a real Pebble
  * that validates every challenge.
  */

@@ -483,7 +483,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
   });
 
   it('state machine: FinalizeAndStore retries a lost or rejected ACME request (AcmeRequestError) and the Lambda service errors', () => {
-    // Issue 7, case 4: a badNonce or a lost finalize answer in FinalizeAndStore is retried, as in
+    // A badNonce or a lost finalize answer in FinalizeAndStore is retried, as in
     // every other step; the second attempt finds the order finalized and stores it once.
     const finalize = taskStates(resolvedDefinition('batch')).filter(
       ([, t]) => t.Resource === `function:${s.id(s.stack.certflow.functions.FinalizeAndStore)}`,

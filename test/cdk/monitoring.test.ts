@@ -350,7 +350,7 @@ describe('monitoring: each alarm switchable, and bounded for many certificates',
           domains: [`svc-${i}.example.com`],
           stores: ['secretsmanager'],
         }));
-        // few checks, so that many certificates fit one execution today (issue 10 splits runs)
+        // few checks, so that many certificates fit one execution today (runs are split into batches)
         raw.timing = { propagationMaxChecks: 1, orderMaxChecks: 1 };
       });
     const resources = (n: number) => {

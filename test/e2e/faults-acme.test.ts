@@ -26,7 +26,7 @@ const APEX = { name: 'apex', domains: ['example.test', '*.example.test'] };
 const WWW = { name: 'www', domains: ['www.example.test'] };
 
 /**
- * Issue 7: the ACME CA misbehaves. Pebble rejecting 60 % of nonces (RFC 8555 §6.5 badNonce), the
+ * The ACME CA misbehaves. Pebble rejecting 60 % of nonces (RFC 8555 §6.5 badNonce), the
  * CA not reachable at all, and two runs racing to create the account on a fresh work directory.
  */
 describe('fault: the ACME CA', () => {

@@ -17,7 +17,7 @@ import {
 } from '../support/fault-harness';
 
 /**
- * Issue 7, case 1: Cleanup fails after the certificate was issued. An RFC 2136 server (a
+ * Cleanup fails after the certificate was issued. An RFC 2136 server (a
  * loopback proxy in front of a real BIND) takes the first UPDATE and refuses every later one, so
  * the order's values are published, validated by Pebble, the certificate is stored, and then
  * their removal is refused. Issued means issued: the run says ISSUED with a cleanup warning

@@ -16,7 +16,7 @@ import {
 } from '../support/fault-harness';
 
 /**
- * Issue 7, case 9: a configuration `certflow validate` rejects is rejected by `certflow local`
+ * A configuration `certflow validate` rejects is rejected by `certflow local`
  * too, before anything starts: the same checks (TSIG key file, store path), the same messages,
  * exit 2 (bad configuration), and no request reaches the CA, so no order is placed. The CA is
  * reached through a loopback proxy in front of Pebble that records every request.

@@ -15,7 +15,7 @@ import {
 } from '../support/fault-harness';
 
 /**
- * Issue 7, case 4 (FinalizeAndStore safe to repeat): the CA finalizes the order but its answer is
+ * FinalizeAndStore is safe to repeat: the CA finalizes the order but its answer is
  * lost on the way back (a TLS proxy in front of Pebble drops it). A repeated finalize must find
  * the order finalized, download its certificate and store it once, with the key made for it; a
  * certificate that was not stored is never reported issued.

@@ -21,7 +21,7 @@ import {
 import { leftoverProcesses } from '../support/processes';
 
 /**
- * Issue 7, case 3 and the SIGINT half of it: a `certflow local` process killed (`kill -9`) or
+ * Interrupted runs: a `certflow local` process killed (`kill -9`) or
  * interrupted (Ctrl-C) after it published its TXT values. Killed, it cannot clean up: the next
  * run must find the orphaned values (their owner process is gone), report and remove them, then
  * issue. Interrupted, it removes what it published itself before it exits 130, and stops the

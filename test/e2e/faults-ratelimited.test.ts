@@ -65,7 +65,7 @@ function metricNames(runDirectory: string): string[] {
 }
 
 /**
- * Issue 10, rate budgets: the CA answers newOrder with `rateLimited` (HTTP 429, Retry-After). The
+ * Rate budgets: the CA answers newOrder with `rateLimited` (HTTP 429, Retry-After). The
  * certificate is deferred until the CA's time, not failed: no alert, no failure metric, the
  * previous certificate stays, nothing is published; and a run before that time asks the CA for
  * no new order and says again until when.
@@ -116,7 +116,7 @@ describe('fault: the CA rate-limits new orders (rateLimited, Retry-After)', () =
     // The fault: one newOrder, answered 429 rateLimited by the proxy; the CA never saw it.
     expect(newOrders().map((r) => typeof r.fault)).toEqual(['object']);
 
-    // Deferred, not failed; a deferral is not a failure: exit code 0 (README, "exit code").
+    // Deferred, not failed; a deferral is not a failure: exit code 0 (docs/local-mode.md, exit codes).
     expect(run.result.exitCode).toBe(EXIT_CODES.ok);
     expect(run.text).toContain('0 issued, 0 failed, 1 deferred, 0 not due');
     expect(run.text).not.toMatch(/FAILED\s+www/);

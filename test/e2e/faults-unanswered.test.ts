@@ -17,7 +17,7 @@ import {
 } from '../support/fault-harness';
 
 /**
- * Issue 7, case 2: the end-of-run leftover check when a server does not answer. A run may say
+ * The end-of-run leftover check when a server does not answer. A run may say
  * "no TXT value of this run remains" only when every server answered; otherwise it names each
  * server it could not check, exits non-zero, and the values stay owned: once the server is back,
  * the next run removes them (counting values, not names) and issues.

@@ -10,7 +10,7 @@ const range = (prefix: string, n: number) =>
 const REPORT_LINE = /^(FAILED|DEFERRED|ISSUED|NOT DUE) /;
 
 /**
- * Issue 10, many-certificate ergonomics: the run summary stays readable past
+ * Many certificates: the run summary stays readable past
  * {@link COMPACT_AFTER} certificates. A real local run (Pebble and BIND) of 51 certificates: 5
  * issued by an earlier run (not due), 2 whose `_acme-challenge` CNAME is missing (they fail at
  * CreateOrder), 44 new ones under a new-order budget of 25 per hour (23 issued, 21 deferred).

@@ -24,7 +24,7 @@ describe('certflow CLI', () => {
     expect(bad.stderr).toContain(`${file} is invalid (5 problems):`);
     expect(bad.stderr).toContain('  - acme.email: must be an email address the CA can write to');
     expect(bad.stderr).toContain(
-      '  - certificates: is required (array); see the configuration table in README.md',
+      '  - certificates: is required (array); see the configuration table in docs/configuration.md',
     );
   });
 

@@ -12,7 +12,7 @@ function formatPath(path: readonly PropertyKey[]): string {
 /** zod's "expected object, received undefined" for a missing field, said plainly. */
 function readable(issue: { message: string; code?: string; expected?: unknown }): string {
   if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message)) {
-    return `is required (${String(issue.expected)}); see the configuration table in README.md`;
+    return `is required (${String(issue.expected)}); see the configuration table in docs/configuration.md`;
   }
   return issue.message;
 }
