@@ -18,6 +18,7 @@ import {
   parseProblem,
   summarizeProblem,
 } from './problem';
+import { withProblem } from './problem-text';
 
 /** What the transport may be told; every field has a default. */
 export interface AcmeHttpOptions {
@@ -407,7 +408,7 @@ function attempts(n: number): string {
 /**
  * The error for a final non-2xx answer: {@link AcmeProblemError} for problems a retry cannot fix
  * and for client errors without a problem document; {@link AcmeRequestError} otherwise. The
- * message ends with `(CA problem: <json>)` so alerts can carry the document.
+ * message carries the document ({@link withProblem}) so alerts can.
  */
 function failure(
   operation: string,
@@ -420,7 +421,7 @@ function failure(
   const tries = badNonces > 0 ? ` after ${badNonces + 1} attempts (${badNonces} badNonce)` : attempts(n);
   const head = `ACME ${operation} failed: ${method} ${res.url} answered HTTP ${res.status}${tries}`;
   if (problem) {
-    const message = `${head}: ${summarizeProblem(problem)} (CA problem: ${JSON.stringify(problem)})`;
+    const message = withProblem(`${head}: ${summarizeProblem(problem)}`, problem);
     const wait = retryAfterMs(res, Number.MAX_SAFE_INTEGER);
     return isPermanentProblem(problem)
       ? new AcmeProblemError(
@@ -436,8 +437,5 @@ function failure(
   }
   // RFC 7807 §4.2: "about:blank" stands for a problem that is just its HTTP status.
   const blank: AcmeProblem = { type: 'about:blank', status: res.status, ...(text ? { detail: text } : {}) };
-  return new AcmeProblemError(
-    `${head}${text ? `: ${text}` : ''} (CA problem: ${JSON.stringify(blank)})`,
-    blank,
-  );
+  return new AcmeProblemError(withProblem(`${head}${text ? `: ${text}` : ''}`, blank), blank);
 }

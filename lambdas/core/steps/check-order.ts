@@ -1,5 +1,6 @@
 import { loadAccount } from '../acme/account';
 import { acmeClient } from '../acme/client';
+import { withProblem } from '../acme/problem-text';
 import { OrderInvalidError, OrderTimeoutError } from '../errors';
 import type { CertificateItem } from '../state';
 import { required, runDirectoryUrl, type StepContext } from './context';
@@ -26,10 +27,7 @@ export async function checkOrder(
     const problem = challenge?.error ?? order.error;
     const who = failed ? `${failed.wildcard ? '*.' : ''}${failed.identifier.value}` : 'the order';
     const detail = problem?.detail ?? 'no detail from the CA';
-    throw new OrderInvalidError(
-      `the CA marked ${who} invalid: ${detail} (CA problem: ${JSON.stringify(problem ?? null)})`,
-      problem,
-    );
+    throw new OrderInvalidError(withProblem(`the CA marked ${who} invalid: ${detail}`, problem), problem);
   }
   if (order.status !== 'ready' && order.status !== 'valid' && checks >= max) {
     throw new OrderTimeoutError(`order still "${order.status}" after ${checks} checks: ${orderState.url}`);

@@ -1,3 +1,4 @@
+import { problemInMessage } from '../acme/problem-text';
 import type { CertificateFailure } from '../ports';
 
 /**
@@ -18,7 +19,7 @@ export function causeMessage(cause: unknown): string {
 /**
  * Turn a Catch's `{Error, Cause}` into a failure record. In AWS, `Cause` is the Lambda error
  * JSON (`{"errorType","errorMessage","trace"}`); local mode produces the same shape. The CA's
- * problem document, when there is one, is embedded after "CA problem: " by OrderInvalidError.
+ * problem document, when there is one, travels in the message ({@link problemInMessage}).
  */
 export function describeFailure(
   certificate: string,
@@ -27,14 +28,6 @@ export function describeFailure(
 ): CertificateFailure {
   const name = error?.Error ?? 'UnknownError';
   const message = causeMessage(error?.Cause);
-  let problem: unknown;
-  const marker = message.lastIndexOf('(CA problem: ');
-  if (marker >= 0) {
-    try {
-      problem = JSON.parse(message.slice(marker + '(CA problem: '.length, -1));
-    } catch {
-      problem = undefined;
-    }
-  }
+  const problem = problemInMessage(message);
   return { certificate, step: step ?? 'unknown', error: name, message, ...(problem ? { problem } : {}) };
 }

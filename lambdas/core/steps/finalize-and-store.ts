@@ -2,6 +2,7 @@ import { loadAccount } from '../acme/account';
 import type { AcmeClient, AcmeOrder } from '../acme/api';
 import { acmeClient } from '../acme/client';
 import { isProblemType } from '../acme/problem';
+import { withProblem } from '../acme/problem-text';
 import { createCsr } from '../certificate/csr';
 import { inspectCertificate, privateKeyMatchesCertificate, splitPemChain } from '../certificate/inspect';
 import { createPrivateKeyPem } from '../certificate/keys';
@@ -218,7 +219,9 @@ async function finalizeOnce(
 function orderNotFinalizable(orderUrl: string, order: AcmeOrder): OrderInvalidError {
   const problem = order.error;
   return new OrderInvalidError(
-    `order ${orderUrl} is "${order.status}"${order.status === 'valid' ? ' without a certificate URL' : ''}, so it cannot be finalized${problem ? `: ${problem.detail ?? ''} (CA problem: ${JSON.stringify(problem)})` : ''}`,
+    ((text) => (problem ? withProblem(`${text}: ${problem.detail ?? ''}`, problem) : text))(
+      `order ${orderUrl} is "${order.status}"${order.status === 'valid' ? ' without a certificate URL' : ''}, so it cannot be finalized`,
+    ),
     problem,
   );
 }
