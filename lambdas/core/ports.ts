@@ -41,7 +41,9 @@ export interface ServerAddress {
   port: number;
 }
 
-export type KeyType = 'ecdsa-p256' | 'ecdsa-p384' | 'rsa-2048' | 'rsa-3072' | 'rsa-4096';
+export type { KeyType } from './config/schema';
+
+import type { KeyType } from './config/schema';
 
 /** What every store keeps next to a certificate, and what renewal decisions read. */
 export interface CertificateMetadata {

@@ -11,15 +11,12 @@ import { arr, obj, str } from './loose';
  * function would otherwise load and build at each cold start: ~90 KB and ~40 ms more).
  */
 
+/** The private-key types certflow issues: the one list every other place derives from. */
 export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
-/** Key types ACM can import (ACM also takes RSA 1024 and EC P-521, which certflow does not issue). */
-export const ACM_KEY_TYPES: readonly string[] = [
-  'ecdsa-p256',
-  'ecdsa-p384',
-  'rsa-2048',
-  'rsa-3072',
-  'rsa-4096',
-];
+/** A private-key type certflow issues. */
+export type KeyType = (typeof KEY_TYPES)[number];
+/** Key types ACM can import: all of certflow's (ACM also takes RSA 1024 and EC P-521, which certflow does not issue). */
+export const ACM_KEY_TYPES: readonly string[] = KEY_TYPES;
 export const STORE_KINDS = ['local', 'secretsmanager', 'acm'] as const;
 
 /** Well-known ACME directories (RFC 8555 §7.1.1). */
