@@ -248,7 +248,7 @@ export class Certflow extends Construct {
     this.configLayer = new lambda.LayerVersion(this, 'ConfigLayer', {
       description: 'certflow configuration (certflow/config.json)',
       code: lambda.Code.fromAsset(this.configLayerDirectory),
-      compatibleRuntimes: [lambda.Runtime.NODEJS_22_X],
+      compatibleRuntimes: [lambda.Runtime.NODEJS_24_X],
       compatibleArchitectures: [lambda.Architecture.ARM_64],
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -453,7 +453,7 @@ export class Certflow extends Construct {
       description: `certflow ${step}`,
       code: lambda.Code.fromAsset(bundle.directory),
       handler: BUNDLE_HANDLER,
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: STEP_SETTINGS[step].memoryMb,
       timeout: Duration.seconds(STEP_SETTINGS[step].timeoutSeconds),
@@ -589,7 +589,7 @@ export class Certflow extends Construct {
       {
         id: 'AwsSolutions-L1',
         reason:
-          'Node.js 22 is pinned on purpose: the bundles are built for target node22 and tested on it; the runtime is upgraded deliberately together with the esbuild target, not implicitly',
+          'Node.js 24 is pinned on purpose: the bundles are built for target node24 and tested on it (npm run test:node24); the runtime is upgraded deliberately together with the esbuild target, not implicitly',
       },
     ]);
     const secretRoles = (

@@ -58,6 +58,40 @@ export function isStartExecutionTask(resource: string | undefined): boolean {
   return typeof resource === 'string' && resource.startsWith('arn:aws:states:::states:startExecution');
 }
 
+/**
+ * The longest a Task may wait locally when its definition sets no `TimeoutSeconds`: Node.js
+ * timers cannot wait longer than 2^31-1 ms (about 24.8 days; a longer delay fires at once).
+ */
+export const LOCAL_UNBOUNDED_TASK_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
+ * The definition as aws-local-stepfunctions must see it to time Tasks as Step Functions does.
+ *
+ * aws-local-stepfunctions gives a Task state with neither `TimeoutSeconds` nor
+ * `TimeoutSecondsPath` a 60-second limit of its own (`DEFAULT_TIMEOUT_SECONDS = 60` in its
+ * TaskStateAction), and offers no option to change that default. Step Functions has none: "By
+ * default, the Amazon States Language doesn't specify timeouts for state machine definitions"
+ * (Step Functions developer guide, "Using timeouts to avoid stuck Step Functions workflow
+ * executions"); such a Task waits as long as its execution may run (a Standard execution: up to
+ * one year, or the definition's own `TimeoutSeconds`). So every such Task gets, in a copy, the
+ * longest timeout a Node.js timer can keep ({@link LOCAL_UNBOUNDED_TASK_SECONDS}), beyond any
+ * execution local mode runs (certflow's definitions end their executions after 6 hours): the
+ * execution's own limit, not a Task limit AWS does not have, ends a long Task. Tasks with a
+ * timeout keep it exactly.
+ */
+export function withStepFunctionsTaskTimeouts(definition: AslDefinition): AslDefinition {
+  // A JSON copy, not structuredClone: its objects must belong to this realm (under a test runner's
+  // sandbox, structuredClone's do not, and aws-local-stepfunctions then takes a Parameters
+  // template for a plain value and passes it on unresolved).
+  const copy = JSON.parse(JSON.stringify(definition)) as AslDefinition;
+  for (const [, state] of taskStates(copy)) {
+    if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
+      state.TimeoutSeconds = LOCAL_UNBOUNDED_TASK_SECONDS;
+    }
+  }
+  return copy;
+}
+
 /** A limit the execution hit, ending it as AWS ends it. */
 class LimitReached extends Error {
   constructor(
@@ -145,12 +179,12 @@ export async function executeLocally(
   }
 
   const { StateMachine } = loadEmulator();
-  const machine = new StateMachine(definition as unknown as ConstructorParameters<typeof StateMachine>[0], {
-    // A definition validated when it was rendered (local/local-definition.ts) is not
-    // validated again: ajv compiling the ASL schemas costs ~0.5 CPU-s per run.
-    validationOptions: isValidatedDefinition(definition)
-      ? { noValidate: true }
-      : { checkPaths: true, checkArn: true },
+  // A definition validated when it was rendered (local/local-definition.ts) is not
+  // validated again: ajv compiling the ASL schemas costs ~0.5 CPU-s per run.
+  const validated = isValidatedDefinition(definition);
+  const timed = withStepFunctionsTaskTimeouts(definition);
+  const machine = new StateMachine(timed as unknown as ConstructorParameters<typeof StateMachine>[0], {
+    validationOptions: validated ? { noValidate: true } : { checkPaths: true, checkArn: true },
   });
   const execution = machine.run(input as JsonValue, {
     overrides: { taskResourceLocalHandlers: handlers },

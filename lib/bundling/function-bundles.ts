@@ -18,11 +18,19 @@ export const BUNDLE_HANDLER = 'index.handler';
 
 /**
  * esbuild options of every function bundle, as deployed:
- * - minified, for Node.js 22 (the Lambda runtime), CommonJS;
+ * - minified, for Node.js 24 (the Lambda runtime, `nodejs24.x`), CommonJS;
  * - `keepNames`: class names survive minification, because an error's `name` is its class name
- *   and the Lambda runtime reports it as `errorType`, which Step Functions' Retry/Catch match;
- * - the AWS SDK v3 (`@aws-sdk/*`) is external: the Node.js 22 runtime provides it (see README,
- *   "What the functions carry"), and bundling one client alone costs ~450-520 KB;
+ *   and the Lambda runtime reports it as `errorType`, which Step Functions' Retry/Catch match
+ *   (the AWS SDK's service errors set `name` themselves, e.g. `ResourceNotFoundException`);
+ * - the AWS SDK v3 clients are bundled, not taken from the runtime: the SDK the tests run is the
+ *   SDK that ships. AWS recommends this for control of the version ("To lock an SDK version and
+ *   make it immutable, it's recommended that you [...] include this in your deployment package",
+ *   AWS Lambda Operator Guide, "Managing AWS SDKs in Lambda functions"; the Lambda developer
+ *   guide, "Building Lambda functions with Node.js", "Runtime-included SDK versions": the
+ *   runtime's SDK is updated by Lambda). What this costs is in the README ("What the functions
+ *   carry");
+ * - the SDK's default credential chain is the Lambda part of it alone, the execution role's
+ *   environment variables (lambdas/runtime/lambda-credentials.ts);
  * - an external source map (`index.js.map`) beside each bundle: no cost unless the function runs
  *   with `--enable-source-maps` (the construct's `sourceMapsAtRuntime`).
  */
@@ -31,14 +39,16 @@ export function bundleBuildOptions(projectRoot: string): BuildOptions {
     absWorkingDir: projectRoot,
     bundle: true,
     platform: 'node',
-    target: 'node22',
+    target: 'node24',
     format: 'cjs',
     minify: true,
     keepNames: true,
     sourcemap: 'linked',
     sourcesContent: false,
     legalComments: 'none',
-    external: ['@aws-sdk/*'],
+    // The SDK's default credential chain, as Lambda needs it: the execution role's environment
+    // variables only (lambdas/runtime/lambda-credentials.ts).
+    alias: { '@aws-sdk/credential-provider-node': './lambdas/runtime/lambda-credentials.ts' },
     mainFields: ['module', 'main'],
     metafile: true,
     logLevel: 'silent',

@@ -556,13 +556,13 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     }
   });
 
-  it('functions: nodejs22.x on arm64, the step settings (timeout, memory), one per step, with the config layer', () => {
+  it('functions: nodejs24.x on arm64, the step settings (timeout, memory), one per step, with the config layer', () => {
     s.template.resourceCountIs('AWS::Lambda::Function', TASK_STEPS.length);
     for (const step of TASK_STEPS) {
       const fn = s.json.Resources[s.id(s.stack.certflow.functions[step])].Properties as Json;
       expect(fn).toEqual(
         expect.objectContaining({
-          Runtime: 'nodejs22.x',
+          Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
           Timeout: STEP_SETTINGS[step].timeoutSeconds,
           MemorySize: STEP_SETTINGS[step].memoryMb,

@@ -54,7 +54,7 @@ describe('AGPL boundary: @cloud-copilot/* stays in the tests', () => {
       entryPoints: Object.values(HANDLER_ENTRIES).map((e) => join(ROOT, e)),
       bundle: true,
       platform: 'node',
-      target: 'node22',
+      target: 'node24',
       format: 'cjs',
       write: false,
       metafile: true,

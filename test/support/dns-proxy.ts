@@ -96,6 +96,8 @@ export async function startDnsProxy(options: {
   updatePolicy: UpdatePolicy;
   /** Sign the proxy's own answers with this key (the server's key), as BIND signs a policy refusal. */
   signWith?: TsigKey;
+  /** Hold each query's answer this long before passing it on (a slow path to the server). @default 0 */
+  queryDelayMs?: number;
 }): Promise<DnsProxy> {
   const port = await freeDnsPort();
   const updates = { seen: 0, forwarded: 0, answered: 0 };
@@ -114,6 +116,7 @@ export async function startDnsProxy(options: {
       updates.forwarded += 1;
     } else {
       queries += 1;
+      if (options.queryDelayMs) await new Promise((resolve) => setTimeout(resolve, options.queryDelayMs));
     }
     return forward(message);
   };

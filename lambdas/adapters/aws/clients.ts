@@ -16,15 +16,16 @@
  * throttling (`ThrottlingException`, `Throttling`, HTTP 429...), transient and 5xx errors with
  * exponential backoff and a retry quota.
  */
-import type { ACMClient, ACMClientConfig } from '@aws-sdk/client-acm';
-import type { CloudWatchClient, CloudWatchClientConfig } from '@aws-sdk/client-cloudwatch';
-import type { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
-import type { SFNClient, SFNClientConfig } from '@aws-sdk/client-sfn';
-import type { SNSClient, SNSClientConfig } from '@aws-sdk/client-sns';
+import { ACMClient, type ACMClientConfig } from '@aws-sdk/client-acm';
+import { CloudWatchClient, type CloudWatchClientConfig } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import { SFNClient, type SFNClientConfig } from '@aws-sdk/client-sfn';
+import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 
-// Each SDK package is loaded when its first client is made: a function loads only the clients
-// its step uses (in Lambda the SDK comes from the Node.js runtime; the bundles keep it external).
+// Static imports, one factory each: the bundles carry the SDK (lib/bundling/function-bundles.ts),
+// and esbuild keeps a client (and only the commands a step imports) in a function only when the
+// step uses its factory; the SDK packages declare `"sideEffects": false`.
 
 export { createRoute53Client, route53GlobalRegion } from '../dns/route53/client';
 
@@ -38,14 +39,11 @@ export function createSecretsManagerClient(
   region: string | undefined,
   overrides: Omit<SecretsManagerClientConfig, Fixed> = {},
 ): SecretsManagerClient {
-  const { SecretsManagerClient } =
-    require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
   return new SecretsManagerClient({ ...overrides, region, ...SDK_STANDARD_RETRY });
 }
 
 /** ACM client for `region`; the SDK retries (3 attempts, standard mode). */
 export function createAcmClient(region: string, overrides: Omit<ACMClientConfig, Fixed> = {}): ACMClient {
-  const { ACMClient } = require('@aws-sdk/client-acm') as typeof import('@aws-sdk/client-acm');
   return new ACMClient({ ...overrides, region, ...SDK_STANDARD_RETRY });
 }
 
@@ -54,7 +52,6 @@ export function createSnsClient(
   region: string | undefined,
   overrides: Omit<SNSClientConfig, Fixed> = {},
 ): SNSClient {
-  const { SNSClient } = require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns');
   return new SNSClient({ ...overrides, region, ...SDK_STANDARD_RETRY });
 }
 
@@ -63,7 +60,6 @@ export function createDynamoDbClient(
   region: string | undefined,
   overrides: Omit<DynamoDBClientConfig, Fixed> = {},
 ): DynamoDBClient {
-  const { DynamoDBClient } = require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb');
   return new DynamoDBClient({ ...overrides, region, ...SDK_STANDARD_RETRY });
 }
 
@@ -72,7 +68,6 @@ export function createSfnClient(
   region: string | undefined,
   overrides: Omit<SFNClientConfig, Fixed> = {},
 ): SFNClient {
-  const { SFNClient } = require('@aws-sdk/client-sfn') as typeof import('@aws-sdk/client-sfn');
   return new SFNClient({ ...overrides, region, ...SDK_STANDARD_RETRY });
 }
 
@@ -81,7 +76,5 @@ export function createCloudWatchClient(
   region: string | undefined,
   overrides: Omit<CloudWatchClientConfig, Fixed> = {},
 ): CloudWatchClient {
-  const { CloudWatchClient } =
-    require('@aws-sdk/client-cloudwatch') as typeof import('@aws-sdk/client-cloudwatch');
   return new CloudWatchClient({ ...overrides, region, ...SDK_STANDARD_RETRY });
 }

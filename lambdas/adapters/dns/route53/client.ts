@@ -1,4 +1,4 @@
-import type { Route53Client, Route53ClientConfig } from '@aws-sdk/client-route-53';
+import { Route53Client, type Route53ClientConfig } from '@aws-sdk/client-route-53';
 import { ConfigError } from '../../../core/errors';
 
 /**
@@ -53,6 +53,5 @@ export function createRoute53Client(
   awsRegion: string | undefined,
   overrides: Omit<Route53ClientConfig, 'region' | 'maxAttempts' | 'retryStrategy'> = {},
 ): Route53Client {
-  const sdk = require('@aws-sdk/client-route-53') as typeof import('@aws-sdk/client-route-53');
-  return new sdk.Route53Client({ ...overrides, region: route53GlobalRegion(awsRegion), maxAttempts: 1 });
+  return new Route53Client({ ...overrides, region: route53GlobalRegion(awsRegion), maxAttempts: 1 });
 }
