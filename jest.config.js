@@ -4,7 +4,7 @@
  * - unit (test/unit): no I/O. No server, child process or socket (test/support/unit-no-io.ts
  *   fails a test that tries); temporary files only. Runs in parallel, the whole tier in seconds.
  * - e2e (test/e2e): whole local runs through the function bundles (Pebble, BIND, the state
- *   machine on aws-local-stepfunctions), with Wait states shortened (see global-setup.ts).
+ *   machine on aws-local-stepfunctions), with Wait states shortened (test/support/global-setup-e2e.ts).
  * - integration (every other folder under test/: adapters, bundles, cdk, cli, iam, integration):
  *   real servers and programs (Pebble, BIND, Knot, PowerDNS, openssl), file-system stores, CDK
  *   synth with bundling, IAM evaluation. Each test uses free loopback ports.
@@ -44,6 +44,7 @@ module.exports = {
     {
       ...shared,
       ...withServers,
+      globalSetup: '<rootDir>/test/support/global-setup-e2e.ts',
       displayName: 'e2e',
       roots: ['<rootDir>/test/e2e'],
       testMatch: ['**/*.test.ts'],
