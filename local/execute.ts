@@ -5,6 +5,7 @@ import { type AslDefinition, taskStates } from '../lib/state-machine/asl';
 import { isValidatedDefinition, loadEmulator } from './emulator';
 import { HISTORY_EVENT_LIMIT, HistoryCounter, PAYLOAD_LIMIT_BYTES, payloadBytes } from './history-budget';
 import type { LocalFunction } from './lambda-runtime';
+import { testWaitOverrides } from './wait-override';
 
 type JsonValue = Parameters<StateMachine['run']>[0];
 type RunOptions = NonNullable<Parameters<StateMachine['run']>[1]>;
@@ -187,7 +188,7 @@ export async function executeLocally(
     validationOptions: validated ? { noValidate: true } : { checkPaths: true, checkArn: true },
   });
   const execution = machine.run(input as JsonValue, {
-    overrides: { taskResourceLocalHandlers: handlers },
+    overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: testWaitOverrides(definition) },
     context: options.context,
   });
   abort = execution.abort;

@@ -4,10 +4,15 @@ export type AslState = { Type: string; Resource?: string } & Record<string, unkn
 
 /** Every Task state, including those inside Map item processors, as [name, state]. */
 export function taskStates(def: AslDefinition): [string, AslState][] {
+  return statesOfType(def, 'Task');
+}
+
+/** Every state of `type` (`Task`, `Wait`, ...), including those inside Map item processors and Parallel branches. */
+export function statesOfType(def: AslDefinition, type: string): [string, AslState][] {
   const out: [string, AslState][] = [];
   const walk = (states: Record<string, AslState>): void => {
     for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Task') out.push([name, state]);
+      if (state.Type === type) out.push([name, state]);
       const processor = (state.ItemProcessor ?? state.Iterator) as
         | { States?: Record<string, AslState> }
         | undefined;
