@@ -22,6 +22,9 @@ import type {
   StoredLocation,
 } from '../../../core/ports';
 import { errorMessageOf, errorNameOf } from '../../aws/retry';
+import { ACM_ARI_TAG, ACM_CERTIFICATE_TAG, ACM_DEPLOYMENT_TAG } from './acm-tags';
+
+export { ACM_ARI_TAG, ACM_CERTIFICATE_TAG, ACM_DEPLOYMENT_TAG } from './acm-tags';
 
 /** Options of {@link AcmCertificateStore}. */
 export interface AcmCertificateStoreOptions {
@@ -38,16 +41,6 @@ export interface AcmCertificateStoreOptions {
    */
   deployment?: string;
 }
-
-/** Tag that marks the ACM certificate holding a certflow certificate. */
-export const ACM_CERTIFICATE_TAG = 'certflow:certificate';
-/** Tag holding the RFC 9773 CertID, which ACM does not report. */
-export const ACM_ARI_TAG = 'certflow:ariCertId';
-/**
- * Tag naming the deployment that imported the certificate (its secret name prefix): the IAM
- * condition of every write (`aws:RequestTag/…` on the first import, `aws:ResourceTag/…` after).
- */
-export const ACM_DEPLOYMENT_TAG = 'certflow:deployment';
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
