@@ -169,6 +169,15 @@ export class FakeAws {
     for (const name of options.tables.keys()) this.tables.set(name, new Map());
   }
 
+  /**
+   * Another deployment's resources in the same account (its hosted zones and tables, empty), as
+   * CloudFormation creates them; what the earlier deployment left stays as it is.
+   */
+  deploy(resources: { hostedZones: Map<string, string>; tables: Map<string, string> }): void {
+    for (const id of resources.hostedZones.keys()) if (!this.zones.has(id)) this.zones.set(id, new Map());
+    for (const name of resources.tables.keys()) if (!this.tables.has(name)) this.tables.set(name, new Map());
+  }
+
   /** Mock the clients (every instance) until {@link restore}. */
   install(): void {
     this.stub('route53', stubOf(mockClient(Route53Client)), (op, input) => this.route53(op, input));

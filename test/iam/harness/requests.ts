@@ -85,7 +85,7 @@ export function resourceTagContext(tags: Record<string, string> | undefined): Re
 }
 
 /** Tag condition keys (`aws:RequestTag/<key>`, `aws:TagKeys`) of a tagging request. */
-function tagContext(
+export function tagContext(
   tags: { Key?: string; Value?: string }[] | undefined,
   keys?: string[],
 ): Record<string, string | string[]> {
