@@ -1,7 +1,9 @@
 /**
  * CDK app entry (`npx cdk synth`, `npx cdk deploy`). Reads the configuration file
- * (`-c config=<path>`, else $CERTFLOW_CONFIG_FILE, else `certflow.config.json`), and on any
- * problem prints every problem and exits 1, so a bad configuration fails the synth, not a renewal.
+ * (`-c config=<path>`, else $CERTFLOW_CONFIG_FILE, else `certflow.config.json`; the stack name
+ * `-c stackName=…`, default `Certflow`; the deployment's prefix `-c secretNamePrefix=…`, default
+ * the stack name), and on any problem prints every problem and exits 1, so a bad configuration
+ * fails the synth, not a renewal.
  */
 import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
@@ -50,9 +52,12 @@ function main(): void {
     throw error;
   }
   const stackName: unknown = app.node.tryGetContext('stackName');
+  // The deployment's name prefix (secrets, key and certificate tags, alarms); default: the stack name.
+  const secretNamePrefix: unknown = app.node.tryGetContext('secretNamePrefix');
   try {
     new CertflowStack(app, typeof stackName === 'string' && stackName !== '' ? stackName : 'Certflow', {
       config,
+      ...(typeof secretNamePrefix === 'string' && secretNamePrefix !== '' ? { secretNamePrefix } : {}),
       env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     });
   } catch (error) {

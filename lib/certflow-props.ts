@@ -25,11 +25,19 @@ export interface CertflowProps {
   readonly logRetention?: logs.RetentionDays;
   /** Repository root holding package-lock.json and lambdas/ (for bundling). @default this repository */
   readonly projectRoot?: string;
-  /** Secrets are named `<prefix>/<certificate>` and `<prefix>/_acme-account`. @default 'certflow' */
+  /**
+   * The deployment's name prefix: its secrets are `<prefix>/certificate/<name>`,
+   * `<prefix>/acme-account/<hash>` and `<prefix>/pending-key/<name>`; its secrets KMS key and the
+   * certificates it imports into ACM are tagged `certflow:deployment=<prefix>`; its ACM expiry
+   * alarms are named after it. Everything its roles may touch is scoped by it, so two deployments
+   * in one account need two prefixes, and a deployment that is deleted and deployed again with
+   * the same prefix finds what the first one left (docs/deploy.md, "Teardown").
+   * @default the stack's name
+   */
   readonly secretNamePrefix?: string;
   /**
-   * What happens to the secrets (certificates, ACME account key) and their KMS key when the
-   * stack is deleted. @default RemovalPolicy.RETAIN
+   * What happens to the secrets KMS key when the stack is deleted (the secrets themselves are
+   * created at run time and are not in the template). @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
@@ -251,12 +259,23 @@ export function deploymentProblems(input: unknown): ConfigProblem[] {
 }
 
 const SECRET_PREFIX = /^[A-Za-z0-9_+=.@-]+(\/[A-Za-z0-9_+=.@-]+)*$/;
+/** The kinds of secret under a prefix (lambdas/adapters/aws/secret-names.ts). */
+const SECRET_KINDS = ['acme-account', 'certificate', 'pending-key'];
+
+/** What the construct takes from where it is defined. */
+export interface CertflowPropsContext {
+  /** The name of the stack the construct is in: the default secret name prefix. */
+  readonly stackName?: string;
+}
 
 /**
  * Apply defaults and validate everything the construct relies on; throws one {@link ConfigError}
  * listing every problem (configuration and props), not just the first.
  */
-export function validateCertflowProps(props: CertflowProps): ResolvedCertflowProps {
+export function validateCertflowProps(
+  props: CertflowProps,
+  context: CertflowPropsContext = {},
+): ResolvedCertflowProps {
   const problems = deploymentProblems(props.config);
   const logRetention = props.logRetention ?? DEFAULT_LOG_RETENTION;
   const known = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number');
@@ -271,11 +290,18 @@ export function validateCertflowProps(props: CertflowProps): ResolvedCertflowPro
       message: 'logs must expire: choose a finite logs.RetentionDays (default THREE_MONTHS)',
     });
   }
-  const secretNamePrefix = props.secretNamePrefix ?? 'certflow';
+  const secretNamePrefix = props.secretNamePrefix ?? context.stackName ?? 'certflow';
   if (!SECRET_PREFIX.test(secretNamePrefix) || secretNamePrefix.length > 200) {
     problems.push({
       path: 'secretNamePrefix',
       message: `"${secretNamePrefix}": letters, digits and _+=.@- separated by "/", at most 200 characters`,
+    });
+  } else if (secretNamePrefix.split('/').some((segment) => SECRET_KINDS.includes(segment))) {
+    // `a/certificate` would put its secrets under `a/certificate/…`, which the deployment with
+    // the prefix `a` is granted.
+    problems.push({
+      path: 'secretNamePrefix',
+      message: `"${secretNamePrefix}": no part of the prefix may be ${SECRET_KINDS.map((k) => `"${k}"`).join(', ')} (another deployment's grants would cover its secrets); choose another name`,
     });
   }
   if (problems.length > 0) throw new ConfigError(problems, 'certflow construct props');

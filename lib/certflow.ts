@@ -1,4 +1,4 @@
-import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,6 +13,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { DEPLOYMENT_TAG } from '../lambdas/adapters/aws/deployment-tag';
 import { certificateSecretName } from '../lambdas/adapters/aws/secret-names';
 import type { CertflowConfig } from '../lambdas/core/config/schema';
 import { delegationRecord } from '../lambdas/core/dns/names';
@@ -28,7 +29,13 @@ import {
 import { BUNDLE_HANDLER, ensureFunctionBundles, type FunctionBundle } from './bundling/function-bundles';
 import { type CertflowProps, type ResolvedCertflowProps, validateCertflowProps } from './certflow-props';
 import { configLayerDirectory, LAYER_CONFIG_PATH } from './config-layer';
-import { logWriteStatements, type PolicyInputs, stepPolicyStatements, sweepStatements } from './iam';
+import {
+  logWriteStatements,
+  type PolicyInputs,
+  secretsKeyStatements,
+  stepPolicyStatements,
+  sweepStatements,
+} from './iam';
 import { acmAlarmNamePrefix, CertflowMonitoring } from './monitoring/monitoring';
 import type { StepFunctions } from './state-machine/definition';
 import { RenewalStateMachine } from './state-machine/renewal-state-machine';
@@ -68,6 +75,9 @@ export function chunkJoin(items: readonly string[], sep: string, limit = OUTPUT_
   if (current !== '') chunks.push(current);
   return chunks;
 }
+
+/** The secret name prefixes of the Certflow constructs of each stack: two in one stack would share everything. */
+const PREFIXES_IN_STACK = new WeakMap<Stack, Set<string>>();
 
 /** The manual-run command for a renewal of `certificate`, forced (docs/deploy.md's first-certificate step). */
 export function startExecutionCommand(stateMachineArn: string, certificate: string): string {
@@ -145,24 +155,47 @@ export class Certflow extends Construct {
 
   constructor(scope: Construct, id: string, props: CertflowProps) {
     super(scope, id);
-    const resolved = validateCertflowProps(props);
+    const stack = Stack.of(this);
+    // The stack's name is the default prefix: two stacks in one account share no name, key,
+    // tag or grant; a stack deployed again under its name finds what it left (docs/deploy.md).
+    const resolved = validateCertflowProps(props, {
+      stackName: Token.isUnresolved(stack.stackName) ? undefined : stack.stackName,
+    });
     const { config } = resolved;
     this.config = config;
-    const stack = Stack.of(this);
+    const prefixes = PREFIXES_IN_STACK.get(stack) ?? new Set<string>();
+    if (prefixes.has(resolved.secretNamePrefix)) {
+      throw new ConfigError(
+        [
+          {
+            path: 'secretNamePrefix',
+            message: `"${resolved.secretNamePrefix}" is already the prefix of another Certflow construct in this stack; give each its own secretNamePrefix`,
+          },
+        ],
+        'certflow construct props',
+      );
+    }
+    prefixes.add(resolved.secretNamePrefix);
+    PREFIXES_IN_STACK.set(stack, prefixes);
     if (config.dns.provider !== 'route53') {
       throw new ConfigError([{ path: 'dns.provider', message: 'the AWS stack needs "route53"' }]);
     }
 
     // ---- keys, secrets, topic ----
+    // Kept when the stack is deleted (by default): it encrypts the secrets the functions created,
+    // which outlive the stack. Tagged with the deployment's prefix, which the roles are granted
+    // by (lib/iam.ts), so the next deployment with this prefix reads what this key encrypted.
     this.secretsKey = new kms.Key(this, 'SecretsKey', {
-      description: 'certflow: encrypts certificate and ACME account secrets',
+      description: `certflow ${resolved.secretNamePrefix}: encrypts the certificate and ACME account secrets under ${resolved.secretNamePrefix}/`,
       enableKeyRotation: true,
       removalPolicy: resolved.removalPolicy,
     });
+    Tags.of(this.secretsKey).add(DEPLOYMENT_TAG, resolved.secretNamePrefix);
+    // Deleted with the stack (after KMS's waiting period): the topic it encrypts goes too.
     this.topicKey = new kms.Key(this, 'AlertsTopicKey', {
-      description: 'certflow: encrypts the alerts topic',
+      description: `certflow ${resolved.secretNamePrefix}: encrypts the alerts topic`,
       enableKeyRotation: true,
-      removalPolicy: resolved.removalPolicy,
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     this.topic = new sns.Topic(this, 'AlertsTopic', {
       displayName: 'certflow alerts',
@@ -342,12 +375,17 @@ export class Certflow extends Construct {
         }),
       ],
     });
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['kms:Decrypt'],
-      resourceArns: [this.secretsKey.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
-    });
+    // The key by ARN, and a key an earlier deployment with this prefix retained (the secret may
+    // still be encrypted with it): the same two statements as the functions' (lib/iam.ts).
+    for (const statement of secretsKeyStatements(['kms:Decrypt'], {
+      partition: stack.partition,
+      region: stack.region,
+      account: stack.account,
+      secretsKeyArn: this.secretsKey.keyArn,
+      secretNamePrefix: this.secretNamePrefix,
+    })) {
+      grantee.grantPrincipal.addToPrincipalPolicy(statement);
+    }
     return grant;
   }
 
@@ -580,7 +618,7 @@ export class Certflow extends Construct {
         {
           id: 'AwsSolutions-IAM5',
           reason:
-            'ACM certificate ARNs exist only after the first ImportCertificate (and differ per region), so ACM actions are scoped to certificates of this account in the configured ACM regions',
+            "ACM certificate ARNs exist only after the first ImportCertificate (and differ per region), so ACM actions are scoped to certificates of this account in the configured ACM regions, and every write and DescribeCertificate to those tagged certflow:deployment=<this deployment's prefix> (aws:ResourceTag; a new import aws:RequestTag and aws:TagKeys); ListTagsForCertificate reads every certificate's tags to find that one",
           appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:acm:.+:certificate\\/\\*$/g' }],
         },
       ]);
@@ -608,6 +646,12 @@ export class Certflow extends Construct {
               '/^Resource::arn:<AWS::Partition>:secretsmanager:[a-z0-9-]+:\\d{12}:secret:.+\\/(acme-account|certificate|pending-key)\\/\\*$/g',
           },
         ],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          "The secrets an earlier deployment with this prefix created stay encrypted with its KMS key, which is retained on delete and whose ARN this deployment cannot know: KMS keys of this account and region, only through Secrets Manager (kms:ViaService) and only tagged certflow:deployment=<this deployment's prefix> (aws:ResourceTag)",
+        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:kms:[a-z0-9-]+:\\d{12}:key\\/\\*$/g' }],
       },
     ]);
     NagSuppressions.addResourceSuppressions(this.pendingTable, [

@@ -1,4 +1,6 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { DEPLOYMENT_TAG } from '../lambdas/adapters/aws/deployment-tag';
+import { ACM_ARI_TAG, ACM_TAG_KEYS } from '../lambdas/adapters/store/acm/acm-tags';
 import type { TaskStep } from '../lambdas/core/state';
 
 /**
@@ -14,7 +16,13 @@ import type { TaskStep } from '../lambdas/core/state';
  * - Only FinalizeAndStore writes certificate secrets (and pending keys) and imports into ACM; only
  *   SelectDue writes the ACME account secret. Secrets are created at run time under one name
  *   prefix and granted by it, so the policies stay the same size whatever the certificate count.
- * - KMS use is pinned to the key and to the service that uses it (`kms:ViaService`).
+ * - KMS use is pinned to the key and to the service that uses it (`kms:ViaService`). The secrets
+ *   are also readable with a key an earlier deployment with the same prefix left behind (retained
+ *   on delete): keys of this account and region tagged `certflow:deployment=<prefix>`
+ *   (`aws:ResourceTag`, "ABAC for AWS KMS"), so a redeploy finds its account and certificates.
+ * - ACM writes only on certificates tagged `certflow:deployment=<prefix>` (`aws:ResourceTag`), and
+ *   a new import only with that tag in the request (`aws:RequestTag`, `aws:TagKeys`): a certificate
+ *   certflow did not import (one a load balancer or CloudFront serves) cannot be overwritten.
  * - No `*` actions. `*` resources only for `acm:ListCertificates`, which supports no resource
  *   scoping (acknowledged in cdk-nag by the construct).
  */
@@ -39,7 +47,7 @@ export interface PolicyInputs {
   readonly secretNamePrefix: string;
   /** Whether any certificate is stored in Secrets Manager. */
   readonly usesSecretsManagerStore: boolean;
-  /** KMS key encrypting the account and certificate secrets. */
+  /** KMS key encrypting the account and certificate secrets (this deployment's). */
   readonly secretsKeyArn: string;
   /** SNS alerts topic. */
   readonly topicArn: string;
@@ -86,6 +94,41 @@ export function acmCertificatesArn(partition: string, region: string, account: s
 
 function viaService(service: string, region: string): Record<string, Record<string, string>> {
   return { StringEquals: { 'kms:ViaService': `${service}.${region}.amazonaws.com` } };
+}
+
+/** `aws:ResourceTag/certflow:deployment` = the deployment's prefix. */
+function taggedForDeployment(prefix: string): Record<string, string> {
+  return { [`aws:ResourceTag/${DEPLOYMENT_TAG}`]: prefix };
+}
+
+/**
+ * Every KMS key of the account in the region (`arn:…:kms:<region>:<account>:key/*`): narrowed by
+ * the deployment tag, since the keys an earlier deployment retained have ARNs this one cannot know.
+ */
+export function accountKeysArn(i: Pick<PolicyInputs, 'partition' | 'region' | 'account'>): string {
+  return `arn:${i.partition}:kms:${i.region}:${i.account}:key/*`;
+}
+
+/**
+ * The secrets key through Secrets Manager: this deployment's key by ARN, and any key of the
+ * account and region tagged `certflow:deployment=<prefix>` (the key an earlier deployment with
+ * this prefix retained on delete still encrypts the secrets it created; Secrets Manager uses a
+ * secret's own key for every version, GenerateDataKey included). KMS evaluates `aws:ResourceTag`
+ * on the key ("ABAC for AWS KMS"); the key policy (CDK's default) lets IAM policies of the
+ * account grant its use. The key by ARN as well: KMS may take up to five minutes to authorize by
+ * a new key's tags (same guide).
+ */
+export function secretsKeyStatements(
+  actions: string[],
+  i: Pick<PolicyInputs, 'partition' | 'region' | 'account' | 'secretsKeyArn' | 'secretNamePrefix'>,
+): iam.PolicyStatement[] {
+  const via = `secretsmanager.${i.region}.amazonaws.com`;
+  return [
+    allow(actions, [i.secretsKeyArn], { StringEquals: { 'kms:ViaService': via } }),
+    allow(actions, [accountKeysArn(i)], {
+      StringEquals: { 'kms:ViaService': via, ...taggedForDeployment(i.secretNamePrefix) },
+    }),
+  ];
 }
 
 function allow(
@@ -166,7 +209,7 @@ export function runtimeSecretsArn(
 function accountSecretRead(i: PolicyInputs): iam.PolicyStatement[] {
   return [
     allow(['secretsmanager:GetSecretValue'], [runtimeSecretsArn(i, 'acme-account')]),
-    allow(['kms:Decrypt'], [i.secretsKeyArn], viaService('secretsmanager', i.region)),
+    ...secretsKeyStatements(['kms:Decrypt'], i),
   ];
 }
 
@@ -182,21 +225,66 @@ function certificateSecretsStatement(actions: string[], i: PolicyInputs): iam.Po
 }
 
 /**
+ * Finding the deployment's ACM certificate: every imported certificate's tags are read to find
+ * the one tagged for it (ListTagsForCertificate cannot be narrowed by a tag it has not read yet),
+ * and ListCertificates supports no resource.
+ */
+function acmFind(i: PolicyInputs): iam.PolicyStatement[] {
+  return [
+    allow(['acm:ListTagsForCertificate'], acmCertificatesArns(i)),
+    allow(['acm:ListCertificates'], ['*']),
+  ];
+}
+
+function acmCertificatesArns(i: PolicyInputs): string[] {
+  return i.acmRegions.map((r) => acmCertificatesArn(i.partition, r, i.account));
+}
+
+/**
  * Reading what the stores hold, metadata only: the secrets' tags (the private key is never
- * read) and, for the ACM store, the certificate in every region it imports into.
+ * read) and, for the ACM store, the certificate in every region it imports into: described only
+ * when it carries the deployment's tag.
  */
 function storeReads(i: PolicyInputs): iam.PolicyStatement[] {
   const out = certificateSecretsStatement(['secretsmanager:DescribeSecret'], i);
   if (i.acmRegions.length > 0) {
     out.push(
-      allow(
-        ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
-        i.acmRegions.map((r) => acmCertificatesArn(i.partition, r, i.account)),
-      ),
-      allow(['acm:ListCertificates'], ['*']),
+      allow(['acm:DescribeCertificate'], acmCertificatesArns(i), {
+        StringEquals: taggedForDeployment(i.secretNamePrefix),
+      }),
+      ...acmFind(i),
     );
   }
   return out;
+}
+
+/**
+ * ACM writes, each on certflow's own certificates only (Service Authorization Reference, AWS
+ * Certificate Manager: the `certificate` resource takes `aws:ResourceTag/${TagKey}`;
+ * ImportCertificate, AddTagsToCertificate and RemoveTagsFromCertificate take
+ * `aws:RequestTag/${TagKey}` and `aws:TagKeys`):
+ * - a re-import (ImportCertificate with CertificateArn) into a certificate tagged for the
+ *   deployment; ACM refuses tags on a re-import ("You cannot apply tags when reimporting a
+ *   certificate", ImportCertificate API reference), so the tag stays as the first import set it;
+ * - a new import only with the deployment's tag in the request and no tag key but certflow's;
+ * - tagging (the CertID tag replaced after a re-import) of the deployment's certificates, and of
+ *   that tag key only: the deployment and certificate tags are never changed.
+ */
+function acmWrites(i: PolicyInputs): iam.PolicyStatement[] {
+  const certificates = acmCertificatesArns(i);
+  const own = taggedForDeployment(i.secretNamePrefix);
+  return [
+    allow(['acm:ImportCertificate'], certificates, { StringEquals: own }),
+    allow(['acm:ImportCertificate'], certificates, {
+      StringEquals: { [`aws:RequestTag/${DEPLOYMENT_TAG}`]: i.secretNamePrefix },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [...ACM_TAG_KEYS] },
+    }),
+    allow(['acm:AddTagsToCertificate', 'acm:RemoveTagsFromCertificate'], certificates, {
+      StringEquals: own,
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [ACM_ARI_TAG] },
+    }),
+    ...acmFind(i),
+  ];
 }
 
 function selectDue(i: PolicyInputs): iam.PolicyStatement[] {
@@ -212,7 +300,7 @@ function selectDue(i: PolicyInputs): iam.PolicyStatement[] {
       ],
       [runtimeSecretsArn(i, 'acme-account')],
     ),
-    allow(['kms:Decrypt', 'kms:GenerateDataKey'], [i.secretsKeyArn], viaService('secretsmanager', i.region)),
+    ...secretsKeyStatements(['kms:Decrypt', 'kms:GenerateDataKey'], i),
     ...storeReads(i),
   ];
   if (i.eabSecretArn !== undefined) {
@@ -247,24 +335,11 @@ function finalizeAndStore(i: PolicyInputs): iam.PolicyStatement[] {
       ],
       [runtimeSecretsArn(i, 'pending-key')],
     ),
-    allow(['kms:GenerateDataKey', 'kms:Decrypt'], [i.secretsKeyArn], viaService('secretsmanager', i.region)),
+    ...secretsKeyStatements(['kms:GenerateDataKey', 'kms:Decrypt'], i),
   ];
-  if (i.acmRegions.length > 0) {
-    out.push(
-      allow(
-        // Re-import into the same ARN (found by its certflow:certificate tag) keeps
-        // CloudFront/ALB attachments; the ARI tag is replaced on each import.
-        [
-          'acm:ImportCertificate',
-          'acm:AddTagsToCertificate',
-          'acm:RemoveTagsFromCertificate',
-          'acm:ListTagsForCertificate',
-        ],
-        i.acmRegions.map((r) => acmCertificatesArn(i.partition, r, i.account)),
-      ),
-      allow(['acm:ListCertificates'], ['*']),
-    );
-  }
+  // Re-import into the same ARN (found by its certflow:certificate and certflow:deployment tags)
+  // keeps CloudFront/ALB attachments; the ARI tag is replaced on each import.
+  if (i.acmRegions.length > 0) out.push(...acmWrites(i));
   if (i.acmRegions.length > 0 && i.acmAlarmNamePrefix !== undefined) {
     // Only alarms named with the deployment's prefix, in the function's region, and only ones
     // that notify the alerts topic (CloudWatch user guide, "Using condition keys to limit alarm

@@ -73,7 +73,7 @@ describe('cdk-nag AwsSolutions', () => {
     ];
     for (const finding of wildcardFindings) {
       expect(finding).toMatch(
-        /^Resource::(\*|arn:<AWS::Partition>:acm:[a-z0-9-]+:\d{12}:certificate\/\*|arn:<AWS::Partition>:route53:::change\/\*|<Certflow\w+Function[0-9A-F]{8}\.Arn>:\*|arn:<AWS::Partition>:states:[a-z0-9-]+:\d{12}:execution:<CertflowRenewal(Batch)?StateMachine[0-9A-F]{8}\.Name>:\*|arn:<AWS::Partition>:states:[a-z0-9-]+:\d{12}:execution:\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"CertflowRenewalBatchStateMachine[0-9A-F]{8}"\}\]\}\]\}\*|arn:<AWS::Partition>:secretsmanager:[a-z0-9-]+:\d{12}:secret:certflow\/(acme-account|certificate|pending-key)\/\*|arn:<AWS::Partition>:cloudwatch:[a-z0-9-]+:\d{12}:alarm:certflow-AcmDaysToExpiry-\*)$/,
+        /^Resource::(\*|arn:<AWS::Partition>:acm:[a-z0-9-]+:\d{12}:certificate\/\*|arn:<AWS::Partition>:route53:::change\/\*|<Certflow\w+Function[0-9A-F]{8}\.Arn>:\*|arn:<AWS::Partition>:states:[a-z0-9-]+:\d{12}:execution:<CertflowRenewal(Batch)?StateMachine[0-9A-F]{8}\.Name>:\*|arn:<AWS::Partition>:states:[a-z0-9-]+:\d{12}:execution:\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"CertflowRenewalBatchStateMachine[0-9A-F]{8}"\}\]\}\]\}\*|arn:<AWS::Partition>:secretsmanager:[a-z0-9-]+:\d{12}:secret:CertflowTest\/(acme-account|certificate|pending-key)\/\*|arn:<AWS::Partition>:kms:[a-z0-9-]+:\d{12}:key\/\*|arn:<AWS::Partition>:cloudwatch:[a-z0-9-]+:\d{12}:alarm:CertflowTest-AcmDaysToExpiry-\*)$/,
       );
     }
     // Resource::* is acknowledged only for ACM ListCertificates (the roles that read or write the

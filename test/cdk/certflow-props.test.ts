@@ -58,7 +58,22 @@ describe('validateCertflowProps', () => {
     expect(resolved.logRetention).toBe(DEFAULT_LOG_RETENTION);
     expect(resolved.logRetention).toBe(logs.RetentionDays.THREE_MONTHS);
     expect(resolved.secretNamePrefix).toBe('certflow');
+    // In a stack, the stack's name.
+    expect(
+      validateCertflowProps({ config: exampleConfig() }, { stackName: 'CertflowProd' }).secretNamePrefix,
+    ).toBe('CertflowProd');
   });
+
+  it.each(['a/certificate', 'certificate', 'x/acme-account/y', 'pending-key'])(
+    'refuses the prefix "%s": a part named like a kind of secret would fall under another prefix\'s grant',
+    (prefix) => {
+      expect(
+        problemsOf(() => validateCertflowProps({ config: exampleConfig(), secretNamePrefix: prefix })),
+      ).toEqual([
+        { path: 'secretNamePrefix', message: expect.stringContaining('no part of the prefix may be') },
+      ]);
+    },
+  );
 
   it('lists every problem at once, each with its path', () => {
     const problems = problemsOf(() =>
@@ -333,7 +348,8 @@ describe('grantReadCertificate', () => {
               'Fn::Join': [
                 '',
                 Match.arrayWith([
-                  Match.stringLikeRegexp(':secret:certflow/certificate/www-\\?\\?\\?\\?\\?\\?$'),
+                  // The deployment's prefix: the stack name by default.
+                  Match.stringLikeRegexp(':secret:Grant/certificate/www-\\?\\?\\?\\?\\?\\?$'),
                 ]),
               ],
             },
@@ -342,8 +358,33 @@ describe('grantReadCertificate', () => {
             Action: 'kms:Decrypt',
             Condition: { StringEquals: { 'kms:ViaService': Match.anyValue() } },
           }),
+          // A secret an earlier deployment with this prefix created is still encrypted with the
+          // key it retained: keys tagged for the deployment, through Secrets Manager only.
+          Match.objectLike({
+            Action: 'kms:Decrypt',
+            Condition: {
+              StringEquals: {
+                'kms:ViaService': Match.anyValue(),
+                'aws:ResourceTag/certflow:deployment': 'Grant',
+              },
+            },
+            Resource: { 'Fn::Join': ['', Match.arrayWith([':kms:', ':key/*'])] },
+          }),
         ]),
       },
     });
+  });
+});
+
+describe('one deployment, one prefix', () => {
+  it('refuses a second Certflow construct with the same prefix in one stack (they would share secrets, key tag and grants), naming the prop to set', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Shared');
+    new Certflow(stack, 'First', { config: exampleConfig() });
+    expect(problemsOf(() => new Certflow(stack, 'Second', { config: exampleConfig() }))).toEqual([
+      { path: 'secretNamePrefix', message: expect.stringContaining('"Shared" is already the prefix') },
+    ]);
+    const second = new Certflow(stack, 'Third', { config: exampleConfig(), secretNamePrefix: 'Shared2' });
+    expect(second.secretNamePrefix).toBe('Shared2');
   });
 });

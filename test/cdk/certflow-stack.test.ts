@@ -5,6 +5,7 @@ import type { IConstruct } from 'constructs';
 import { parseConfig } from '../../lambdas/core/config/load';
 import type { CertflowConfig } from '../../lambdas/core/config/schema';
 import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
+import { validateCertflowProps } from '../../lib/certflow-props';
 import { LAMBDA_SERVICE_ERRORS, TRANSIENT_ERRORS } from '../../lib/state-machine/definition';
 import { type AslState, definitionFromTemplate, taskStates } from '../../lib/state-machine/render';
 import { STEP_SETTINGS } from '../../lib/state-machine/step-settings';
@@ -37,6 +38,9 @@ function allRoleStatements(s: Synthesized): { role: string; statement: Statement
   }
   return out;
 }
+
+/** The secret name prefix: by default the stack's name (test/cdk/synth.ts). */
+const PREFIX = 'CertflowTest';
 
 const actions = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 const resources = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
@@ -94,15 +98,33 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       Effect: 'Allow',
       Resource: arn(c().node.findChild(`${step}Logs`)),
     });
-    const secretsKms = (kmsActions: string | string[]) => ({
-      Action: kmsActions,
-      Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` } },
-      Effect: 'Allow',
-      Resource: arn(c().secretsKey),
-    });
-    /** The runtime-created secrets of one kind, granted by name prefix: `certflow/<kind>/*`. */
+    /**
+     * The secrets key through Secrets Manager: this deployment's by ARN, and any key of the
+     * account and region tagged for the deployment (one an earlier deployment with this prefix
+     * retained still encrypts its secrets).
+     */
+    const secretsKms = (kmsActions: string | string[]) => [
+      {
+        Action: kmsActions,
+        Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` } },
+        Effect: 'Allow',
+        Resource: arn(c().secretsKey),
+      },
+      {
+        Action: kmsActions,
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com`,
+            'aws:ResourceTag/certflow:deployment': PREFIX,
+          },
+        },
+        Effect: 'Allow',
+        Resource: partitionJoin(`:kms:${REGION}:${ACCOUNT}:key/*`),
+      },
+    ];
+    /** The runtime-created secrets of one kind, granted by name prefix: `<stack name>/<kind>/*`. */
     const secrets = (kind: string) =>
-      partitionJoin(`:secretsmanager:${REGION}:${ACCOUNT}:secret:certflow/${kind}/*`);
+      partitionJoin(`:secretsmanager:${REGION}:${ACCOUNT}:secret:${PREFIX}/${kind}/*`);
     const zoneArn = () => partitionJoin(':route53:::hostedzone/', ref(c().node.findChild('DelegatedZone')));
     const recordWrites = () => [
       {
@@ -123,7 +145,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     ];
     const accountRead = () => [
       { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: secrets('acme-account') },
-      secretsKms('kms:Decrypt'),
+      ...secretsKms('kms:Decrypt'),
     ];
     const publish = () => [
       { Action: 'sns:Publish', Effect: 'Allow', Resource: ref(c().topic) },
@@ -145,6 +167,21 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       Resource: arn(c().pendingTable),
     });
     const acm = (region: string) => partitionJoin(`:acm:${region}:${ACCOUNT}:certificate/*`);
+    /** Finding the deployment's certificate: every certificate's tags, and the list. */
+    const acmFind = () => [
+      { Action: 'acm:ListTagsForCertificate', Effect: 'Allow', Resource: [acm(REGION), acm('us-east-1')] },
+      { Action: 'acm:ListCertificates', Effect: 'Allow', Resource: '*' },
+    ];
+    /** ACM metadata reads: DescribeCertificate only on certificates tagged for this deployment. */
+    const acmReads = () => [
+      {
+        Action: 'acm:DescribeCertificate',
+        Condition: { StringEquals: { 'aws:ResourceTag/certflow:deployment': PREFIX } },
+        Effect: 'Allow',
+        Resource: [acm(REGION), acm('us-east-1')],
+      },
+      ...acmFind(),
+    ];
 
     it('SelectDue: account secrets create/read/write, certificate metadata (DescribeSecret), ACM reads in every import region', () => {
       expect(statementsOf('SelectDue')).toEqual([
@@ -159,14 +196,9 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
           Effect: 'Allow',
           Resource: secrets('acme-account'),
         },
-        secretsKms(['kms:Decrypt', 'kms:GenerateDataKey']),
+        ...secretsKms(['kms:Decrypt', 'kms:GenerateDataKey']),
         { Action: 'secretsmanager:DescribeSecret', Effect: 'Allow', Resource: secrets('certificate') },
-        {
-          Action: ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
-          Effect: 'Allow',
-          Resource: [acm(REGION), acm('us-east-1')],
-        },
-        { Action: 'acm:ListCertificates', Effect: 'Allow', Resource: '*' },
+        ...acmReads(),
         orderBudget(),
       ]);
     });
@@ -260,18 +292,37 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
           Effect: 'Allow',
           Resource: secrets('pending-key'),
         },
-        secretsKms(['kms:GenerateDataKey', 'kms:Decrypt']),
+        ...secretsKms(['kms:GenerateDataKey', 'kms:Decrypt']),
+        // Re-import only into a certificate this deployment imported (its tag on the resource)...
         {
-          Action: [
-            'acm:ImportCertificate',
-            'acm:AddTagsToCertificate',
-            'acm:RemoveTagsFromCertificate',
-            'acm:ListTagsForCertificate',
-          ],
+          Action: 'acm:ImportCertificate',
+          Condition: { StringEquals: { 'aws:ResourceTag/certflow:deployment': PREFIX } },
           Effect: 'Allow',
           Resource: [acm(REGION), acm('us-east-1')],
         },
-        { Action: 'acm:ListCertificates', Effect: 'Allow', Resource: '*' },
+        // ...a new import only with that tag in the request, and no tag key but certflow's...
+        {
+          Action: 'acm:ImportCertificate',
+          Condition: {
+            StringEquals: { 'aws:RequestTag/certflow:deployment': PREFIX },
+            'ForAllValues:StringEquals': {
+              'aws:TagKeys': ['certflow:certificate', 'certflow:deployment', 'certflow:ariCertId'],
+            },
+          },
+          Effect: 'Allow',
+          Resource: [acm(REGION), acm('us-east-1')],
+        },
+        // ...and of its own certificates' tags, the CertID tag only.
+        {
+          Action: ['acm:AddTagsToCertificate', 'acm:RemoveTagsFromCertificate'],
+          Condition: {
+            StringEquals: { 'aws:ResourceTag/certflow:deployment': PREFIX },
+            'ForAllValues:StringEquals': { 'aws:TagKeys': ['certflow:ariCertId'] },
+          },
+          Effect: 'Allow',
+          Resource: [acm(REGION), acm('us-east-1')],
+        },
+        ...acmFind(),
         // the alarm on ACM's DaysToExpiry, put after an import: this deployment's alarm names in
         // its own region only, and only alarms that notify the alerts topic
         {
@@ -286,7 +337,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
               [
                 'arn:',
                 { Ref: 'AWS::Partition' },
-                `:cloudwatch:${REGION}:${ACCOUNT}:alarm:certflow-AcmDaysToExpiry-*`,
+                `:cloudwatch:${REGION}:${ACCOUNT}:alarm:${PREFIX}-AcmDaysToExpiry-*`,
               ],
             ],
           },
@@ -303,12 +354,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
         logs('Summarize'),
         ...publish(),
         { Action: 'secretsmanager:DescribeSecret', Effect: 'Allow', Resource: secrets('certificate') },
-        {
-          Action: ['acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
-          Effect: 'Allow',
-          Resource: [acm(REGION), acm('us-east-1')],
-        },
-        { Action: 'acm:ListCertificates', Effect: 'Allow', Resource: '*' },
+        ...acmReads(),
       ]);
     });
 
@@ -340,7 +386,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       expect(who('secretsmanager:UntagResource')).toEqual([roleId('FinalizeAndStore')]);
       expect(who('acm:RemoveTagsFromCertificate')).toEqual([roleId('FinalizeAndStore')]);
       const certificateSecrets = JSON.stringify(
-        partitionJoin(`:secretsmanager:${REGION}:${ACCOUNT}:secret:certflow/certificate/*`),
+        partitionJoin(`:secretsmanager:${REGION}:${ACCOUNT}:secret:${PREFIX}/certificate/*`),
       );
       const certificateSecretWriters = all
         .filter(
@@ -393,12 +439,12 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
   it('secrets: none in the template (the functions create them under the prefix, with the secrets key, at run time)', () => {
     s.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     const c = s.stack.certflow;
-    expect(c.certificateSecretName('www')).toBe('certflow/certificate/www');
+    expect(c.certificateSecretName('www')).toBe(`${PREFIX}/certificate/www`);
     for (const step of ['SelectDue', 'FinalizeAndStore'] as const) {
       const props = s.json.Resources[s.id(c.functions[step])].Properties as Json;
       const vars = (props.Environment as { Variables: Json }).Variables;
       expect(vars).toMatchObject({
-        CERTFLOW_SECRET_NAME_PREFIX: 'certflow',
+        CERTFLOW_SECRET_NAME_PREFIX: PREFIX,
         CERTFLOW_SECRETS_KMS_KEY_ID: arn(c.secretsKey),
       });
     }
@@ -408,6 +454,61 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     s.template.resourceCountIs('AWS::KMS::Key', 2);
     s.template.allResourcesProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     s.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: arn(s.stack.certflow.topicKey) });
+  });
+
+  it('what a delete keeps: the secrets key (tagged with the deployment), the delegated zone and the log groups; none with a fixed name but the zone, so the next deployment collides with nothing', () => {
+    const resources = s.json.Resources as Record<
+      string,
+      { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string }
+    >;
+    const retained = Object.entries(resources).filter(([, r]) => r.DeletionPolicy === 'Retain');
+    const c = s.stack.certflow;
+    expect(retained.map(([id]) => id).sort()).toEqual(
+      [
+        s.id(c.secretsKey),
+        s.id(c.node.findChild('DelegatedZone')),
+        ...c.logGroups.map((g) => s.id(g)),
+      ].sort(),
+    );
+    // The topic key goes with its topic; the run-state table goes too (values in flight only).
+    expect(resources[s.id(c.topicKey)]?.DeletionPolicy).toBe('Delete');
+    expect(resources[s.id(c.pendingTable)]?.DeletionPolicy).toBe('Delete');
+    // A kept resource with a fixed physical name would make the next deploy fail ("already
+    // exists"). The kept key and log groups have names CloudFormation generates; the zone's name
+    // is its domain, and Route 53 creates another hosted zone with the same name (with other
+    // name servers: docs/deploy.md, "Deploying again").
+    for (const [id, r] of retained) {
+      const named = Object.keys(r.Properties ?? {}).filter((k) =>
+        ['LogGroupName', 'AliasName', 'TableName', 'KeyId'].includes(k),
+      );
+      expect({ id, named }).toEqual({ id, named: [] });
+    }
+    // The kept key carries the deployment's tag, which the roles are granted by: the next
+    // deployment with this prefix may still use it for the secrets it encrypts.
+    expect(resources[s.id(c.secretsKey)]?.Properties?.Tags).toEqual([
+      { Key: 'certflow:deployment', Value: PREFIX },
+    ]);
+  });
+
+  it('the prefix is the stack name unless set: another stack in the account shares no secret name, key tag, alarm name or grant', () => {
+    expect(validateCertflowProps({ config }, { stackName: 'CertflowStaging' }).secretNamePrefix).toBe(
+      'CertflowStaging',
+    );
+    expect(
+      validateCertflowProps({ config, secretNamePrefix: 'certs/prod' }, { stackName: 'CertflowStaging' })
+        .secretNamePrefix,
+    ).toBe('certs/prod');
+    // Every grant of this stack's roles that names secrets, keys by tag or alarms names its prefix.
+    const scoped = allRoleStatements(s)
+      .map((x) => JSON.stringify(x.statement))
+      .filter((text) =>
+        /secretsmanager:|aws:ResourceTag|aws:RequestTag|cloudwatch:PutMetricAlarm/.test(text),
+      );
+    expect(scoped.length).toBeGreaterThan(0);
+    for (const text of scoped) {
+      if (text.includes('zerossl-eab')) continue;
+      expect(text).toContain(PREFIX);
+    }
   });
 
   it('the topic accepts TLS only', () => {
@@ -577,10 +678,10 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
   it('function environment: the config file in the layer (re-validates to the same config), the step, and only the ARNs it needs', () => {
     const c = s.stack.certflow;
     const secretsEnv = {
-      CERTFLOW_SECRET_NAME_PREFIX: 'certflow',
+      CERTFLOW_SECRET_NAME_PREFIX: PREFIX,
       CERTFLOW_SECRETS_KMS_KEY_ID: arn(c.secretsKey),
     };
-    const prefixOnly = { CERTFLOW_SECRET_NAME_PREFIX: 'certflow' };
+    const prefixOnly = { CERTFLOW_SECRET_NAME_PREFIX: PREFIX };
     const extra: Record<TaskStep, Json> = {
       SelectDue: { ...secretsEnv, CERTFLOW_PENDING_TABLE: ref(c.pendingTable) },
       CreateOrder: { ...prefixOnly, CERTFLOW_PENDING_TABLE: ref(c.pendingTable) },
@@ -595,7 +696,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
         ...secretsEnv,
         // the ACM expiry alarms it puts notify the alerts topic
         CERTFLOW_TOPIC_ARN: ref(c.topic),
-        CERTFLOW_ALARM_NAME_PREFIX: 'certflow-AcmDaysToExpiry-',
+        CERTFLOW_ALARM_NAME_PREFIX: `${PREFIX}-AcmDaysToExpiry-`,
       },
       Cleanup: {
         CERTFLOW_HOSTED_ZONE_ID: ref(c.node.findChild('DelegatedZone')),

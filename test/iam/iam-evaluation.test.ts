@@ -45,7 +45,13 @@ import { ACCOUNT, REGION, synth } from '../cdk/synth';
 import { startTestBind, type TestBind } from '../support/bind-fixture';
 import type { Template } from '../support/cfn-resolve';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
-import { type DeployedAccount, deployedAccount, type PolicyDocument } from './harness/deployment';
+import {
+  afterRedeploy,
+  type DeployedAccount,
+  deployedAccount,
+  type PolicyDocument,
+  sharingAccount,
+} from './harness/deployment';
 import {
   type Evaluated,
   evaluateAll,
@@ -76,6 +82,16 @@ describe('IAM evaluated against every call the pipeline makes', () => {
   let leftByKill: number;
   let sweeping: RunOutcome;
   let killedExecution: string;
+  /** The ACM expiry alarms CloudWatch held after the first deployment's runs, by region. */
+  let alarmsOfFirstDeployment: Record<string, ReturnType<FakeAws['alarms']>>;
+  /** The same stack deleted and deployed again (same prefix): its account and its runs' calls. */
+  let redeployed: DeployedAccount;
+  let redeployRuns: RunOutcome[];
+  let redeployRecorded: IamRequest[];
+  /** A second stack in the same account (its own prefix), and the calls of its first issue. */
+  let other: DeployedAccount;
+  let otherRecorded: IamRequest[];
+  const redeployLogFile = join(tmpdir(), `certflow-iam-log-redeploy-${process.pid}.jsonl`);
   const caFile = join(tmpdir(), `certflow-iam-ca-${process.pid}.pem`);
   const configFile = join(tmpdir(), `certflow-iam-config-${process.pid}.json`);
   /** Every function's log lines (CERTFLOW_LOG_FILE), to find the warnings the runs logged. */
@@ -159,6 +175,7 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       delegation: undefined,
     });
     const { json } = synth(deployed);
+    rmSync(redeployLogFile, { force: true });
     account = deployedAccount(json as unknown as Template, {
       partition: 'aws',
       region: REGION,
@@ -218,8 +235,69 @@ describe('IAM evaluated against every call the pipeline makes', () => {
     sweeping = await driver.run({ certificates: ['apex'] });
     // The values belong to the IssueBatch child execution that wrote them.
     killedExecution = killed.batchExecutions[0] as string;
-
     recorded = fake.calls.flatMap((c) => iamRequestsOf(c, account));
+    alarmsOfFirstDeployment = { [REGION]: fake.alarms(REGION), 'us-east-1': fake.alarms('us-east-1') };
+
+    // `cdk destroy`, then `cdk deploy` with the same configuration: every resource is new (new
+    // roles, functions, table, topic, zone, secrets key) but what the delete kept: the retained
+    // secrets key (with its tags and key policy), and the secrets and ACM certificates the
+    // functions created at run time, encrypted with that key. The new deployment renews both
+    // certificates and issues nothing new: it must read the account key and both secrets.
+    redeployed = afterRedeploy(
+      account,
+      deployedAccount(json as unknown as Template, {
+        partition: 'aws',
+        region: REGION,
+        account: ACCOUNT,
+        stackName: 'CertflowTest',
+        instance: 'deployed again',
+      }),
+    );
+    fake.deploy(redeployed);
+    const firstCall = fake.calls.length;
+    const again = new PipelineDriver(
+      redeployed,
+      fake,
+      { AWS_REGION: REGION },
+      { [ENV.configFile]: configFile, [ENV.logFile]: redeployLogFile },
+    );
+    redeployRuns = [await again.run({}), await again.run({ certificates: ['apex', 'www'], force: true })];
+    redeployRecorded = fake.calls.slice(firstCall).flatMap((c) => iamRequestsOf(c, redeployed));
+
+    // Another stack in the same account, same configuration, its own name (and so its own
+    // prefix): its first issue, against an AWS of its own (the fakes cannot share the mocked
+    // clients); IAM evaluates every request by ARN and tags, whichever fake answered it.
+    fake.restore();
+    const otherJson = synth(deployed, { stackName: 'CertflowOther' }).json;
+    other = deployedAccount(otherJson as unknown as Template, {
+      partition: 'aws',
+      region: REGION,
+      account: ACCOUNT,
+      stackName: 'CertflowOther',
+      instance: 'CertflowOther',
+    });
+    const otherFake = new FakeAws({
+      account: ACCOUNT,
+      hostedZones: other.hostedZones,
+      secrets: other.secrets,
+      secretKeys: other.secretKeys,
+      tables: other.tables,
+      region: REGION,
+      mirror: new Rfc2136Provider({ server: bind.address, zone: bind.delegatedZone, tsig: bind.tsig }),
+    });
+    otherFake.install();
+    try {
+      const otherIssue = await new PipelineDriver(
+        other,
+        otherFake,
+        { AWS_REGION: REGION },
+        { [ENV.configFile]: configFile, [ENV.logFile]: redeployLogFile },
+      ).run({ certificates: ['apex', 'www'] });
+      expect(otherIssue.results.map((r) => r.status)).toEqual(['issued', 'issued']);
+    } finally {
+      otherFake.restore();
+    }
+    otherRecorded = otherFake.calls.flatMap((c) => iamRequestsOf(c, other));
     allowedTable = await evaluateAll(recorded, account);
     forbidden = forbiddenRequests({ account, zone: bind.delegatedZone, hostedZoneId, recorded });
     forbiddenTable = await evaluateAll(forbidden, account);
@@ -242,6 +320,7 @@ describe('IAM evaluated against every call the pipeline makes', () => {
     await bind?.stop();
     rmSync(caFile, { force: true });
     rmSync(logFile, { force: true });
+    rmSync(redeployLogFile, { force: true });
   });
 
   /** `step action` of the recorded requests matching `keep`, as a sorted list of distinct lines. */
@@ -316,8 +395,8 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       .acmCertificates(REGION)
       .filter((c) => c.tags['certflow:certificate'] === 'apex')
       .map((c) => c.arn);
-    expect(fake.alarms('us-east-1')).toEqual([]);
-    expect(fake.alarms(REGION)).toEqual([
+    expect(alarmsOfFirstDeployment['us-east-1']).toEqual([]);
+    expect(alarmsOfFirstDeployment[REGION]).toEqual([
       expect.objectContaining({
         AlarmName: `${namePrefix}apex`,
         Namespace: 'AWS/CertificateManager',
@@ -524,6 +603,9 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       'only FinalizeAndStore imports into ACM',
       'only FinalizeAndStore tags ACM certificates',
       'no function makes an ACM call the pipeline does not use',
+      'a certificate certflow did not import is never written or described',
+      "a new ACM import carries this deployment's tag and certflow's tag keys only",
+      "tagging changes only the CertID tag of this deployment's certificates",
       'SNS: no topic but the alerts topic (same name in another region included)',
       'alarms notify only the alerts topic (cloudwatch:AlarmActions)',
       "only the deployment's alarms (its name prefix) are put",
@@ -600,6 +682,16 @@ describe('IAM evaluated against every call the pipeline makes', () => {
             ([] as unknown[]).concat(x.Resource).some((r) => String(r).includes(resource))),
       );
       if (!s) throw new Error(`no statement grants ${action}${resource ? ` on …${resource}…` : ''}`);
+      return s;
+    };
+    /** The ACM statement granting `action` whose conditions name `conditionKey`. */
+    const acmStatement = (statements: Record<string, unknown>[], action: string, conditionKey: string) => {
+      const s = statements.find(
+        (x) =>
+          ([] as unknown[]).concat(x.Action).includes(action) &&
+          JSON.stringify(x.Condition ?? {}).includes(conditionKey),
+      );
+      if (!s) throw new Error(`no statement grants ${action} with a condition on ${conditionKey}`);
       return s;
     };
     const verdictsOf = async (rows: IamRequest[], acct: DeployedAccount) =>
@@ -752,6 +844,40 @@ describe('IAM evaluated against every call the pipeline makes', () => {
         },
       ],
       [
+        "FinalizeAndStore's re-import statement without its aws:ResourceTag condition",
+        'FinalizeAndStore',
+        'a certificate certflow did not import is never written or described',
+        (st: Statements) => {
+          delete acmStatement(st, 'acm:ImportCertificate', 'aws:ResourceTag/certflow:deployment').Condition;
+        },
+      ],
+      [
+        "SelectDue's DescribeCertificate without its aws:ResourceTag condition",
+        'SelectDue',
+        'a certificate certflow did not import is never written or described',
+        (st: Statements) => {
+          delete acmStatement(st, 'acm:DescribeCertificate', 'aws:ResourceTag/certflow:deployment').Condition;
+        },
+      ],
+      [
+        "FinalizeAndStore's new-import statement without its aws:RequestTag condition",
+        'FinalizeAndStore',
+        "a new ACM import carries this deployment's tag and certflow's tag keys only",
+        (st: Statements) => {
+          const s = acmStatement(st, 'acm:ImportCertificate', 'aws:RequestTag/certflow:deployment');
+          delete (s.Condition as Record<string, unknown>).StringEquals;
+        },
+      ],
+      [
+        "FinalizeAndStore's ACM tagging without its aws:TagKeys condition",
+        'FinalizeAndStore',
+        "tagging changes only the CertID tag of this deployment's certificates",
+        (st: Statements) => {
+          const s = acmStatement(st, 'acm:AddTagsToCertificate', 'aws:TagKeys');
+          delete (s.Condition as Record<string, unknown>)['ForAllValues:StringEquals'];
+        },
+      ],
+      [
         'Cleanup\'s states:DescribeExecution (CleanupSweepPolicy) widened to Resource "*"',
         'Cleanup',
         "another state machine's executions are not described",
@@ -771,7 +897,6 @@ describe('IAM evaluated against every call the pipeline makes', () => {
       ['CreateOrder', 'secretsmanager:GetSecretValue', undefined],
       ['CheckPropagation', 'route53:GetChange', undefined],
       ['PublishRecords', 'route53:ListResourceRecordSets', undefined],
-      ['FinalizeAndStore', 'acm:ImportCertificate', undefined],
       ['Summarize', 'sns:Publish', undefined],
       ['RecordFailure', 'kms:GenerateDataKey', undefined],
       ['SelectDue', 'secretsmanager:CreateSecret', '/acme-account/'],
@@ -806,5 +931,144 @@ describe('IAM evaluated against every call the pipeline makes', () => {
         expect(after).not.toContain('Allowed');
       },
     );
+
+    it.each([
+      ['re-import', 'aws:ResourceTag/certflow:deployment', 're-import'],
+      ['new import', 'aws:RequestTag/certflow:deployment', 'new import'],
+    ])(
+      "FinalizeAndStore without its %s statement (the one conditioned on %s): the pipeline's %ss become denied",
+      async (_what, conditionKey, summary) => {
+        const rows = recorded.filter(
+          (r) => r.action === 'acm:ImportCertificate' && r.summary.startsWith(summary),
+        );
+        expect(rows.length).toBeGreaterThan(0);
+        expect(new Set(await verdictsOf(rows, account))).toEqual(new Set(['Allowed']));
+        const after = await verdictsOf(
+          rows,
+          mutated('FinalizeAndStore', (st) => {
+            st.splice(st.indexOf(acmStatement(st, 'acm:ImportCertificate', conditionKey)), 1);
+          }),
+        );
+        expect(after).not.toContain('Allowed');
+      },
+    );
+  });
+
+  describe('a stack deleted and deployed again, and a second stack in the same account', () => {
+    /** Whose key the first deployment left: the secrets key (retained) it encrypted the secrets with. */
+    const retainedKey = () => account.functions.SelectDue.environment[ENV.secretsKmsKeyId] as string;
+
+    it('the redeploy finds its account and certificates: every call allowed, the secrets read and renewed with the key the first deployment retained', async () => {
+      expect(account.retainedKeys).toContain(retainedKey());
+      expect(redeployed.functions.SelectDue.environment[ENV.secretsKmsKeyId]).not.toBe(retainedKey());
+      expect(redeployRuns[1]?.results.map((r) => [r.certificate, r.status])).toEqual([
+        ['apex', 'issued'],
+        ['www', 'issued'],
+      ]);
+      const evaluated = await evaluateAll(redeployRecorded, redeployed);
+      expect(
+        verdictTable(
+          'denied:',
+          evaluated.filter((r) => r.verdict !== 'Allowed'),
+        ),
+      ).toBe('denied:');
+      // No new ACME account and no new certificate secret: the first deployment's were found.
+      expect(
+        redeployRecorded
+          .filter((r) => r.action === 'secretsmanager:CreateSecret')
+          .map((r) => secretKind(r.resource, redeployed).kind),
+      ).toEqual([]);
+      // Through Secrets Manager, on the retained key: reading the account key and the pending
+      // keys, and writing new certificate versions (a secret keeps its key).
+      expect(
+        [
+          ...new Set(
+            redeployRecorded
+              .filter((r) => r.action.startsWith('kms:') && r.resource === retainedKey())
+              .map((r) => `${r.step} ${r.action} via ${r.via}`),
+          ),
+        ].sort(),
+      ).toEqual(
+        expect.arrayContaining([
+          'AnswerChallenges kms:Decrypt via secretsmanager:GetSecretValue',
+          'CreateOrder kms:Decrypt via secretsmanager:GetSecretValue',
+          'FinalizeAndStore kms:Decrypt via secretsmanager:GetSecretValue',
+          'FinalizeAndStore kms:GenerateDataKey via secretsmanager:PutSecretValue',
+          'SelectDue kms:Decrypt via secretsmanager:GetSecretValue',
+        ]),
+      );
+      // ACM: re-imported into the certificates the first deployment imported (same ARNs).
+      const firstArns = new Set(
+        recorded.filter((r) => r.action === 'acm:ImportCertificate').map((r) => r.resource),
+      );
+      const reimports = redeployRecorded.filter((r) => r.action === 'acm:ImportCertificate');
+      expect(reimports.map((r) => r.summary).sort()).toEqual([
+        're-import (eu-west-1)',
+        're-import (us-east-1)',
+      ]);
+      for (const r of reimports) expect(firstArns.has(r.resource)).toBe(true);
+    });
+
+    it("without the grant by the deployment's key tag, the redeploy is locked out: every KMS call on the retained key is denied", async () => {
+      const rows = redeployRecorded.filter(
+        (r) => r.action.startsWith('kms:') && r.resource === retainedKey(),
+      );
+      expect(rows.length).toBeGreaterThan(0);
+      const locked: DeployedAccount = structuredClone(redeployed);
+      for (const fn of Object.values(locked.functions)) {
+        for (const p of fn.policies) {
+          p.policy.Statement = p.policy.Statement.filter(
+            (x) => !JSON.stringify(x.Condition ?? {}).includes('aws:ResourceTag/certflow:deployment'),
+          );
+        }
+      }
+      expect(new Set((await evaluateAll(rows, locked)).map((r) => r.verdict))).not.toContain('Allowed');
+    });
+
+    it("two stacks in one account share nothing: each one's calls are allowed for it and denied for the other (secrets, keys, certificates, zone, table, topic, alarms, executions)", async () => {
+      expect(secretNamePrefix(other)).toBe('CertflowOther');
+      expect(secretNamePrefix(account)).toBe('CertflowTest');
+      const own = await evaluateAll(otherRecorded, other);
+      expect(
+        verdictTable(
+          'denied:',
+          own.filter((r) => r.verdict !== 'Allowed'),
+        ),
+      ).toBe('denied:');
+      // Only what AWS does not scope by resource, or what finds a certificate by its tags, is
+      // shared: ACM's list and tag reads, and Route 53's change status.
+      const accountWide = new Set([
+        'acm:ListCertificates',
+        'acm:ListTagsForCertificate',
+        'route53:GetChange',
+      ]);
+      const scoped = (rows: IamRequest[]) => rows.filter((r) => !accountWide.has(r.action));
+      const allowedOf = (rows: Evaluated[]) =>
+        verdictTable(
+          'allowed:',
+          rows.filter((r) => r.verdict === 'Allowed'),
+        );
+      const firstAsOther = await evaluateAll(
+        scoped([...recorded, ...redeployRecorded]),
+        sharingAccount(other, account, redeployed),
+      );
+      expect(allowedOf(firstAsOther)).toBe('allowed:');
+      const otherAsFirst = await evaluateAll(scoped(otherRecorded), sharingAccount(account, other));
+      expect(allowedOf(otherAsFirst)).toBe('allowed:');
+      const otherAsRedeployed = await evaluateAll(scoped(otherRecorded), sharingAccount(redeployed, other));
+      expect(allowedOf(otherAsRedeployed)).toBe('allowed:');
+      // What was evaluated covers every service the pipeline uses, keys and certificates included.
+      expect(new Set(firstAsOther.map((r) => r.action.split(':')[0]))).toEqual(
+        new Set(['route53', 'secretsmanager', 'kms', 'acm', 'sns', 'dynamodb', 'states', 'cloudwatch']),
+      );
+      expect(otherAsFirst.map((r) => r.action)).toEqual(
+        expect.arrayContaining([
+          'kms:Decrypt',
+          'kms:GenerateDataKey',
+          'acm:ImportCertificate',
+          'secretsmanager:GetSecretValue',
+        ]),
+      );
+    });
   });
 });

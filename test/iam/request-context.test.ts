@@ -124,6 +124,8 @@ describe('secrets created at run time under a name prefix', () => {
           role(s, s === 'FinalizeAndStore' ? writerStatements(withTagResource) : []),
         ]),
       ) as Record<TaskStep, DeployedFunction>,
+      keyTags: new Map([[key, {}]]),
+      retainedKeys: new Set(),
       keyPolicies: new Map([
         [
           key,

@@ -18,6 +18,12 @@ export interface Deployment {
   region: string;
   account: string;
   stackName: string;
+  /**
+   * Which creation of the stack this is: physical ids (key ids, hosted zone ids, generated
+   * names) differ between instances, as they do between two stacks, or between a stack and the
+   * same stack deployed again after a delete. Unset: the ids depend on the logical id only.
+   */
+  instance?: string;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -25,6 +31,8 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export interface TemplateResource {
   Type: string;
   Properties?: Record<string, Json>;
+  /** `Retain`: the resource outlives the stack. */
+  DeletionPolicy?: string;
 }
 
 export interface Template {
@@ -52,6 +60,11 @@ export class CfnResolver {
     readonly template: Template,
     readonly deployment: Deployment,
   ) {}
+
+  /** The seed of a resource's made-up physical id: its logical id, in this instance. */
+  private seed(id: string): string {
+    return this.deployment.instance === undefined ? id : `${this.deployment.instance}/${id}`;
+  }
 
   /** The value of `value` with every intrinsic resolved (throws on one it does not know). */
   resolve(value: Json | undefined): Json {
@@ -122,16 +135,16 @@ export class CfnResolver {
         return partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
     }
     const r = this.resource(id);
-    const generated = `${stackName}-${id}-${hex(id, 12).toUpperCase()}`;
+    const generated = `${stackName}-${id}-${hex(this.seed(id), 12).toUpperCase()}`;
     switch (r.Type) {
       case 'AWS::SecretsManager::Secret':
         return this.getAtt(id, 'Id');
       case 'AWS::SNS::Topic':
         return `arn:${partition}:sns:${region}:${account}:${this.prop(id, 'TopicName') ?? generated}`;
       case 'AWS::Route53::HostedZone':
-        return `Z${hex(id, 20).toUpperCase()}`;
+        return `Z${hex(this.seed(id), 20).toUpperCase()}`;
       case 'AWS::KMS::Key':
-        return uuidFrom(id);
+        return uuidFrom(this.seed(id));
       case 'AWS::Logs::LogGroup':
         return this.prop(id, 'LogGroupName') ?? generated;
       case 'AWS::IAM::Role':
@@ -156,7 +169,7 @@ export class CfnResolver {
     switch (`${r.Type}.${attr}`) {
       case 'AWS::SecretsManager::Secret.Id': {
         const name = this.prop(id, 'Name') ?? id;
-        return `arn:${partition}:secretsmanager:${region}:${account}:secret:${name}-${secretSuffix(id)}`;
+        return `arn:${partition}:secretsmanager:${region}:${account}:secret:${name}-${secretSuffix(this.seed(id))}`;
       }
       case 'AWS::KMS::Key.Arn':
         return `arn:${partition}:kms:${region}:${account}:key/${this.ref(id)}`;
@@ -175,7 +188,7 @@ export class CfnResolver {
       case 'AWS::StepFunctions::StateMachine.Arn':
         return `arn:${partition}:states:${region}:${account}:stateMachine:${this.getAtt(id, 'Name')}`;
       case 'AWS::StepFunctions::StateMachine.Name':
-        return this.prop(id, 'StateMachineName') ?? `${id}-${hex(id, 12)}`;
+        return this.prop(id, 'StateMachineName') ?? `${id}-${hex(this.seed(id), 12)}`;
       case 'AWS::DynamoDB::Table.Arn':
         return `arn:${partition}:dynamodb:${region}:${account}:table/${this.ref(id)}`;
     }

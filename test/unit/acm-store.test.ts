@@ -81,7 +81,7 @@ const text = (bytes: Uint8Array | undefined): string =>
  * ours, as ListCertificates / ListTagsForCertificate answer (AWS CLI examples, adapted names).
  * `keyAlgorithm` is the summary's spelling: the request-enum form or the hyphenated output form.
  */
-function homeHolds(ours: { keyAlgorithm?: string; ari?: string } | undefined): void {
+function homeHolds(ours: { keyAlgorithm?: string; ari?: string; deployment?: string } | undefined): void {
   home.on(ListCertificatesCommand).resolves(
     listCertificatesResponse([
       certificateSummary(OTHER_ARN, 'other.example.org', { type: 'IMPORTED', keyAlgorithm: ENUM_RSA_2048 }),
@@ -107,6 +107,7 @@ function homeHolds(ours: { keyAlgorithm?: string; ari?: string } | undefined): v
     .resolves(
       listTagsResponse([
         { Key: 'certflow:certificate', Value: 'www' },
+        ...(ours?.deployment ? [{ Key: 'certflow:deployment', Value: ours.deployment }] : []),
         ...(ours?.ari ? [{ Key: 'certflow:ariCertId', Value: ours.ari }] : []),
       ]),
     );
@@ -175,6 +176,56 @@ describe('AcmCertificateStore.put', () => {
       CertificateArn: EXISTING_ARN,
       Tags: [{ Key: 'certflow:ariCertId', Value: cert.metadata.ariCertId }],
     });
+  });
+
+  it("with a deployment: the first import carries the deployment tag in the request (what the IAM condition aws:RequestTag reads), and a re-import takes only that deployment's certificate", async () => {
+    // The home region holds "www" imported by another deployment (same certificate name) and
+    // none of ours: ours is a new import, tagged with this deployment.
+    homeHolds({ deployment: 'OtherStack' });
+    home.on(ImportCertificateCommand).resolves(importCertificateResponse(NEW_ARN));
+    const cert = issued();
+    const mine = new AcmCertificateStore({
+      clientFor: () => homeClient,
+      regions: [HOME],
+      deployment: 'CertflowProd',
+    });
+
+    await expect(mine.put(cert)).resolves.toEqual({ store: 'acm', location: NEW_ARN });
+
+    const input = home.commandCalls(ImportCertificateCommand)[0]?.args[0].input;
+    expect(input?.CertificateArn).toBeUndefined();
+    expect(input?.Tags).toEqual([
+      { Key: 'certflow:certificate', Value: 'www' },
+      { Key: 'certflow:deployment', Value: 'CertflowProd' },
+      { Key: 'certflow:ariCertId', Value: cert.metadata.ariCertId },
+    ]);
+    // The other deployment's certificate is neither re-imported nor re-tagged.
+    expect(home).not.toHaveReceivedCommand(AddTagsToCertificateCommand);
+    expect(home).not.toHaveReceivedCommand(RemoveTagsFromCertificateCommand);
+    await expect(mine.current('www')).resolves.toEqual({ status: 'absent' });
+  });
+
+  it('with a deployment: re-imports into its own tagged certificate without tags (ACM refuses tags on re-import), keeping the deployment tag', async () => {
+    homeHolds({ ari: 'old.id', deployment: 'CertflowProd' });
+    home.on(ImportCertificateCommand).resolves(importCertificateResponse(EXISTING_ARN));
+    const mine = new AcmCertificateStore({
+      clientFor: () => homeClient,
+      regions: [HOME],
+      deployment: 'CertflowProd',
+    });
+
+    await expect(mine.put(issued())).resolves.toEqual({ store: 'acm', location: EXISTING_ARN });
+
+    const input = home.commandCalls(ImportCertificateCommand)[0]?.args[0].input;
+    expect(input?.CertificateArn).toBe(EXISTING_ARN);
+    expect(input?.Tags).toBeUndefined();
+    // Only the CertID tag changes: the deployment and certificate tags are never removed.
+    for (const call of home.commandCalls(RemoveTagsFromCertificateCommand)) {
+      expect(call.args[0].input.Tags).toEqual([{ Key: 'certflow:ariCertId' }]);
+    }
+    for (const call of home.commandCalls(AddTagsToCertificateCommand)) {
+      expect(call.args[0].input.Tags?.map((t) => t.Key)).toEqual(['certflow:ariCertId']);
+    }
   });
 
   it('imports in every region: re-import where it exists, new import elsewhere', async () => {

@@ -63,7 +63,13 @@ export const storesWiring: Wiring<'stores'> = ({ config, mode }) => {
         return once(`acm:${regions.join(',')}`, () => {
           const { AcmCertificateStore } =
             require('../../adapters/store/acm/acm-store') as typeof import('../../adapters/store/acm/acm-store');
-          return new AcmCertificateStore({ clientFor: acmClient, regions });
+          // Tagged with (and limited to) this deployment: its secret name prefix, which the
+          // stack's IAM conditions name (lib/iam.ts).
+          return new AcmCertificateStore({
+            clientFor: acmClient,
+            regions,
+            deployment: runtimeSecretOptions().namePrefix,
+          });
         });
       }
     }

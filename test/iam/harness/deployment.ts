@@ -28,6 +28,10 @@ export interface DeployedAccount {
   functions: Record<TaskStep, DeployedFunction>;
   /** Key ARN → key policy. */
   keyPolicies: Map<string, PolicyDocument>;
+  /** Key ARN → its tags (what `aws:ResourceTag/<key>` reads on a request for it). */
+  keyTags: Map<string, Record<string, string>>;
+  /** The keys the stack keeps when it is deleted (`DeletionPolicy: Retain`). */
+  retainedKeys: Set<string>;
   /** Topic ARN → topic policy (the statements of every AWS::SNS::TopicPolicy naming it). */
   topicPolicies: Map<string, PolicyDocument>;
   /** Secret ARN → the KMS key ARN that encrypts it. */
@@ -96,11 +100,14 @@ export function deployedAccount(template: Template, deployment: Deployment): Dep
   if (missing.length > 0) throw new Error(`the template has no function for ${missing.join(', ')}`);
 
   const keyPolicies = new Map<string, PolicyDocument>();
+  const keyTags = new Map<string, Record<string, string>>();
+  const retainedKeys = new Set<string>();
   for (const [id, key] of byType(template, 'AWS::KMS::Key')) {
-    keyPolicies.set(
-      cfn.getAtt(id, 'Arn'),
-      cfn.resolve(key.Properties?.KeyPolicy) as unknown as PolicyDocument,
-    );
+    const arn = cfn.getAtt(id, 'Arn');
+    keyPolicies.set(arn, cfn.resolve(key.Properties?.KeyPolicy) as unknown as PolicyDocument);
+    const tags = (cfn.resolve(key.Properties?.Tags ?? []) as { Key: string; Value: string }[]) ?? [];
+    keyTags.set(arn, Object.fromEntries(tags.map((t) => [t.Key, t.Value])));
+    if (key.DeletionPolicy === 'Retain') retainedKeys.add(arn);
   }
   const topicPolicies = new Map<string, PolicyDocument>();
   for (const [, tp] of byType(template, 'AWS::SNS::TopicPolicy')) {
@@ -157,6 +164,8 @@ export function deployedAccount(template: Template, deployment: Deployment): Dep
     deployment,
     functions,
     keyPolicies,
+    keyTags,
+    retainedKeys,
     topicPolicies,
     secretKeys,
     topicKeys,
@@ -165,5 +174,39 @@ export function deployedAccount(template: Template, deployment: Deployment): Dep
     tables,
     stateMachine,
     batchStateMachine,
+  };
+}
+
+/**
+ * The account after `previous` was deleted and `next` deployed: `next`'s resources, plus what
+ * the delete kept of `previous` (its retained keys, with their key policies and tags) and the
+ * secrets its functions created at run time (never in the template, so never deleted: the same
+ * maps, which the fake keeps filling).
+ */
+export function afterRedeploy(previous: DeployedAccount, next: DeployedAccount): DeployedAccount {
+  const keyPolicies = new Map(next.keyPolicies);
+  const keyTags = new Map(next.keyTags);
+  for (const key of previous.retainedKeys) {
+    keyPolicies.set(key, previous.keyPolicies.get(key) as PolicyDocument);
+    keyTags.set(key, previous.keyTags.get(key) ?? {});
+  }
+  return { ...next, keyPolicies, keyTags, secrets: previous.secrets, secretKeys: previous.secretKeys };
+}
+
+/**
+ * `roles`'s functions in an account that also holds `others`' resources: what IAM evaluates a
+ * request of one deployment's role for on another deployment's key or topic (their resource
+ * policies and tags).
+ */
+export function sharingAccount(roles: DeployedAccount, ...others: DeployedAccount[]): DeployedAccount {
+  const merged = <K, V>(pick: (a: DeployedAccount) => Map<K, V>) =>
+    new Map<K, V>([...others.flatMap((o) => [...pick(o)]), ...pick(roles)]);
+  return {
+    ...roles,
+    keyPolicies: merged((a) => a.keyPolicies),
+    keyTags: merged((a) => a.keyTags),
+    topicPolicies: merged((a) => a.topicPolicies),
+    topicKeys: merged((a) => a.topicKeys),
+    secretKeys: merged((a) => a.secretKeys),
   };
 }

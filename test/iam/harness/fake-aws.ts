@@ -9,7 +9,11 @@
  * Route 53's name servers.
  */
 import { randomUUID } from 'node:crypto';
-import { ACMClient, ResourceNotFoundException as AcmNotFound } from '@aws-sdk/client-acm';
+import {
+  ACMClient,
+  ResourceNotFoundException as AcmNotFound,
+  ValidationException as AcmValidation,
+} from '@aws-sdk/client-acm';
 import { CloudWatchClient, type PutMetricAlarmCommandInput } from '@aws-sdk/client-cloudwatch';
 import {
   type AttributeValue,
@@ -70,6 +74,11 @@ export interface RecordedCall {
   output?: Record<string, unknown>;
   /** The name of the documented error AWS (the fake) answered with, when it did. */
   error?: string;
+  /**
+   * The tags the resource named in the request had when the call arrived (ACM certificates):
+   * what IAM reads as `aws:ResourceTag/<key>`.
+   */
+  resourceTags?: Record<string, string>;
 }
 
 interface Sendable {
@@ -158,6 +167,15 @@ export class FakeAws {
       });
     }
     for (const name of options.tables.keys()) this.tables.set(name, new Map());
+  }
+
+  /**
+   * Another deployment's resources in the same account (its hosted zones and tables, empty), as
+   * CloudFormation creates them; what the earlier deployment left stays as it is.
+   */
+  deploy(resources: { hostedZones: Map<string, string>; tables: Map<string, string> }): void {
+    for (const id of resources.hostedZones.keys()) if (!this.zones.has(id)) this.zones.set(id, new Map());
+    for (const name of resources.tables.keys()) if (!this.tables.has(name)) this.tables.set(name, new Map());
   }
 
   /** Mock the clients (every instance) until {@link restore}. */
@@ -253,6 +271,8 @@ export class FakeAws {
         ok: false,
       };
       calls.push(call);
+      const tags = self.resourceTagsOf(service, command.input, region);
+      if (tags) call.resourceTags = tags;
       try {
         const output = await handle(operation, command.input, region);
         call.ok = true;
@@ -432,6 +452,17 @@ export class FakeAws {
     return smFixtures.createSecretResponse({ arn, name, versionId: id });
   }
 
+  /** The tags of the existing resource a request names (ACM certificates), before the call. */
+  private resourceTagsOf(
+    service: Service,
+    input: Record<string, unknown>,
+    region: string,
+  ): Record<string, string> | undefined {
+    if (service !== 'acm' || typeof input.CertificateArn !== 'string') return undefined;
+    const found = this.certificates.get(region)?.get(input.CertificateArn);
+    return found ? Object.fromEntries(found.tags) : undefined;
+  }
+
   // ---- ACM ----
 
   private region(region: string): Map<string, AcmCertificate> {
@@ -494,6 +525,14 @@ export class FakeAws {
       case 'DescribeCertificate':
         return { Certificate: described(this.certificate(region, String(input.CertificateArn))) };
       case 'ImportCertificate': {
+        // "You cannot apply tags when reimporting a certificate." (ImportCertificate API
+        // reference, Tags); ACM answers ValidationException "Tagging is not permitted on re-import."
+        if (input.CertificateArn && Array.isArray(input.Tags) && input.Tags.length > 0) {
+          throw new AcmValidation({
+            message: 'Tagging is not permitted on re-import.',
+            $metadata: { httpStatusCode: 400 },
+          });
+        }
         const existing = input.CertificateArn
           ? this.certificate(region, String(input.CertificateArn))
           : undefined;

@@ -3,15 +3,20 @@
  * and from what the recorded runs did (so they follow the data model when it changes). Each
  * entry says why it must be denied; every one is evaluated for the functions it names.
  */
+
+import { DEPLOYMENT_TAG } from '../../../lambdas/adapters/aws/deployment-tag';
+import { ACM_ARI_TAG, ACM_CERTIFICATE_TAG } from '../../../lambdas/adapters/store/acm/acm-tags';
 import { TASK_STEPS, type TaskStep } from '../../../lambdas/core/state';
 import type { DeployedAccount } from './deployment';
 import {
   alarmActionsContext,
   changeBatchContext,
   type IamRequest,
+  resourceTagContext,
   secretKind,
   secretLabel,
   secretNamePrefix,
+  tagContext,
 } from './requests';
 
 export interface ForbiddenRequest extends IamRequest {
@@ -354,6 +359,19 @@ export function forbiddenRequests({
 
   // ---- ACM: only FinalizeAndStore imports ----
   const acmImports = recorded.filter((r) => r.action === 'acm:ImportCertificate');
+  /**
+   * `aws:ResourceTag/*` of a certificate the pipeline imported: the tags its first import gave it
+   * (the request's `aws:RequestTag/*`), which AWS evaluates on every later request for it. With
+   * them, a forbidden call on it is denied for what the caller may do, not for a missing tag.
+   */
+  const importedTags = (arn: string): Record<string, string> => {
+    const first = acmImports.find((r) => r.resource === arn && r.summary.startsWith('new import'));
+    return Object.fromEntries(
+      Object.entries(first?.context ?? {})
+        .filter(([k]) => k.startsWith('aws:RequestTag/'))
+        .map(([k, v]) => [k.replace('aws:RequestTag/', 'aws:ResourceTag/'), String(v)]),
+    );
+  };
   for (const imported of new Map(acmImports.map((r) => [r.resource, r])).values()) {
     add(
       'only FinalizeAndStore imports into ACM',
@@ -361,7 +379,10 @@ export function forbiddenRequests({
       (s) => ({
         action: 'acm:ImportCertificate',
         resource: imported.resource,
-        context: base(s, String(imported.context['aws:RequestedRegion'])),
+        context: {
+          ...base(s, String(imported.context['aws:RequestedRegion'])),
+          ...importedTags(imported.resource),
+        },
         summary: 're-import',
       }),
     );
@@ -389,6 +410,7 @@ export function forbiddenRequests({
     'acm:ListCertificates',
   ];
   const acmUnused = ACM_OPERATIONS.filter((a) => !acmUsed.has(a));
+  const ariTagOf = () => [{ Key: ACM_ARI_TAG, Value: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy' }];
   for (const imported of new Map(acmImports.map((r) => [r.resource, r])).values()) {
     const region = String(imported.context['aws:RequestedRegion']);
     for (const action of acmUnused) {
@@ -397,7 +419,12 @@ export function forbiddenRequests({
         resource: ['acm:RequestCertificate', 'acm:PutAccountConfiguration'].includes(action)
           ? '*'
           : imported.resource,
-        context: base(s, region),
+        context: {
+          ...base(s, region),
+          ...(['acm:RequestCertificate', 'acm:PutAccountConfiguration'].includes(action)
+            ? {}
+            : importedTags(imported.resource)),
+        },
         summary: `(${region})`,
       }));
     }
@@ -405,8 +432,101 @@ export function forbiddenRequests({
       add(
         'only FinalizeAndStore tags ACM certificates',
         TASK_STEPS.filter((s) => s !== 'FinalizeAndStore'),
-        (s) => ({ action, resource: imported.resource, context: base(s, region), summary: `(${region})` }),
+        (s) => ({
+          action,
+          resource: imported.resource,
+          context: { ...base(s, region), ...importedTags(imported.resource), ...tagContext(ariTagOf()) },
+          summary: `(${region})`,
+        }),
       );
+    }
+  }
+
+  // ---- ACM: writes only on the certificates this deployment imported (its tag) ----
+  // A certificate certflow did not import, in each region it imports into: one without tags (a
+  // certificate a load balancer or CloudFront serves), one of another deployment, and one that
+  // carries certflow's certificate tag but not this deployment's (tagged by hand, or by an older
+  // certflow). A re-import never carries tags (ACM refuses them), so it is evaluated without.
+  const regions = [...new Set(acmImports.map((r) => String(r.context['aws:RequestedRegion'])))];
+  const ariTag = [{ Key: ACM_ARI_TAG, Value: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.BKGy' }];
+  for (const region of regions) {
+    const notOurs = `arn:${d.partition}:acm:${region}:${d.account}:certificate/0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a00`;
+    for (const [label, tags] of [
+      ['untagged', {}],
+      ["another deployment's", { [DEPLOYMENT_TAG]: `${prefix}-other`, [ACM_CERTIFICATE_TAG]: 'apex' }],
+      ["certflow's name tag without the deployment's", { [ACM_CERTIFICATE_TAG]: 'apex' }],
+    ] as const) {
+      const on = (s: TaskStep, action: string, extra: Record<string, string | string[]> = {}) => ({
+        action,
+        resource: notOurs,
+        context: { ...base(s, region), ...resourceTagContext(tags), ...extra },
+        summary: `${label} certificate (${region})`,
+      });
+      const rule = 'a certificate certflow did not import is never written or described';
+      add(rule, TASK_STEPS, (s) => on(s, 'acm:ImportCertificate'));
+      add(rule, TASK_STEPS, (s) => on(s, 'acm:AddTagsToCertificate', tagContext(ariTag)));
+      add(rule, TASK_STEPS, (s) =>
+        on(s, 'acm:RemoveTagsFromCertificate', tagContext(undefined, [ACM_ARI_TAG])),
+      );
+      add(rule, TASK_STEPS, (s) => on(s, 'acm:DescribeCertificate'));
+    }
+    // A new import that would not be found as this deployment's, or would carry other tags.
+    const newImport = (s: TaskStep, tags: { Key: string; Value: string }[], label: string) => ({
+      action: 'acm:ImportCertificate',
+      resource: `arn:${d.partition}:acm:${region}:${d.account}:certificate/*`,
+      context: { ...base(s, region), ...tagContext(tags) },
+      summary: `new import ${label} (${region})`,
+    });
+    const newRule = "a new ACM import carries this deployment's tag and certflow's tag keys only";
+    add(newRule, TASK_STEPS, (s) => newImport(s, [], 'without tags'));
+    add(newRule, TASK_STEPS, (s) =>
+      newImport(s, [{ Key: ACM_CERTIFICATE_TAG, Value: 'apex' }], 'without the deployment tag'),
+    );
+    add(newRule, TASK_STEPS, (s) =>
+      newImport(
+        s,
+        [
+          { Key: ACM_CERTIFICATE_TAG, Value: 'apex' },
+          { Key: DEPLOYMENT_TAG, Value: `${prefix}-other` },
+        ],
+        'tagged for another deployment',
+      ),
+    );
+    add(newRule, TASK_STEPS, (s) =>
+      newImport(
+        s,
+        [
+          { Key: ACM_CERTIFICATE_TAG, Value: 'apex' },
+          { Key: DEPLOYMENT_TAG, Value: prefix },
+          { Key: 'Environment', Value: 'production' },
+        ],
+        'with a tag key certflow does not write',
+      ),
+    );
+  }
+  // On its own certificates, tagging changes the CertID tag only: never the tags that make a
+  // certificate this deployment's (or another's).
+  for (const imported of new Map(acmImports.map((r) => [r.resource, r])).values()) {
+    const region = String(imported.context['aws:RequestedRegion']);
+    const own = resourceTagContext({ [DEPLOYMENT_TAG]: prefix, [ACM_CERTIFICATE_TAG]: 'apex' });
+    const tagRule = "tagging changes only the CertID tag of this deployment's certificates";
+    add(tagRule, TASK_STEPS, (s) => ({
+      action: 'acm:AddTagsToCertificate',
+      resource: imported.resource,
+      context: {
+        ...base(s, region),
+        ...own,
+        ...tagContext([{ Key: DEPLOYMENT_TAG, Value: `${prefix}-other` }]),
+      },
+      summary: `hand the certificate to another deployment (${region})`,
+    }));
+    for (const key of [DEPLOYMENT_TAG, ACM_CERTIFICATE_TAG]) {
+      add(tagRule, TASK_STEPS, (s) => ({
+        action: 'acm:RemoveTagsFromCertificate',
+        resource: imported.resource,
+        context: { ...base(s, region), ...own, ...tagContext(undefined, [key]) },
+        summary: `remove ${key} (${region})`,
+      }));
     }
   }
 

@@ -79,8 +79,13 @@ function globalContext(d: Deployment, principalArn: string, region: string): Rec
   };
 }
 
+/** `aws:ResourceTag/<key>` of a request on a resource with these tags. */
+export function resourceTagContext(tags: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(tags ?? {}).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
+}
+
 /** Tag condition keys (`aws:RequestTag/<key>`, `aws:TagKeys`) of a tagging request. */
-function tagContext(
+export function tagContext(
   tags: { Key?: string; Value?: string }[] | undefined,
   keys?: string[],
 ): Record<string, string | string[]> {
@@ -211,6 +216,8 @@ export function iamRequestsOf(call: RecordedCall, account: DeployedAccount): Iam
       for (const kmsAction of key ? kmsActions : []) {
         out.push({
           ...one(kmsAction, key as string, `key of ${secretLabel(arn, account)}`, {
+            // KMS reads the key's own tags ("ABAC for AWS KMS").
+            ...resourceTagContext(account.keyTags.get(key as string)),
             'kms:ViaService': `secretsmanager.${call.region}.amazonaws.com`,
             'kms:CallerAccount': d.account,
             'kms:EncryptionContext:SecretARN': arn,
@@ -271,6 +278,9 @@ export function iamRequestsOf(call: RecordedCall, account: DeployedAccount): Iam
     }
     case 'acm': {
       const acmArn = (arn: unknown) => String(arn);
+      // A request on an existing certificate carries its tags as aws:ResourceTag/<key> (Service
+      // Authorization Reference, AWS Certificate Manager: the certificate resource type).
+      const onResource = resourceTagContext(call.resourceTags);
       switch (call.operation) {
         case 'ListCertificates':
           return [one('acm:ListCertificates', '*', `list (${call.region})`)];
@@ -283,33 +293,32 @@ export function iamRequestsOf(call: RecordedCall, account: DeployedAccount): Iam
               'acm:ImportCertificate',
               arn,
               `${input.CertificateArn ? 're-import' : 'new import'} (${call.region})`,
-              tagContext(input.Tags as { Key?: string; Value?: string }[] | undefined),
+              {
+                ...onResource,
+                ...tagContext(input.Tags as { Key?: string; Value?: string }[] | undefined),
+              },
             ),
           ];
         }
         case 'AddTagsToCertificate':
           return [
-            one(
-              'acm:AddTagsToCertificate',
-              acmArn(input.CertificateArn),
-              `tag (${call.region})`,
-              tagContext(input.Tags as { Key?: string; Value?: string }[]),
-            ),
+            one('acm:AddTagsToCertificate', acmArn(input.CertificateArn), `tag (${call.region})`, {
+              ...onResource,
+              ...tagContext(input.Tags as { Key?: string; Value?: string }[]),
+            }),
           ];
         case 'RemoveTagsFromCertificate':
           return [
-            one(
-              'acm:RemoveTagsFromCertificate',
-              acmArn(input.CertificateArn),
-              `untag (${call.region})`,
-              tagContext(
+            one('acm:RemoveTagsFromCertificate', acmArn(input.CertificateArn), `untag (${call.region})`, {
+              ...onResource,
+              ...tagContext(
                 undefined,
                 (input.Tags as { Key: string }[]).map((t) => t.Key),
               ),
-            ),
+            }),
           ];
         default:
-          return [one(`acm:${call.operation}`, acmArn(input.CertificateArn), `(${call.region})`)];
+          return [one(`acm:${call.operation}`, acmArn(input.CertificateArn), `(${call.region})`, onResource)];
       }
     }
     case 'cloudwatch': {
@@ -333,6 +342,7 @@ export function iamRequestsOf(call: RecordedCall, account: DeployedAccount): Iam
         for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
           out.push({
             ...one(action, key, 'key of the alerts topic', {
+              ...resourceTagContext(account.keyTags.get(key)),
               'kms:ViaService': `sns.${call.region}.amazonaws.com`,
               'kms:CallerAccount': d.account,
             }),

@@ -22,6 +22,9 @@ import type {
   StoredLocation,
 } from '../../../core/ports';
 import { errorMessageOf, errorNameOf } from '../../aws/retry';
+import { ACM_ARI_TAG, ACM_CERTIFICATE_TAG, ACM_DEPLOYMENT_TAG } from './acm-tags';
+
+export { ACM_ARI_TAG, ACM_CERTIFICATE_TAG, ACM_DEPLOYMENT_TAG } from './acm-tags';
 
 /** Options of {@link AcmCertificateStore}. */
 export interface AcmCertificateStoreOptions {
@@ -29,12 +32,15 @@ export interface AcmCertificateStoreOptions {
   clientFor: (region: string) => ACMClient;
   /** Regions to import into, home region first (e.g. add us-east-1 for CloudFront). */
   regions: string[];
+  /**
+   * The deployment this store belongs to (its secret name prefix), written as the
+   * {@link ACM_DEPLOYMENT_TAG} tag on the first import and required on the certificate found for
+   * a re-import: two deployments in one account never take each other's certificates, and the
+   * deployment's IAM policy (lib/iam.ts) may import, re-import and tag only certificates that
+   * carry it. Unset: the tag is neither written nor required.
+   */
+  deployment?: string;
 }
-
-/** Tag that marks the ACM certificate holding a certflow certificate. */
-export const ACM_CERTIFICATE_TAG = 'certflow:certificate';
-/** Tag holding the RFC 9773 CertID, which ACM does not report. */
-export const ACM_ARI_TAG = 'certflow:ariCertId';
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
@@ -81,8 +87,8 @@ interface Existing {
  * Certificates imported into AWS Certificate Manager, in one or more regions.
  *
  * The ACM certificate of a certflow certificate is the imported one tagged
- * `certflow:certificate=<name>` (found with ListCertificates + ListTagsForCertificate on every
- * call; nothing is cached). `put` re-imports to that ARN (`ImportCertificate` with
+ * `certflow:certificate=<name>` and `certflow:deployment=<deployment>` (found with
+ * ListCertificates + ListTagsForCertificate on every call; nothing is cached). `put` re-imports to that ARN (`ImportCertificate` with
  * `CertificateArn`), so CloudFront distributions and load balancers using it pick up the new
  * certificate without any change; the first import creates it with the tags. ACM keeps no
  * previous version: the re-import replaces the certificate atomically or not at all.
@@ -92,6 +98,7 @@ export class AcmCertificateStore implements CertificateStore {
   private readonly clientFor: (region: string) => ACMClient;
   private readonly regions: string[];
   private readonly home: string;
+  private readonly deployment: string | undefined;
 
   constructor(options: AcmCertificateStoreOptions) {
     if (typeof options.clientFor !== 'function') {
@@ -106,9 +113,16 @@ export class AcmCertificateStore implements CertificateStore {
         throw new CertificateStoreError(`acm: "${String(region)}" is not an AWS region such as "us-east-1"`);
       }
     }
+    if (
+      options.deployment !== undefined &&
+      (typeof options.deployment !== 'string' || options.deployment === '')
+    ) {
+      throw new CertificateStoreError('acm: deployment must be a non-empty string (the secret name prefix)');
+    }
     this.clientFor = options.clientFor;
     this.regions = regions;
     this.home = home;
+    this.deployment = options.deployment;
   }
 
   /**
@@ -234,7 +248,11 @@ export class AcmCertificateStore implements CertificateStore {
       ...(certificate.chainPem.trim() === '' ? {} : { CertificateChain: pem(certificate.chainPem) }),
     };
     if (!existing) {
+      // The deployment tag goes with the import itself: the IAM policy allows a new import only
+      // with it in the request (aws:RequestTag), and a later re-import only on a certificate that
+      // carries it (aws:ResourceTag); ACM refuses tags on a re-import, so they are set here.
       const tags: Tag[] = [{ Key: ACM_CERTIFICATE_TAG, Value: metadata.name }];
+      if (this.deployment !== undefined) tags.push({ Key: ACM_DEPLOYMENT_TAG, Value: this.deployment });
       if (ari) tags.push({ Key: ACM_ARI_TAG, Value: ari });
       const res = await this.call(
         region,
@@ -289,7 +307,8 @@ export class AcmCertificateStore implements CertificateStore {
   }
 
   /**
-   * The imported certificate tagged for `name` in `region`. Certificates whose domain name is
+   * The imported certificate tagged for `name` in `region` (and for this deployment, when it has
+   * one: another deployment's certificate of the same name is not ours). Certificates whose domain name is
    * one of `likely` are checked first, to spend fewer ListTagsForCertificate calls.
    */
   private async find(region: string, name: string, likely: string[]): Promise<Existing | undefined> {
@@ -325,7 +344,10 @@ export class AcmCertificateStore implements CertificateStore {
         client.send(new ListTagsForCertificateCommand({ CertificateArn: arn })),
       );
       const tags = res.Tags ?? [];
-      if (tags.some((t) => t.Key === ACM_CERTIFICATE_TAG && t.Value === name)) {
+      const ours =
+        this.deployment === undefined ||
+        tags.some((t) => t.Key === ACM_DEPLOYMENT_TAG && t.Value === this.deployment);
+      if (ours && tags.some((t) => t.Key === ACM_CERTIFICATE_TAG && t.Value === name)) {
         return { arn, keyAlgorithm: summary.KeyAlgorithm, tags };
       }
     }
