@@ -16,8 +16,12 @@ const shared = {
   setupFiles: ['<rootDir>/test/support/polyfills.ts'],
 };
 
-/** Tiers that start servers and processes: install check first, leftover check last. */
+/**
+ * Tiers that start servers and processes: install check first, leftover check last, and after
+ * every successful local run each ISSUED certificate verifies and matches its key.
+ */
 const withServers = {
+  setupFilesAfterEnv: ['<rootDir>/test/support/check-issued-runs.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
 };

@@ -177,7 +177,8 @@ class Readers {
       const { LocalDirectoryStore } = await import(
         '../lambdas/adapters/store/local-directory/local-directory-store'
       );
-      return new LocalDirectoryStore({ directory });
+      const { trustAnchorsFor } = await import('../lambdas/core/certificate/trust-anchors');
+      return new LocalDirectoryStore({ directory, trustAnchors: trustAnchorsFor(this.config) });
     }
     if (this.opts.aws === false) throw new StackLookupError('AWS lookups are off (--no-aws)');
     if (kind === 'secretsmanager') {

@@ -160,6 +160,13 @@ export function deploymentProblems(input: unknown): ConfigProblem[] {
       message: 'a local CA bundle file is not available to the Lambda functions; remove it for AWS',
     });
   }
+  if (str(acme.trustAnchorsFile) !== undefined) {
+    problems.push({
+      path: 'acme.trustAnchorsFile',
+      message:
+        "a local trust-anchor file is not available to the Lambda functions; remove it for AWS (chains from Let's Encrypt, Google and ZeroSSL are checked against the Mozilla root store)",
+    });
+  }
   if (acme.externalAccountBinding !== undefined) {
     const arn = str(obj(acme.externalAccountBinding).hmacKeySecretArn);
     if (arn === undefined) {

@@ -124,6 +124,23 @@ export class RateLimitedError extends CertflowError {
 /** Storing a certificate failed; the previous certificate is still in place. */
 export class CertificateStoreError extends CertflowError {}
 
+/**
+ * An issued certificate is not whole or not the one ordered (a chain cut short or missing, a
+ * certificate not signed by the next, another key or other names, a chain that reaches no trust
+ * anchor); nothing was stored. `checks` names each check that failed (see
+ * lambdas/core/certificate/verify.ts). Not retried by the state machine.
+ */
+export class CertificateChainError extends CertflowError {
+  readonly checks: string[];
+  constructor(problems: { check: string; message: string }[], options?: { cause?: unknown }) {
+    super(
+      `the certificate failed verification (${problems.map((p) => `${p.check}: ${p.message}`).join('; ')})`,
+      options,
+    );
+    this.checks = problems.map((p) => p.check);
+  }
+}
+
 /** Reading or writing the ACME account key failed. */
 export class AccountStoreError extends CertflowError {}
 

@@ -112,6 +112,24 @@ export interface CertificateStore {
   put(certificate: IssuedCertificate): Promise<StoredLocation>;
 }
 
+/** A CA's answer that failed verification, as FinalizeAndStore received it (public certificates only). */
+export interface RejectedCertificate {
+  certificate: string;
+  orderUrl: string;
+  /** The body of the certificate download (RFC 8555 §7.4.2), byte for byte. */
+  answer: string;
+  /** Why it was not stored (the failed checks). */
+  problem: string;
+}
+
+/**
+ * Keeps CA answers that were not stored, for inspection. Never given a private key.
+ */
+export interface RejectedCertificateStore {
+  /** Keep `rejected`; returns where (a path, for the report). */
+  keep(rejected: RejectedCertificate): Promise<string>;
+}
+
 /**
  * Who wrote a TXT value: the Step Functions execution (`$$.Execution.Id`; locally, the local
  * run's execution ARN), and in local mode the process that ran it, so a later run can tell

@@ -5,7 +5,7 @@ import { parseCertificateItem } from '../runtime/inputs';
 import { accountsWiring } from '../runtime/wiring/accounts';
 import { expiryAlarmsWiring } from '../runtime/wiring/expiry-alarms';
 import { pendingKeysWiring } from '../runtime/wiring/pending-keys';
-import { storesWiring } from '../runtime/wiring/stores';
+import { rejectedCertificatesWiring, storesWiring } from '../runtime/wiring/stores';
 
 /** The adapters this step uses (and nothing else: the function's bundle carries only these). */
 export const wiring: Wirings = {
@@ -13,6 +13,7 @@ export const wiring: Wirings = {
   stores: storesWiring,
   pendingKeys: pendingKeysWiring,
   expiryAlarms: expiryAlarmsWiring,
+  rejectedCertificates: rejectedCertificatesWiring,
 };
 
 /** Task state `FinalizeAndStore`: see {@link finalizeAndStore}. */

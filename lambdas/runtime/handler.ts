@@ -54,6 +54,7 @@ export function buildStepContext(step: TaskStep, wiring: Wirings): StepContext {
     pendingKeys: wiring.pendingKeys?.(env) ?? (() => notWired(step, 'pendingKeys')),
     orderBudget: wiring.orderBudget?.(env) ?? (() => notWired(step, 'orderBudget')),
     expiryAlarms: wiring.expiryAlarms?.(env) ?? (() => notWired(step, 'expiryAlarms')),
+    ...(wiring.rejectedCertificates ? { rejectedCertificates: wiring.rejectedCertificates(env) } : {}),
   };
 }
 

@@ -23,9 +23,15 @@ export interface CannedAnswer {
 
 /**
  * What to do with a request: pass it to the CA and its answer back, pass it and drop the answer,
- * or answer it here (the CA never sees it) with `answer`.
+ * answer it here (the CA never sees it) with `answer`, or pass it and hand back the CA's answer
+ * with its body changed by `rewrite` (Content-Length set to the new length, so the answer looks
+ * whole to the client).
  */
-export type AcmeFault = 'pass' | 'drop-answer' | { answer: CannedAnswer };
+export type AcmeFault =
+  | 'pass'
+  | 'drop-answer'
+  | { answer: CannedAnswer }
+  | { rewrite: (body: Buffer, status: number) => Buffer };
 
 export interface AcmeProxy {
   directoryUrl: string;
@@ -65,7 +71,7 @@ export async function startAcmeProxy(options: {
         const path = req.url ?? '/';
         const fault = options.rule(method, path);
         requests.push({ method, path, fault });
-        if (typeof fault === 'object') {
+        if (typeof fault === 'object' && 'answer' in fault) {
           res.writeHead(fault.answer.status, {
             ...fault.answer.headers,
             'Content-Length': Buffer.byteLength(fault.answer.body),
@@ -92,7 +98,16 @@ export async function startAcmeProxy(options: {
                 req.socket.destroy();
                 return;
               }
-              res.writeHead(answer.statusCode ?? 502, answer.headers);
+              const status = answer.statusCode ?? 502;
+              if (typeof fault === 'object') {
+                const rewritten = fault.rewrite(Buffer.concat(body), status);
+                const headers = { ...answer.headers, 'content-length': String(rewritten.length) };
+                delete headers['transfer-encoding'];
+                res.writeHead(status, headers);
+                res.end(rewritten);
+                return;
+              }
+              res.writeHead(status, answer.headers);
               res.end(Buffer.concat(body));
             });
           },

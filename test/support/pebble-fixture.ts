@@ -30,6 +30,9 @@ export interface TestPebbleOptions {
   externalAccountMacKeys?: Record<string, string>;
 }
 
+/** Every test Pebble started in this process and not yet stopped (the post-run check reads their roots). */
+export const runningTestPebbles = new Set<TestPebble>();
+
 /** Start Pebble on free loopback ports in a fresh temporary directory. */
 export async function startTestPebble(options: TestPebbleOptions): Promise<TestPebble> {
   const directory = mkdtempSync(join(tmpdir(), 'certflow-pebble-'));
@@ -46,16 +49,19 @@ export async function startTestPebble(options: TestPebbleOptions): Promise<TestP
       certificateValiditySeconds: options.certificateValiditySeconds,
       externalAccountMacKeys: options.externalAccountMacKeys,
     });
-    return {
+    const pebble: TestPebble = {
       ...server,
       port,
       managementPort,
       directory,
       stop: async () => {
+        runningTestPebbles.delete(pebble);
         await server.stop();
         rmSync(directory, { recursive: true, force: true });
       },
     };
+    runningTestPebbles.add(pebble);
+    return pebble;
   } catch (error) {
     rmSync(directory, { recursive: true, force: true });
     throw error;

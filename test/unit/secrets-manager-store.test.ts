@@ -323,6 +323,21 @@ describe('SecretsManagerCertificateStore.current', () => {
     });
   });
 
+  it('reports broken, without reading the value, when edited tags claim what no certificate could (notBefore after notAfter)', async () => {
+    const secret = new FakeSecret();
+    secret.install();
+    const cert = issued();
+    await store().put(cert);
+    const edited = new Date(Date.parse(cert.metadata.notAfter) + 3_600_000).toISOString();
+    secret.tags.set('certflow:notBefore', edited);
+
+    await expect(store().current('www')).resolves.toMatchObject({
+      status: 'broken',
+      problem: `the certflow:* tags of secret ${ARN} cannot describe one certificate: notBefore ${edited} is not before notAfter ${cert.metadata.notAfter}`,
+    });
+    expect(sm).not.toHaveReceivedCommand(GetSecretValueCommand);
+  });
+
   it('reports broken, without reading the value, when the current version is not the one the tags describe', async () => {
     const secret = new FakeSecret();
     secret.install();

@@ -1,12 +1,13 @@
 /**
  * Whether a stored certificate's files belong together: the key is the certificate's key, the
  * chain issued the certificate (RFC 5280 §6.1 signature and issuer/subject name chaining, one
- * link per certificate), the full chain is the certificate followed by the chain, and the record
+ * link per certificate; never empty), the full chain is the certificate followed by the chain, and the record
  * describes this certificate. Pure: parsing and signature checks by `node:crypto`; no I/O.
  */
-import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { errorText } from '../errors';
 import type { CertificateMetadata } from '../ports';
 import { inspectCertificate, splitPemChain } from './inspect';
+import { certificateChainProblems, KEY_UNREADABLE } from './verify';
 
 /** The PEM files of one stored certificate (certbot's names). */
 export interface CertificateFiles {
@@ -22,27 +23,40 @@ export interface CertificateFiles {
 
 /**
  * Everything that makes these files unusable together, one line each (naming the file), or an
- * empty list when they are consistent. Never includes key material.
+ * empty list when they are consistent: the checks FinalizeAndStore makes before storing (see
+ * {@link certificateChainProblems}: whole PEM blocks, the key, a non-empty chain each
+ * certificate of which is signed by the next, the trust anchors when given), `fullchain.pem`
+ * being `cert.pem` + `chain.pem`, and the record describing `cert.pem` (serial, names, key type,
+ * validity). Never includes key material.
  */
-export function certificateFileProblems(files: CertificateFiles, metadata: CertificateMetadata): string[] {
-  const [leafPem, ...extra] = splitPemChain(files.certificatePem);
-  if (leafPem === undefined) return ['cert.pem holds no PEM certificate'];
-  const problems: string[] = [];
-  if (extra.length > 0) problems.push(`cert.pem holds ${extra.length + 1} certificates, not only the leaf`);
-  let leaf: X509Certificate;
+export function certificateFileProblems(
+  files: CertificateFiles,
+  metadata: CertificateMetadata,
+  trustAnchors?: string[],
+): string[] {
+  const chainChecks = certificateChainProblems({
+    leafPem: files.certificatePem,
+    chainPem: files.chainPem,
+    key: files.privateKeyPem,
+    ...(trustAnchors ? { trustAnchors } : {}),
+    labels: { leaf: 'cert.pem', chain: 'chain.pem' },
+  });
+  const problems = chainChecks.map((p) =>
+    p.check !== 'key'
+      ? p.message
+      : p.message.endsWith(KEY_UNREADABLE)
+        ? 'privkey.pem is not a readable private key'
+        : 'privkey.pem is not the key of cert.pem (another key)',
+  );
+  if (chainChecks.some((p) => p.check === 'format')) return problems;
+  const [leafPem] = splitPemChain(files.certificatePem) as [string];
+  const expected = [leafPem, ...splitPemChain(files.chainPem)].map(normalize);
+  let fullchain: string[];
   try {
-    leaf = new X509Certificate(leafPem);
-  } catch {
-    return [...problems, 'cert.pem is not a valid X.509 certificate'];
+    fullchain = splitPemChain(files.fullchainPem).map(normalize);
+  } catch (error) {
+    return [...problems, `fullchain.pem: ${errorText(error)}`];
   }
-
-  const keyProblem = privateKeyProblem(files.privateKeyPem, leaf);
-  if (keyProblem) problems.push(keyProblem);
-  problems.push(...chainProblems(leaf, files.chainPem));
-
-  const chainBlocks = splitPemChain(files.chainPem);
-  const expected = [leafPem, ...chainBlocks].map(normalize);
-  const fullchain = splitPemChain(files.fullchainPem).map(normalize);
   if (expected.length !== fullchain.length || expected.some((block, i) => block !== fullchain[i])) {
     problems.push('fullchain.pem is not cert.pem followed by chain.pem');
   }
@@ -54,55 +68,33 @@ export function certificateFileProblems(files: CertificateFiles, metadata: Certi
   return problems;
 }
 
-function privateKeyProblem(keyPem: string, leaf: X509Certificate): string | undefined {
-  let publicOfPrivate: ReturnType<typeof createPublicKey>;
+/**
+ * The metadata of a stored certificate as its leaf states it (serial, issuer, names, validity,
+ * key type, RFC 9773 CertID), keeping from the record only what the certificate cannot say (its
+ * name, when it was stored), and the record's key type when the leaf's is one certflow does not
+ * issue. Undefined when `leafPem` cannot be read.
+ */
+export function metadataFromCertificate(
+  leafPem: string,
+  record: Pick<CertificateMetadata, 'name' | 'storedAt' | 'keyType'>,
+): CertificateMetadata | undefined {
+  let facts: ReturnType<typeof inspectCertificate>;
   try {
-    publicOfPrivate = createPublicKey(createPrivateKey(keyPem));
+    facts = inspectCertificate(leafPem);
   } catch {
-    // Deliberately without the parser's message: it may quote the key.
-    return 'privkey.pem is not a readable private key';
+    return undefined;
   }
-  const a = leaf.publicKey.export({ type: 'spki', format: 'der' });
-  const b = publicOfPrivate.export({ type: 'spki', format: 'der' });
-  return a.equals(b) ? undefined : 'privkey.pem is not the key of cert.pem (another key)';
-}
-
-/** Each certificate must be signed by, and name as issuer, the next one in the chain. */
-function chainProblems(leaf: X509Certificate, chainPem: string): string[] {
-  const blocks = splitPemChain(chainPem);
-  // A CA may return the leaf alone (issued straight from a root); then there is nothing to check.
-  if (blocks.length === 0) {
-    return chainPem.trim() === '' ? [] : ['chain.pem holds no PEM certificate'];
-  }
-  const chain: X509Certificate[] = [];
-  for (const [i, block] of blocks.entries()) {
-    try {
-      chain.push(new X509Certificate(block));
-    } catch {
-      return [`chain.pem certificate ${i + 1} is not a valid X.509 certificate`];
-    }
-  }
-  const links: [X509Certificate, X509Certificate, string][] = [];
-  let child = leaf;
-  let childName = 'cert.pem';
-  chain.forEach((parent, i) => {
-    links.push([
-      child,
-      parent,
-      `${childName} was not issued by chain.pem certificate ${i + 1} (${parent.subject.replace(/\n/g, ', ')})`,
-    ]);
-    child = parent;
-    childName = `chain.pem certificate ${i + 1}`;
-  });
-  return links.flatMap(([c, p, problem]) => (issuedBy(c, p) ? [] : [problem]));
-}
-
-function issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
-  try {
-    return child.checkIssued(parent) && child.verify(parent.publicKey);
-  } catch {
-    return false;
-  }
+  return {
+    name: record.name,
+    domains: facts.domains,
+    keyType: facts.keyType === 'other' ? record.keyType : facts.keyType,
+    serial: facts.serial,
+    issuer: facts.issuer,
+    notBefore: facts.notBefore,
+    notAfter: facts.notAfter,
+    ...(facts.ariCertId ? { ariCertId: facts.ariCertId } : {}),
+    storedAt: record.storedAt,
+  };
 }
 
 /** The record (metadata.json, tags) must describe the certificate that is stored. */
@@ -122,8 +114,10 @@ function recordProblems(leafPem: string, metadata: CertificateMetadata): string[
   if (facts.keyType !== metadata.keyType) {
     problems.push(`the record says key type ${metadata.keyType} but cert.pem has a ${facts.keyType} key`);
   }
-  if (Date.parse(facts.notAfter) !== Date.parse(metadata.notAfter)) {
-    problems.push(`the record says notAfter ${metadata.notAfter} but cert.pem says ${facts.notAfter}`);
+  for (const field of ['notBefore', 'notAfter'] as const) {
+    if (Date.parse(facts[field]) !== Date.parse(metadata[field])) {
+      problems.push(`the record says ${field} ${metadata[field]} but cert.pem says ${facts[field]}`);
+    }
   }
   return problems;
 }

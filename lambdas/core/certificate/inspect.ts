@@ -31,12 +31,26 @@ export interface CertificateFacts {
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
+const BEGIN_CERTIFICATE = '-----BEGIN CERTIFICATE-----';
+
 /**
  * Split a PEM bundle into its certificate blocks, in order (RFC 7468 §5). Text between blocks
  * and non-certificate blocks are dropped. Each block is returned with a trailing newline.
+ *
+ * @throws InvalidInputError when a certificate block is unfinished (a `BEGIN CERTIFICATE` line
+ *   with no `END CERTIFICATE` before the next one or the end: an answer cut short), rather than
+ *   dropping it silently.
  */
 export function splitPemChain(pem: string): string[] {
-  return (pem.match(PEM_CERTIFICATE) ?? []).map((block) => `${block.replace(/\r\n/g, '\n')}\n`);
+  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+  const begun = pem.split(BEGIN_CERTIFICATE).length - 1;
+  const whole = blocks.filter((block) => block.indexOf(BEGIN_CERTIFICATE, 1) === -1).length;
+  if (begun !== whole) {
+    throw new InvalidInputError(
+      `unfinished PEM certificate block: ${begun} BEGIN CERTIFICATE line(s) but ${whole} whole block(s) (a BEGIN without its END CERTIFICATE: the text was cut short)`,
+    );
+  }
+  return blocks.map((block) => `${block.replace(/\r\n/g, '\n')}\n`);
 }
 
 /**

@@ -233,6 +233,12 @@ const schemaBase = z.strictObject({
     /** PEM bundle to trust for the directory's TLS (local and on-premises CAs). */
     caBundleFile: z.optional(nonEmpty()),
     /**
+     * PEM bundle of the root certificates the CA's chains must lead to: a certificate whose chain
+     * reaches none of them is not stored, and a stored one is re-issued. Default: the Mozilla
+     * root store for Let's Encrypt, Google and ZeroSSL; no check for other CAs.
+     */
+    trustAnchorsFile: z.optional(nonEmpty()),
+    /**
      * The test CA a dry run issues from (`--dry-run`); default: the staging directory of
      * Let's Encrypt or Google, or the directory itself when it is a staging or loopback CA.
      */

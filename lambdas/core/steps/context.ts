@@ -13,6 +13,7 @@ import type {
   OrderBudgetStore,
   PendingKeyStore,
   PendingRecordStore,
+  RejectedCertificateStore,
   RunLiveness,
   RunOwner,
   ServerAddress,
@@ -50,6 +51,11 @@ export interface StepContext {
   orderBudget(): OrderBudgetStore;
   /** Alarms on a store's own expiry metric (ACM), put after a certificate is stored. */
   expiryAlarms(): ExpiryAlarms;
+  /**
+   * Where FinalizeAndStore keeps a CA answer that failed verification (local mode: a file in the
+   * state directory). Absent: the answer goes to the log, base64-encoded.
+   */
+  rejectedCertificates?(): RejectedCertificateStore;
 }
 
 /**

@@ -4,12 +4,14 @@ import { acmeClient } from '../acme/client';
 import { isProblemType } from '../acme/problem';
 import { withProblem } from '../acme/problem-text';
 import { createCsr } from '../certificate/csr';
-import { inspectCertificate, privateKeyMatchesCertificate, splitPemChain } from '../certificate/inspect';
+import { inspectCertificate, splitPemChain } from '../certificate/inspect';
 import { createPrivateKeyPem } from '../certificate/keys';
+import { trustAnchorsFor } from '../certificate/trust-anchors';
+import { certificateChainProblems } from '../certificate/verify';
 import {
   AcmeProblemError,
   AcmeRequestError,
-  CertflowError,
+  CertificateChainError,
   CertificateStoreError,
   errorText,
   OrderInvalidError,
@@ -88,18 +90,17 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
   }
   const fullchainPem = await client.certificate(order.certificate);
 
-  const [leaf, ...intermediates] = splitPemChain(fullchainPem);
-  if (!leaf) throw new CertflowError(`the CA returned no certificate for order ${orderState.url}`);
+  // Verify before any store is written (and before a dry run says "issued"): one check for
+  // every store, local or AWS.
+  const { leaf, intermediates } = await verifiedAnswer(ctx, {
+    certificate: cert.name,
+    domains: cert.domains,
+    orderUrl,
+    directoryUrl: runDirectoryUrl(ctx, orderState),
+    fullchainPem,
+    privateKeyPem,
+  });
   const info = inspectCertificate(leaf);
-  const wanted = [...cert.domains].sort().join(',');
-  if ([...info.domains].sort().join(',') !== wanted) {
-    throw new CertflowError(
-      `the CA issued names ${info.domains.join(', ')} but ${cert.domains.join(', ')} were ordered`,
-    );
-  }
-  if (!privateKeyMatchesCertificate(privateKeyPem, leaf)) {
-    throw new CertflowError('the issued certificate does not match the private key generated for it');
-  }
   const issued: IssuedCertificate = {
     metadata: {
       name: cert.name,
@@ -161,6 +162,81 @@ export async function finalizeAndStore(item: CertificateItem, ctx: StepContext):
   });
   const { name, domains, keyType, serial, issuer, notBefore, notAfter } = issued.metadata;
   return { certificate: name, domains, keyType, serial, issuer, notBefore, notAfter, locations };
+}
+
+/**
+ * The CA's answer split into leaf and intermediates, once it passed every check of
+ * {@link certificateChainProblems}: whole PEM blocks, the order's key and names, a non-empty
+ * chain each certificate of which is signed by the next, and the trust anchors when known. An
+ * answer that fails is kept for inspection (the {@link StepContext.rejectedCertificates} store,
+ * else the log, base64-encoded) and not stored.
+ * @throws CertificateChainError naming each failed check and where the answer was kept.
+ */
+async function verifiedAnswer(
+  ctx: StepContext,
+  answer: {
+    certificate: string;
+    domains: string[];
+    orderUrl: string;
+    directoryUrl: string;
+    fullchainPem: string;
+    privateKeyPem: string;
+  },
+): Promise<{ leaf: string; intermediates: string[] }> {
+  const trustAnchors = trustAnchorsFor(ctx.config, answer.directoryUrl);
+  let blocks: string[] = [];
+  let problems: { check: string; message: string }[];
+  try {
+    blocks = splitPemChain(answer.fullchainPem);
+    const [leaf = '', ...intermediates] = blocks;
+    problems = certificateChainProblems({
+      leafPem: leaf,
+      chainPem: intermediates.join(''),
+      key: answer.privateKeyPem,
+      domains: answer.domains,
+      trustAnchors,
+      labels: { leaf: "the CA's certificate", chain: "the CA's chain" },
+    });
+  } catch (error) {
+    problems = [{ check: 'format', message: `the CA's answer: ${errorText(error)}` }];
+  }
+  if (problems.length === 0) {
+    const [leaf, ...intermediates] = blocks as [string, ...string[]];
+    return { leaf, intermediates };
+  }
+  const problem = problems.map((p) => `${p.check}: ${p.message}`).join('; ');
+  let keptAt: string;
+  try {
+    const store = ctx.rejectedCertificates?.();
+    if (store) {
+      keptAt = await store.keep({
+        certificate: answer.certificate,
+        orderUrl: answer.orderUrl,
+        answer: answer.fullchainPem,
+        problem,
+      });
+    } else {
+      ctx.logger.error("the CA's answer failed verification; it is kept in this log line", {
+        certificate: answer.certificate,
+        order: answer.orderUrl,
+        problem,
+        caAnswerBase64: Buffer.from(answer.fullchainPem, 'utf8').toString('base64'),
+      });
+      keptAt = "the function's log (caAnswerBase64)";
+    }
+  } catch (error) {
+    keptAt = `nowhere (keeping it failed: ${errorText(error)})`;
+  }
+  throw new CertificateChainError(
+    problems.map((p, i) =>
+      i === problems.length - 1
+        ? {
+            ...p,
+            message: `${p.message}. Nothing was stored; the previous certificate stays. The CA's answer for order ${answer.orderUrl} is kept in ${keptAt}`,
+          }
+        : p,
+    ),
+  );
 }
 
 /**

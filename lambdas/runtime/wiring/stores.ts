@@ -1,9 +1,9 @@
 import type { CertificateConfig } from '../../core/config/schema';
 import { ConfigError } from '../../core/errors';
-import type { CertificateStore } from '../../core/ports';
+import type { CertificateStore, RejectedCertificateStore } from '../../core/ports';
 import { acmClient, functionRegion, secretsManagerClient } from './aws-clients';
 import { runtimeSecretOptions } from './runtime-secrets';
-import type { Wiring } from './types';
+import { localStateDirectory, type Wiring } from './types';
 
 /**
  * The certificate stores each certificate names: `local` (certbot's layout; local mode),
@@ -47,7 +47,9 @@ export const storesWiring: Wiring<'stores'> = ({ config, mode }) => {
           }
           const { LocalDirectoryStore } =
             require('../../adapters/store/local-directory/local-directory-store') as typeof import('../../adapters/store/local-directory/local-directory-store');
-          return new LocalDirectoryStore({ directory });
+          const { trustAnchorsFor } =
+            require('../../core/certificate/trust-anchors') as typeof import('../../core/certificate/trust-anchors');
+          return new LocalDirectoryStore({ directory, trustAnchors: trustAnchorsFor(config) });
         });
       case 'secretsmanager':
         return once('secretsmanager', () => {
@@ -75,4 +77,21 @@ export const storesWiring: Wiring<'stores'> = ({ config, mode }) => {
     }
   };
   return (certificate) => certificate.stores.map((kind) => storeFor(certificate, kind));
+};
+
+/**
+ * Where a CA answer that failed verification is kept: locally, a file under
+ * `<state>/rejected/`; on AWS none (FinalizeAndStore logs it, base64-encoded, in the function's
+ * log).
+ */
+export const rejectedCertificatesWiring: Wiring<'rejectedCertificates'> = ({ mode }) => {
+  if (mode !== 'local') return undefined;
+  let store: RejectedCertificateStore | undefined;
+  return () => {
+    if (store) return store;
+    const { LocalRejectedCertificates } =
+      require('../../adapters/store/local-directory/rejected-certificates') as typeof import('../../adapters/store/local-directory/rejected-certificates');
+    store = new LocalRejectedCertificates({ directory: `${localStateDirectory()}/rejected` });
+    return store;
+  };
 };

@@ -13,7 +13,8 @@ export type Capability =
   | 'runLiveness'
   | 'pendingKeys'
   | 'orderBudget'
-  | 'expiryAlarms';
+  | 'expiryAlarms'
+  | 'rejectedCertificates';
 
 /** Where a function runs: `local` (local mode, the CLI) or `aws` (Lambda, the default). */
 export type RuntimeMode = 'local' | 'aws';

@@ -17,10 +17,14 @@
 
 import { randomBytes } from 'node:crypto';
 import { promises as nodeFs } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import * as z from 'zod/mini';
 import '../../../core/zod-messages';
-import { type CertificateFiles, certificateFileProblems } from '../../../core/certificate/consistency';
+import {
+  type CertificateFiles,
+  certificateFileProblems,
+  metadataFromCertificate,
+} from '../../../core/certificate/consistency';
 import { privateKeyMatchesCertificate } from '../../../core/certificate/inspect';
 import { KEY_TYPES } from '../../../core/config/schema';
 import { CertificateStoreError, errorText } from '../../../core/errors';
@@ -47,6 +51,7 @@ export type StoreFileSystem = Pick<
   | 'readFile'
   | 'rm'
   | 'chmod'
+  | 'realpath'
 >;
 
 export interface LocalDirectoryStoreOptions {
@@ -59,6 +64,11 @@ export interface LocalDirectoryStoreOptions {
   keepPrevious?: number;
   /** File-system implementation; defaults to `node:fs/promises`. */
   fs?: StoreFileSystem;
+  /**
+   * Root certificates (PEM blocks) a stored chain must lead to for the certificate to count as
+   * healthy (`acme.trustAnchorsFile`, or a known public CA's roots); none: not checked.
+   */
+  trustAnchors?: string[];
 }
 
 /** Files of one version, with their modes. `privkey.pem` is readable by the owner only. */
@@ -73,6 +83,8 @@ const PRIVATE_DIR_MODE = 0o700;
 const LIVE_DIR_MODE = 0o755;
 /** Temporary directories older than this are left-overs of a crashed put and are removed. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
+/** On a full file system, temporary directories older than this are removed too (another run's put lasts seconds). */
+const PRESSURE_STALE_TEMP_MS = 60 * 1000;
 const TEMP_PREFIX = '.tmp-';
 const VERSION = /^[0-9]+$/;
 
@@ -95,6 +107,7 @@ export class LocalDirectoryStore implements CertificateStore {
   private readonly root: string;
   private readonly keepPrevious: number;
   private readonly fs: StoreFileSystem;
+  private readonly trustAnchors: string[] | undefined;
 
   /** @throws CertificateStoreError when the directory is under /proc or /sys. */
   constructor(options: LocalDirectoryStoreOptions) {
@@ -103,6 +116,7 @@ export class LocalDirectoryStore implements CertificateStore {
     if (pseudo) throw new CertificateStoreError(`local store: ${pseudoFilesystemMessage(this.root, pseudo)}`);
     this.keepPrevious = options.keepPrevious ?? 2;
     this.fs = options.fs ?? nodeFs;
+    this.trustAnchors = options.trustAnchors;
   }
 
   /** `<dir>/live/<name>`: where servers read the certificate. */
@@ -165,16 +179,23 @@ export class LocalDirectoryStore implements CertificateStore {
     const metadata =
       metadataText === undefined ? undefined : this.parseMetadata(name, metadataText, problems);
     if (metadata && problems.length === 0) {
-      problems.push(...certificateFileProblems(files as CertificateFiles, metadata));
+      problems.push(...certificateFileProblems(files as CertificateFiles, metadata, this.trustAnchors));
     }
+    // What the record claims is read from cert.pem itself: a record edited (or written wrong)
+    // neither delays a renewal nor shows false dates.
+    const facts =
+      metadata && files.certificatePem !== undefined
+        ? metadataFromCertificate(files.certificatePem, metadata)
+        : undefined;
+    const described = facts ?? metadata;
     if (problems.length > 0) {
       return {
         status: 'broken',
         problem: `${live}: ${problems.join('; ')}`,
-        ...(metadata ? { metadata } : {}),
+        ...(described ? { metadata: described } : {}),
       };
     }
-    return { status: 'healthy', metadata: metadata as CertificateMetadata };
+    return { status: 'healthy', metadata: described as CertificateMetadata };
   }
 
   /** `metadata.json` as certificate metadata, or undefined with the reason added to `problems`. */
@@ -258,7 +279,7 @@ export class LocalDirectoryStore implements CertificateStore {
       step = 'migrating the old live directory';
       await this.migrateRealDirectory(name);
       step = 'writing the new version';
-      version = await this.writeVersion(archive, versionFiles(certificate));
+      version = await this.writeVersionMakingRoom(name, archive, versionFiles(certificate));
       step = `switching ${live} to version ${version}`;
       await this.switchLive(name, version);
     } catch (error) {
@@ -273,6 +294,36 @@ export class LocalDirectoryStore implements CertificateStore {
     // The new certificate is in place; pruning is housekeeping and is retried on the next put.
     await this.prune(name).catch(() => undefined);
     return { store: this.kind, location: live };
+  }
+
+  /**
+   * {@link writeVersion}; when the file system is full (ENOSPC, EDQUOT), remove what the store
+   * can spare (temporary left-overs of crashed puts, then every version older than the live one:
+   * the live certificate stays) and try once more. The error names the file it could not write.
+   */
+  private async writeVersionMakingRoom(
+    name: string,
+    archive: string,
+    files: [string, string | Buffer, number][],
+  ): Promise<string> {
+    try {
+      return await this.writeVersion(archive, files);
+    } catch (error) {
+      if (!isCode(error, 'ENOSPC', 'EDQUOT')) throw error;
+      const freed = await this.prune(name, { keepPrevious: 0, staleAfterMs: PRESSURE_STALE_TEMP_MS }).catch(
+        () => [],
+      );
+      if (freed.length === 0) throw error;
+      try {
+        return await this.writeVersion(archive, files);
+      } catch (again) {
+        if (!isCode(again, 'ENOSPC', 'EDQUOT')) throw again;
+        throw new CertificateStoreError(
+          `${errorText(again)}, even after removing ${freed.length} older version(s) and left-over(s) (${freed.map((f) => basename(f)).join(', ')}) from ${archive}; free space on that file system`,
+          { cause: again },
+        );
+      }
+    }
   }
 
   /** Whether `live/<name>` is intact and holds exactly this certificate. Any read problem: no. */
@@ -379,9 +430,11 @@ export class LocalDirectoryStore implements CertificateStore {
   private async writeDurably(path: string, content: string | Buffer, mode: number): Promise<void> {
     const handle = await this.fs.open(path, 'wx', mode);
     try {
-      await handle.writeFile(content);
-      await handle.chmod(mode);
-      await handle.sync();
+      await withPath(path, async () => {
+        await handle.writeFile(content);
+        await handle.chmod(mode);
+        await handle.sync();
+      });
     } finally {
       await handle.close();
     }
@@ -390,17 +443,26 @@ export class LocalDirectoryStore implements CertificateStore {
   private async syncDirectory(path: string): Promise<void> {
     const handle = await this.fs.open(path, 'r');
     try {
-      await handle.sync();
+      await withPath(path, () => handle.sync());
     } finally {
       await handle.close();
     }
   }
 
-  /** Point `live/<name>` at `archive/<name>/<version>` with one rename(2) of a new symlink. */
+  /**
+   * Point `live/<name>` at `archive/<name>/<version>` with one rename(2) of a new symlink. The
+   * link is relative (as certbot's), from where `live/` really is to where the version really is:
+   * when `live/` or `archive/` is itself a symlink (moved to another volume), a plain
+   * `../archive/...` would resolve next to the real `live/` and dangle.
+   */
   private async switchLive(name: string, version: string): Promise<void> {
     const liveRoot = join(this.root, 'live');
     const temp = join(liveRoot, `${TEMP_PREFIX}${name}-${process.pid}-${randomBytes(6).toString('hex')}`);
-    await this.fs.symlink(join('..', 'archive', name, version), temp);
+    const [realLive, realVersion] = await Promise.all([
+      this.fs.realpath(liveRoot),
+      this.fs.realpath(join(this.archiveDirectory(name), version)),
+    ]);
+    await this.fs.symlink(relative(realLive, realVersion), temp);
     try {
       await this.fs.rename(temp, join(liveRoot, name));
     } catch (error) {
@@ -439,7 +501,8 @@ export class LocalDirectoryStore implements CertificateStore {
     }
     const archive = this.archiveDirectory(name);
     const version = await this.writeVersion(archive, files);
-    const old = join(archive, `${TEMP_PREFIX}migrated-${randomBytes(6).toString('hex')}`);
+    // Set aside next to itself (same file system, whatever volume live/ is on), not in archive/.
+    const old = join(dirname(live), `${TEMP_PREFIX}migrated-${name}-${randomBytes(6).toString('hex')}`);
     await this.fs.rename(live, old);
     try {
       await this.switchLive(name, version);
@@ -450,25 +513,41 @@ export class LocalDirectoryStore implements CertificateStore {
     await this.fs.rm(old, { recursive: true, force: true });
   }
 
-  /** Keep the live version, anything newer, and the `keepPrevious` versions before it. */
-  private async prune(name: string): Promise<void> {
+  /**
+   * Keep the live version, anything newer, and the `keepPrevious` versions before it; remove
+   * temporary directories older than `staleAfterMs` (other than this process's own). Returns the
+   * paths removed.
+   */
+  private async prune(
+    name: string,
+    limits: { keepPrevious: number; staleAfterMs: number } = {
+      keepPrevious: this.keepPrevious,
+      staleAfterMs: STALE_TEMP_MS,
+    },
+  ): Promise<string[]> {
     const archive = this.archiveDirectory(name);
+    const removed: string[] = [];
     const live = await this.liveVersion(name);
-    if (live === undefined) return;
-    const current = Number(live);
-    const older = (await this.versions(archive)).filter((v) => v < current);
-    const doomed = older.slice(0, Math.max(0, older.length - this.keepPrevious));
-    for (const v of doomed) {
-      await this.fs.rm(join(archive, String(v)), { recursive: true, force: true });
-    }
-    for (const entry of await this.fs.readdir(archive)) {
-      if (!entry.startsWith(TEMP_PREFIX)) continue;
-      const path = join(archive, entry);
-      const stats = await this.fs.lstat(path);
-      if (Date.now() - stats.mtimeMs > STALE_TEMP_MS) {
-        await this.fs.rm(path, { recursive: true, force: true });
+    if (live !== undefined) {
+      const current = Number(live);
+      const older = (await this.versions(archive)).filter((v) => v < current);
+      const doomed = older.slice(0, Math.max(0, older.length - limits.keepPrevious));
+      for (const v of doomed) {
+        await this.fs.rm(join(archive, String(v)), { recursive: true, force: true });
+        removed.push(join(archive, String(v)));
       }
     }
+    const own = `${TEMP_PREFIX}${process.pid}-`;
+    for (const entry of await this.fs.readdir(archive)) {
+      if (!entry.startsWith(TEMP_PREFIX) || entry.startsWith(own)) continue;
+      const path = join(archive, entry);
+      const stats = await this.fs.lstat(path);
+      if (Date.now() - stats.mtimeMs >= limits.staleAfterMs) {
+        await this.fs.rm(path, { recursive: true, force: true });
+        removed.push(path);
+      }
+    }
+    return removed;
   }
 }
 
@@ -524,6 +603,25 @@ function checkName(name: string): string {
     );
   }
   return name;
+}
+
+/**
+ * Run `fn`; an OS error without a path (a write(2) or fsync(2) on an open file: `ENOSPC: no
+ * space left on device, write`) gets the file's path added, so every store error names it.
+ */
+async function withPath<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof Error && typeof (error as { code?: unknown }).code === 'string') {
+      const withoutPath = !(error as { path?: unknown }).path && !error.message.includes(path);
+      if (withoutPath) {
+        error.message = `${error.message} '${path}'`;
+        (error as { path?: string }).path = path;
+      }
+    }
+    throw error;
+  }
 }
 
 function isCode(error: unknown, ...codes: string[]): boolean {

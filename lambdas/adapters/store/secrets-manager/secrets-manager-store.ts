@@ -151,6 +151,14 @@ export class SecretsManagerCertificateStore implements CertificateStore {
         metadata,
       };
     }
+    const claims = tagClaimProblems(metadata);
+    if (claims.length > 0) {
+      return {
+        status: 'broken',
+        problem: `the certflow:* tags of secret ${arn} cannot describe one certificate: ${claims.join('; ')}`,
+        metadata,
+      };
+    }
     return { status: 'healthy', metadata };
   }
 
@@ -297,6 +305,29 @@ export class SecretsManagerCertificateStore implements CertificateStore {
       { cause: error },
     );
   }
+}
+
+/**
+ * What the tags claim that no certificate could (the health check reads tags only, never the
+ * secret's value, which holds the private key): validity that ends before it starts, or an RFC
+ * 9773 CertID whose serial is not the tagged serial (tags edited or left from another put).
+ */
+function tagClaimProblems(metadata: CertificateMetadata): string[] {
+  const problems: string[] = [];
+  if (Date.parse(metadata.notBefore) >= Date.parse(metadata.notAfter)) {
+    problems.push(`notBefore ${metadata.notBefore} is not before notAfter ${metadata.notAfter}`);
+  }
+  const certIdSerial = metadata.ariCertId?.split('.')[1];
+  if (certIdSerial) {
+    const fromCertId = Buffer.from(certIdSerial, 'base64url')
+      .toString('hex')
+      .replace(/^0+(?=.)/, '');
+    const tagged = metadata.serial.toLowerCase().replace(/^0+(?=.)/, '');
+    if (fromCertId !== '' && fromCertId !== tagged) {
+      problems.push(`the ariCertId is for serial ${fromCertId}, but the serial tag says ${tagged}`);
+    }
+  }
+  return problems;
 }
 
 /**
