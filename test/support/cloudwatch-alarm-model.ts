@@ -268,12 +268,18 @@ interface MathOptions {
   fillEmptySeries: boolean;
 }
 
+const tokenized = new Map<string, string[]>();
+
 function tokenize(expression: string): string[] {
+  const known = tokenized.get(expression);
+  if (known) return known;
   const tokens = expression.match(/\s*([A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|[-+*/(),])\s*/g);
   if (!tokens || tokens.join('').replace(/\s/g, '') !== expression.replace(/\s/g, '')) {
     throw new Error(`metric math "${expression}" is not modelled`);
   }
-  return tokens.map((t) => t.trim());
+  const out = tokens.map((t) => t.trim());
+  tokenized.set(expression, out);
+  return out;
 }
 
 /**
@@ -465,7 +471,24 @@ export function simulateAlarm(
   // 6, the alarm evaluates based on data from minutes 2 to 6."
   // [WINDOW] "SlidingWindow – the default. The window advances each time the alarm is evaluated,
   // forming a rolling time window." (certflow's alarms set no EvaluationWindow.)
+  //
+  // The range's content changes only when a value becomes visible or crosses a period boundary;
+  // between those minutes every evaluation sees the same points and, for every TreatMissingData
+  // value, yields the state it yielded the minute before. So the minutes in between repeat the
+  // previous state instead of being computed again (the same states).
+  const changes = new Set<number>([from]);
+  const onGrid = (x: number) => from + Math.ceil((x - from) / MINUTE_MS) * MINUTE_MS;
+  for (const list of readings.values()) {
+    for (const r of list) {
+      changes.add(onGrid(r.at + options.visibleAfterMs));
+      for (let k = 0; k <= options.rangePeriods; k++) changes.add(onGrid(r.at + k * periodMs));
+    }
+  }
   for (let t = from; t <= to; t += MINUTE_MS) {
+    if (!changes.has(t)) {
+      out.push({ at: t, state });
+      continue;
+    }
     const series: Record<string, Series> = {};
     for (const q of alarm.queries) {
       if (!q.metric) continue;
@@ -484,7 +507,7 @@ export function simulateAlarm(
       }
       series[q.id] = s;
     }
-    // Queries in order: an expression may use the ids before it.
+    // Metrics first, then expressions in their order.
     for (const q of alarm.queries) {
       if (q.expression !== undefined) {
         series[q.id] = evaluateExpression(q.expression, series, options.rangePeriods, options);
