@@ -364,7 +364,8 @@ describe('monitoring: each alarm switchable, and bounded for many certificates',
     const s = synth(configWith({ namespace: 'certflow-prod', daysToExpiry: { thresholdDays: 21 } }));
     const all = alarms(s);
     const namespaceOf = (alarm: Json) =>
-      ((alarm.Metrics as Json[]).find((m) => m.MetricStat)?.MetricStat as { Metric: Json }).Metric.Namespace;
+      ((alarm.Metrics as Json[]).find((m) => m.MetricStat)?.MetricStat as { Metric: Json } | undefined)
+        ?.Metric.Namespace;
     expect(namespaceOf(all['DaysToExpiry-www'])).toBe('certflow-prod');
     expect(namespaceOf(all.DaysToExpiryAny)).toBe('certflow-prod');
     expect(all['DaysToExpiry-www'].AlarmDescription).toContain('(21 days)');
