@@ -4,7 +4,7 @@
  * alarms certflow synthesizes (an `AWS::CloudWatch::Alarm`'s properties) or puts at run time (a
  * `PutMetricAlarm` input: the same field names) and count the hours each alarm spends in ALARM.
  *
- * Sources (quoted below as [EVAL], [MISSING], [RANGE], [TABLE], [MATH], [FILL]):
+ * Sources (quoted below as [EVAL], [WINDOW], [MISSING], [TABLE], [FILL]):
  * - [EVAL] CloudWatch user guide, "Alarm evaluation"
  *   (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html).
  * - [WINDOW] CloudWatch user guide, "Alarm evaluation window"
@@ -13,7 +13,9 @@
  *   section "How alarm state is evaluated when data is missing"
  *   (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html;
  *   the same text in awsdocs/amazon-cloudwatch-user-guide, doc_source/AlarmThatSendsEmail.md).
- * - [MATH] CloudWatch user guide, "Using metric math", functions table
+ * - [TABLE] the two tables of examples in [MISSING] (test/unit/cloudwatch-alarm-model.test.ts
+ *   encodes every row).
+ * - [FILL] CloudWatch user guide, "Using metric math", functions table, FILL
  *   (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html).
  *
  * What the documentation leaves open is a parameter of the model, and the tests run every value:
