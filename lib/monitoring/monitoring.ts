@@ -3,17 +3,33 @@
  * pipeline stops running, every one to the alerts topic (ALARM and OK), each switchable in the
  * configuration's `monitoring` section; and one dashboard.
  *
- * | alarm | metric | fires when | missing data |
- * | ----- | ------ | ---------- | ------------ |
- * | `DaysToExpiry-<name>` (the first `perCertificateAlarms` certificates) | certflow `ExpiryHeadroomDays` {service, Certificate}, Minimum per hour | a reading below 0 (days to expiry under the certificate's threshold) within the window | breaching: no reading within the window |
- * | `DaysToExpiryAny` (every certificate, always) | certflow `ExpiryHeadroomDays` {service}, the run's smallest | the same, for any certificate | breaching |
- * | `NoSuccessfulRun` | AWS/States `ExecutionsSucceeded` {StateMachineArn}, Sum per hour | no successful execution for the whole window | breaching |
- * | `ExecutionsFailed` | AWS/States `ExecutionsFailed` + `ExecutionsTimedOut` + `ExecutionsAborted` | any, in 5 minutes | not breaching (no executions) |
+ * | alarm | watches | fires when |
+ * | ----- | ------- | ---------- |
+ * | `DaysToExpiry-<name>` (the first `perCertificateAlarms` certificates) | `FILL(h, -1)`, h = certflow `ExpiryHeadroomDays` {service, Certificate}, Minimum over the last W hours | a reading below 0 (days to expiry under the certificate's threshold) in the last W hours, or no reading in the last W hours |
+ * | `DaysToExpiryAny` (every certificate, always) | the same over certflow `ExpiryHeadroomDays` {service}, the run's smallest | the same, for any certificate |
+ * | `NoSuccessfulRun` | `FILL(s, 0)`, s = AWS/States `ExecutionsSucceeded` {StateMachineArn}, Sum over the last W hours | no execution succeeded in the last W hours |
+ * | `ExecutionsFailed`, `ExecutionsTimedOut`, `ExecutionsAborted` | AWS/States metric of that name {StateMachineArn}, Sum over 5 minutes | any, in the last 5 minutes (missing data not breaching: no execution ended so) |
  *
- * The window is the schedule's longest gap between runs plus its flexible window (or
- * `noSuccessfulRun.afterHours`), in hours. The expiry alarms use "1 of N hours": one breaching
- * reading fires at once, and no reading at all in N hours is breaching (CloudWatch fills missing
- * data only when fewer real data points than "datapoints to alarm" exist).
+ * W is the window: the schedule's longest gap between runs plus its flexible window, rounded up,
+ * plus an hour (or `noSuccessfulRun.afterHours`). How CloudWatch evaluates these (CloudWatch user
+ * guide, "Alarm evaluation" and "How alarm state is evaluated when data is missing"):
+ * - An alarm is evaluated every minute over a sliding window: with a period of W hours and one
+ *   evaluation period, each evaluation looks at the last W hours.
+ * - Missing data is filled with the TreatMissingData value only when the evaluation range (more
+ *   periods than Evaluation Periods, how many is not documented) holds fewer real data points
+ *   than *Evaluation Periods*; otherwise the most recent real points are evaluated, however old.
+ *   So "1 of N hourly periods, missing breaching" with two runs a day fills twelve of fourteen
+ *   hours as breaching and is in ALARM all the time, while "1 of 1, missing breaching" would
+ *   fall back on an older period's reading and miss a stopped pipeline.
+ * - Hence one period of W hours and `FILL` in metric math: the watched series has a value in
+ *   every period (a real reading, or the FILL value when there was none), so the evaluation
+ *   never depends on the undocumented range, and an empty window is breaching (expiry, no
+ *   successful run). Missing data is still set to breaching for the case where CloudWatch returns
+ *   no point at all for a FILLed series. The execution alarms need no FILL: a missing point is
+ *   "no execution ended so", and a failure is the most recent point of the range until it
+ *   leaves it.
+ * test/cdk/alarm-evaluation.test.ts replays 30 days of the default schedule against every alarm
+ * with a model of those rules (test/support/cloudwatch-alarm-model.ts).
  *
  * One alarm per certificate does not scale: a stack holds at most 500 resources. Certificates
  * beyond `perCertificateAlarms` are covered by the aggregate alarm on a metric the functions
@@ -53,7 +69,10 @@ export function acmAlarmNamePrefix(secretNamePrefix: string): string {
   return `${secretNamePrefix.replace(/\//g, '-')}-AcmDaysToExpiry-`;
 }
 
-/** CloudWatch's longest alarm evaluation range, for periods of an hour or more (7 days). */
+/**
+ * CloudWatch's longest alarm period times evaluation periods (7 days): PutMetricAlarm, "Period
+ * multiplied by EvaluationPeriods can't be more than 604,800 seconds".
+ */
 export const MAX_EVALUATION_HOURS = 168;
 
 /**
@@ -98,7 +117,10 @@ export class CertflowMonitoring extends Construct {
   readonly certificateExpiryAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
   readonly aggregateExpiryAlarm?: cloudwatch.Alarm;
   readonly noSuccessfulRunAlarm?: cloudwatch.Alarm;
+  /** The alarm on executions that end FAILED (the first of {@link executionsEndedAlarms}). */
   readonly executionsFailedAlarm?: cloudwatch.Alarm;
+  /** The alarms on executions that end FAILED, TIMED_OUT or ABORTED, one per status. */
+  readonly executionsEndedAlarms: readonly cloudwatch.Alarm[];
   readonly dashboard?: cloudwatch.Dashboard;
   /** The hours the expiry and no-run alarms wait (see {@link monitoringWindowHours}). */
   readonly windowHours: number;
@@ -124,6 +146,7 @@ export class CertflowMonitoring extends Construct {
     }
 
     // ---- days to expiry (metrics SelectDue computes from store metadata) ----
+    const windowPeriod = Duration.hours(window);
     const headroom = (certificate?: string): cloudwatch.Metric =>
       new cloudwatch.Metric({
         namespace,
@@ -132,16 +155,22 @@ export class CertflowMonitoring extends Construct {
           ? { ...SERVICE_DIMENSION, [DIMENSION.certificate]: certificate }
           : { ...SERVICE_DIMENSION },
         statistic: cloudwatch.Stats.MINIMUM,
-        period: Duration.hours(1),
+        period: windowPeriod,
       });
     const expiryAlarm = (alarmId: string, metric: cloudwatch.Metric, what: string): cloudwatch.Alarm =>
       notify(
         new cloudwatch.Alarm(this, alarmId, {
-          alarmDescription: `certflow: ${what} is closer to expiry than its threshold (${monitoring.daysToExpiry.thresholdDays ?? 'a third of its lifetime, at most 10'} days), or no run has reported it for ${window} hours. Check the run's alerts and \`certflow status\`; a certificate near expiry is renewed by \`certflow run --certificate <name> --force\`.`,
-          metric,
+          alarmDescription: `certflow: ${what} was closer to expiry than its threshold (${monitoring.daysToExpiry.thresholdDays ?? 'a third of its lifetime, at most 10'} days) at a run in the last ${window} hours, or no run has reported it for ${window} hours. Check the run's alerts and \`certflow status\`; a certificate near expiry is renewed by \`certflow run --certificate <name> --force\`.`,
+          // The smallest headroom of the last W hours, -1 (breaching) when no run reported one.
+          metric: new cloudwatch.MathExpression({
+            expression: 'FILL(headroom, -1)',
+            usingMetrics: { headroom: metric },
+            label: `smallest headroom in ${window} hours (-1: no reading)`,
+            period: windowPeriod,
+          }),
           threshold: 0,
           comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-          evaluationPeriods: window,
+          evaluationPeriods: 1,
           datapointsToAlarm: 1,
           treatMissingData: cloudwatch.TreatMissingData.BREACHING,
         }),
@@ -175,14 +204,22 @@ export class CertflowMonitoring extends Construct {
       this.noSuccessfulRunAlarm = notify(
         new cloudwatch.Alarm(this, 'NoSuccessfulRun', {
           alarmDescription: `certflow: no renewal run succeeded in ${window} hours (the schedule's longest gap plus its flexible window). The schedule may be disabled, the state machine failing, or every run ending with a failed certificate: see the ExecutionsFailed alarm and the run alerts.`,
-          metric: stateMachine.metricSucceeded({
-            statistic: cloudwatch.Stats.SUM,
-            period: Duration.hours(1),
+          // Successful executions in the last W hours, 0 when there was none.
+          metric: new cloudwatch.MathExpression({
+            expression: 'FILL(succeeded, 0)',
+            usingMetrics: {
+              succeeded: stateMachine.metricSucceeded({
+                statistic: cloudwatch.Stats.SUM,
+                period: windowPeriod,
+              }),
+            },
+            label: `successful executions in ${window} hours`,
+            period: windowPeriod,
           }),
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-          evaluationPeriods: window,
-          datapointsToAlarm: window,
+          evaluationPeriods: 1,
+          datapointsToAlarm: 1,
           treatMissingData: cloudwatch.TreatMissingData.BREACHING,
         }),
       );
@@ -200,19 +237,47 @@ export class CertflowMonitoring extends Construct {
       },
       period,
     });
+    // One alarm per metric, on the metric itself: a sum of FILLed metrics would have no point at
+    // all while the timed-out and aborted metrics have no data (CloudWatch does not document
+    // what FILL makes of a series with no point in the range), and would never fire.
+    const endedAlarms: cloudwatch.Alarm[] = [];
     if (monitoring.executionsFailed.enabled) {
-      this.executionsFailedAlarm = notify(
-        new cloudwatch.Alarm(this, 'ExecutionsFailed', {
-          alarmDescription:
-            'certflow: a renewal run ended FAILED, TIMED_OUT or ABORTED. A run with failed certificates ends FAILED after its summary alert; otherwise the run died before finishing (history or payload limit, timeout, stopped). See docs/troubleshooting.md.',
-          metric: ended,
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-      );
+      const ending = [
+        [
+          'ExecutionsFailed',
+          'FAILED',
+          stateMachine.metricFailed({ statistic: cloudwatch.Stats.SUM, period }),
+        ],
+        [
+          'ExecutionsTimedOut',
+          'TIMED_OUT',
+          stateMachine.metricTimedOut({ statistic: cloudwatch.Stats.SUM, period }),
+        ],
+        [
+          'ExecutionsAborted',
+          'ABORTED',
+          stateMachine.metricAborted({ statistic: cloudwatch.Stats.SUM, period }),
+        ],
+      ] as const;
+      for (const [alarmId, status, metric] of ending) {
+        endedAlarms.push(
+          notify(
+            new cloudwatch.Alarm(this, alarmId, {
+              alarmDescription: `certflow: a renewal run ended ${status} in the last 5 minutes. A run with failed certificates ends FAILED after its summary alert; otherwise the run died before finishing (history or payload limit, timeout, stopped). See docs/troubleshooting.md.`,
+              metric,
+              threshold: 1,
+              comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+              evaluationPeriods: 1,
+              datapointsToAlarm: 1,
+              // no execution ended so: no data point, not a failure
+              treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+            }),
+          ),
+        );
+      }
+      this.executionsFailedAlarm = endedAlarms[0];
     }
+    this.executionsEndedAlarms = endedAlarms;
 
     if (monitoring.dashboard.enabled) this.dashboard = this.buildDashboard(props, ended);
   }
@@ -278,7 +343,7 @@ export class CertflowMonitoring extends Construct {
       ...Object.values(this.certificateExpiryAlarms),
       this.aggregateExpiryAlarm,
       this.noSuccessfulRunAlarm,
-      this.executionsFailedAlarm,
+      ...this.executionsEndedAlarms,
     ].filter((a): a is cloudwatch.Alarm => a !== undefined);
     board.addWidgets(
       new cloudwatch.TextWidget({

@@ -32,22 +32,43 @@ const request = (location: string): ExpiryAlarmRequest => ({
 });
 
 describe("AcmExpiryAlarms: an alarm on ACM's own DaysToExpiry per imported certificate", () => {
-  it('puts one alarm on the copy in its own region: ACM metric by CertificateArn, daily minimum, missing data breaching, the topic on ALARM and OK', async () => {
+  // The smallest reading of the last 48 hours, 0 when ACM reported none (expired or deleted):
+  // one sliding period, FILLed, so that the state never depends on how many older periods
+  // CloudWatch's evaluation range holds (with "1 of 1 daily, missing breaching" a stopped metric
+  // fell back on an older day's reading). test/cdk/alarm-evaluation.test.ts replays it.
+  it('puts one alarm on the copy in its own region: ACM metric by CertificateArn, smallest of the last 48 hours, 0 when none, the topic on ALARM and OK', async () => {
     cw.on(PutMetricAlarmCommand).resolves(putMetricAlarmResponse());
     const names = await alarms().ensure(request(`${EXAMPLE_CERTIFICATE_ARN}, ${OTHER_REGION_ARN}`));
     expect(names).toEqual(['certflow-AcmDaysToExpiry-www']);
     expect(cw).toHaveReceivedCommandTimes(PutMetricAlarmCommand, 1);
-    expect(cw).toHaveReceivedCommandWith(PutMetricAlarmCommand, {
+    expect(cw.commandCalls(PutMetricAlarmCommand)[0].args[0].input).toEqual({
       AlarmName: 'certflow-AcmDaysToExpiry-www',
       AlarmDescription: expect.stringContaining(
-        `certificate "www" (${EXAMPLE_CERTIFICATE_ARN}) expires in fewer than 10 days`,
+        `certificate "www" (${EXAMPLE_CERTIFICATE_ARN}) expires in fewer than 10 days, or ACM has not reported it for 48 hours`,
       ),
-      Namespace: 'AWS/CertificateManager',
-      MetricName: 'DaysToExpiry',
-      Dimensions: [{ Name: 'CertificateArn', Value: EXAMPLE_CERTIFICATE_ARN }],
-      Statistic: 'Minimum',
-      Period: 86400,
+      Metrics: [
+        {
+          Id: 'days',
+          MetricStat: {
+            Metric: {
+              Namespace: 'AWS/CertificateManager',
+              MetricName: 'DaysToExpiry',
+              Dimensions: [{ Name: 'CertificateArn', Value: EXAMPLE_CERTIFICATE_ARN }],
+            },
+            Period: 172800,
+            Stat: 'Minimum',
+          },
+          ReturnData: false,
+        },
+        {
+          Id: 'daysOrZero',
+          Expression: 'FILL(days, 0)',
+          Label: 'days to expiry, 0 when ACM reported none in 48 hours',
+          ReturnData: true,
+        },
+      ],
       EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
       Threshold: 10,
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',

@@ -16,13 +16,31 @@ export interface AcmExpiryAlarmsOptions {
 }
 
 /**
+ * The window of the ACM alarms, in hours: ACM publishes `DaysToExpiry` once a day at a time of
+ * day it does not document, so two readings may be up to two days apart (early one day, late the
+ * next). The alarm looks at the last 48 hours.
+ */
+export const ACM_WINDOW_HOURS = 48;
+
+/**
  * Alarms on ACM's own `AWS/CertificateManager` `DaysToExpiry` metric (dimension `CertificateArn`),
  * one per certificate imported into ACM in the function's region, put with CloudWatch
  * `PutMetricAlarm` right after the import (the ARN exists only then). They do not depend on the
- * pipeline: ACM publishes the metric daily until the certificate expires, and stops after, so
- * missing data is breaching (an expired or deleted certificate alarms). A certificate re-imported
- * keeps its ARN, and putting the alarm again replaces its configuration (CloudWatch API
- * reference, PutMetricAlarm: "the update completely overwrites the previous configuration").
+ * pipeline: ACM publishes the metric daily until the certificate expires, and stops after.
+ *
+ * The alarm watches `FILL(days, 0)` where `days` is the smallest reading of the last
+ * {@link ACM_WINDOW_HOURS} hours (one period, evaluated every minute over a sliding window): a
+ * reading under the threshold alarms at once, and a window without any reading (expired or
+ * deleted certificate) is 0 days, so it alarms too. FILL rather than missing data "breaching":
+ * CloudWatch fills missing data only when the evaluation range holds fewer real points than the
+ * evaluation periods, so a "1 of 1, breaching" alarm would fall back on an older day's reading
+ * (CloudWatch user guide, "How alarm state is evaluated when data is missing";
+ * test/cdk/alarm-evaluation.test.ts replays it). Missing data stays breaching for the case where
+ * CloudWatch returns no point at all.
+ *
+ * A certificate re-imported keeps its ARN, and putting the alarm again replaces its
+ * configuration (CloudWatch API reference, PutMetricAlarm: "the update completely overwrites the
+ * previous configuration").
  *
  * Copies imported into other regions (`acmRegions`) get none: an alarm watches metrics of its
  * own region, and the alerts topic is in the stack's region. The pipeline's own alarms (store
@@ -49,14 +67,30 @@ export class AcmExpiryAlarms implements ExpiryAlarms {
         await this.options.client.send(
           new PutMetricAlarmCommand({
             AlarmName: name,
-            AlarmDescription: `certflow: the ACM copy of certificate "${request.certificate}" (${arn}) expires in fewer than ${request.thresholdDays} days, or ACM stopped reporting it (expired or deleted). ACM's own metric: this alarm does not depend on certflow running. Renew with \`certflow run --certificate ${request.certificate} --force\`.`,
-            Namespace: 'AWS/CertificateManager',
-            MetricName: 'DaysToExpiry',
-            Dimensions: [{ Name: 'CertificateArn', Value: arn }],
-            Statistic: 'Minimum',
-            // ACM publishes DaysToExpiry once a day
-            Period: 86_400,
+            AlarmDescription: `certflow: the ACM copy of certificate "${request.certificate}" (${arn}) expires in fewer than ${request.thresholdDays} days, or ACM has not reported it for ${ACM_WINDOW_HOURS} hours (expired or deleted). ACM's own metric: this alarm does not depend on certflow running. Renew with \`certflow run --certificate ${request.certificate} --force\`.`,
+            Metrics: [
+              {
+                Id: 'days',
+                MetricStat: {
+                  Metric: {
+                    Namespace: 'AWS/CertificateManager',
+                    MetricName: 'DaysToExpiry',
+                    Dimensions: [{ Name: 'CertificateArn', Value: arn }],
+                  },
+                  Period: ACM_WINDOW_HOURS * 3600,
+                  Stat: 'Minimum',
+                },
+                ReturnData: false,
+              },
+              {
+                Id: 'daysOrZero',
+                Expression: 'FILL(days, 0)',
+                Label: `days to expiry, 0 when ACM reported none in ${ACM_WINDOW_HOURS} hours`,
+                ReturnData: true,
+              },
+            ],
             EvaluationPeriods: 1,
+            DatapointsToAlarm: 1,
             Threshold: request.thresholdDays,
             ComparisonOperator: 'LessThanThreshold',
             TreatMissingData: 'breaching',

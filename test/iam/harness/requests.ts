@@ -327,7 +327,7 @@ export function iamRequestsOf(call: RecordedCall, account: DeployedAccount): Iam
           one(
             'cloudwatch:PutMetricAlarm',
             `arn:${d.partition}:cloudwatch:${call.region}:${d.account}:alarm:${String(input.AlarmName)}`,
-            `alarm on ${String(input.Namespace)} ${String(input.MetricName)}${refused}`,
+            `alarm on ${alarmMetricOf(input)}${refused}`,
             alarmActionsContext(input),
           ),
         ];
@@ -356,6 +356,15 @@ export function iamRequestsOf(call: RecordedCall, account: DeployedAccount): Iam
   throw new Error(
     `no IAM mapping for ${call.service}:${call.operation}; add one in test/iam/harness/requests.ts`,
   );
+}
+
+/** The namespace and name of the metric a PutMetricAlarm request watches (directly or in metric math). */
+function alarmMetricOf(input: Record<string, unknown>): string {
+  const stat = (input.Metrics as { MetricStat?: { Metric?: Record<string, unknown> } }[] | undefined)?.find(
+    (m) => m.MetricStat,
+  )?.MetricStat?.Metric;
+  const metric = stat ?? input;
+  return `${String(metric.Namespace)} ${String(metric.MetricName)}`;
 }
 
 /**
