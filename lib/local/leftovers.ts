@@ -1,6 +1,6 @@
 import { formatServer, UdpDnsClient } from '../../lambdas/core/dns/dns-client';
 import { errorText } from '../../lambdas/core/errors';
-import type { ServerAddress } from '../../lambdas/core/ports';
+import type { PendingRecordStore, ServerAddress } from '../../lambdas/core/ports';
 import type { EventLog } from './execute';
 
 /** What the end-of-run check found, asking each authoritative server (real queries, RD=0). */
@@ -13,6 +13,18 @@ export interface LeftoverCheck {
   checked: string[];
   /** TXT values this run published (from its CreateOrder outputs). */
   published: number;
+  /**
+   * This run's values whose add was sent and got no answer, counted by name: the server may
+   * still apply it after the check, so they stay recorded and the next run's sweep removes them.
+   */
+  unanswered: { fqdn: string; values: number }[];
+}
+
+/** Where this run's pending records are, to find the values whose add got no answer. */
+export interface RunPendingRecords {
+  store: PendingRecordStore;
+  /** The run's execution and its batches' (the owners of the values it wrote). */
+  executions: string[];
 }
 
 /**
@@ -24,6 +36,7 @@ export interface LeftoverCheck {
 export async function leftoverTxtValues(
   events: EventLog[],
   servers: () => Promise<ServerAddress[]>,
+  pending?: RunPendingRecords,
 ): Promise<LeftoverCheck> {
   const records = new Map<string, Set<string>>();
   for (const e of events) {
@@ -38,7 +51,20 @@ export async function leftoverTxtValues(
   }
   let published = 0;
   for (const values of records.values()) published += values.size;
-  const result: LeftoverCheck = { left: [], unchecked: [], checked: [], published };
+  const result: LeftoverCheck = { left: [], unchecked: [], checked: [], published, unanswered: [] };
+  if (pending) {
+    const owners = new Set(pending.executions);
+    const counts = new Map<string, number>();
+    try {
+      for (const r of await pending.store.list()) {
+        if (r.addUnanswered && owners.has(r.owner.executionId))
+          counts.set(r.fqdn, (counts.get(r.fqdn) ?? 0) + 1);
+      }
+    } catch (error) {
+      result.unchecked.push({ server: 'the pending values', error: errorText(error) });
+    }
+    result.unanswered = [...counts].map(([fqdn, values]) => ({ fqdn, values }));
+  }
   if (published === 0) return result;
   let asked: ServerAddress[];
   try {
@@ -91,8 +117,22 @@ export function leftoverLines(check: LeftoverCheck): string[] {
       `delegated zone: could not check ${u.server} (${u.error}); values of this run may remain there`,
     );
   }
+  const late = check.unanswered.reduce((n, u) => n + u.values, 0);
+  if (late > 0) {
+    lines.push(
+      `delegated zone: ${late} TXT value(s) of this run were sent in an UPDATE that got no answer: ${check.unanswered
+        .map((u) => `${u.fqdn} (${u.values} value${u.values === 1 ? '' : 's'})`)
+        .join(
+          ', ',
+        )}; the server may still apply it, so they stay recorded as pending and the next run removes them`,
+    );
+  }
   if (check.published === 0) {
     lines.push('delegated zone: this run published no TXT value');
+  } else if (total === 0 && check.unchecked.length === 0 && check.checked.length > 0 && late > 0) {
+    lines.push(
+      `delegated zone: none of this run's values is served now (checked at ${check.checked.join(', ')}), but the unanswered UPDATE may still add some`,
+    );
   } else if (total === 0 && check.unchecked.length === 0 && check.checked.length > 0) {
     lines.push(`delegated zone: no TXT value of this run remains (checked at ${check.checked.join(', ')})`);
   }
