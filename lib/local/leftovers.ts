@@ -1,4 +1,4 @@
-import { formatServer, UdpDnsClient } from '../../lambdas/core/dns/dns-client';
+import { addressFamily, formatServer, isUnroutable, UdpDnsClient } from '../../lambdas/core/dns/dns-client';
 import { errorText } from '../../lambdas/core/errors';
 import type { PendingRecordStore, ServerAddress } from '../../lambdas/core/ports';
 import type { EventLog } from './execute';
@@ -11,6 +11,11 @@ export interface LeftoverCheck {
   unchecked: { server: string; error: string }[];
   /** Servers that answered every name (none asked when the run published nothing). */
   checked: string[];
+  /**
+   * Server addresses of a family this host cannot use at all (no route, no local address: IPv6
+   * where it is disabled), left out as the propagation check leaves them out, each with why.
+   */
+  leftOut?: { server: string; reason: string }[];
   /** TXT values this run published (from its CreateOrder outputs). */
   published: number;
   /**
@@ -81,6 +86,7 @@ export async function leftoverTxtValues(
   for (const server of asked) {
     const where = formatServer(server);
     let failure: string | undefined;
+    let unroutable: string | undefined;
     for (const [fqdn, values] of records) {
       try {
         const res = await client.query(server, fqdn, 'TXT', { recursionDesired: false });
@@ -91,11 +97,13 @@ export async function leftoverTxtValues(
         const n = res.answers.filter((a) => a.type === 'TXT' && values.has(a.data)).length;
         if (n > 0) result.left.push({ fqdn, server: where, values: n });
       } catch (error) {
-        failure = errorText(error);
+        if (isUnroutable(error)) unroutable = `this host cannot reach ${addressFamily(server)} addresses`;
+        else failure = errorText(error);
         break;
       }
     }
-    if (failure) result.unchecked.push({ server: where, error: failure });
+    if (unroutable) result.leftOut = [...(result.leftOut ?? []), { server: where, reason: unroutable }];
+    else if (failure) result.unchecked.push({ server: where, error: failure });
     else result.checked.push(where);
   }
   return result;
@@ -134,7 +142,10 @@ export function leftoverLines(check: LeftoverCheck): string[] {
       `delegated zone: none of this run's values is served now (checked at ${check.checked.join(', ')}), but the unanswered UPDATE may still add some`,
     );
   } else if (total === 0 && check.unchecked.length === 0 && check.checked.length > 0) {
-    lines.push(`delegated zone: no TXT value of this run remains (checked at ${check.checked.join(', ')})`);
+    const leftOut = (check.leftOut ?? []).map((l) => `; left out ${l.server}: ${l.reason}`).join('');
+    lines.push(
+      `delegated zone: no TXT value of this run remains (checked at ${check.checked.join(', ')}${leftOut})`,
+    );
   }
   return lines;
 }
