@@ -468,6 +468,8 @@ export class UdpDnsClient implements DnsClient {
   }
 }
 
+/** An error's message (also for errors from another realm, which fail `instanceof Error`). */
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
 }
