@@ -1,7 +1,11 @@
 import { Rfc2136Provider } from '../../lambdas/adapters/dns/rfc2136/rfc2136-provider';
 import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
 import { checkTxtPropagation, discoverAuthoritativeServers } from '../../lambdas/core/dns/propagation';
-import { DnsQueryError } from '../../lambdas/core/errors';
+import { DnsQueryError, PropagationTimeoutError } from '../../lambdas/core/errors';
+import { JsonLogger } from '../../lambdas/core/logger';
+import type { CertificateItem } from '../../lambdas/core/state';
+import { checkPropagation } from '../../lambdas/core/steps/check-propagation';
+import type { StepContext } from '../../lambdas/core/steps/context';
 import { freePort, startTestBind, type TestBind } from '../support/bind-fixture';
 
 const APEX = 'example.test.acme.certflow.test';
@@ -80,6 +84,45 @@ describe('propagation checks against BIND', () => {
     ]);
     await expect(discoverAuthoritativeServers('nowhere.test', bind.address, client)).rejects.toThrow(
       DnsQueryError,
+    );
+  });
+});
+
+describe('CheckPropagation when the name servers cannot be found', () => {
+  it("waits (not ready, naming the zone and the resolver's failure) and, at its last check, fails with PropagationTimeoutError saying the same", async () => {
+    const dead = { host: '127.0.0.1', port: await freePort() };
+    const client = new UdpDnsClient({ timeoutMs: 200, retries: 0 });
+    const logged: string[] = [];
+    const ctx = {
+      config: { delegation: { zone: 'acme.certflow.test' }, timing: { propagationMaxChecks: 2 } },
+      dnsProvider: () => ({ name: 'rfc2136' }),
+      dnsClient: () => client,
+      authoritativeServers: () => discoverAuthoritativeServers('acme.certflow.test', dead, client),
+      logger: new JsonLogger((line) => logged.push(line), { step: 'CheckPropagation' }),
+      metrics: { add: () => undefined },
+      now: () => new Date(),
+    } as unknown as StepContext;
+    const item = {
+      certificate: 'www',
+      runId: 'run-1',
+      accountUrl: 'https://ca.example/acct/1',
+      order: { records: [{ fqdn: WWW, value: 'www-token' }] },
+    } as unknown as CertificateItem;
+
+    const first = await checkPropagation(item, ctx);
+    expect(first).toMatchObject({ ready: false, checks: 1 });
+    expect(first.waitingFor).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^the authoritative servers of acme\\.certflow\\.test: DNS query NS acme\\.certflow\\.test at 127\\.0\\.0\\.1:${dead.port} failed: .*ECONNREFUSED`,
+        ),
+      ),
+    ]);
+    await expect(checkPropagation({ ...item, propagation: first }, ctx)).rejects.toThrow(
+      /^TXT values not visible at every authoritative server after 2 checks: the authoritative servers of acme\.certflow\.test: /,
+    );
+    await expect(checkPropagation({ ...item, propagation: first }, ctx)).rejects.toThrow(
+      PropagationTimeoutError,
     );
   });
 });
