@@ -34,6 +34,11 @@ export interface BindOptions {
   startupTimeoutMs?: number;
   /** Extra records for the primary zone: zone-file lines with absolute owner names (e.g. CAA). */
   primaryRecords?: string[];
+  /**
+   * Extra records for the delegated zone: zone-file lines with absolute owner names, e.g. an
+   * AAAA record for its name server `ns1.<zone>.` beside the A record it always has.
+   */
+  delegatedRecords?: string[];
   /** More zones, served as they are (not updatable); e.g. the parent zone of the delegated zone. */
   extraZones?: { name: string; records: string[] }[];
   /**
@@ -205,7 +210,10 @@ function writeZones(opts: BindOptions): void {
     join(opts.directory, 'primary.zone'),
     `${[soa(primary), ...cnames, ...(opts.primaryRecords ?? [])].join('\n')}\n`,
   );
-  writeFileSync(join(delegatedDirectory(opts), 'delegated.zone'), `${soa(delegated)}\n`);
+  writeFileSync(
+    join(delegatedDirectory(opts), 'delegated.zone'),
+    `${[soa(delegated), ...(opts.delegatedRecords ?? [])].join('\n')}\n`,
+  );
   for (const z of opts.extraZones ?? []) {
     writeFileSync(
       join(opts.directory, zoneFile(z.name)),

@@ -1,6 +1,6 @@
-import { formatServer, UdpDnsClient } from '../lambdas/core/dns/dns-client';
+import { addressFamily, formatServer, isUnroutable, UdpDnsClient } from '../lambdas/core/dns/dns-client';
 import { errorText } from '../lambdas/core/errors';
-import type { ServerAddress } from '../lambdas/core/ports';
+import type { PendingRecordStore, ServerAddress } from '../lambdas/core/ports';
 import type { EventLog } from './execute';
 
 /** What the end-of-run check found, asking each authoritative server (real queries, RD=0). */
@@ -11,8 +11,25 @@ export interface LeftoverCheck {
   unchecked: { server: string; error: string }[];
   /** Servers that answered every name (none asked when the run published nothing). */
   checked: string[];
+  /**
+   * Server addresses of a family this host cannot use at all (no route, no local address: IPv6
+   * where it is disabled), left out as the propagation check leaves them out, each with why.
+   */
+  leftOut?: { server: string; reason: string }[];
   /** TXT values this run published (from its CreateOrder outputs). */
   published: number;
+  /**
+   * This run's values whose add was sent and got no answer, counted by name: the server may
+   * still apply it after the check, so they stay recorded and the next run's sweep removes them.
+   */
+  unanswered: { fqdn: string; values: number }[];
+}
+
+/** Where this run's pending records are, to find the values whose add got no answer. */
+export interface RunPendingRecords {
+  store: PendingRecordStore;
+  /** The run's execution and its batches' (the owners of the values it wrote). */
+  executions: string[];
 }
 
 /**
@@ -24,6 +41,7 @@ export interface LeftoverCheck {
 export async function leftoverTxtValues(
   events: EventLog[],
   servers: () => Promise<ServerAddress[]>,
+  pending?: RunPendingRecords,
 ): Promise<LeftoverCheck> {
   const records = new Map<string, Set<string>>();
   for (const e of events) {
@@ -38,7 +56,20 @@ export async function leftoverTxtValues(
   }
   let published = 0;
   for (const values of records.values()) published += values.size;
-  const result: LeftoverCheck = { left: [], unchecked: [], checked: [], published };
+  const result: LeftoverCheck = { left: [], unchecked: [], checked: [], published, unanswered: [] };
+  if (pending) {
+    const owners = new Set(pending.executions);
+    const counts = new Map<string, number>();
+    try {
+      for (const r of await pending.store.list()) {
+        if (r.addUnanswered && owners.has(r.owner.executionId))
+          counts.set(r.fqdn, (counts.get(r.fqdn) ?? 0) + 1);
+      }
+    } catch (error) {
+      result.unchecked.push({ server: 'the pending values', error: errorText(error) });
+    }
+    result.unanswered = [...counts].map(([fqdn, values]) => ({ fqdn, values }));
+  }
   if (published === 0) return result;
   let asked: ServerAddress[];
   try {
@@ -55,6 +86,7 @@ export async function leftoverTxtValues(
   for (const server of asked) {
     const where = formatServer(server);
     let failure: string | undefined;
+    let unroutable: string | undefined;
     for (const [fqdn, values] of records) {
       try {
         const res = await client.query(server, fqdn, 'TXT', { recursionDesired: false });
@@ -65,11 +97,13 @@ export async function leftoverTxtValues(
         const n = res.answers.filter((a) => a.type === 'TXT' && values.has(a.data)).length;
         if (n > 0) result.left.push({ fqdn, server: where, values: n });
       } catch (error) {
-        failure = errorText(error);
+        if (isUnroutable(error)) unroutable = `this host cannot reach ${addressFamily(server)} addresses`;
+        else failure = errorText(error);
         break;
       }
     }
-    if (failure) result.unchecked.push({ server: where, error: failure });
+    if (unroutable) result.leftOut = [...(result.leftOut ?? []), { server: where, reason: unroutable }];
+    else if (failure) result.unchecked.push({ server: where, error: failure });
     else result.checked.push(where);
   }
   return result;
@@ -91,10 +125,27 @@ export function leftoverLines(check: LeftoverCheck): string[] {
       `delegated zone: could not check ${u.server} (${u.error}); values of this run may remain there`,
     );
   }
+  const late = check.unanswered.reduce((n, u) => n + u.values, 0);
+  if (late > 0) {
+    lines.push(
+      `delegated zone: ${late} TXT value(s) of this run were sent in an UPDATE that got no answer: ${check.unanswered
+        .map((u) => `${u.fqdn} (${u.values} value${u.values === 1 ? '' : 's'})`)
+        .join(
+          ', ',
+        )}; the server may still apply it, so they stay recorded as pending and the next run removes them`,
+    );
+  }
   if (check.published === 0) {
     lines.push('delegated zone: this run published no TXT value');
+  } else if (total === 0 && check.unchecked.length === 0 && check.checked.length > 0 && late > 0) {
+    lines.push(
+      `delegated zone: none of this run's values is served now (checked at ${check.checked.join(', ')}), but the unanswered UPDATE may still add some`,
+    );
   } else if (total === 0 && check.unchecked.length === 0 && check.checked.length > 0) {
-    lines.push(`delegated zone: no TXT value of this run remains (checked at ${check.checked.join(', ')})`);
+    const leftOut = (check.leftOut ?? []).map((l) => `; left out ${l.server}: ${l.reason}`).join('');
+    lines.push(
+      `delegated zone: no TXT value of this run remains (checked at ${check.checked.join(', ')}${leftOut})`,
+    );
   }
   return lines;
 }

@@ -109,10 +109,13 @@ export class ProgressPrinter {
         return o ? `${o.records.length} TXT value(s) to publish` : '';
       }
       case 'CheckPropagation': {
-        const p = out?.propagation as { ready: boolean; checks: number } | undefined;
-        return p
-          ? `${p.ready ? 'visible at every authoritative server' : 'not visible yet'} (check ${p.checks})`
-          : '';
+        const p = out?.propagation as
+          | { ready: boolean; checks: number; waitingFor?: string[]; leftOut?: string[] }
+          | undefined;
+        if (!p) return '';
+        const waiting = !p.ready && p.waitingFor?.length ? `: ${p.waitingFor[0]}` : '';
+        const leftOut = p.leftOut?.length ? `; left out ${p.leftOut.join('; ')}` : '';
+        return `${p.ready ? 'visible at every authoritative server' : 'not visible yet'} (check ${p.checks})${waiting}${leftOut}`;
       }
       case 'CheckOrder': {
         const o = out?.orderStatus as { status: string; checks: number } | undefined;

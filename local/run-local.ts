@@ -9,6 +9,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { assertRuntimeConfigUsable } from '../cli/config-checks';
+import { LocalPendingRecordStore } from '../lambdas/adapters/pending/local-pending-records';
 import { markExecutionEnded } from '../lambdas/adapters/pending/local-run-liveness';
 import { parseConfig } from '../lambdas/core/config/load';
 import type { CertflowConfig } from '../lambdas/core/config/schema';
@@ -292,8 +293,13 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       alertExecutionEnded(stateDirectory, executionName, executionArn, execution);
 
     const summary = summaryFrom(execution.events);
-    const leftovers = await leftoverTxtValues(allEvents, () =>
-      bind ? Promise.resolve([bind.address]) : baseContext(config).authoritativeServers(),
+    const leftovers = await leftoverTxtValues(
+      allEvents,
+      () => (bind ? Promise.resolve([bind.address]) : baseContext(config).authoritativeServers()),
+      {
+        store: new LocalPendingRecordStore({ directory: stateDirectory }),
+        executions: [executionArn, ...batches.map((b) => b.arn)],
+      },
     );
     writeFileSync(join(runDirectory, 'leftover-txt.json'), `${JSON.stringify(leftovers, null, 2)}\n`);
     if (pebble) {
@@ -318,7 +324,10 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
           summary.failedCount > 0 ||
           (execution.status !== 'SUCCEEDED' && execution.failed?.Error !== 'CertificatesFailed')
         ? EXIT_CODES.failed
-        : summary.warningCount > 0 || leftovers.left.length > 0 || leftovers.unchecked.length > 0
+        : summary.warningCount > 0 ||
+            leftovers.left.length > 0 ||
+            leftovers.unchecked.length > 0 ||
+            leftovers.unanswered.length > 0
           ? EXIT_CODES.valuesMayRemain
           : EXIT_CODES.ok;
     const executionRecordValue = JSON.parse(

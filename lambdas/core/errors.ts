@@ -61,7 +61,17 @@ export class DnsUpdateError extends CertflowError {}
  * The DNS server taking updates could not be reached, did not answer, or failed (SERVFAIL): a
  * retry may succeed, so the state machine retries it (a refusal stays a {@link DnsUpdateError}).
  */
-export class DnsUpdateUnavailableError extends DnsUpdateError {}
+export class DnsUpdateUnavailableError extends DnsUpdateError {
+  /**
+   * The UPDATE left this host and no answer came (timeout, or the connection closed first): the
+   * server may still apply it later, so an add's values may appear after they were removed.
+   */
+  readonly unanswered: boolean;
+  constructor(message: string, options?: { cause?: unknown; unanswered?: boolean }) {
+    super(message, options);
+    this.unanswered = options?.unanswered ?? false;
+  }
+}
 
 /** Writing or deleting records at the DNS provider failed. */
 export class DnsProviderError extends CertflowError {}

@@ -147,6 +147,12 @@ export interface PendingRecord extends TxtRecord {
   owner: RunOwner;
   /** ISO time the value was recorded, before it was written. */
   writtenAt: string;
+  /**
+   * The add of this value was sent and got no answer (RFC 2136 UPDATE timed out): the server may
+   * apply it at any later time, even after Cleanup removed the value. Such a record outlives its
+   * run's Cleanup, and a later run's sweep removes the value (again) and forgets it.
+   */
+  addUnanswered?: true;
 }
 
 /**
@@ -155,9 +161,17 @@ export interface PendingRecord extends TxtRecord {
  * removed by a later run.
  */
 export interface PendingRecordStore {
+  /**
+   * Record values (before they are written). A record marked `addUnanswered` is a record of its
+   * own beside the value's plain record: a later plain `add` of the same value (a retried
+   * PublishRecords) does not clear the mark.
+   */
   add(records: PendingRecord[]): Promise<void>;
-  /** Forget these values (idempotent). */
-  remove(records: (TxtRecord & { executionId: string })[]): Promise<void>;
+  /**
+   * Forget these records (idempotent): the plain record of each value, or, with
+   * `addUnanswered: true`, its mark (Cleanup forgets only the plain one; the sweep forgets both).
+   */
+  remove(records: (TxtRecord & { executionId: string; addUnanswered?: boolean })[]): Promise<void>;
   list(): Promise<PendingRecord[]>;
 }
 

@@ -190,7 +190,8 @@ export interface CertificateItem {
   order?: OrderState;
   /** PublishRecords' output: `publishedAt` (ISO) times the propagation metric. */
   publication?: { changeTokens: string[]; publishedAt?: string };
-  propagation?: { ready: boolean; checks: number; waitingFor?: string[] };
+  /** CheckPropagation's output; `leftOut`: server addresses this host cannot reach (e.g. IPv6 on Lambda). */
+  propagation?: { ready: boolean; checks: number; waitingFor?: string[]; leftOut?: string[] };
   answered?: { challenges: number };
   orderStatus?: { status: string; checks: number };
   issued?: IssuedSummary;

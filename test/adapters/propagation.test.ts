@@ -1,7 +1,11 @@
 import { Rfc2136Provider } from '../../lambdas/adapters/dns/rfc2136/rfc2136-provider';
 import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
 import { checkTxtPropagation, discoverAuthoritativeServers } from '../../lambdas/core/dns/propagation';
-import { DnsQueryError } from '../../lambdas/core/errors';
+import { DnsQueryError, PropagationTimeoutError } from '../../lambdas/core/errors';
+import { JsonLogger } from '../../lambdas/core/logger';
+import type { CertificateItem } from '../../lambdas/core/state';
+import { checkPropagation } from '../../lambdas/core/steps/check-propagation';
+import type { StepContext } from '../../lambdas/core/steps/context';
 import { freePort, startTestBind, type TestBind } from '../support/bind-fixture';
 
 const APEX = 'example.test.acme.certflow.test';
@@ -37,12 +41,14 @@ describe('propagation checks against BIND', () => {
     expect(partial).toEqual({
       ready: false,
       missing: [`www-token-01… at ${WWW} on 127.0.0.1:${bind.address.port}`],
+      leftOut: [],
     });
 
     await provider.addTxtValues([...records.slice(2), { fqdn: APEX, value: 'another-orders-value' }]);
     await expect(checkTxtPropagation(records, [bind.address], client)).resolves.toEqual({
       ready: true,
       missing: [],
+      leftOut: [],
     });
     await provider.removeTxtValues([...records, { fqdn: APEX, value: 'another-orders-value' }]);
   });
@@ -57,9 +63,19 @@ describe('propagation checks against BIND', () => {
     await provider.removeTxtValues(records);
   });
 
-  it('throws DnsQueryError when no server answers at all', async () => {
+  it('is not ready, never an error, when no server answers at all: each server and name is named with its failure', async () => {
     const dead = { host: '127.0.0.1', port: await freePort() };
-    await expect(checkTxtPropagation(records, [dead], client)).rejects.toThrow(DnsQueryError);
+    const result = await checkTxtPropagation(records, [dead], client);
+    expect(result.ready).toBe(false);
+    expect(result.leftOut).toEqual([]);
+    expect(result.missing).toEqual([
+      expect.stringMatching(
+        new RegExp(`^no answer for ${APEX} on 127\\.0\\.0\\.1:${dead.port}: .*ECONNREFUSED`),
+      ),
+      expect.stringMatching(
+        new RegExp(`^no answer for ${WWW} on 127\\.0\\.0\\.1:${dead.port}: .*ECONNREFUSED`),
+      ),
+    ]);
   });
 
   it("discovers the zone's authoritative servers from its NS records", async () => {
@@ -68,6 +84,45 @@ describe('propagation checks against BIND', () => {
     ]);
     await expect(discoverAuthoritativeServers('nowhere.test', bind.address, client)).rejects.toThrow(
       DnsQueryError,
+    );
+  });
+});
+
+describe('CheckPropagation when the name servers cannot be found', () => {
+  it("waits (not ready, naming the zone and the resolver's failure) and, at its last check, fails with PropagationTimeoutError saying the same", async () => {
+    const dead = { host: '127.0.0.1', port: await freePort() };
+    const client = new UdpDnsClient({ timeoutMs: 200, retries: 0 });
+    const logged: string[] = [];
+    const ctx = {
+      config: { delegation: { zone: 'acme.certflow.test' }, timing: { propagationMaxChecks: 2 } },
+      dnsProvider: () => ({ name: 'rfc2136' }),
+      dnsClient: () => client,
+      authoritativeServers: () => discoverAuthoritativeServers('acme.certflow.test', dead, client),
+      logger: new JsonLogger((line) => logged.push(line), { step: 'CheckPropagation' }),
+      metrics: { add: () => undefined },
+      now: () => new Date(),
+    } as unknown as StepContext;
+    const item = {
+      certificate: 'www',
+      runId: 'run-1',
+      accountUrl: 'https://ca.example/acct/1',
+      order: { records: [{ fqdn: WWW, value: 'www-token' }] },
+    } as unknown as CertificateItem;
+
+    const first = await checkPropagation(item, ctx);
+    expect(first).toMatchObject({ ready: false, checks: 1 });
+    expect(first.waitingFor).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^the authoritative servers of acme\\.certflow\\.test: DNS query NS acme\\.certflow\\.test at 127\\.0\\.0\\.1:${dead.port} failed: .*ECONNREFUSED`,
+        ),
+      ),
+    ]);
+    await expect(checkPropagation({ ...item, propagation: first }, ctx)).rejects.toThrow(
+      /^TXT values not visible at every authoritative server after 2 checks: the authoritative servers of acme\.certflow\.test: /,
+    );
+    await expect(checkPropagation({ ...item, propagation: first }, ctx)).rejects.toThrow(
+      PropagationTimeoutError,
     );
   });
 });

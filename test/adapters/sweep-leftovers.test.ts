@@ -111,6 +111,34 @@ describe('the run-start sweep of values left by earlier runs', () => {
     expect(sweepWarnings()).toEqual([]);
   });
 
+  it('a value whose add got no answer (its own record and its mark) is removed once and both records are forgotten; Cleanup of its run had forgotten only the plain one', async () => {
+    const owner = { executionId: execution('late-add'), process: self };
+    const [record] = await publish(owner, 'www', [{ label: 'www', value: 'late-add' }], new Date());
+    if (!record) throw new Error('nothing published');
+    // PublishRecords marks the value when its add got no answer; Cleanup removes the value and
+    // forgets the plain record only, and the late add lands after it.
+    await pending().add([{ ...record, addUnanswered: true }]);
+    await pending().add([record]); // a retried PublishRecords records it again: the mark stays
+    await provider().removeTxtValues([record]);
+    await pending().remove([{ fqdn: record.fqdn, value: record.value, executionId: owner.executionId }]);
+    expect((await pending().list()).map((r) => r.addUnanswered)).toEqual([true]);
+    await provider().addTxtValues([record]); // the late UPDATE
+    markExecutionEnded(state(), owner.executionId, 'SUCCEEDED');
+
+    const result = await sweepLeftovers({ sweep: true, executionId: SWEEPER }, context());
+
+    expect(result.removed).toEqual([
+      expect.objectContaining({
+        fqdn: record.fqdn,
+        values: 1,
+        certificate: 'www',
+        executionId: owner.executionId,
+      }),
+    ]);
+    expect(await zone()).toEqual([]);
+    expect(await pending().list()).toEqual([]);
+  });
+
   it('a run still going keeps its values however old they are: age decides only where the run cannot be checked', async () => {
     const longAgo = new Date(Date.now() - 3 * ABANDONED_AFTER_MS);
     const kept = await publish(

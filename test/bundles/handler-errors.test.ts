@@ -187,7 +187,7 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
     expect(response.errorMessage).toContain(join(dir, 'missing.json'));
   });
 
-  it('CheckPropagation and CreateOrder: no DNS server answers -> DnsQueryError', async () => {
+  it('no DNS server answers: CreateOrder -> DnsQueryError; CheckPropagation waits (not ready, the server named) and at its last check -> PropagationTimeoutError naming the server and its failure', async () => {
     const dead = `127.0.0.1:${closedPort}`;
     const config = writeConfig('dead-dns', {
       delegation: {
@@ -197,7 +197,30 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
         resolver: dead,
       },
     });
-    expect((await failure('CheckPropagation', item(), local(config))).errorType).toBe('DnsQueryError');
+    for (const key of Object.keys(env))
+      if (key.startsWith('CERTFLOW_') || key.startsWith('AWS_')) delete env[key];
+    Object.assign(env, local(config));
+    const waiting = (await new LocalFunction(bundles.CheckPropagation, 30).invoke(
+      item() as never,
+    )) as unknown as {
+      ready: boolean;
+      waitingFor: string[];
+    };
+    expect(waiting.ready).toBe(false);
+    expect(waiting.waitingFor).toEqual([
+      expect.stringMatching(
+        new RegExp(`^no answer for www\\.example\\.test\\.acme\\.certflow\\.test on ${dead}: .*ECONNREFUSED`),
+      ),
+    ]);
+    const last = await failure(
+      'CheckPropagation',
+      { ...item(), propagation: { ready: false, checks: timing.propagationMaxChecks - 1 } },
+      local(config),
+    );
+    expect(last.errorType).toBe('PropagationTimeoutError');
+    expect(last.errorMessage).toContain(
+      `after ${timing.propagationMaxChecks} checks: no answer for www.example.test.acme.certflow.test on ${dead}`,
+    );
     const { order: _order, publication: _p, ...fresh } = item();
     expect((await failure('CreateOrder', fresh, local(config))).errorType).toBe('DnsQueryError');
   });

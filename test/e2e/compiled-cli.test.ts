@@ -177,7 +177,13 @@ describe('the compiled CLI (npm run build)', () => {
         exitCode: 0,
         summary: { issuedCount: 1, failedCount: 0 },
         execution: { status: 'SUCCEEDED' },
-        leftovers: { published: 1, left: [], unchecked: [], checked: [`127.0.0.1:${bind.address.port}`] },
+        leftovers: {
+          published: 1,
+          left: [],
+          unchecked: [],
+          checked: [`127.0.0.1:${bind.address.port}`],
+          unanswered: [],
+        },
       });
       expect(doc.summary.issued.map((i: { certificate: string }) => i.certificate)).toEqual(['www']);
       expect(r.stdout).not.toContain(bind.tsig.secret);

@@ -63,6 +63,7 @@ describe('local mode with the bundled Pebble and BIND', () => {
       left: [],
       unchecked: [],
       published: 3, // example.test and *.example.test: two values at one name; www.example.test: one
+      unanswered: [],
     });
   });
 

@@ -29,7 +29,7 @@ describe('leftover TXT check', () => {
     const servers = jest.fn(async () => [{ host: '127.0.0.1', port: 53 }]);
     const check = await leftoverTxtValues([], servers);
     expect(servers).not.toHaveBeenCalled();
-    expect(check).toEqual({ left: [], unchecked: [], checked: [], published: 0 });
+    expect(check).toEqual({ left: [], unchecked: [], checked: [], published: 0, unanswered: [] });
     expect(leftoverLines(check)).toEqual(['delegated zone: this run published no TXT value']);
   });
 

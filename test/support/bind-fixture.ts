@@ -46,6 +46,10 @@ export async function startTestBind(
     extraZones?: { name: string; records: string[] }[];
     /** Serve the delegated zone from a second named on its own free port (see local/bind.ts). */
     separateDelegatedServer?: boolean;
+    /** Extra zone-file lines for the delegated zone (absolute owner names). */
+    delegatedRecords?: string[];
+    /** The port on 127.0.0.1. @default a free one */
+    port?: number;
   } = {},
 ): Promise<TestBind> {
   const directory = mkdtempSync(join(tmpdir(), 'certflow-bind-'));
@@ -58,13 +62,14 @@ export async function startTestBind(
   try {
     server = await startBind({
       directory,
-      port: await freePort(),
+      port: opts.port ?? (await freePort()),
       primaryZone: PRIMARY_ZONE,
       delegatedZone: DELEGATED_ZONE,
       cnames: [...DEMO_CNAMES, ...(opts.extraCnames ?? [])],
       tsig,
       primaryRecords: opts.primaryRecords,
       extraZones: opts.extraZones,
+      delegatedRecords: opts.delegatedRecords,
       delegatedZonePort: opts.separateDelegatedServer ? await freePort() : undefined,
     });
   } catch (error) {

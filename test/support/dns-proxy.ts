@@ -15,8 +15,15 @@ const OPCODE_UPDATE = 5;
 /** RCODEs (RFC 1035 §4.1.1, RFC 2136 §2.2). */
 export const RCODE = { SERVFAIL: 2, REFUSED: 5, NOTAUTH: 9 } as const;
 
-/** What to do with the n-th UPDATE (1-based): forward it, or answer it with this rcode. */
-export type UpdatePolicy = (n: number) => 'forward' | { rcode: number };
+/**
+ * What to do with the n-th UPDATE (1-based): forward it, answer it with this rcode, or hold it:
+ * answer nothing (the client times out) and forward it to the server once `hold` resolves, as a
+ * late UPDATE reaches a server after its sender gave up.
+ */
+export type UpdatePolicy = (n: number) => 'forward' | { rcode: number } | { hold: Promise<void> };
+
+/** What to do with the n-th query (1-based): forward it, or answer it with this rcode (e.g. SERVFAIL). */
+export type QueryPolicy = (n: number) => 'forward' | { rcode: number };
 
 export interface DnsProxy {
   address: ServerAddress;
@@ -24,6 +31,10 @@ export interface DnsProxy {
   readonly updates: { seen: number; forwarded: number; answered: number };
   /** Queries (any other opcode) forwarded. */
   readonly queries: number;
+  /** Queries that came over TCP, and over UDP (answered or not). */
+  readonly transports: { tcp: number; udp: number };
+  /** Held UPDATEs, each settled once forwarded to the server (resolves with its rcode). */
+  readonly late: Promise<number>[];
   close(): Promise<void>;
 }
 
@@ -58,6 +69,30 @@ export function updateAnswer(request: Buffer, rcode: number, key?: TsigKey): Buf
   const requestTsig = key ? parseTsig(request) : undefined;
   if (!key || !requestTsig) return answer;
   return signMessage(answer, key, { requestMac: requestTsig.tsig.mac }).signed;
+}
+
+/** A query's answer with no records and this rcode (RFC 1035 §4.1.1): the question, QR and RA set. */
+export function queryAnswer(request: Buffer, rcode: number): Buffer {
+  const end = Math.min(afterFirstQuestion(request), request.length);
+  const answer = Buffer.from(request.subarray(0, end));
+  answer[2] = 0x80 | (request[2] & 0x79); // QR, the request's opcode and RD
+  answer[3] = 0x80 | (rcode & 0x0f); // RA, rcode
+  answer.writeUInt16BE(1, 4);
+  answer.writeUInt16BE(0, 6);
+  answer.writeUInt16BE(0, 8);
+  answer.writeUInt16BE(0, 10);
+  return answer;
+}
+
+/** The same answer cut to its header and question with TC set (RFC 1035 §4.1.1, RFC 7766 §5). */
+function truncated(reply: Buffer): Buffer {
+  const end = Math.min(afterFirstQuestion(reply), reply.length);
+  const cut = Buffer.from(reply.subarray(0, end));
+  cut[2] |= 0x02;
+  cut.writeUInt16BE(0, 6);
+  cut.writeUInt16BE(0, 8);
+  cut.writeUInt16BE(0, 10);
+  return cut;
 }
 
 /** One framed exchange with the upstream over a fresh TCP connection. */
@@ -98,23 +133,50 @@ export async function startDnsProxy(options: {
   signWith?: TsigKey;
   /** Hold each query's answer this long before passing it on (a slow path to the server). @default 0 */
   queryDelayMs?: number;
+  /** Queries: forward (default) or answer with an rcode. */
+  queryPolicy?: QueryPolicy;
+  /**
+   * UDP: `serve` (default); `closed`, nothing listens on the UDP port (the kernel answers ICMP
+   * port unreachable), a server reachable over TCP only; `truncate`, every UDP answer cut to its
+   * header with TC set, so a client must ask again over TCP.
+   */
+  udp?: 'serve' | 'closed' | 'truncate';
 }): Promise<DnsProxy> {
   const port = await freeDnsPort();
   const updates = { seen: 0, forwarded: 0, answered: 0 };
   let queries = 0;
+  let queriesSeen = 0;
+  const transports = { tcp: 0, udp: 0 };
+  const late: Promise<number>[] = [];
   const sockets = new Set<Socket>();
 
-  /** The answer to one message, forwarded or the policy's own. */
-  const answer = async (message: Buffer, forward: (m: Buffer) => Promise<Buffer>): Promise<Buffer> => {
+  /** The answer to one message (forwarded or the policy's own), or undefined to answer nothing. */
+  const answer = async (
+    message: Buffer,
+    forward: (m: Buffer) => Promise<Buffer>,
+  ): Promise<Buffer | undefined> => {
     if (opcodeOf(message) === OPCODE_UPDATE) {
       updates.seen += 1;
       const decision = options.updatePolicy(updates.seen);
+      if (typeof decision === 'object' && 'hold' in decision) {
+        late.push(
+          decision.hold.then(async () => {
+            updates.forwarded += 1;
+            const reply = await tcpForward(options.upstream, message);
+            return reply[3] & 0x0f;
+          }),
+        );
+        return undefined;
+      }
       if (decision !== 'forward') {
         updates.answered += 1;
         return updateAnswer(message, decision.rcode, options.signWith);
       }
       updates.forwarded += 1;
     } else {
+      queriesSeen += 1;
+      const decision = options.queryPolicy?.(queriesSeen) ?? 'forward';
+      if (decision !== 'forward') return queryAnswer(message, decision.rcode);
       queries += 1;
       if (options.queryDelayMs) await new Promise((resolve) => setTimeout(resolve, options.queryDelayMs));
     }
@@ -134,7 +196,9 @@ export async function startDnsProxy(options: {
         buffer = buffer.subarray(2 + message.length);
         chain = chain.then(async () => {
           try {
+            if (opcodeOf(message) !== OPCODE_UPDATE) transports.tcp += 1;
             const reply = await answer(message, (m) => tcpForward(options.upstream, m));
+            if (reply === undefined) return;
             const frame = Buffer.alloc(2 + reply.length);
             frame.writeUInt16BE(reply.length, 0);
             reply.copy(frame, 2);
@@ -151,28 +215,37 @@ export async function startDnsProxy(options: {
     tcp.listen(port, '127.0.0.1', () => resolve());
   });
 
-  const udp = createSocket('udp4');
-  udp.on('message', (message: Buffer, from: RemoteInfo) => {
-    void answer(message, (m) => udpForward(options.upstream, m)).then(
-      (reply) => udp.send(reply, from.port, from.address),
-      () => undefined,
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    udp.once('error', reject);
-    udp.bind(port, '127.0.0.1', () => resolve());
-  });
+  const udpMode = options.udp ?? 'serve';
+  const udp = udpMode === 'closed' ? undefined : createSocket('udp4');
+  if (udp) {
+    udp.on('message', (message: Buffer, from: RemoteInfo) => {
+      transports.udp += 1;
+      void answer(message, (m) => udpForward(options.upstream, m)).then(
+        (reply) => {
+          if (reply !== undefined)
+            udp.send(udpMode === 'truncate' ? truncated(reply) : reply, from.port, from.address);
+        },
+        () => undefined,
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(port, '127.0.0.1', () => resolve());
+    });
+  }
 
   return {
     address: { host: '127.0.0.1', port },
     updates,
+    transports,
+    late,
     get queries() {
       return queries;
     },
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => tcp.close(() => resolve()));
-      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      if (udp) await new Promise<void>((resolve) => udp.close(() => resolve()));
     },
   };
 }

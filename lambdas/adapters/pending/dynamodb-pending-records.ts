@@ -21,8 +21,13 @@ export interface DynamoDbPendingRecordStoreOptions {
 const BATCH = 25;
 
 /** The item key of one value: its owning execution, name and value (a value is public, RFC 8555 §8.4). */
-export function pendingKey(executionId: string, fqdn: string, value: string): string {
-  return `${executionId}|${fqdn}|${value}`;
+export function pendingKey(
+  executionId: string,
+  fqdn: string,
+  value: string,
+  addUnanswered?: boolean,
+): string {
+  return `${executionId}|${fqdn}|${value}${addUnanswered ? '|add-unanswered' : ''}`;
 }
 
 /**
@@ -47,12 +52,13 @@ export class DynamoDbPendingRecordStore implements PendingRecordStore {
   async add(records: PendingRecord[]): Promise<void> {
     for (const r of records) {
       const item: Record<string, AttributeValue> = {
-        pk: { S: pendingKey(r.owner.executionId, r.fqdn, r.value) },
+        pk: { S: pendingKey(r.owner.executionId, r.fqdn, r.value, r.addUnanswered) },
         fqdn: { S: r.fqdn },
         value: { S: r.value },
         certificate: { S: r.certificate },
         executionId: { S: r.owner.executionId },
         writtenAt: { S: r.writtenAt },
+        ...(r.addUnanswered ? { addUnanswered: { BOOL: true } } : {}),
       };
       await this.call('PutItem', () =>
         this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item })),
@@ -60,12 +66,14 @@ export class DynamoDbPendingRecordStore implements PendingRecordStore {
     }
   }
 
-  async remove(records: (TxtRecord & { executionId: string })[]): Promise<void> {
+  async remove(records: (TxtRecord & { executionId: string; addUnanswered?: boolean })[]): Promise<void> {
     for (let i = 0; i < records.length; i += BATCH) {
       let requests: { DeleteRequest: { Key: Record<string, AttributeValue> } }[] = records
         .slice(i, i + BATCH)
         .map((r) => ({
-          DeleteRequest: { Key: { pk: { S: pendingKey(r.executionId, r.fqdn, r.value) } } },
+          DeleteRequest: {
+            Key: { pk: { S: pendingKey(r.executionId, r.fqdn, r.value, r.addUnanswered) } },
+          },
         }));
       // Unprocessed requests are returned, not failed: send them again (bounded).
       for (let attempt = 0; requests.length > 0; attempt++) {
@@ -104,6 +112,7 @@ export class DynamoDbPendingRecordStore implements PendingRecordStore {
           certificate: s('certificate') ?? '?',
           owner: { executionId },
           writtenAt: s('writtenAt') ?? new Date(0).toISOString(),
+          ...(item.addUnanswered?.BOOL === true ? { addUnanswered: true as const } : {}),
         });
       }
       start = res.LastEvaluatedKey;

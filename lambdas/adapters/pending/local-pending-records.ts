@@ -17,8 +17,11 @@ export class LocalPendingRecordStore implements PendingRecordStore {
     this.directory = join(resolve(options.directory), 'pending');
   }
 
-  private fileFor(executionId: string, fqdn: string, value: string): string {
-    const digest = createHash('sha256').update(`${executionId}\u0000${fqdn}\u0000${value}`).digest('hex');
+  /** The file of a value's record; the mark of an unanswered add is a file of its own. */
+  private fileFor(executionId: string, fqdn: string, value: string, addUnanswered?: boolean): string {
+    const digest = createHash('sha256')
+      .update(`${executionId}\u0000${fqdn}\u0000${value}${addUnanswered ? '\u0000add-unanswered' : ''}`)
+      .digest('hex');
     return join(this.directory, `${digest.slice(0, 32)}.json`);
   }
 
@@ -26,7 +29,7 @@ export class LocalPendingRecordStore implements PendingRecordStore {
     try {
       await fs.mkdir(this.directory, { recursive: true, mode: 0o700 });
       for (const record of records) {
-        const file = this.fileFor(record.owner.executionId, record.fqdn, record.value);
+        const file = this.fileFor(record.owner.executionId, record.fqdn, record.value, record.addUnanswered);
         const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
         await fs.writeFile(temp, `${JSON.stringify(record)}\n`, { mode: 0o600 });
         await fs.rename(temp, file);
@@ -41,10 +44,10 @@ export class LocalPendingRecordStore implements PendingRecordStore {
     }
   }
 
-  async remove(records: (TxtRecord & { executionId: string })[]): Promise<void> {
+  async remove(records: (TxtRecord & { executionId: string; addUnanswered?: boolean })[]): Promise<void> {
     for (const r of records) {
       try {
-        await fs.rm(this.fileFor(r.executionId, r.fqdn, r.value), { force: true });
+        await fs.rm(this.fileFor(r.executionId, r.fqdn, r.value, r.addUnanswered), { force: true });
       } catch (error) {
         throw new PendingRecordError(
           `cannot forget a pending TXT value in ${this.directory}: ${errorText(error)}`,

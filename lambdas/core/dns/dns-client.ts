@@ -109,8 +109,50 @@ export interface ExchangeOptions {
 }
 
 /**
+ * Socket error codes by which this host's own network stack refuses an address before anything
+ * is sent: no route to it (`ENETUNREACH`), no local address of its family (`EADDRNOTAVAIL`, as
+ * with IPv6 disabled), or the family not supported at all (`EAFNOSUPPORT`). Lambda functions
+ * outside a VPC have no IPv6 route, so an IPv6 server address fails this way there.
+ */
+const UNROUTABLE_CODES = new Set(['ENETUNREACH', 'EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EPROTONOSUPPORT']);
+
+/**
+ * Whether `error` (or an error in its `cause` chain) says this host cannot send to the address at
+ * all (see {@link UNROUTABLE_CODES}), as opposed to a server that did not answer.
+ */
+export function isUnroutable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNROUTABLE_CODES.has(code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** `IPv6` or `IPv4`, for messages about an address family. */
+export function addressFamily(server: ServerAddress): 'IPv6' | 'IPv4' {
+  return isIPv6(server.host) ? 'IPv6' : 'IPv4';
+}
+
+/**
+ * An exchange that ended without an answer. `sent` tells whether the message left this host
+ * (a TCP connection was made and the message written; a UDP datagram was sent): if it did, the
+ * server may still act on it later, which matters for an UPDATE (RFC 2136 §3).
+ */
+export class NoAnswerError extends Error {
+  constructor(
+    message: string,
+    readonly sent: boolean,
+  ) {
+    super(message);
+    this.name = 'NoAnswerError';
+  }
+}
+
+/**
  * Send one UDP datagram and wait for the reply whose id matches (RFC 1035 §4.2.1), retrying on
- * timeout. Returns the raw reply; throws a plain `Error` that callers wrap with context.
+ * timeout. Returns the raw reply; throws a plain `Error` (a {@link NoAnswerError} when nothing
+ * answered) that callers wrap with context. Never throws outside the returned promise.
  */
 export async function udpExchange(
   server: ServerAddress,
@@ -123,17 +165,22 @@ export async function udpExchange(
       return await udpAttempt(server, message, opts);
     } catch (error) {
       lastError = error instanceof Error ? error : new Error(String(error));
-      if (!(lastError instanceof TimeoutError)) break;
+      if (!(lastError instanceof NoAnswerError)) break;
     }
+  }
+  if (lastError instanceof NoAnswerError && opts.retries > 0) {
+    throw new NoAnswerError(
+      `no answer over UDP in ${opts.retries + 1} attempts of ${opts.timeoutMs} ms`,
+      lastError.sent,
+    );
   }
   throw lastError;
 }
 
-class TimeoutError extends Error {}
-
 /**
  * Settle one socket exchange exactly once: on the reply, an error or the timeout, whichever
- * comes first, clear the timer and close the socket.
+ * comes first, clear the timer and close the socket. `sent()` tells the timeout whether the
+ * message had left.
  */
 function settleOnce(
   resolve: (reply: Buffer) => void,
@@ -141,49 +188,85 @@ function settleOnce(
   close: () => void,
   timeoutMs: number,
   timeoutMessage: string,
+  sent: () => boolean,
 ): (error: Error | undefined, reply?: Buffer) => void {
   let done = false;
   const finish = (error: Error | undefined, reply?: Buffer): void => {
     if (done) return;
     done = true;
     clearTimeout(timer);
-    close();
+    try {
+      close();
+    } catch {
+      // already closed
+    }
     if (error !== undefined) reject(error);
     else if (reply !== undefined) resolve(reply);
   };
-  const timer = setTimeout(() => finish(new TimeoutError(timeoutMessage)), timeoutMs);
+  const timer = setTimeout(() => finish(new NoAnswerError(timeoutMessage, sent())), timeoutMs);
   return finish;
 }
 
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
+
+/**
+ * One datagram out, one reply back. Every socket call sits in a handler that settles the promise:
+ * a connect that fails (no route, no address of the family) is an error here, never an
+ * exception thrown from an event handler (sending on a socket whose connect failed throws
+ * `ERR_SOCKET_BAD_PORT` in Node's dgram).
+ */
 function udpAttempt(server: ServerAddress, message: Buffer, opts: ExchangeOptions): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
-    const socket = dgram.createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
+    let sent = false;
+    let socket: dgram.Socket;
+    try {
+      socket = dgram.createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
+    } catch (error) {
+      reject(asError(error));
+      return;
+    }
     const finish = settleOnce(
       resolve,
       reject,
       () => socket.close(),
       opts.timeoutMs,
       `no answer within ${opts.timeoutMs} ms`,
+      () => sent,
     );
     socket.on('error', (error) => finish(error));
     socket.on('message', (reply) => {
       if (reply.length >= 2 && reply.readUInt16BE(0) === opts.id) finish(undefined, reply);
     });
-    socket.connect(server.port, server.host, () => {
-      socket.send(message, (error) => {
-        if (error) finish(error);
+    try {
+      socket.connect(server.port, server.host, (error?: Error) => {
+        if (error) {
+          finish(error);
+          return;
+        }
+        try {
+          socket.send(message, (sendError) => {
+            if (sendError) finish(sendError);
+            else sent = true;
+          });
+        } catch (sendError) {
+          finish(asError(sendError));
+        }
       });
-    });
+    } catch (error) {
+      finish(asError(error));
+    }
   });
 }
 
 /**
  * Send one message over TCP with the two-byte length prefix (RFC 1035 §4.2.2) and return the
- * first complete reply whose id matches.
+ * first complete reply whose id matches. Throws {@link NoAnswerError} when the connection was
+ * made and the message written but no answer came (timeout, or the server closed first).
  */
 export function tcpExchange(server: ServerAddress, message: Buffer, opts: ExchangeOptions): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const socket = new Socket();
+    let sent = false;
     let buffered = Buffer.alloc(0);
     const finish = settleOnce(
       resolve,
@@ -191,9 +274,16 @@ export function tcpExchange(server: ServerAddress, message: Buffer, opts: Exchan
       () => socket.destroy(),
       opts.timeoutMs,
       `no answer over TCP within ${opts.timeoutMs} ms`,
+      () => sent,
     );
     socket.on('error', (error) => finish(error));
-    socket.on('close', () => finish(new Error('connection closed before a full answer arrived')));
+    socket.on('close', () =>
+      finish(
+        sent
+          ? new NoAnswerError('the server closed the TCP connection before a full answer arrived', true)
+          : new Error('connection closed before the message was sent'),
+      ),
+    );
     socket.on('data', (chunk) => {
       buffered = Buffer.concat([buffered, chunk]);
       while (buffered.length >= 2) {
@@ -207,11 +297,16 @@ export function tcpExchange(server: ServerAddress, message: Buffer, opts: Exchan
         }
       }
     });
-    socket.connect(server.port, server.host, () => {
-      const prefix = Buffer.alloc(2);
-      prefix.writeUInt16BE(message.length);
-      socket.write(Buffer.concat([prefix, message]));
-    });
+    try {
+      socket.connect(server.port, server.host, () => {
+        const prefix = Buffer.alloc(2);
+        prefix.writeUInt16BE(message.length);
+        sent = true;
+        socket.write(Buffer.concat([prefix, message]));
+      });
+    } catch (error) {
+      finish(asError(error));
+    }
   });
 }
 
@@ -269,7 +364,9 @@ function section(records: dnsPacket.Answer[] | undefined): DnsAnswer[] {
 
 /**
  * A stub resolver client (RFC 1035 §4.2): UDP with a per-attempt timeout and two retries, and
- * TCP when the UDP answer is truncated (TC bit, RFC 7766 §5). Advertises EDNS(0) with a 1232-byte
+ * TCP when the UDP answer is truncated (TC bit, RFC 7766 §5) or UDP got no answer. Every socket
+ * error ends as a {@link DnsQueryError} naming the question and the server; an address this host
+ * cannot reach (see {@link isUnroutable}) says which address family it cannot use. Advertises EDNS(0) with a 1232-byte
  * UDP payload (RFC 6891 §6.2.5) so large TXT sets usually fit in one datagram.
  */
 export class UdpDnsClient implements DnsClient {
@@ -315,13 +412,14 @@ export class UdpDnsClient implements DnsClient {
     const describe = `${type} ${qname} at ${formatServer(server)}`;
     let raw: Buffer;
     try {
-      if (this.defaults.transport === 'tcp') raw = await tcpExchange(server, message, exchange);
-      else {
-        raw = await udpExchange(server, message, exchange);
-        if (isTruncated(raw)) raw = await tcpExchange(server, message, exchange);
-      }
+      raw = await this.exchange(server, message, exchange);
     } catch (error) {
-      throw new DnsQueryError(`DNS query ${describe} failed: ${errorText(error)}`, { cause: error });
+      throw new DnsQueryError(
+        isUnroutable(error)
+          ? `DNS query ${describe} failed: this host cannot reach ${addressFamily(server)} addresses (${errorText(error)})`
+          : `DNS query ${describe} failed: ${errorText(error)}`,
+        { cause: error },
+      );
     }
     let decoded: Decoded;
     try {
@@ -345,8 +443,33 @@ export class UdpDnsClient implements DnsClient {
       additional: section(decoded.additionals),
     };
   }
+
+  /**
+   * UDP first; TCP (RFC 7766 §5) when the UDP answer is truncated (TC bit), when UDP got no
+   * answer, or when the server refused UDP (ICMP port unreachable): a server reachable only over
+   * TCP still answers. An address this host cannot reach at all is not retried over TCP.
+   */
+  private async exchange(server: ServerAddress, message: Buffer, exchange: ExchangeOptions): Promise<Buffer> {
+    if (this.defaults.transport === 'tcp') return tcpExchange(server, message, exchange);
+    let raw: Buffer;
+    try {
+      raw = await udpExchange(server, message, exchange);
+    } catch (udpError) {
+      if (isUnroutable(udpError)) throw udpError;
+      try {
+        return await tcpExchange(server, message, exchange);
+      } catch (tcpError) {
+        throw new Error(`${errorText(udpError)}, and over TCP: ${errorText(tcpError)}`, {
+          cause: tcpError,
+        });
+      }
+    }
+    return isTruncated(raw) ? tcpExchange(server, message, exchange) : raw;
+  }
 }
 
+/** An error's message (also for errors from another realm, which fail `instanceof Error`). */
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
 }

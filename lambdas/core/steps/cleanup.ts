@@ -5,7 +5,9 @@ import { runOwner, type StepContext } from './context';
 /**
  * Cleanup: remove exactly this order's TXT values (never another order's), then forget them as
  * pending. Runs on success and on every failure path; with no order (CreateOrder failed) there
- * is nothing to remove. Removal is idempotent, so a retry after a partial failure is safe.
+ * is nothing to remove. Removal is idempotent, so a retry after a partial failure is safe. The
+ * mark of an add that got no answer (`addUnanswered`) is not forgotten here: that add may still
+ * reach the server after this removal, so a later run's sweep removes the value again.
  */
 export async function cleanup(item: CertificateItem, ctx: StepContext): Promise<{ removed: number }> {
   const records = item.order?.records ?? [];
@@ -75,11 +77,17 @@ export async function sweepLeftovers(input: SweepInput, ctx: StepContext): Promi
       result.undecided += records.length;
       continue;
     }
-    const values = records.map(({ fqdn, value }) => ({ fqdn, value }));
+    // A value may have two records: its own and the mark of an add that got no answer.
+    const unique = new Map<string, PendingRecord>();
+    for (const r of records) unique.set(`${r.fqdn}\u0000${r.value}`, r);
+    const values = [...unique.values()].map(({ fqdn, value }) => ({ fqdn, value }));
     await ctx.dnsProvider().removeTxtValues(values);
-    await ctx.pendingRecords().remove(values.map((v) => ({ ...v, executionId })));
+    await ctx
+      .pendingRecords()
+      .remove(records.map(({ fqdn, value, addUnanswered }) => ({ fqdn, value, executionId, addUnanswered })));
     const certificates = new Map<string, PendingRecord[]>();
-    for (const r of records) certificates.set(r.certificate, [...(certificates.get(r.certificate) ?? []), r]);
+    for (const r of unique.values())
+      certificates.set(r.certificate, [...(certificates.get(r.certificate) ?? []), r]);
     for (const [certificate, own] of certificates) {
       for (const { fqdn, values: n } of countByName(own)) {
         result.removed.push({ fqdn, values: n, certificate, executionId, reason });

@@ -1,5 +1,5 @@
 import * as dnsPacket from 'dns-packet';
-import { formatServer, randomMessageId, tcpExchange } from '../../../core/dns/dns-client';
+import { formatServer, NoAnswerError, randomMessageId, tcpExchange } from '../../../core/dns/dns-client';
 import { DnsUpdateError, DnsUpdateUnavailableError } from '../../../core/errors';
 import type { ServerAddress } from '../../../core/ports';
 import { type AnswerSignature, describeRefusal } from './refusal';
@@ -65,6 +65,8 @@ export function answerSignature(response: Buffer, key: TsigKey, requestMac: Buff
  * (the server's policy) from an unsigned one (the server did not accept our TSIG).
  *
  * @throws DnsUpdateError naming the rcode, the server, the zone, the key name and the fix (never the secret).
+ * @throws DnsUpdateUnavailableError when the server cannot be reached or does not answer;
+ *   `unanswered` when the UPDATE was sent and no answer came (it may still be applied).
  */
 export async function sendUpdate(target: UpdateTarget, operations: UpdateOperation[]): Promise<void> {
   const id = randomMessageId();
@@ -78,9 +80,10 @@ export async function sendUpdate(target: UpdateTarget, operations: UpdateOperati
       retries: 0,
     });
   } catch (error) {
+    const unanswered = error instanceof NoAnswerError && error.sent;
     throw new DnsUpdateUnavailableError(
-      `DNS UPDATE of zone ${target.zone} at ${server} failed: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
+      `DNS UPDATE of zone ${target.zone} at ${server} failed: ${error instanceof Error ? error.message : String(error)}${unanswered ? '; the server may still apply it' : ''}`,
+      { cause: error, unanswered },
     );
   }
   let rcode: string;
