@@ -38,6 +38,7 @@ import {
   report,
   runLevelFailure,
   summaryFrom,
+  sweepFrom,
   valuesLeftFrom,
 } from './report';
 import { type BatchExecution, executeRunWithBatches } from './run-with-batches';
@@ -307,6 +308,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       failureMessages: failureMessagesFrom(allEvents),
       valuesLeft: valuesLeftFrom(allEvents),
       issuers: issuersFrom(allEvents),
+      sweep: sweepFrom(execution.events),
     });
     printHistoryUse(out, execution, batches, config.timing);
     for (const line of leftoverLines(leftovers)) out(line);
