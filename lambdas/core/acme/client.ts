@@ -39,6 +39,17 @@ export function trustCaBundle(file: string | undefined): void {
   if (transport.ca !== ca) setAcmeTransport({ ...transport, ca });
 }
 
+/**
+ * The total time one ACME request may take (`acme.requestTimeoutSeconds`), set once per cold
+ * start; the invocation's own deadline still cuts it shorter (http.ts). `undefined` keeps the
+ * transport's default.
+ */
+export function limitAcmeRequests(seconds: number | undefined): void {
+  if (seconds === undefined) return;
+  const requestTimeoutMs = seconds * 1000;
+  if (transport.requestTimeoutMs !== requestTimeoutMs) setAcmeTransport({ ...transport, requestTimeoutMs });
+}
+
 /** Replace the transport settings of every client made after this call (tests: timeouts, retry hooks). */
 export function setAcmeTransport(options: AcmeHttpOptions): void {
   transport = options;

@@ -236,6 +236,12 @@ const schemaBase = z.strictObject({
     /** PEM bundle to trust for the directory's TLS (local and on-premises CAs). */
     caBundleFile: z.optional(nonEmpty()),
     /**
+     * The total time one request to the CA may take, from sending it to the last byte of the
+     * answer (never more than the function has left); a CA that accepts and never answers is
+     * abandoned after it. Omitted: 10 s.
+     */
+    requestTimeoutSeconds: z.optional(intIn(1, 120)),
+    /**
      * The test CA a dry run issues from (`--dry-run`); default: the staging directory of
      * Let's Encrypt or Google, or the directory itself when it is a staging or loopback CA.
      */
