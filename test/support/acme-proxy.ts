@@ -23,9 +23,10 @@ export interface CannedAnswer {
 
 /**
  * What to do with a request: pass it to the CA and its answer back, pass it and drop the answer,
- * or answer it here (the CA never sees it) with `answer`.
+ * answer it here (the CA never sees it) with `answer`, or `hang`: accept it and never answer
+ * (the connection stays open until the client gives up or the proxy closes).
  */
-export type AcmeFault = 'pass' | 'drop-answer' | { answer: CannedAnswer };
+export type AcmeFault = 'pass' | 'drop-answer' | 'hang' | { answer: CannedAnswer };
 
 export interface AcmeProxy {
   directoryUrl: string;
@@ -65,6 +66,7 @@ export async function startAcmeProxy(options: {
         const path = req.url ?? '/';
         const fault = options.rule(method, path);
         requests.push({ method, path, fault });
+        if (fault === 'hang') return;
         if (typeof fault === 'object') {
           res.writeHead(fault.answer.status, {
             ...fault.answer.headers,
