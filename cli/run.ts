@@ -8,6 +8,7 @@ import {
   report,
   runLevelFailure,
   summaryFrom,
+  sweepFrom,
   valuesLeftFrom,
 } from '../local/report';
 import {
@@ -169,6 +170,7 @@ export async function runExecutionCommand(opts: RunOptions, io: CliIO = processI
         reasons: dueReasonsFrom(events),
         failureMessages: failureMessagesFrom(allEvents),
         valuesLeft: valuesLeftFrom(allEvents),
+        sweep: sweepFrom(events),
       });
     }
     progress(

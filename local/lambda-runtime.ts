@@ -131,6 +131,10 @@ export class LocalFunction {
   private invocations = 0;
   /** Invocations that ran past the timeout and were abandoned, until they end. */
   private readonly abandoned = new Set<Promise<void>>();
+  /** Invocations running now, until they end. */
+  private readonly running = new Set<Promise<void>>();
+  /** Handed to each invocation (`context.abortSignal`); aborted by {@link abortRunning}. */
+  private stop = new AbortController();
 
   constructor(
     readonly bundle: FunctionBundle,
@@ -162,8 +166,17 @@ export class LocalFunction {
         functionName: `certflow-${this.step}`,
         awsRequestId: requestId,
         getRemainingTimeInMillis: () => Math.max(0, this.timeoutSeconds * 1000 - (Date.now() - started)),
+        // Not in Lambda's context: the run's stop (SIGINT/SIGTERM) reaches in-flight requests.
+        abortSignal: this.stop.signal,
       };
-      const result = await this.withinTimeout(this.handler(event, context), requestId);
+      const work = this.handler(event, context);
+      const ended = work.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.running.add(ended);
+      void ended.then(() => this.running.delete(ended));
+      const result = await this.withinTimeout(work, requestId);
       return JSON.parse(JSON.stringify(result === undefined ? null : result)) as JsonValue;
     } catch (error) {
       if (error instanceof LambdaInvocationError) throw error;
@@ -171,9 +184,21 @@ export class LocalFunction {
     }
   }
 
-  /** Wait until every invocation abandoned at its timeout has ended (before servers stop). */
+  /** Wait until every invocation abandoned at its timeout, or stopped, has ended (before servers stop). */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.abandoned]);
+  }
+
+  /**
+   * Stop the invocations running now (the run was interrupted): their requests are aborted
+   * (`context.abortSignal`), and {@link drain} waits for them to end. Later invocations (the
+   * interrupted run's own sweep) get a fresh signal.
+   */
+  abortRunning(): void {
+    for (const r of this.running) this.abandoned.add(r);
+    for (const r of this.running) void r.then(() => this.abandoned.delete(r));
+    this.stop.abort();
+    this.stop = new AbortController();
   }
 
   private withinTimeout<T>(work: Promise<T>, requestId: string): Promise<T> {

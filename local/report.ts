@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CertflowConfig } from '../lambdas/core/config/schema';
 import type { RunSummary, ValuesLeftBehind } from '../lambdas/core/ports';
+import type { SweepResult } from '../lambdas/core/state';
 import { causeMessage } from '../lambdas/core/steps/failure';
 import type { SummaryOutput } from '../lambdas/core/steps/summarize';
 import type { ProgressEvent } from './progress';
@@ -27,6 +28,28 @@ export interface ReportOptions {
   failureMessages?: ReadonlyMap<string, string>;
   /** Each warning whole, every value named (RecordValuesLeft's output, see {@link valuesLeftFrom}). */
   valuesLeft?: ReadonlyMap<string, ValuesLeftBehind>;
+  /**
+   * The run-start sweep's result (SweepLeftovers' output, see {@link sweepFrom}): reported from
+   * here when the run failed before its summary (the sweep runs first, whatever fails after it).
+   */
+  sweep?: SweepResult;
+}
+
+/** The run-start sweep's result: SweepLeftovers' output, if it ran and succeeded. */
+export function sweepFrom(
+  events: { type: string; state?: { name: string; output?: unknown } }[],
+): SweepResult | undefined {
+  const exited = events.find((e) => e.type === 'StateExited' && e.state?.name === 'SweepLeftovers');
+  const sweep = (exited?.state?.output as { sweep?: SweepResult } | undefined)?.sweep;
+  return Array.isArray(sweep?.removed) ? sweep : undefined;
+}
+
+/** One `SWEPT` line per name the sweep removed values at. */
+function sweptLines(swept: RunSummary['swept'] | undefined): string[] {
+  return (swept ?? []).map(
+    (s) =>
+      `SWEPT    ${s.fqdn} (${s.values} value${s.values === 1 ? '' : 's'}) of ${s.certificate}, left by ${s.executionId}, which is over: ${s.reason ?? 'its run ended'}`,
+  );
 }
 
 /** Each issued certificate's issuer, from FinalizeAndStore's output (a dry run stores no metadata to read it from). */
@@ -121,6 +144,8 @@ export function report(
     out(
       `${options.label ?? 'certflow local'}: the run failed before its summary: ${failed?.Error}: ${String(failed?.Cause ?? '')}`,
     );
+    for (const line of sweptLines(options.sweep?.removed)) out(line);
+    for (const line of sweepKeptLines(options.sweep)) out(line);
     return;
   }
   const warnings = summary.warnings ?? [];
@@ -202,11 +227,7 @@ export function report(
     }
     for (const skip of summary.skipped) out(`NOT DUE  ${skip.certificate}: ${skip.reason}`);
   }
-  for (const swept of summary.swept ?? []) {
-    out(
-      `SWEPT    ${swept.fqdn} (${swept.values} value${swept.values === 1 ? '' : 's'}) of ${swept.certificate}, left by ${swept.executionId}, which is over: ${swept.reason ?? 'its run ended'}`,
-    );
-  }
+  for (const line of sweptLines(summary.swept)) out(line);
   if (summary.sweepFailed)
     out(`WARNING: the sweep of earlier runs' TXT values failed: ${summary.sweepFailed}`);
   for (const line of sweepKeptLines(summary.sweepKept)) out(line);

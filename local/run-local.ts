@@ -13,11 +13,12 @@ import { LocalPendingRecordStore } from '../lambdas/adapters/pending/local-pendi
 import { markExecutionEnded } from '../lambdas/adapters/pending/local-run-liveness';
 import { parseConfig } from '../lambdas/core/config/load';
 import type { CertflowConfig } from '../lambdas/core/config/schema';
-import { ConfigError, describeError } from '../lambdas/core/errors';
+import { ConfigError, describeError, errorText } from '../lambdas/core/errors';
 import type { RunInput, SweepResult, TaskStep } from '../lambdas/core/state';
 import type { SummaryOutput } from '../lambdas/core/steps/summarize';
 import { baseContext } from '../lambdas/runtime/base-context';
 import { ENV } from '../lambdas/runtime/env';
+import { UNWRITABLE_EVENT, type UnwritableFile } from '../lambdas/runtime/observability';
 import { executionEndedMessage } from '../lib/alerts/execution-ended';
 import { ensureFunctionBundles } from '../lib/bundling/function-bundles';
 import { certificateEventBudget, certificatesPerBatch } from '../lib/state-machine/limits';
@@ -39,6 +40,7 @@ import {
   report,
   runLevelFailure,
   summaryFrom,
+  sweepFrom,
   valuesLeftFrom,
 } from './report';
 import { type BatchExecution, executeRunWithBatches } from './run-with-batches';
@@ -142,13 +144,37 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
   const workdir = resolve(options.workdir ?? '.certflow-local');
   const runId = new Date().toISOString().replace(/[:.]/g, '-');
   const runDirectory = join(workdir, 'runs', runId);
-  mkdirSync(runDirectory, { recursive: true, mode: 0o700 });
   const historyFile = join(runDirectory, 'history.json');
+  const workdirProblem = makeRunDirectory(workdir, runDirectory);
+  if (workdirProblem) {
+    out(`certflow local: ${workdirProblem}`);
+    return {
+      exitCode: EXIT_CODES.badConfig,
+      runDirectory,
+      historyFile,
+      durationMs: Date.now() - started,
+      error: { name: 'UsageError', message: workdirProblem },
+    };
+  }
   let bind: BindServer | undefined;
   let pebble: PebbleServer | undefined;
   let serverDir: string | undefined;
   let caRootFile: string | undefined;
   let restoreEnvironment: (() => void) | undefined;
+  // Files of the run's record and the handlers' logs and metrics that could not be written (a
+  // full work directory): never a failure of the run, each named in the report with its OS error.
+  const unwritable = new Map<string, string>();
+  const onUnwritable = ({ file, error }: UnwritableFile): void => {
+    if (!unwritable.has(file)) unwritable.set(file, error);
+  };
+  const record = (file: string, write: () => void): void => {
+    try {
+      write();
+    } catch (error) {
+      onUnwritable({ file, error: errorText(error) });
+    }
+  };
+  hostProcess().on(UNWRITABLE_EVENT, onUnwritable);
   try {
     let config: CertflowConfig;
     let rawConfig: unknown;
@@ -200,13 +226,13 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       assertRuntimeConfigUsable(config, source, hostProcess().env);
     }
     const effectiveConfigFile = join(runDirectory, 'config.json');
-    writeFileSync(effectiveConfigFile, `${JSON.stringify(rawConfig, null, 2)}\n`);
+    writeNaming(effectiveConfigFile, `${JSON.stringify(rawConfig, null, 2)}\n`);
 
     const definitions = localDefinitions({
       maxConcurrency: config.renewal.maxConcurrency,
       batchConcurrency: config.renewal.batchConcurrency,
     });
-    writeFileSync(join(runDirectory, 'definition.asl.json'), `${JSON.stringify(definitions, null, 2)}\n`);
+    writeNaming(join(runDirectory, 'definition.asl.json'), `${JSON.stringify(definitions, null, 2)}\n`);
     const stateDirectory = join(workdir, 'state');
     restoreEnvironment = setLocalEnvironment({
       configFile: effectiveConfigFile,
@@ -234,6 +260,8 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       interrupted = signal;
       out(`certflow local: ${signal}: stopping the run and removing the TXT values it published`);
       stop.abort();
+      // Requests in flight (a CA that does not answer) are abandoned now, not at their timeout.
+      for (const f of Object.values(functions)) f.abortRunning();
     };
     if (options.handleSignals) {
       process.on('SIGINT', onSignal);
@@ -263,8 +291,12 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     // it): let it end before the sweep and the leftover check, so what it wrote is seen.
     await Promise.all(Object.values(functions).map((f) => f.drain()));
     // These executions are over: a later run may sweep what they left (even in this process).
-    markExecutionEnded(stateDirectory, executionArn, execution.status);
-    for (const b of batches) markExecutionEnded(stateDirectory, b.arn, b.execution?.status ?? 'ABORTED');
+    // (Where a mark cannot be written, the next run still finds the run over: its process is gone.)
+    const endedMarks = join(stateDirectory, 'executions-ended');
+    record(endedMarks, () => markExecutionEnded(stateDirectory, executionArn, execution.status));
+    for (const b of batches) {
+      record(endedMarks, () => markExecutionEnded(stateDirectory, b.arn, b.execution?.status ?? 'ABORTED'));
+    }
     if (interrupted) {
       // The same sweep a later run would do, for the values this run's batches wrote, now.
       let n = 0;
@@ -284,13 +316,18 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       ...execution.events.map((e) => ({ ...e, execution: executionArn })),
       ...batches.flatMap((b) => (b.execution?.events ?? []).map((e) => ({ ...e, execution: b.arn }))),
     ];
-    writeFileSync(historyFile, `${JSON.stringify(allEvents, null, 2)}\n`);
-    writeFileSync(
-      join(runDirectory, 'execution.json'),
-      `${JSON.stringify(executionRecord(execution, executionArn, batches, config.timing), null, 2)}\n`,
+    // The run's record: what it writes from here on is best effort (the outcome is decided).
+    record(historyFile, () => writeFileSync(historyFile, `${JSON.stringify(allEvents, null, 2)}\n`));
+    const executionRecordValue = executionRecord(execution, executionArn, batches, config.timing);
+    const executionFile = join(runDirectory, 'execution.json');
+    record(executionFile, () =>
+      writeFileSync(executionFile, `${JSON.stringify(executionRecordValue, null, 2)}\n`),
     );
-    if (execution.status !== 'SUCCEEDED')
-      alertExecutionEnded(stateDirectory, executionName, executionArn, execution);
+    if (execution.status !== 'SUCCEEDED') {
+      record(join(stateDirectory, 'alerts.jsonl'), () =>
+        alertExecutionEnded(stateDirectory, executionName, executionArn, execution),
+      );
+    }
 
     const summary = summaryFrom(execution.events);
     const leftovers = await leftoverTxtValues(
@@ -301,21 +338,28 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
         executions: [executionArn, ...batches.map((b) => b.arn)],
       },
     );
-    writeFileSync(join(runDirectory, 'leftover-txt.json'), `${JSON.stringify(leftovers, null, 2)}\n`);
+    const leftoverFile = join(runDirectory, 'leftover-txt.json');
+    record(leftoverFile, () => writeFileSync(leftoverFile, `${JSON.stringify(leftovers, null, 2)}\n`));
     if (pebble) {
       const root = await pebble.rootCertificatePem();
-      writeFileSync(join(runDirectory, 'pebble-root.pem'), root);
-      caRootFile = join(workdir, 'pebble-roots.pem');
-      if ((summary?.issuedCount ?? 0) > 0) appendRoot(caRootFile, root);
+      const rootFile = join(runDirectory, 'pebble-root.pem');
+      record(rootFile, () => writeFileSync(rootFile, root));
+      const bundle = join(workdir, 'pebble-roots.pem');
+      caRootFile = bundle;
+      if ((summary?.issuedCount ?? 0) > 0) record(bundle, () => appendRoot(bundle, root));
     }
     report(out, config, summary, runLevelFailure(execution.events) ?? execution.failed, caRootFile, {
       reasons: dueReasonsFrom(execution.events),
       failureMessages: failureMessagesFrom(allEvents),
       valuesLeft: valuesLeftFrom(allEvents),
       issuers: issuersFrom(allEvents),
+      sweep: sweepFrom(execution.events),
     });
     printHistoryUse(out, execution, batches, config.timing);
     for (const line of leftoverLines(leftovers)) out(line);
+    for (const [file, error] of unwritable) {
+      out(`WARNING: could not write ${file} (${error}); the outcome above stands, that record is incomplete`);
+    }
     const durationMs = Date.now() - started;
     out(`certflow local: run took ${(durationMs / 1000).toFixed(1)} s; history in ${historyFile}`);
     const exitCode = interrupted
@@ -330,9 +374,6 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
             leftovers.unanswered.length > 0
           ? EXIT_CODES.valuesMayRemain
           : EXIT_CODES.ok;
-    const executionRecordValue = JSON.parse(
-      readFileSync(join(runDirectory, 'execution.json'), 'utf8'),
-    ) as ExecutionRecord;
     return {
       exitCode,
       summary,
@@ -357,10 +398,37 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       },
     };
   } finally {
+    hostProcess().off(UNWRITABLE_EVENT, onUnwritable);
     restoreEnvironment?.();
     await pebble?.stop().catch(() => undefined);
     await bind?.stop().catch(() => undefined);
     if (serverDir) rmSync(serverDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Create the run's directory under `--workdir`; why it cannot be made (the work directory, or a
+ * directory above it, is a file; no permission), naming the option and the fix, else undefined.
+ */
+function makeRunDirectory(workdir: string, runDirectory: string): string | undefined {
+  try {
+    mkdirSync(runDirectory, { recursive: true, mode: 0o700 });
+    return undefined;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ENOTDIR' || code === 'EEXIST') {
+      return `--workdir ${workdir}: it, or a directory above it, is a file, not a directory (${errorText(error)}); point --workdir at a directory (it is created if missing)`;
+    }
+    return `--workdir ${workdir}: cannot create the run directory ${runDirectory} (${errorText(error)}); point --workdir at a directory you can write`;
+  }
+}
+
+/** Write a file the run needs, an error naming the file if it cannot (Node's write errors do not). */
+function writeNaming(file: string, data: string): void {
+  try {
+    writeFileSync(file, data);
+  } catch (error) {
+    throw new Error(`cannot write ${file}: ${errorText(error)}`, { cause: error });
   }
 }
 

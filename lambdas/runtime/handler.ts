@@ -1,5 +1,6 @@
 import type { Context as LambdaContext } from 'aws-lambda';
 import { describeError } from '../core/errors';
+import { type InvocationLimits, withInvocationLimits } from '../core/invocation-limits';
 import { DIMENSION, METRIC } from '../core/metrics';
 import type { TaskStep } from '../core/state';
 import type { StepContext } from '../core/steps/context';
@@ -26,6 +27,22 @@ export interface HandlerSpec<I, O> {
   run: (input: I, ctx: StepContext) => Promise<O>;
   /** The adapters the step needs (lambdas/runtime/wiring/). */
   wiring: Wirings;
+}
+
+/**
+ * The invocation's limits: Lambda's deadline (`getRemainingTimeInMillis`), and in local mode
+ * the runner's abort signal (`abortSignal`, which Lambda's context does not have): a stopped
+ * run stops its in-flight requests.
+ */
+function invocationLimitsOf(lambdaContext: Partial<LambdaContext> | undefined): InvocationLimits {
+  const remaining = lambdaContext?.getRemainingTimeInMillis?.();
+  const signal = (lambdaContext as { abortSignal?: unknown } | undefined)?.abortSignal;
+  return {
+    ...(typeof remaining === 'number' && Number.isFinite(remaining)
+      ? { deadline: Date.now() + remaining }
+      : {}),
+    ...(signal instanceof AbortSignal ? { signal } : {}),
+  };
 }
 
 /** A Lambda handler as the Node.js runtime calls it. */
@@ -106,7 +123,11 @@ export function makeHandler<I, O>(spec: HandlerSpec<I, O>): TaskHandler<O> {
     try {
       context ??= buildStepContext(spec.step, spec.wiring);
       metrics = new EmfMetrics(context.config.monitoring.namespace, metricsSink());
-      const result = await spec.run(spec.parse(raw), { ...context, logger, metrics });
+      const ctx = { ...context, logger, metrics };
+      const input = spec.parse(raw);
+      const result = await withInvocationLimits(invocationLimitsOf(lambdaContext), () =>
+        spec.run(input, ctx),
+      );
       logger.info('step succeeded', { ms: Date.now() - started });
       return result;
     } catch (error) {

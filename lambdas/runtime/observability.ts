@@ -11,6 +11,7 @@
 import { appendFileSync } from 'node:fs';
 import { type LogItem, Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
+import { errorText } from '../core/errors';
 import { redact } from '../core/logger';
 import { SERVICE_DIMENSION } from '../core/metrics';
 import type { Logger, Metrics, MetricUnit } from '../core/ports';
@@ -19,13 +20,45 @@ import { ENV } from './env';
 /** Where lines go: one JSON document per call. */
 export type Sink = (line: string) => void;
 
-/** Append to `file`, or write to standard output when there is none (Lambda). */
+/**
+ * The process event a sink emits when it cannot write its file (a full disk, a removed
+ * directory): `{file, error}`. Local mode listens for it and names the file in its report.
+ */
+export const UNWRITABLE_EVENT = 'certflow:unwritable';
+
+/** What {@link UNWRITABLE_EVENT} carries: the file and the OS error's text (code, description). */
+export interface UnwritableFile {
+  file: string;
+  error: string;
+}
+
+/**
+ * Append to `file`, or write to standard output when there is none (Lambda). A line that
+ * cannot be written is dropped: a log or a metric never fails a step (a stored certificate
+ * stays issued). The first failure per file is told once, with the path and the OS error:
+ * to whoever listens for {@link UNWRITABLE_EVENT} on the process (local mode), else on stderr.
+ */
 export function sinkTo(file: string | undefined): Sink {
-  return file
-    ? (line) => appendFileSync(file, `${line}\n`)
-    : (line) => {
-        process.stdout.write(`${line}\n`);
-      };
+  if (!file) {
+    return (line) => {
+      process.stdout.write(`${line}\n`);
+    };
+  }
+  let told = false;
+  return (line) => {
+    try {
+      appendFileSync(file, `${line}\n`);
+    } catch (error) {
+      if (told) return;
+      told = true;
+      const event: UnwritableFile = { file, error: errorText(error) };
+      if (process.listenerCount(UNWRITABLE_EVENT) > 0) {
+        (process as NodeJS.EventEmitter).emit(UNWRITABLE_EVENT, event);
+      } else {
+        process.stderr.write(`certflow: cannot write ${file} (${event.error}); going on without it\n`);
+      }
+    }
+  };
 }
 
 /** The log sink: `CERTFLOW_LOG_FILE` (local mode) or standard output. */

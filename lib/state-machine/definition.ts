@@ -278,7 +278,7 @@ export function buildBatchDefinition(
 }
 
 /**
- * The renewal run: SelectDue → SweepLeftovers → IssueBatches (a Map over the due certificates'
+ * The renewal run: SweepLeftovers → SelectDue → IssueBatches (a Map over the due certificates'
  * batches; each starts an IssueBatch execution and waits for it) → Summarize → AllIssued?.
  *
  * Each batch has its own execution history, so no run outgrows Step Functions' 25,000-event
@@ -317,23 +317,28 @@ export function buildRenewalDefinition(
   recordRunFailure.next(runFailed);
 
   // ---- the run ----
-  // Before issuing, remove TXT values that earlier runs wrote and could not remove (killed,
-  // stopped, timed out, or their Cleanup failed): the Cleanup function, on values whose run is over.
+  // First of all, remove TXT values that earlier runs wrote and could not remove (killed,
+  // stopped, timed out, or their Cleanup failed): the Cleanup function, on values whose run is
+  // over. It comes before SelectDue, so a run that fails on the CA or the configuration (the CA
+  // down, an unknown certificate named) still removes them.
   const sweep = task(
     'Cleanup',
     '$.sweep',
     'SweepLeftovers',
     sfn.TaskInput.fromObject({ sweep: true, 'executionId.$': '$$.Execution.Id' }),
   );
-  // SelectDue gets the execution input and the execution's ARN (its log lines and the
-  // selection name the execution; Summarize's lines take it from the selection).
+  // SelectDue gets the execution input as it was started (the context object's
+  // `$$.Execution.Input`: the state holds the sweep's result by now) and the execution's ARN
+  // (its log lines and the selection name the execution; Summarize's lines take it from the
+  // selection).
   const selectDue = task(
     'SelectDue',
     '$.selection',
     'SelectDue',
-    sfn.TaskInput.fromObject({ 'run.$': '$', 'executionId.$': '$$.Execution.Id' }),
+    sfn.TaskInput.fromObject({ 'run.$': '$$.Execution.Input', 'executionId.$': '$$.Execution.Id' }),
   );
-  // A failed sweep never blocks renewals: it is reported in the summary and retried next run.
+  // A failed sweep never blocks renewals, nor hides what follows: its error is kept
+  // (`$.sweepError`), reported in the summary, and the sweep is tried again next run.
   const sweepFailed = new sfn.Pass(scope, 'SweepFailed', {
     result: sfn.Result.fromObject({ removed: [], stillRunning: 0, undecided: 0 }),
     resultPath: '$.sweep',
@@ -410,14 +415,14 @@ export function buildRenewalDefinition(
     error: 'CertificatesFailed',
     cause: 'One or more certificates failed; the Summarize output and the SNS alert list them.',
   });
-  selectDue.next(sweep);
-  sweep.next(issueBatches);
-  sweepFailed.next(issueBatches);
+  sweep.next(selectDue);
+  sweepFailed.next(selectDue);
+  selectDue.next(issueBatches);
   issueBatches.next(summarize);
   summarize.next(
     new sfn.Choice(scope, 'AllIssued?')
       .when(sfn.Condition.numberGreaterThan('$.summary.failedCount', 0), someFailed)
       .otherwise(new sfn.Succeed(scope, 'RunSucceeded')),
   );
-  return selectDue;
+  return sweep;
 }

@@ -9,6 +9,7 @@ import { AcmeHttp, type AcmeRetryEvent } from '../../lambdas/core/acme/http';
 import { AccountKey, createAccountKeyPem } from '../../lambdas/core/acme/jws';
 import { splitPemChain } from '../../lambdas/core/certificate/inspect';
 import { AcmeProblemError, AcmeRequestError } from '../../lambdas/core/errors';
+import { withInvocationLimits } from '../../lambdas/core/invocation-limits';
 import { createSelfSignedTls } from '../../local/tls';
 import { issueWithClient } from '../support/acme-flow';
 import { freeTcpPort, startTestPebble, type TestPebble } from '../support/pebble-fixture';
@@ -127,6 +128,82 @@ describe('ACME client: unreachable or failing CA', () => {
     } finally {
       for (const s of sockets) s.destroy();
       await close(silent);
+    }
+  });
+
+  it('a CA that answers byte by byte is still abandoned at the total deadline, not kept alive by each byte', async () => {
+    const sockets: Socket[] = [];
+    const trickle = createTcpServer((socket) => {
+      sockets.push(socket);
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n');
+        const timer = setInterval(() => socket.write('{'), 50);
+        socket.once('close', () => clearInterval(timer));
+      });
+    });
+    await new Promise<void>((resolve) => trickle.listen(0, '127.0.0.1', resolve));
+    const address = trickle.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/dir`;
+    try {
+      const client = new AcmeClient({ directoryUrl: url, http: new AcmeHttp({ requestTimeoutMs: 400 }) });
+      const started = Date.now();
+      const error = await client.directory().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AcmeRequestError);
+      expect((error as Error).message).toContain(
+        `no complete answer from ${new URL(url).host} within 400 ms`,
+      );
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await close(trickle);
+    }
+  });
+
+  it("never waits past the invocation's deadline (less the margin), and says so", async () => {
+    const sockets: Socket[] = [];
+    const mute = createTcpServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const address = mute.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/dir`;
+    try {
+      const client = new AcmeClient({
+        directoryUrl: url,
+        http: new AcmeHttp({ requestTimeoutMs: 60_000, deadlineMarginMs: 200 }),
+      });
+      const error = await withInvocationLimits({ deadline: Date.now() + 700 }, () =>
+        client.directory(),
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AcmeRequestError);
+      expect((error as Error).message).toMatch(
+        /ETIMEDOUT \(no complete answer from 127\.0\.0\.1:\d+ within \d{3} ms \(what the function had left, less 200 ms\)\)/,
+      );
+    } finally {
+      for (const s of sockets) s.destroy();
+      await close(mute);
+    }
+  });
+
+  it("stops a request in flight when the invocation's signal aborts, at once", async () => {
+    const sockets: Socket[] = [];
+    const mute = createTcpServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const address = mute.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/dir`;
+    const stop = new AbortController();
+    try {
+      const client = new AcmeClient({ directoryUrl: url, http: new AcmeHttp({ requestTimeoutMs: 60_000 }) });
+      const pending = withInvocationLimits({ signal: stop.signal }, () => client.directory()).catch(
+        (e: unknown) => e,
+      );
+      setTimeout(() => stop.abort(), 200);
+      const error = await pending;
+      expect(error).toBeInstanceOf(AcmeRequestError);
+      expect((error as Error).message).toMatch(
+        /ABORT_ERR \(stopped waiting for 127\.0\.0\.1:\d+: the run was stopped\)/,
+      );
+    } finally {
+      for (const s of sockets) s.destroy();
+      await close(mute);
     }
   });
 

@@ -21,7 +21,10 @@ const GROUP = {
     /^lambdas\/runtime\/(handler|base-context|env|inputs)\.ts$/,
     /^lambdas\/runtime\/wiring\/(types|require-env|aws-clients)\.ts$/,
     /^lambdas\/core\/(errors|logger|ports|zod-messages|state|metrics)\.ts$/,
-    /^lambdas\/core\/config\/(load|loose|schema|compact)\.ts$/,
+    // The invocation's deadline and abort signal, which network clients read.
+    /^lambdas\/core\/invocation-limits\.ts$/,
+    // The config, and the bounded reader of the files it names (TSIG key, CA bundle).
+    /^lambdas\/core\/config\/(load|loose|schema|compact|files)\.ts$/,
     // Logs and metrics (Powertools, EMF) behind the core's Logger and Metrics ports.
     /^lambdas\/runtime\/observability\.ts$/,
     /^node_modules\/@aws-lambda-powertools\/(commons|logger|metrics)\//,
@@ -65,6 +68,7 @@ const GROUP = {
   /** The owned-TXT-values record and run liveness. */
   pending: [
     /^lambdas\/adapters\/pending\//,
+    /^lambdas\/adapters\/local-temp-files\.ts$/,
     /^lambdas\/runtime\/wiring\/(pending-records|run-liveness)\.ts$/,
     // The record (DynamoDB) and whether its writer's execution still runs (Step Functions).
     /^node_modules\/@aws-sdk\/(client-dynamodb|dynamodb-codec|endpoint-cache|client-sfn)\//,
@@ -78,6 +82,9 @@ const GROUP = {
   /** The new-order budget (the CA's rate limit, kept on our side) and the batch sizes. */
   orderBudget: [
     /^lambdas\/adapters\/order-budget\//,
+    // The lock's owner and the temporary files of dead writers (local mode).
+    /^lambdas\/adapters\/local-temp-files\.ts$/,
+    /^lambdas\/adapters\/pending\/local-run-liveness\.ts$/,
     /^lambdas\/runtime\/wiring\/order-budget\.ts$/,
     /^lambdas\/core\/renewal\/order-budget\.ts$/,
     /^lambdas\/core\/execution-limits\.ts$/,

@@ -111,7 +111,7 @@ describe('certflow CLI', () => {
     const out = cli('definition');
     expect(out.status).toBe(0);
     const asl = JSON.parse(out.stdout) as { StartAt: string; States: Record<string, { Type: string }> };
-    expect(asl.StartAt).toBe('SelectDue');
+    expect(asl.StartAt).toBe('SweepLeftovers');
     expect(asl.States.IssueBatches.Type).toBe('Map');
     const batch = cli('definition', '--batch');
     const batchAsl = JSON.parse(batch.stdout) as {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +8,10 @@ import { type AcmeProxy, startAcmeProxy } from '../support/acme-proxy';
 import { snapshotTree } from '../support/certificates';
 import {
   type FaultServers,
+  killClis,
   pendingValues,
   runInProcess,
+  startCli,
   startFaultServers,
   verifyLive,
   writeConfig,
@@ -40,6 +43,7 @@ describe('fault: a configuration that cannot work (local --external)', () => {
     expect(first.result.exitCode).toBe(EXIT_CODES.ok);
   });
   afterAll(async () => {
+    await killClis();
     await proxy?.close();
     await s?.stop();
   });
@@ -160,5 +164,140 @@ describe('fault: a configuration that cannot work (local --external)', () => {
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
+  });
+
+  /** `certflow validate -c <file>` as an operator runs it: its exit code and everything it printed. */
+  const validate = async (file: string) => {
+    const run = startCli(['validate', '-c', file]);
+    const exit = await Promise.race([
+      run.exited,
+      new Promise<'hangs'>((r) => setTimeout(() => r('hangs'), 60_000)),
+    ]);
+    return { exit, text: run.stdout() + run.stderr() };
+  };
+
+  /** Local refuses `file` up front (exit 2, `problem` said, no request at the CA), and so does validate. */
+  const expectRefusedUpFront = async (file: string, problem: string | RegExp) => {
+    const before = snapshotTree(live());
+    const requestsBefore = proxy.requests.length;
+    const run = await runInProcess(s, file, { force: true });
+    expect(run.result.exitCode).toBe(EXIT_CODES.badConfig);
+    expect(run.text).toContain(`${file} is invalid`);
+    if (typeof problem === 'string') expect(run.text.split('\n')).toContain(problem);
+    else expect(run.text).toMatch(problem);
+    expect(run.text).not.toContain('CreateOrder');
+    await expectNothingChanged(before, requestsBefore);
+    const checked = await validate(file);
+    expect(checked.exit).toEqual({ code: 2, signal: null });
+    if (typeof problem === 'string') expect(checked.text.split('\n')).toContain(problem);
+    else expect(checked.text).toMatch(problem);
+  };
+
+  describe('files the configuration names: a regular file of at most 64 KiB, refused at once otherwise', () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'certflow-faults-config-files-'));
+    afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+    it.each([
+      {
+        what: 'a TSIG secretFile of 8 MB',
+        make: () => {
+          const f = join(scratch, 'huge.key');
+          writeFileSync(f, 'A'.repeat(8 * 1024 * 1024));
+          return f;
+        },
+        says: (f: string) =>
+          `  - dns.tsig.secretFile: "${f}" is 8388608 bytes, more than the 65536 bytes (64 KiB) such a file can be; point dns.tsig.secretFile at the right file`,
+      },
+      {
+        what: 'a TSIG secretFile that is /dev/zero',
+        make: () => '/dev/zero',
+        says: () =>
+          '  - dns.tsig.secretFile: "/dev/zero" is a character device, not a regular file; point dns.tsig.secretFile at the file itself',
+      },
+      {
+        what: 'a TSIG secretFile that is a FIFO nobody writes',
+        make: () => {
+          const f = join(scratch, 'tsig.fifo');
+          execFileSync('mkfifo', [f]);
+          return f;
+        },
+        says: (f: string) =>
+          `  - dns.tsig.secretFile: "${f}" is a named pipe (FIFO), not a regular file; point dns.tsig.secretFile at the file itself`,
+      },
+    ])(
+      '$what: local exits 2 naming dns.tsig.secretFile and the fix, no order at the CA; validate says the same, exit 2, at once',
+      async ({ make, says }) => {
+        const secret = make();
+        const file = throughProxy(`tsig-${secret.replace(/\W/g, '-')}`, (c) => {
+          (c.dns as { tsig: { secretFile: string } }).tsig.secretFile = secret;
+        });
+        await expectRefusedUpFront(file, says(secret));
+      },
+    );
+
+    it('an acme.caBundleFile that is a directory: exit 2 naming the field and the fix, no order at the CA', async () => {
+      const file = throughProxy('ca-bundle-directory', (c) => {
+        (c.acme as { caBundleFile: string }).caBundleFile = scratch;
+      });
+      await expectRefusedUpFront(
+        file,
+        `  - acme.caBundleFile: "${scratch}" is a directory, not a regular file; point acme.caBundleFile at the file itself`,
+      );
+    });
+  });
+
+  describe('DNS name lengths: the challenge name and the validation name in the delegated zone must fit in 253 characters', () => {
+    /** A name under example.test of exactly `length` characters, in labels of at most 63. */
+    const nameOf = (length: number): string => {
+      let rest = length - '.example.test'.length;
+      const labels: string[] = [];
+      for (const c of 'abcdefgh') {
+        if (rest <= 0) break;
+        const n = Math.min(63, rest - (rest > 63 ? 1 : 0));
+        labels.push(c.repeat(n));
+        rest -= n + 1;
+      }
+      const name = `${labels.join('.')}.example.test`;
+      expect(name).toHaveLength(length);
+      return name;
+    };
+
+    it.each([
+      {
+        length: 246,
+        problems: [
+          /"a{63}\.[^"]+" is too long for DNS-01: its challenge name _acme-challenge\.<name> is 262 characters, more than 253; use a name of at most 237 characters/,
+          /"a{63}\.[^"]+" is too long for delegation\.zone "acme\.certflow\.test": its validation name <name>\.acme\.certflow\.test is 265 characters, more than 253; use a name of at most 234 characters, or a shorter delegation\.zone/,
+        ],
+      },
+      {
+        length: 237,
+        problems: [
+          /"a{63}\.[^"]+" is too long for delegation\.zone "acme\.certflow\.test": its validation name <name>\.acme\.certflow\.test is 256 characters, more than 253/,
+        ],
+      },
+    ])(
+      'a $length-character name: refused by validate and local (exit 2, certificates[0].domains[0]), no order at the CA',
+      async ({ length, problems }) => {
+        const file = throughProxy(`long-${length}`, (c) => {
+          c.certificates = [{ name: 'long', domains: [nameOf(length)] }];
+        });
+        for (const problem of problems) await expectRefusedUpFront(file, problem);
+        const run = await runInProcess(s, file, { force: true });
+        expect(run.text).toContain(
+          `${file} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):`,
+        );
+        expect(run.text).toContain('  - certificates[0].domains[0]: ');
+      },
+    );
+
+    it('a 234-character name fits both: validate accepts it', async () => {
+      const file = throughProxy('long-234', (c) => {
+        c.certificates = [{ name: 'long', domains: [nameOf(234)] }];
+      });
+      const checked = await validate(file);
+      expect(checked.exit).toEqual({ code: 0, signal: null });
+      expect(checked.text).toContain(`${file}: valid (1 certificate(s))`);
+    });
   });
 });

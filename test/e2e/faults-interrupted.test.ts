@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT_CODES } from '../../local/run-local';
+import { freePort } from '../support/bind-fixture';
 import { snapshotTree } from '../support/certificates';
 import {
   countByName,
@@ -98,6 +99,59 @@ describe('fault: the run is killed or interrupted', () => {
     expect(await zoneValues(s.bind)).toEqual([]);
     expect(pendingValues(s.workdir)).toEqual([]);
   });
+
+  it.each([
+    { why: 'an unknown --certificate', certificates: ['no-such-certificate'], caDown: false },
+    { why: 'the CA down', certificates: undefined, caDown: true },
+  ])(
+    'kill -9 after PublishRecords, then a run that fails at SelectDue ($why): it still sweeps first (SWEPT lines, exit 1), the previous certificates stay; one more run leaves nothing',
+    async ({ certificates, caDown }) => {
+      const before = { apex: snapshotTree(live('apex')), www: snapshotTree(live('www')) };
+      const run = cli('--certificate', 'apex');
+      await run.waitForLine(/apex\s+PublishRecords\s+ok/);
+      run.signal('SIGKILL');
+      expect(await run.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      const written = writtenByName(s.workdir);
+      expect(Object.keys(written)).toEqual([APEX_FQDN]);
+      expect(countByName(await s.bind.axfrTxt())).toEqual(written);
+
+      const failing = caDown
+        ? writeConfig(s, 'ca-down', {
+            certificates: [APEX, WWW],
+            directory: `https://127.0.0.1:${await freePort()}/dir`,
+          })
+        : config;
+      const next = await runInProcess(s, failing, { force: true, certificates });
+      expect(next.result.exitCode).toBe(EXIT_CODES.failed);
+      expect(next.text).toMatch(
+        caDown
+          ? /certflow local: the run failed before its summary: SelectDue failed: AcmeRequestError: .*ECONNREFUSED/
+          : /certflow local: the run failed before its summary: SelectDue failed: InvalidInputError: run input field "certificates" names unknown certificate\(s\) no-such-certificate/,
+      );
+      // The sweep ran before SelectDue: the orphaned values are gone, and said so.
+      expect(next.lines.filter((l) => l.startsWith('SWEPT'))).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^SWEPT {4}${APEX_FQDN.replace(/\./g, '\\.')} \\(${valuesText(written[APEX_FQDN] ?? 0)}\\) of apex, left by \\S+, which is over: its process \\d+ is gone$`,
+          ),
+        ),
+      ]);
+      expect(await zoneValues(s.bind)).toEqual([]);
+      expect(pendingValues(s.workdir)).toEqual([]);
+      expect(snapshotTree(live('apex'))).toEqual(before.apex);
+      expect(snapshotTree(live('www'))).toEqual(before.www);
+      expect(await verifyLive(s, 'apex')).toMatch(/: OK$/);
+      expect(await verifyLive(s, 'www')).toMatch(/: OK$/);
+
+      const after = await runInProcess(s, config, { force: true, certificates: ['apex'] });
+      expect(after.result.exitCode).toBe(EXIT_CODES.ok);
+      expect(after.lines.filter((l) => l.startsWith('SWEPT'))).toEqual([]);
+      expect(after.text).toContain('ISSUED   apex');
+      expect(await verifyLive(s, 'apex')).toMatch(/: OK$/);
+      expect(await zoneValues(s.bind)).toEqual([]);
+      expect(pendingValues(s.workdir)).toEqual([]);
+    },
+  );
 
   it.each([
     { signal: 'SIGINT', how: 'Ctrl-C (SIGINT)', code: 130 },

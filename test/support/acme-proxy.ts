@@ -23,13 +23,15 @@ export interface CannedAnswer {
 
 /**
  * What to do with a request: pass it to the CA and its answer back, pass it and drop the answer,
- * answer it here (the CA never sees it) with `answer`, or pass it and hand back the CA's answer
+ * answer it here (the CA never sees it) with `answer`, pass it and hand back the CA's answer
  * with its body changed by `rewrite` (Content-Length set to the new length, so the answer looks
- * whole to the client).
+ * whole to the client), or `hang`: accept it and never answer (the connection stays open until
+ * the client gives up or the proxy closes).
  */
 export type AcmeFault =
   | 'pass'
   | 'drop-answer'
+  | 'hang'
   | { answer: CannedAnswer }
   | { rewrite: (body: Buffer, status: number) => Buffer };
 
@@ -71,6 +73,7 @@ export async function startAcmeProxy(options: {
         const path = req.url ?? '/';
         const fault = options.rule(method, path);
         requests.push({ method, path, fault });
+        if (fault === 'hang') return;
         if (typeof fault === 'object' && 'answer' in fault) {
           res.writeHead(fault.answer.status, {
             ...fault.answer.headers,

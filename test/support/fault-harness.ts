@@ -91,6 +91,8 @@ export interface ConfigOptions {
   newOrderLimit?: { orders: number; windowMinutes: number };
   /** Where the local store writes. @default `<workdir>/certs` */
   storeDirectory?: string;
+  /** `acme.requestTimeoutSeconds`. @default unset (the transport's 10 s) */
+  requestTimeoutSeconds?: number;
 }
 
 /** Write `<workdir>/<name>.json`, a config for `certflow local --external` against these servers. */
@@ -105,6 +107,7 @@ export function writeConfig(s: FaultServers, name: string, o: ConfigOptions): st
           email: 'ops@example.test',
           termsOfServiceAgreed: true,
           caBundleFile: o.caBundleFile ?? s.pebble.caBundleFile,
+          ...(o.requestTimeoutSeconds ? { requestTimeoutSeconds: o.requestTimeoutSeconds } : {}),
         },
         delegation: {
           zone: s.bind.delegatedZone,

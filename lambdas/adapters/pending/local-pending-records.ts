@@ -4,11 +4,12 @@
  * rename) before the value is written to DNS and deleted after it is removed, so concurrent runs
  * never rewrite each other's entries.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { errorText, PendingRecordError } from '../../core/errors';
 import type { PendingRecord, PendingRecordStore, TxtRecord } from '../../core/ports';
+import { removeDeadWritersTempFiles, tempFileFor } from '../local-temp-files';
 
 export class LocalPendingRecordStore implements PendingRecordStore {
   private readonly directory: string;
@@ -30,7 +31,7 @@ export class LocalPendingRecordStore implements PendingRecordStore {
       await fs.mkdir(this.directory, { recursive: true, mode: 0o700 });
       for (const record of records) {
         const file = this.fileFor(record.owner.executionId, record.fqdn, record.value, record.addUnanswered);
-        const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+        const temp = tempFileFor(file);
         await fs.writeFile(temp, `${JSON.stringify(record)}\n`, { mode: 0o600 });
         await fs.rename(temp, file);
       }
@@ -59,7 +60,13 @@ export class LocalPendingRecordStore implements PendingRecordStore {
     }
   }
 
+  /**
+   * Every pending value recorded. Temporary files of writers that are gone (a run killed between
+   * writing a record and renaming it into place) are removed first: such a record was never in
+   * place, so its value was never written to DNS (the record comes first).
+   */
   async list(): Promise<PendingRecord[]> {
+    await removeDeadWritersTempFiles(this.directory);
     let names: string[];
     try {
       names = await fs.readdir(this.directory);

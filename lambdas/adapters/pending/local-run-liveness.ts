@@ -44,6 +44,30 @@ function alive(pid: number): boolean {
   return state !== 'Z' && state !== 'X';
 }
 
+/** A process that owns something on disk (a lock, a file being written): pid, start time, host. */
+export interface ProcessOwner {
+  pid: number;
+  /** `/proc/<pid>/stat` field 22, or `unknown`. */
+  startedAt: string;
+  host: string;
+}
+
+/** This process, as an owner. */
+export function thisProcess(): ProcessOwner {
+  return { pid: process.pid, startedAt: processStartTime(process.pid) ?? 'unknown', host: hostname() };
+}
+
+/**
+ * Whether an owner process is gone: it has exited, or its pid is another process now (the start
+ * time differs). `undefined` when that cannot be told from here (another host).
+ */
+export function ownerGone(owner: ProcessOwner): boolean | undefined {
+  if (owner.host !== hostname()) return undefined;
+  if (!alive(owner.pid)) return true;
+  const started = processStartTime(owner.pid);
+  return started !== undefined && owner.startedAt !== 'unknown' && started !== owner.startedAt;
+}
+
 /** The mark the local runner leaves when an execution ended. */
 function endedMark(stateDirectory: string, executionId: string): string {
   const digest = createHash('sha256').update(executionId).digest('hex').slice(0, 32);

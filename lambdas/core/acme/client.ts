@@ -4,7 +4,7 @@
  * §6.2 signatures), `http.ts` (transport, nonces, retries, problem documents), `api.ts`
  * (RFC 8555 §7 resources and RFC 9773).
  */
-import { readFileSync } from 'node:fs';
+import { ConfigFileProblem, readConfigFile } from '../config/files';
 import { CertflowError } from '../errors';
 import type { AcmeAccount } from '../ports';
 import { AcmeClient } from './api';
@@ -28,15 +28,23 @@ export function trustCaBundle(file: string | undefined): void {
   if (!file) return;
   let ca: string;
   try {
-    ca = readFileSync(file, 'utf8');
+    ca = readConfigFile(file, 'acme.caBundleFile');
   } catch (cause) {
-    const code = (cause as { code?: unknown }).code;
-    throw new CertflowError(
-      `acme.caBundleFile: cannot read ${file}${typeof code === 'string' ? ` (${code})` : ''}; point it at a PEM bundle`,
-      { cause },
-    );
+    const why = cause instanceof ConfigFileProblem ? cause.message : String(cause);
+    throw new CertflowError(`acme.caBundleFile: ${why}; point it at a PEM bundle`, { cause });
   }
   if (transport.ca !== ca) setAcmeTransport({ ...transport, ca });
+}
+
+/**
+ * The total time one ACME request may take (`acme.requestTimeoutSeconds`), set once per cold
+ * start; the invocation's own deadline still cuts it shorter (http.ts). `undefined` keeps the
+ * transport's default.
+ */
+export function limitAcmeRequests(seconds: number | undefined): void {
+  if (seconds === undefined) return;
+  const requestTimeoutMs = seconds * 1000;
+  if (transport.requestTimeoutMs !== requestTimeoutMs) setAcmeTransport({ ...transport, requestTimeoutMs });
 }
 
 /** Replace the transport settings of every client made after this call (tests: timeouts, retry hooks). */

@@ -1,6 +1,8 @@
 /**
  * The ACME transport (RFC 8555 §6): node:http/node:https with an optional extra CA bundle,
- * connect and overall timeouts, Replay-Nonce bookkeeping (§7.2), `badNonce` retries with the
+ * connect and overall timeouts (a total deadline per request, whatever the socket does, never
+ * past the invocation's own deadline, and cut short when the invocation is aborted),
+ * Replay-Nonce bookkeeping (§7.2), `badNonce` retries with the
  * nonce from the error response (§6.5), bounded retries of transient failures (HTTP 5xx,
  * connection resets; `Retry-After` honoured), and problem documents (§6.7) kept whole in the
  * errors it throws. Knows nothing of keys: signed requests get their body from a callback that
@@ -10,6 +12,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { AcmeProblemError, AcmeRequestError } from '../errors';
+import { invocationLimits } from '../invocation-limits';
 import type { FlattenedJws } from './jws';
 import {
   type AcmeProblem,
@@ -26,8 +29,18 @@ export interface AcmeHttpOptions {
   ca?: string;
   /** Time allowed to open the TCP connection. @default 5000 */
   connectTimeoutMs?: number;
-  /** Time allowed for one whole request, from start to the last byte of the answer. @default 30000 */
+  /**
+   * Time allowed for one whole request, from start to the last byte of the answer (a total
+   * deadline: an answer trickling in byte by byte does not extend it). Never more than the
+   * invocation has left, less {@link AcmeHttpOptions.deadlineMarginMs}. @default 10000
+   */
   requestTimeoutMs?: number;
+  /**
+   * Time kept back from the invocation's deadline (lambdas/core/invocation-limits.ts): a request
+   * is abandoned this long before the function would be cut off, so the step fails with the
+   * transport's error (naming the URL) rather than a bare timeout. @default 2000
+   */
+  deadlineMarginMs?: number;
   /** Attempts per request for transient failures (HTTP 5xx, connection reset). @default 3 */
   transientAttempts?: number;
   /**
@@ -68,6 +81,8 @@ export interface AcmeResponse {
 }
 
 const USER_AGENT = 'certflow-acme/1 (node:https; RFC 8555)';
+/** The transport's code for a request stopped because its invocation was aborted. */
+const ABORTED = 'ABORT_ERR';
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MAX_NONCES = 16;
 /** Transport errors worth an immediate new attempt: the connection broke after it was made. */
@@ -136,7 +151,8 @@ export class AcmeHttp {
   constructor(options: AcmeHttpOptions = {}) {
     this.options = {
       connectTimeoutMs: 5000,
-      requestTimeoutMs: 30_000,
+      requestTimeoutMs: 10_000,
+      deadlineMarginMs: 2000,
       transientAttempts: 3,
       badNonceAttempts: 25,
       maxRetryDelayMs: 10_000,
@@ -241,7 +257,11 @@ export class AcmeHttp {
         outcome = await attempt();
       } catch (error) {
         if (!(error instanceof TransportFailure)) throw error;
-        if (RETRYABLE_CODES.has(error.code) && n < this.options.transientAttempts) {
+        if (
+          RETRYABLE_CODES.has(error.code) &&
+          n < this.options.transientAttempts &&
+          this.timeLeftMs() > this.delay(n)
+        ) {
           this.options.onRetry?.({
             operation,
             method,
@@ -265,7 +285,8 @@ export class AcmeHttp {
       if (!outcome.failed) return res;
       const problem = outcome.problem ?? parseProblem(header(res, 'content-type'), res.body);
       const transient = res.status >= 500 || res.status === 408;
-      if (transient && n < this.options.transientAttempts) {
+      const wait = retryAfterMs(res, this.options.maxRetryDelayMs) ?? this.delay(n);
+      if (transient && n < this.options.transientAttempts && this.timeLeftMs() > wait) {
         this.options.onRetry?.({
           operation,
           method,
@@ -274,11 +295,23 @@ export class AcmeHttp {
           attempt: n,
           cause: `HTTP ${res.status}`,
         });
-        await this.options.sleep(retryAfterMs(res, this.options.maxRetryDelayMs) ?? this.delay(n));
+        await this.options.sleep(wait);
         continue;
       }
       throw failure(operation, method, res, problem, n, outcome.badNonces ?? 0);
     }
+  }
+
+  /**
+   * What the invocation has left for requests: until its deadline less the margin (unbounded
+   * outside an invocation); nothing once it was aborted.
+   */
+  private timeLeftMs(): number {
+    const { deadline, signal } = invocationLimits();
+    if (signal?.aborted) return 0;
+    return deadline === undefined
+      ? Number.POSITIVE_INFINITY
+      : deadline - this.options.deadlineMarginMs - Date.now();
   }
 
   /** Wait before transient retry number `n` (1-based): base * 2^(n-1), jittered to 50-100 %, capped. */
@@ -287,10 +320,34 @@ export class AcmeHttp {
     return Math.floor(ceiling * (0.5 + Math.random() / 2));
   }
 
-  /** One HTTP exchange, bounded by the connect and overall timeouts. Keeps the answer's nonce. */
+  /**
+   * One HTTP exchange, bounded by the connect timeout and a total deadline: the request timeout,
+   * or what the invocation has left less the margin when that is sooner. Stopped at once when
+   * the invocation is aborted. Keeps the answer's nonce.
+   */
   private send(method: string, url: string, body?: string, accept?: string): Promise<AcmeResponse> {
-    const { connectTimeoutMs, requestTimeoutMs } = this.options;
+    const { connectTimeoutMs } = this.options;
+    const { signal } = invocationLimits();
+    const left = this.timeLeftMs();
+    const requestTimeoutMs = Math.max(0, Math.floor(Math.min(this.options.requestTimeoutMs, left)));
+    const bound =
+      requestTimeoutMs < this.options.requestTimeoutMs
+        ? `within ${requestTimeoutMs} ms (what the function had left, less ${this.options.deadlineMarginMs} ms)`
+        : `within ${requestTimeoutMs} ms`;
     return new Promise<AcmeResponse>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new TransportFailure(ABORTED, 'not sent: the run was stopped'));
+        return;
+      }
+      if (requestTimeoutMs <= 0) {
+        reject(
+          new TransportFailure(
+            'ETIMEDOUT',
+            `not sent: the function had less than ${this.options.deadlineMarginMs} ms left`,
+          ),
+        );
+        return;
+      }
       let target: URL;
       try {
         target = new URL(url);
@@ -315,6 +372,7 @@ export class AcmeHttp {
         settled = true;
         clearTimeout(connectTimer);
         clearTimeout(overallTimer);
+        signal?.removeEventListener('abort', onAbort);
         if (error) reject(error);
         else if (response) resolve(response);
       };
@@ -329,13 +387,14 @@ export class AcmeHttp {
         );
       }, connectTimeoutMs);
       const overallTimer = setTimeout(() => {
-        request.destroy(
-          new TransportFailure(
-            'ETIMEDOUT',
-            `no complete answer from ${target.host} within ${requestTimeoutMs} ms`,
-          ),
-        );
+        request.destroy(new TransportFailure('ETIMEDOUT', `no complete answer from ${target.host} ${bound}`));
       }, requestTimeoutMs);
+      const onAbort = (): void => {
+        request.destroy(
+          new TransportFailure(ABORTED, `stopped waiting for ${target.host}: the run was stopped`),
+        );
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       request.on('socket', (socket) => {
         if (!socket.connecting) clearTimeout(connectTimer);
         else socket.once('connect', () => clearTimeout(connectTimer));

@@ -239,6 +239,12 @@ const schemaBase = z.strictObject({
      */
     trustAnchorsFile: z.optional(nonEmpty()),
     /**
+     * The total time one request to the CA may take, from sending it to the last byte of the
+     * answer (never more than the function has left); a CA that accepts and never answers is
+     * abandoned after it. Omitted: 10 s.
+     */
+    requestTimeoutSeconds: z.optional(intIn(1, 120)),
+    /**
      * The test CA a dry run issues from (`--dry-run`); default: the staging directory of
      * Let's Encrypt or Google, or the directory itself when it is a staging or loopback CA.
      */
@@ -340,6 +346,34 @@ const schemaBase = z.strictObject({
 type RawConfig = z.infer<typeof schemaBase>;
 const configSchema = schemaBase;
 
+/** The longest domain name in text form, without the final dot (255 octets on the wire; RFC 1035 §2.3.4). */
+export const MAX_NAME_LENGTH = 253;
+
+/**
+ * The names DNS-01 makes of a certificate name must fit DNS's limit too: the challenge name
+ * `_acme-challenge.<name>` (RFC 8555 §8.4) and its CNAME target in the delegated zone,
+ * `<name>.<zone>` (where certflow writes the TXT values). A name that passes on its own but not
+ * in these fails at the CA (FORMERR, malformed) at every attempt.
+ */
+function dnsLengthProblems(raw: string, base: string, zone: string | undefined): string[] {
+  const problems: string[] = [];
+  const challenge = `_acme-challenge.${base}`;
+  if (challenge.length > MAX_NAME_LENGTH) {
+    problems.push(
+      `"${raw}" is too long for DNS-01: its challenge name _acme-challenge.<name> is ${challenge.length} characters, more than ${MAX_NAME_LENGTH}; use a name of at most ${MAX_NAME_LENGTH - '_acme-challenge.'.length} characters`,
+    );
+  }
+  if (zone !== undefined) {
+    const target = `${base}.${zone}`;
+    if (target.length > MAX_NAME_LENGTH && base !== zone && !base.endsWith(`.${zone}`)) {
+      problems.push(
+        `"${raw}" is too long for delegation.zone "${zone}": its validation name <name>.${zone} is ${target.length} characters, more than ${MAX_NAME_LENGTH}; use a name of at most ${MAX_NAME_LENGTH - zone.length - 1} characters, or a shorter delegation.zone`,
+      );
+    }
+  }
+  return problems;
+}
+
 /**
  * Cross-field rules, run on the raw input even when field validation failed, so one pass
  * reports every problem. Field-level problems (bad syntax) are left to the schema.
@@ -380,6 +414,9 @@ export function crossFieldProblems(input: unknown): { path: (string | number)[];
       }
       seenDomains.set(n.name, di);
       const base = n.name.replace(/^\*\./, '');
+      for (const message of dnsLengthProblems(raw, base, zone?.ok ? zone.name : undefined)) {
+        problems.push({ path: ['certificates', ci, 'domains', di], message });
+      }
       if (zone?.ok && isAtOrBelow(base, zone.name)) return;
       if (delegated.length > 0 && !delegated.some((d) => isAtOrBelow(base, d))) {
         problems.push({

@@ -1,6 +1,6 @@
 import { LocalFileAccountStore } from '../../adapters/account/local-file-account-store';
 import type { SecretsManagerAccountStore } from '../../adapters/account/secrets-manager-account-store';
-import { trustCaBundle } from '../../core/acme/client';
+import { limitAcmeRequests, trustCaBundle } from '../../core/acme/client';
 import { secretsManagerClient } from './aws-clients';
 import { runtimeSecretOptions } from './runtime-secrets';
 import { localStateDirectory, type Wiring } from './types';
@@ -9,6 +9,7 @@ import { localStateDirectory, type Wiring } from './types';
 export const accountsWiring: Wiring<'accounts'> = ({ config, mode }) => {
   // Every step that talks to the CA loads the account: trust the CA bundle here (Pebble, on-prem CAs).
   trustCaBundle(config.acme.caBundleFile);
+  limitAcmeRequests(config.acme.requestTimeoutSeconds);
   let store: LocalFileAccountStore | SecretsManagerAccountStore | undefined;
   return () => {
     if (store) return store;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { ConfigFileProblem, readConfigFile } from '../../../core/config/files';
 import { ConfigError } from '../../../core/errors';
 import { TSIG_ALGORITHMS } from './tsig';
 
@@ -243,10 +243,11 @@ export function readTsigSecret(source: TsigSecretSource, env: NodeJS.ProcessEnv 
     const path = 'dns.tsig.secretFile';
     let text: string;
     try {
-      text = readFileSync(source.secretFile, 'utf8');
+      // A regular file of at most 64 KiB, opened without blocking (a FIFO or /dev/zero never hangs).
+      text = readConfigFile(source.secretFile, path);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'read error';
-      throw problem(path, `cannot read "${source.secretFile}" (${code}); create it or fix the path`);
+      if (error instanceof ConfigFileProblem) throw problem(path, error.message);
+      throw error;
     }
     return secretFrom(text, source, path, `"${source.secretFile}"`);
   }
