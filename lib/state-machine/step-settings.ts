@@ -28,10 +28,9 @@ export const STEP_SETTINGS: Record<TaskStep, StepSettings> = {
 };
 
 /**
- * What a Task state waits for its function beyond the function timeout: Lambda's init phase
- * (up to 10 s, "Lambda execution environment lifecycle": an init that does not finish in 10 s
- * is retried at the first invocation, within the function timeout) and the invoke's own
- * round trip.
+ * What a Task state waits for its function beyond the function timeout: room for a cold
+ * start's init and the invoke's own round trip, so that Lambda's timer, not the Task's, ends a
+ * slow invocation.
  */
 export const TASK_TIMEOUT_MARGIN_SECONDS = 30;
 
