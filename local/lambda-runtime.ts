@@ -152,8 +152,14 @@ export class LocalFunction {
    * An invocation still running at the function's timeout fails as Lambda fails it, with
    * `Sandbox.Timedout` ("Task timed out after N seconds"; Lambda developer guide, "Troubleshoot
    * invocation issues in Lambda", timeouts), and the next invocation is a cold start, as Lambda
-   * discards the sandbox. (In this process the abandoned call cannot be frozen as Lambda freezes
-   * it: it runs on, and its result is ignored.)
+   * discards the sandbox.
+   *
+   * Lambda stops the invocation at its timeout and only then reports the error, so a Task that
+   * retries it never runs beside it. In this process the timed-out call cannot be stopped or
+   * frozen: it runs on, its result ignored. So that no retry starts while it still runs (and
+   * writes), its `Sandbox.Timedout` is reported when the call has ended, not at the timeout:
+   * later than on AWS, never overlapping. A call that never ends is cut off by its Task's own
+   * timeout (`States.Timeout`, which no Task retries), and {@link drain} waits for it.
    */
   async invoke(event: JsonValue): Promise<JsonValue> {
     const started = Date.now();
@@ -207,21 +213,36 @@ export class LocalFunction {
       () => undefined,
       () => undefined,
     );
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+    return new Promise<T>((resolve, reject) => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
         this.handler = undefined;
         this.abandoned.add(ended);
-        void ended.then(() => this.abandoned.delete(ended));
-        reject(
-          new LambdaInvocationError({
-            errorType: 'Sandbox.Timedout',
-            errorMessage: `RequestId: ${requestId} Error: Task timed out after ${this.timeoutSeconds.toFixed(2)} seconds`,
-            trace: [],
-          }),
-        );
+        // Reported once the call is over (see invoke): Lambda reports it when it has stopped it.
+        void ended.then(() => {
+          this.abandoned.delete(ended);
+          reject(
+            new LambdaInvocationError({
+              errorType: 'Sandbox.Timedout',
+              errorMessage: `RequestId: ${requestId} Error: Task timed out after ${this.timeoutSeconds.toFixed(2)} seconds`,
+              trace: [],
+            }),
+          );
+        });
       }, this.timeoutSeconds * 1000);
+      work.then(
+        (value) => {
+          if (late) return;
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (late) return;
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
     });
-    return Promise.race([work, timedOut]).finally(() => clearTimeout(timer));
   }
 }

@@ -4,7 +4,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
-import { STEP_SETTINGS } from './step-settings';
+import { taskTimeoutSeconds } from './step-settings';
 
 /** One Lambda function per Task state. */
 export type StepFunctions = Record<TaskStep, lambda.IFunction>;
@@ -17,9 +17,15 @@ export interface RenewalDefinitionProps {
 }
 
 /**
- * Errors a retry can fix: certflow's named transient errors (lambdas/core/errors.ts) and a
- * Task that ran out of time (the Task's own timer: `States.Timeout`; Lambda's timer, reported by
- * the runtime as `Sandbox.Timedout`).
+ * Errors a retry can fix: certflow's named transient errors (lambdas/core/errors.ts) and an
+ * invocation that Lambda ended, out of time or memory (`Sandbox.Timedout`, the runtime's name
+ * for its timeout; `Lambda.Unknown`: "Unhandled errors in Lambda are reported as Lambda.Unknown
+ * in the error output. These include out-of-memory errors and function timeouts", Step
+ * Functions developer guide, "Handle Lambda service exceptions"). Both are reported once the
+ * invocation is over, so the retry runs alone; every step is safe to repeat after it
+ * ({@link REPEATABLE_STEPS}).
+ *
+ * `States.Timeout` is not among them (see {@link NOT_RETRIED_ERRORS}).
  *
  * `DnsProviderThrottledError` is not among them: Route 53 throttling is retried at one layer
  * only, the Route 53 adapter's (6 attempts, full-jitter backoff, SDK retries off). A second layer
@@ -31,9 +37,21 @@ export const TRANSIENT_ERRORS = [
   'AcmeRequestError',
   'DnsQueryError',
   'DnsUpdateUnavailableError',
-  'States.Timeout',
   'Sandbox.Timedout',
+  'Lambda.Unknown',
 ];
+
+/**
+ * Errors no Task retries. `States.Timeout` is the Task's own timer: "If the task runs longer
+ * than the specified seconds, this state fails with a States.Timeout error" (Task state
+ * reference), while the invocation it waited for is not stopped and runs on until the
+ * function's timeout. Every Task waits longer than its function may run
+ * (lib/state-machine/step-settings.ts `taskTimeoutSeconds`), so `States.Timeout` means the
+ * invocation's end was never reported: it may still be publishing, storing or reserving the
+ * order budget, and a retry beside it could do so twice. The step fails instead, into its Catch
+ * (whose cleanup removes what the step wrote).
+ */
+export const NOT_RETRIED_ERRORS = ['States.Timeout'];
 
 /**
  * Errors of the Lambda service itself (the invocation did not run, or its result was lost),
@@ -49,9 +67,16 @@ export const LAMBDA_SERVICE_ERRORS = [
 ];
 
 /**
- * Steps that are safe to repeat after a transient failure: all of them. FinalizeAndStore keeps
- * the order's key (PendingKeyStore) before finalizing, and a repeat finds the finalized order,
- * downloads the certificate and stores it once.
+ * Steps that are safe to repeat after a transient failure, once the earlier attempt is over:
+ * all of them. SelectDue reserves the order budget: a repeat after an attempt that reserved and
+ * then ran out of time reserves again (the budget is over-counted, never exceeded, until the
+ * window passes); CreateOrder places an order, and a repeat places another (the first expires
+ * unused at the CA); PublishRecords
+ * adds the same TXT values (an RR already present is ignored, RFC 2136 §3.4.2.2);
+ * AnswerChallenges and CheckOrder ask the CA for the order's state; FinalizeAndStore keeps the
+ * order's key (PendingKeyStore) before finalizing, and a repeat finds the finalized order,
+ * downloads the certificate and stores it once; Cleanup removes values that may already be
+ * gone; RecordFailure may alert twice.
  */
 export const REPEATABLE_STEPS: ReadonlySet<TaskStep> = new Set(TASK_STEPS);
 
@@ -87,7 +112,7 @@ function taskFactory(scope: Construct, fns: StepFunctions) {
       payloadResponseOnly: true,
       payload,
       resultPath,
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(STEP_SETTINGS[step].timeoutSeconds)),
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(taskTimeoutSeconds(step))),
       retryOnServiceExceptions: false,
       comment: `certflow ${step}`,
     });
@@ -255,7 +280,7 @@ export function buildBatchDefinition(
     // The execution's output is the batch summary alone (compact: the run gathers every batch's).
     resultPath: '$.summary',
     outputPath: '$.summary',
-    taskTimeout: sfn.Timeout.duration(Duration.seconds(STEP_SETTINGS.Summarize.timeoutSeconds)),
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(taskTimeoutSeconds('Summarize'))),
     retryOnServiceExceptions: false,
     comment: 'certflow Summarize (one batch)',
   });
@@ -405,7 +430,7 @@ export function buildRenewalDefinition(
     resultSelector: { 'summary.$': '$' },
     // No ResultPath: ASL's default ("$") replaces the state with the result. (Written out as
     // "$", aws-local-stepfunctions 2.x would set a key named "$" instead.)
-    taskTimeout: sfn.Timeout.duration(Duration.seconds(STEP_SETTINGS.Summarize.timeoutSeconds)),
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(taskTimeoutSeconds('Summarize'))),
     retryOnServiceExceptions: false,
     comment: 'certflow Summarize',
   });

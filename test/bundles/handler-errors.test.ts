@@ -344,5 +344,21 @@ describe('named errors from the deployed bundles, as Step Functions sees them', 
         ]),
       });
     }
+    // An invocation Lambda ended (out of time or memory) is retried on every Task: "Unhandled
+    // errors in Lambda are reported as Lambda.Unknown in the error output. These include
+    // out-of-memory errors and function timeouts" (Step Functions developer guide, "Handle Lambda
+    // service exceptions"); the runtime's own name for the timeout is Sandbox.Timedout. The
+    // Task's own States.Timeout (the invocation may still run) is retried by none.
+    for (const [stateName, state] of lambdaTasks()) {
+      const retries = ((state.Retry as { ErrorEquals: string[] }[] | undefined) ?? []).flatMap(
+        (r) => r.ErrorEquals,
+      );
+      expect({
+        stateName,
+        unknown: retries.includes('Lambda.Unknown'),
+        timedOut: retries.includes('Sandbox.Timedout'),
+        statesTimeout: retries.includes('States.Timeout') || retries.includes('States.ALL'),
+      }).toEqual({ stateName, unknown: true, timedOut: true, statesTimeout: false });
+    }
   });
 });

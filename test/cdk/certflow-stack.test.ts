@@ -548,7 +548,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     ]);
   });
 
-  it('state machine: every Task catches States.ALL and retries transient and Lambda service errors (every step is safe to repeat, FinalizeAndStore included)', () => {
+  it('state machine: every Task catches States.ALL and retries transient and Lambda service errors (every step is safe to repeat, FinalizeAndStore included) once the earlier invocation is over', () => {
     // The run (SelectDue, SweepLeftovers, Summarize) and the batch (each certificate's steps).
     const tasks = [
       ...taskStates(resolvedDefinition('run')),
@@ -570,9 +570,31 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
       // CDK's own Lambda retrier is off: the only Lambda.* retrier is certflow's. Every step is
       // safe to repeat (FinalizeAndStore keeps the order's key and finds a finalized order).
       expect({ name, retried }).toEqual({ name, retried: [TRANSIENT_ERRORS, LAMBDA_SERVICE_ERRORS] });
-      // The Task's timeout is its function's timeout.
+      // Lambda's timer fires before the Task's: Step Functions stops waiting at TimeoutSeconds
+      // ("If the task runs longer than the specified seconds, this state fails with a
+      // States.Timeout error", Task state reference) but the invocation runs on until the
+      // function's Timeout ("the maximum amount of time in seconds that a Lambda function can
+      // run", Lambda developer guide). With the Task waiting longer, the function's timeout
+      // (Sandbox.Timedout / Lambda.Unknown, reported when the invocation has ended) comes first.
       const fn = s.json.Resources[s.id(s.stack.certflow.functions[step])].Properties as Json;
-      expect({ name, timeout: state.TimeoutSeconds }).toEqual({ name, timeout: fn.Timeout });
+      expect(typeof fn.Timeout).toBe('number');
+      expect({
+        name,
+        taskOutlastsFunction: (state.TimeoutSeconds as number) > (fn.Timeout as number),
+      }).toEqual({
+        name,
+        taskOutlastsFunction: true,
+      });
+      // The Task's own timeout leaves the invocation running: no Task retries it, so no step
+      // (publishing, storing, reserving) runs beside an earlier attempt of itself.
+      expect({
+        name,
+        retriesStatesTimeout: retried.flat().some((e) => e === 'States.Timeout' || e === 'States.ALL'),
+      }).toEqual({
+        name,
+        retriesStatesTimeout: false,
+      });
+      expect(retried.flat()).toEqual(expect.arrayContaining(['Sandbox.Timedout', 'Lambda.Unknown']));
       const catches = (state.Catch as { ErrorEquals: string[] }[] | undefined) ?? [];
       // SummarizeBatch is the batch's last state: if it fails, the batch execution fails, and
       // the run's RunBatch catches that (Summarize then reads the certificates' stores).
@@ -593,7 +615,7 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     const [, state] = finalize[0];
     expect(state.Retry).toEqual([
       expect.objectContaining({
-        ErrorEquals: expect.arrayContaining(['AcmeRequestError', 'States.Timeout', 'Sandbox.Timedout']),
+        ErrorEquals: expect.arrayContaining(['AcmeRequestError', 'Sandbox.Timedout', 'Lambda.Unknown']),
       }),
       expect.objectContaining({
         ErrorEquals: [
