@@ -34,6 +34,16 @@ export const BUNDLE_HANDLER = 'index.handler';
  * - an external source map (`index.js.map`) beside each bundle: no cost unless the function runs
  *   with `--enable-source-maps` (the construct's `sourceMapsAtRuntime`).
  */
+/**
+ * Modules the bundled SDK imports lazily (`import()`) on paths certflow's clients never take, left
+ * out of the bundles: `@smithy/core/event-streams`, loaded by the HTTP protocol only for an
+ * operation with an event-stream member (none of the ACM, CloudWatch, DynamoDB, Route 53,
+ * Secrets Manager, SNS or Step Functions operations certflow calls has one), and `bowser`, the
+ * browser user-agent parser of `@aws-sdk/core`'s browser code. ~16 KB per function.
+ * test/cdk/app.test.ts allows these requires and no others.
+ */
+export const NEVER_LOADED_SDK_MODULES = ['@smithy/core/event-streams', 'bowser'] as const;
+
 export function bundleBuildOptions(projectRoot: string): BuildOptions {
   return {
     absWorkingDir: projectRoot,
@@ -50,6 +60,11 @@ export function bundleBuildOptions(projectRoot: string): BuildOptions {
     // variables only (lambdas/runtime/lambda-credentials.ts).
     alias: { '@aws-sdk/credential-provider-node': './lambdas/runtime/lambda-credentials.ts' },
     mainFields: ['module', 'main'],
+    external: [...NEVER_LOADED_SDK_MODULES],
+    // The SDK's lazy `import()`s of Node built-ins (node:http, node:async_hooks) become `require`s:
+    // a CommonJS function then needs no ES-module loader to run, in Lambda or in local mode
+    // (which compiles each bundle as a fresh CommonJS module, local/lambda-runtime.ts).
+    supported: { 'dynamic-import': false },
     metafile: true,
     logLevel: 'silent',
   };

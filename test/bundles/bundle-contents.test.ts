@@ -20,7 +20,7 @@ const GROUP = {
   common: [
     /^lambdas\/runtime\/(handler|base-context|env|inputs)\.ts$/,
     /^lambdas\/runtime\/wiring\/(types|require-env|aws-clients)\.ts$/,
-    /^lambdas\/core\/(errors|logger|ports|zod-messages|state|metrics)\.ts$/,
+    /^lambdas\/core\/(errors|logger|ports|zod-messages|state|metrics|ca-problem)\.ts$/,
     // The invocation's deadline and abort signal, which network clients read.
     /^lambdas\/core\/invocation-limits\.ts$/,
     // The config, and the bounded reader of the files it names (TSIG key, CA bundle).
@@ -34,7 +34,7 @@ const GROUP = {
     /^lambdas\/core\/dns\/(names|dns-client|propagation)\.ts$/,
     /^node_modules\/(dns-packet|@leichtgewicht\/ip-codec)\//,
     // The per-function SDK client cache and its factories (each client only where a step makes one).
-    /^lambdas\/adapters\/aws\/(clients|retry)\.ts$/,
+    /^lambdas\/adapters\/aws\/(clients|retry|deployment-tag)\.ts$/,
     /^lambdas\/adapters\/dns\/route53\/client\.ts$/,
     // The AWS SDK v3, bundled: its core, and its default credential chain as Lambda needs it.
     /^node_modules\/@aws-sdk\/(core|middleware-[a-z-]+|util-[a-z-]+|region-config-resolver|signature-v4-multi-region|xml-builder)\//,

@@ -1,4 +1,4 @@
-import { problemInMessage, withProblem } from '../../lambdas/core/acme/problem-text';
+import { problemInMessage, withProblem } from '../../lambdas/core/ca-problem';
 import { describeFailure } from '../../lambdas/core/steps/failure';
 
 describe('the CA problem carried in an error message', () => {

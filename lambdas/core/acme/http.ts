@@ -11,6 +11,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { withProblem } from '../ca-problem';
 import { AcmeProblemError, AcmeRequestError } from '../errors';
 import { invocationLimits } from '../invocation-limits';
 import type { FlattenedJws } from './jws';
@@ -21,7 +22,6 @@ import {
   parseProblem,
   summarizeProblem,
 } from './problem';
-import { withProblem } from './problem-text';
 
 /** What the transport may be told; every field has a default. */
 export interface AcmeHttpOptions {

@@ -1,6 +1,6 @@
 import { loadAccount } from '../acme/account';
 import { acmeClient } from '../acme/client';
-import { withProblem } from '../acme/problem-text';
+import { withProblem } from '../ca-problem';
 import { OrderInvalidError, OrderTimeoutError } from '../errors';
 import type { CertificateItem } from '../state';
 import { required, runDirectoryUrl, type StepContext } from './context';

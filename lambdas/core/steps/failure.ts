@@ -1,4 +1,4 @@
-import { problemInMessage } from '../acme/problem-text';
+import { problemInMessage } from '../ca-problem';
 import type { CertificateFailure } from '../ports';
 
 /**

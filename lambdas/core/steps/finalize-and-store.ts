@@ -2,7 +2,7 @@ import { loadAccount } from '../acme/account';
 import type { AcmeClient, AcmeOrder } from '../acme/api';
 import { acmeClient } from '../acme/client';
 import { isProblemType } from '../acme/problem';
-import { withProblem } from '../acme/problem-text';
+import { withProblem } from '../ca-problem';
 import { createCsr } from '../certificate/csr';
 import { inspectCertificate, splitPemChain } from '../certificate/inspect';
 import { createPrivateKeyPem } from '../certificate/keys';
