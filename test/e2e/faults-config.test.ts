@@ -244,6 +244,16 @@ describe('fault: a configuration that cannot work (local --external)', () => {
         `  - acme.caBundleFile: "${scratch}" is a directory, not a regular file; point acme.caBundleFile at the file itself`,
       );
     });
+
+    it('an acme.trustAnchorsFile that is /dev/zero: exit 2 naming the field and the fix, no order at the CA', async () => {
+      const file = throughProxy('trust-anchors-dev-zero', (c) => {
+        (c.acme as { trustAnchorsFile: string }).trustAnchorsFile = '/dev/zero';
+      });
+      await expectRefusedUpFront(
+        file,
+        '  - acme.trustAnchorsFile: "/dev/zero" is a character device, not a regular file; point acme.trustAnchorsFile at the file itself',
+      );
+    });
   });
 
   describe('DNS name lengths: the challenge name and the validation name in the delegated zone must fit in 253 characters', () => {

@@ -3,8 +3,8 @@
  * known public CA (Let's Encrypt, Google Trust Services, ZeroSSL production directories), the
  * Mozilla root store Node.js is built with (`tls.rootCertificates`); none for any other CA.
  */
-import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
+import { ConfigFileProblem, readConfigFile } from '../config/files';
 import type { CertflowConfig } from '../config/schema';
 import { KNOWN_DIRECTORIES } from '../config/schema';
 import { ConfigError, errorText } from '../errors';
@@ -36,14 +36,10 @@ export function trustAnchorsFor(
 function readAnchors(file: string): string[] {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readConfigFile(file, FIELD);
   } catch (error) {
-    throw new ConfigError([
-      {
-        path: FIELD,
-        message: `cannot read ${file}: ${errorText(error)}; point it at a PEM bundle of root certificates`,
-      },
-    ]);
+    if (!(error instanceof ConfigFileProblem)) throw error;
+    throw new ConfigError([{ path: FIELD, message: error.message }]);
   }
   let anchors: string[];
   try {

@@ -95,7 +95,10 @@ export function readConfigFile(path: string, field: string): string {
  * `certflow validate` and `certflow local` before anything starts.
  */
 export function configFileProblems(config: CertflowConfig): { path: string; message: string }[] {
-  const files: [string, string | undefined][] = [['acme.caBundleFile', config.acme.caBundleFile]];
+  const files: [string, string | undefined][] = [
+    ['acme.caBundleFile', config.acme.caBundleFile],
+    ['acme.trustAnchorsFile', config.acme.trustAnchorsFile],
+  ];
   const problems: { path: string; message: string }[] = [];
   for (const [field, file] of files) {
     if (file === undefined) continue;
