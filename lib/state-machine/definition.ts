@@ -3,7 +3,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { BATCH_FAILED_RETRIES } from '../../lambdas/core/execution-limits';
+import { STEP_RETRIES } from '../../lambdas/core/execution-limits';
 import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
 import { taskTimeoutSeconds } from './step-settings';
 
@@ -92,14 +92,14 @@ function addStepRetries(t: tasks.LambdaInvoke, step: TaskStep): void {
     errors: TRANSIENT_ERRORS,
     interval: Duration.seconds(2),
     backoffRate: 2,
-    maxAttempts: 3,
+    maxAttempts: STEP_RETRIES.transient,
     jitterStrategy: sfn.JitterType.FULL,
   });
   t.addRetry({
     errors: LAMBDA_SERVICE_ERRORS,
     interval: Duration.seconds(1),
     backoffRate: 2,
-    maxAttempts: 4,
+    maxAttempts: STEP_RETRIES.service,
     jitterStrategy: sfn.JitterType.FULL,
   });
 }
@@ -422,13 +422,7 @@ export function buildRenewalDefinition(
     retryOnServiceExceptions: false,
     comment: 'certflow Summarize (a failed batch, its cause bounded)',
   });
-  batchFailed.addRetry({
-    errors: LAMBDA_SERVICE_ERRORS,
-    interval: Duration.seconds(1),
-    backoffRate: 2,
-    maxAttempts: BATCH_FAILED_RETRIES,
-    jitterStrategy: sfn.JitterType.FULL,
-  });
+  addStepRetries(batchFailed, 'Summarize');
   // Should BatchFailed itself fail, the batch is still reported, with its error name and no cause.
   const batchFailedUnread = new sfn.Pass(scope, 'BatchFailedUnread', {
     parameters: {
