@@ -21,6 +21,7 @@ import { ENV } from '../lambdas/runtime/env';
 import { UNWRITABLE_EVENT, type UnwritableFile } from '../lambdas/runtime/observability';
 import { executionEndedMessage } from '../lib/alerts/execution-ended';
 import { ensureFunctionBundles } from '../lib/bundling/function-bundles';
+import type { CertflowDefinitions } from '../lib/state-machine/asl';
 import { certificateEventBudget, certificatesPerBatch } from '../lib/state-machine/limits';
 import { STEP_SETTINGS } from '../lib/state-machine/step-settings';
 import { type BindServer, generateTsigSecret, startBind } from './bind';
@@ -62,6 +63,12 @@ export interface LocalRunOptions {
   out?: (line: string) => void;
   /** Step Functions limits to enforce (tests lower them). @default AWS's */
   limits?: { historyEvents?: number; payloadBytes?: number };
+  /**
+   * Tests only: the definition each batch execution runs, in place of the batch state machine's
+   * (a batch that fails as a whole in a way the test chooses). The run's definition, the
+   * functions and the servers stay as they ship. @default the batch state machine's definition
+   */
+  batchDefinition?: CertflowDefinitions['batch'];
   /**
    * Stop the run on SIGINT/SIGTERM: the execution is stopped, the TXT values it published are
    * removed, the servers are stopped, and the exit code is 130 (SIGINT) or 143 (SIGTERM).
@@ -228,10 +235,11 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const effectiveConfigFile = join(runDirectory, 'config.json');
     writeNaming(effectiveConfigFile, `${JSON.stringify(rawConfig, null, 2)}\n`);
 
-    const definitions = localDefinitions({
+    const shipped = localDefinitions({
       maxConcurrency: config.renewal.maxConcurrency,
       batchConcurrency: config.renewal.batchConcurrency,
     });
+    const definitions = options.batchDefinition ? { ...shipped, batch: options.batchDefinition } : shipped;
     writeNaming(join(runDirectory, 'definition.asl.json'), `${JSON.stringify(definitions, null, 2)}\n`);
     const stateDirectory = join(workdir, 'state');
     restoreEnvironment = setLocalEnvironment({

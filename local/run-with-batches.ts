@@ -51,8 +51,12 @@ export async function executeRunWithBatches(
       ...(batchEvents ? { onEvent: batchEvents } : {}),
       context: { Execution: { Id: arn, Name: name } },
     });
+    // DescribeExecution's fields (API reference, DescribeExecution "Response Elements"), the
+    // input included, as a failed startExecution.sync Task's Cause carries them.
     const describe = {
       ExecutionArn: arn,
+      Input: JSON.stringify(batchInput),
+      InputDetails: { Included: true },
       StateMachineArn: LOCAL_BATCH_STATE_MACHINE_ARN,
       Name: name,
       StartDate: started.getTime(),

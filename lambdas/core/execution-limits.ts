@@ -66,6 +66,17 @@ export const BATCH_OVERHEAD_EVENTS = 1 + 4 + TASK_EVENTS + 1;
  */
 export const RUN_EVENTS_PER_BATCH = 2 + 6;
 
+/** Retries of a Lambda Task on certflow's transient errors, and on Lambda's service errors (lib/state-machine/definition.ts). */
+export const STEP_RETRIES = { transient: 3, service: 4 } as const;
+
+/**
+ * The run's further events for a batch that fails as a whole, at most: BatchFailed (a Lambda
+ * Task that bounds the failure's cause) with every retry it may make, and when it fails after
+ * them, BatchFailedUnread (a Pass).
+ */
+export const BATCH_FAILED_EVENTS =
+  TASK_EVENTS + (STEP_RETRIES.transient + STEP_RETRIES.service) * RETRY_EVENTS + FLOW_STATE_EVENTS;
+
 /** The events a run (or batch) may plan to use: the quota less headroom. */
 const PLANNED = Math.floor(HISTORY_EVENT_LIMIT * HISTORY_HEADROOM);
 
@@ -91,8 +102,8 @@ export function certificateFitsABatch(
 export function maxCertificatesPerRun(
   timing: Pick<Timing, 'propagationMaxChecks' | 'orderMaxChecks'>,
 ): number {
-  // A batch that fails as a whole also passes through BatchFailed (a Pass state).
-  const batches = Math.floor((PLANNED - RUN_OVERHEAD_EVENTS) / (RUN_EVENTS_PER_BATCH + FLOW_STATE_EVENTS));
+  // Counted as if every batch failed as a whole (RunBatch caught, then BatchFailed).
+  const batches = Math.floor((PLANNED - RUN_OVERHEAD_EVENTS) / (RUN_EVENTS_PER_BATCH + BATCH_FAILED_EVENTS));
   return batches * certificatesPerBatch(timing);
 }
 
@@ -114,6 +125,18 @@ const WARNING_ENTRY = MAX_NAME + 150 + PAYLOAD_BOUNDS.messageChars + MAX_FQDN;
 /** A batch outcome's fixed fields (counts, empty lists). */
 const BATCH_OUTCOME = 120;
 /**
+ * A failed batch in place of its outcome, beyond its names (each quoted, within an issued
+ * entry's bytes): `{"batchFailed":true,"certificates":[…],"error":…}`, the error bounded by
+ * BatchFailed.
+ */
+const BATCH_FAILURE = 60 + PAYLOAD_BOUNDS.batchErrorBytes;
+/**
+ * What a batch's outcome is counted at besides its issued entries: its fixed fields and its
+ * share of the listed failures and warnings, at least one of each ({@link listingFor}). A
+ * failed batch lists none, so its record takes the place of at least this much.
+ */
+const BATCH_OUTCOME_COUNTED = BATCH_OUTCOME + FAILURE_ENTRY + WARNING_ENTRY;
+/**
  * What every run state carries besides its certificates: the selection's fields (run id, account
  * URL, timing, execution ARN), the listed not-due certificates, the sweep's listed removals, the
  * deferral reason and Step Functions' own wrapping.
@@ -127,7 +150,8 @@ const RUN_FIXED =
 /**
  * The largest state a run can carry with these certificates all due, in bytes: before its
  * batches run, the selection lists every certificate with its reason; after, each batch's
- * outcome has replaced its list (names and dates, a bounded number of failures and warnings).
+ * outcome has replaced its list (names and dates, a bounded number of failures and warnings;
+ * or, for a batch that failed as a whole, its names and its error bounded by BatchFailed).
  * Computed from the names configured, so a deployment is refused at synth rather than failing
  * with `States.DataLimitExceeded` on the day everything is due.
  */
@@ -142,7 +166,7 @@ export function runStateBytesBound(
   const after =
     nameBytes +
     names.length * ISSUED_ENTRY +
-    batches * BATCH_OUTCOME +
+    batches * (BATCH_OUTCOME + Math.max(0, BATCH_FAILURE - BATCH_OUTCOME_COUNTED)) +
     Math.max(batches, PAYLOAD_BOUNDS.failuresPerRun) * FAILURE_ENTRY +
     Math.max(batches, PAYLOAD_BOUNDS.warningsPerRun) * WARNING_ENTRY;
   return RUN_FIXED + Math.max(before, after);

@@ -67,6 +67,11 @@ export const PAYLOAD_BOUNDS = {
   skippedListed: 100,
   /** Sweep removals listed (the rest counted). */
   sweptListed: 25,
+  /**
+   * UTF-8 bytes of a failed batch's `error` (`{"Error","Cause"}` as JSON) in the run's state:
+   * BatchFailed keeps the child execution's own error and cause, cut to fit, never its input.
+   */
+  batchErrorBytes: 1_000,
 } as const;
 
 /** How many failures and warnings each batch lists in full (the rest it counts). */
@@ -268,7 +273,11 @@ export interface BatchSummary {
   deferredReason?: string;
 }
 
-/** A batch whose child execution failed as a whole (its certificates' outcomes are unknown). */
+/**
+ * A batch whose child execution failed as a whole (its certificates' outcomes are unknown). Its
+ * `error` as the run's state carries it is at most {@link PAYLOAD_BOUNDS}.batchErrorBytes of
+ * JSON: BatchFailed (the Summarize function) reduces the Catch's `{Error, Cause}` to it.
+ */
 export interface BatchFailure {
   batchFailed: true;
   certificates: string[];

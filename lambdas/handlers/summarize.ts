@@ -1,4 +1,4 @@
-import type { BatchSummarizeInput, SummarizeInput } from '../core/state';
+import type { BatchFailure, BatchSummarizeInput, SummarizeInput } from '../core/state';
 import { summarizeRunOrBatch } from '../core/steps/summarize';
 import { makeHandler, type Wirings } from '../runtime/handler';
 import { parseAnySummarizeInput } from '../runtime/inputs';
@@ -11,9 +11,12 @@ import { storesWiring } from '../runtime/wiring/stores';
  */
 export const wiring: Wirings = { alerter: alerterWiring, stores: storesWiring };
 
-/** Task states `Summarize` (the run) and `SummarizeBatch` (each batch): see {@link summarizeRunOrBatch}. */
+/**
+ * Task states `Summarize` (the run), `SummarizeBatch` (each batch) and `BatchFailed` (a batch
+ * that failed as a whole): see {@link summarizeRunOrBatch}.
+ */
 export const handler = makeHandler<
-  SummarizeInput | BatchSummarizeInput,
+  SummarizeInput | BatchSummarizeInput | BatchFailure,
   Awaited<ReturnType<typeof summarizeRunOrBatch>>
 >({
   step: 'Summarize',

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import '../core/zod-messages';
 import { InvalidInputError } from '../core/errors';
 import type {
+  BatchFailure,
   BatchSummarizeInput,
   CertificateItem,
   RunInput,
@@ -52,6 +53,12 @@ const summarizeInput = z.looseObject({
 });
 
 const batchSummarizeInput = z.looseObject({ summarizeBatch: z.literal(true), results: z.array(z.unknown()) });
+
+const batchFailureInput = z.looseObject({
+  batchFailed: z.literal(true),
+  certificates: z.array(z.string()),
+  error: z.looseObject({ Error: z.string() }),
+});
 
 function parser<T>(schema: z.ZodMiniType, what: string, fix: string): (raw: unknown) => T {
   return (raw: unknown): T => {
@@ -109,11 +116,22 @@ export const parseBatchSummarizeInput = parser<BatchSummarizeInput>(
   'this state is produced by the IssueEach Map of a batch; do not start this function by hand',
 );
 
-/** The Summarize function's input: a batch's results (SummarizeBatch) or the run's (Summarize). */
-export function parseAnySummarizeInput(raw: unknown): SummarizeInput | BatchSummarizeInput {
-  return (raw as { summarizeBatch?: unknown } | null)?.summarizeBatch === true
-    ? parseBatchSummarizeInput(raw)
-    : parseSummarizeInput(raw);
+/** BatchFailed's input: a failed batch's certificates and the Catch's `{Error, Cause}`. */
+export const parseBatchFailureInput = parser<BatchFailure>(
+  batchFailureInput,
+  'failed batch input',
+  'this state is produced by the Catch of RunBatch in the IssueBatches Map; do not start this function by hand',
+);
+
+/**
+ * The Summarize function's input: a batch's results (SummarizeBatch), a failed batch
+ * (BatchFailed) or the run's (Summarize).
+ */
+export function parseAnySummarizeInput(raw: unknown): SummarizeInput | BatchSummarizeInput | BatchFailure {
+  const mode = raw as { summarizeBatch?: unknown; batchFailed?: unknown } | null;
+  if (mode?.summarizeBatch === true) return parseBatchSummarizeInput(raw);
+  if (mode?.batchFailed === true) return parseBatchFailureInput(raw);
+  return parseSummarizeInput(raw);
 }
 const sweepInput = z.strictObject({
   sweep: z.literal(true),

@@ -3,6 +3,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { STEP_RETRIES } from '../../lambdas/core/execution-limits';
 import { TASK_STEPS, type TaskStep } from '../../lambdas/core/state';
 import { taskTimeoutSeconds } from './step-settings';
 
@@ -80,6 +81,10 @@ export const LAMBDA_SERVICE_ERRORS = [
  */
 export const REPEATABLE_STEPS: ReadonlySet<TaskStep> = new Set(TASK_STEPS);
 
+/** A failed batch's Cause when BatchFailed could not reduce it (the run's history still has it whole). */
+export const BATCH_CAUSE_NOT_KEPT =
+  "the batch's execution failed; its cause was not kept (BatchFailed failed): the RunBatch event of the run's history has it";
+
 /** Retry a repeatable step's transient errors and Lambda's own service errors. */
 function addStepRetries(t: tasks.LambdaInvoke, step: TaskStep): void {
   if (!REPEATABLE_STEPS.has(step)) return;
@@ -87,14 +92,14 @@ function addStepRetries(t: tasks.LambdaInvoke, step: TaskStep): void {
     errors: TRANSIENT_ERRORS,
     interval: Duration.seconds(2),
     backoffRate: 2,
-    maxAttempts: 3,
+    maxAttempts: STEP_RETRIES.transient,
     jitterStrategy: sfn.JitterType.FULL,
   });
   t.addRetry({
     errors: LAMBDA_SERVICE_ERRORS,
     interval: Duration.seconds(1),
     backoffRate: 2,
-    maxAttempts: 4,
+    maxAttempts: STEP_RETRIES.service,
     jitterStrategy: sfn.JitterType.FULL,
   });
 }
@@ -396,10 +401,37 @@ export function buildRenewalDefinition(
     jitterStrategy: sfn.JitterType.FULL,
   });
   // A batch that fails as a whole (its execution FAILED, TIMED_OUT or ABORTED): its certificates
-  // are reported failed at IssueBatch with the error; the other batches go on.
-  const batchFailed = new sfn.Pass(scope, 'BatchFailed', {
-    parameters: { batchFailed: true, 'certificates.$': '$.batch[*].certificate', 'error.$': '$.error' },
+  // are reported failed at IssueBatch with the error; the other batches go on. The Catch's Cause
+  // is the child's DescribeExecution as JSON, its whole input included, and every batch's record
+  // stays in the run's state until Summarize: BatchFailed (the Summarize function) keeps of it
+  // only the child's ARN, status, error and cause, at most PAYLOAD_BOUNDS.batchErrorBytes of
+  // JSON. A Lambda step, because JSONPath has no intrinsic that cuts a string, and
+  // States.StringToJson on a Cause that is not JSON (StartExecution's own errors are plain
+  // text) fails the execution with an error no Catch takes.
+  const failedBatchCertificates = '$.batch[*].certificate';
+  const batchFailed = new tasks.LambdaInvoke(scope, 'BatchFailed', {
+    lambdaFunction: fns.Summarize,
+    payloadResponseOnly: true,
+    payload: sfn.TaskInput.fromObject({
+      batchFailed: true,
+      'certificates.$': failedBatchCertificates,
+      'error.$': '$.error',
+    }),
+    // No ResultPath: the bounded record replaces the iteration's state (and the Cause with it).
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(taskTimeoutSeconds('Summarize'))),
+    retryOnServiceExceptions: false,
+    comment: 'certflow Summarize (a failed batch, its cause bounded)',
   });
+  addStepRetries(batchFailed, 'Summarize');
+  // Should BatchFailed itself fail, the batch is still reported, with its error name and no cause.
+  const batchFailedUnread = new sfn.Pass(scope, 'BatchFailedUnread', {
+    parameters: {
+      batchFailed: true,
+      'certificates.$': failedBatchCertificates,
+      error: { 'Error.$': '$.error.Error', Cause: BATCH_CAUSE_NOT_KEPT },
+    },
+  });
+  batchFailed.addCatch(batchFailedUnread, { errors: ['States.ALL'], resultPath: '$.batchFailedError' });
   runBatch.addCatch(batchFailed, { errors: ['States.ALL'], resultPath: '$.error' });
   const issueBatches = new sfn.Map(scope, 'IssueBatches', {
     itemsPath: '$.selection.batches',

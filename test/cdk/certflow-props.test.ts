@@ -259,10 +259,11 @@ describe('the per-certificate history-event budget, refused at synth when a conf
   });
 
   it('the reachable refusal: more certificates than one run holds at the capped timing are refused by the construct before it creates anything, naming certificates and the fix', () => {
-    // At 200 + 200 checks: 6 certificates per batch execution, 2,247 batches per run.
+    // At 200 + 200 checks: 6 certificates per batch execution, 624 batches per run (each
+    // counted as failing as a whole: RunBatch caught, BatchFailed with all its retries, its fallback).
     expect(certificatesPerBatch(CAPPED)).toBe(6);
     const capacity = maxCertificatesPerRun(CAPPED);
-    expect(capacity).toBe(13_482);
+    expect(capacity).toBe(3_744);
     const config = (n: number) =>
       patchedConfig((raw) => {
         raw.timing = { ...(raw.timing as object), ...CAPPED };
@@ -277,7 +278,7 @@ describe('the per-certificate history-event budget, refused at synth when a conf
       {
         path: 'certificates',
         message:
-          '13483 certificates do not fit one run at this timing: 6 per batch execution, at most 13482 per run; lower timing.propagationMaxChecks / timing.orderMaxChecks, or deploy several stacks',
+          '3745 certificates do not fit one run at this timing: 6 per batch execution, at most 3744 per run; lower timing.propagationMaxChecks / timing.orderMaxChecks, or deploy several stacks',
       },
     ]);
     const stack = new Stack(new App(), 'TooMany');

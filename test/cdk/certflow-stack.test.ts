@@ -669,6 +669,28 @@ describe('Certflow stack (example config: created zone, Secrets Manager + ACM)',
     ]);
   });
 
+  it("a failed batch's cause enters the run's state only bounded: BatchFailed is the Summarize function over the Catch's error, replacing the state; its fallback keeps the error name, never the Cause", () => {
+    const states = (
+      resolvedDefinition('run').States.IssueBatches as AslState & {
+        ItemProcessor: { States: Record<string, AslState & { Parameters: Json }> };
+      }
+    ).ItemProcessor.States;
+    const batchFailed = states.BatchFailed as AslState & { Parameters: Json };
+    expect(batchFailed.Type).toBe('Task');
+    expect(batchFailed.Resource).toBe(`function:${s.id(s.stack.certflow.functions.Summarize)}`);
+    expect(batchFailed.Parameters).toEqual({
+      batchFailed: true,
+      'certificates.$': '$.batch[*].certificate',
+      'error.$': '$.error',
+    });
+    expect(batchFailed).not.toHaveProperty('ResultPath');
+    expect(batchFailed.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], Next: 'BatchFailedUnread', ResultPath: '$.batchFailedError' },
+    ]);
+    expect(states.BatchFailedUnread?.Type).toBe('Pass');
+    expect(JSON.stringify(states.BatchFailedUnread?.Parameters)).not.toContain('$.error.Cause');
+  });
+
   it('every log group has an explicit retention (90 days by default), one per function + the state machine', () => {
     const groups = s.template.findResources('AWS::Logs::LogGroup');
     expect(Object.keys(groups)).toHaveLength(TASK_STEPS.length + 1);

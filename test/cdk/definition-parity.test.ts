@@ -61,7 +61,8 @@ describe('the definitions local mode runs', () => {
     expect(byState.SweepLeftovers).toBe(localFunctionArn('Cleanup'));
     expect(byState.RecordValuesLeft).toBe(localFunctionArn('RecordFailure'));
     expect(byState.SummarizeBatch).toBe(localFunctionArn('Summarize'));
+    expect(byState.BatchFailed).toBe(localFunctionArn('Summarize'));
     expect(byState.RunBatch).toBe('arn:aws:states:::states:startExecution.sync:2');
-    expect(Object.keys(byState)).toHaveLength(TASK_STEPS.length + 6);
+    expect(Object.keys(byState)).toHaveLength(TASK_STEPS.length + 7);
   });
 });

@@ -5,8 +5,13 @@ import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { HistoryTranslator } from '../../cli/history-events';
 import { runExecutionCommand } from '../../cli/run';
+import { runStateBytesBound } from '../../lambdas/core/execution-limits';
+import type { RunSummary } from '../../lambdas/core/ports';
+import { type BatchFailure, PAYLOAD_BOUNDS } from '../../lambdas/core/state';
+import { payloadBytes } from '../../local/history-budget';
 import { type ProgressEvent, ProgressPrinter } from '../../local/progress';
 import { type LocalRunResult, runLocal } from '../../local/run-local';
+import { alerts } from '../support/fault-harness';
 import { expectNoSecret, localSecrets } from '../support/local-secrets';
 import { awsHistoriesFrom } from '../support/sfn-history';
 import { mockStepFunctions, STATE_MACHINE_ARN } from '../support/sfn-mock';
@@ -140,6 +145,80 @@ describe('certflow run when certificates fail', () => {
       "  the batch's execution ended FAILED: States.Runtime: The execution reached the maximum number of history events (35). (local: not stored by this run)",
     ]);
     expect(out[out.length - 1]).toMatch(/^certflow run: execution FAILED after \d+\.\d s: /);
+  });
+
+  it("a batch that fails as a whole with a ~200 KB cause: the run's state keeps at most the bounded error (UTF-8 bytes of its JSON), the alert still says why, and the run ends FAILED at SomeCertificatesFailed", async () => {
+    const batchWorkdir = mkdtempSync(join(tmpdir(), 'certflow-run-batch-cause-'));
+    const lines: string[] = [];
+    // each batch execution ends FAILED with a ~200 KB cause (its error first, then the bulk)
+    const bulk = `${'ü'.repeat(50_000)}${'x'.repeat(100_000)}`;
+    const failed = await runLocal({
+      workdir: batchWorkdir,
+      force: true,
+      out: (l) => lines.push(l),
+      batchDefinition: {
+        StartAt: 'Explode',
+        States: { Explode: { Type: 'Fail', Error: 'BatchExploded', Cause: `the batch blew up: ${bulk}` } },
+      },
+    });
+    expect(failed.exitCode).toBe(1);
+    expect(failed.execution).toMatchObject({
+      status: 'FAILED',
+      error: expect.stringContaining('CertificatesFailed'),
+    });
+    const events = JSON.parse(readFileSync(failed.historyFile, 'utf8')) as {
+      type: string;
+      execution: string;
+      state?: { name: string; input?: unknown; output?: unknown };
+      Cause?: unknown;
+    }[];
+    const run = events.filter((e) => e.execution === failed.execution?.executionArn);
+    // RunBatch's Catch saw the whole cause (the child's DescribeExecution, input included) ...
+    const runBatchFailed = run.find((e) => e.type === 'StateFailed' && e.state?.name === 'RunBatch');
+    expect(Buffer.byteLength(String(runBatchFailed?.Cause), 'utf8')).toBeGreaterThan(200_000);
+    // ... BatchFailed kept the bounded error only ...
+    const batchFailedOut = run.find((e) => e.type === 'StateExited' && e.state?.name === 'BatchFailed')?.state
+      ?.output as BatchFailure;
+    expect(batchFailedOut).toMatchObject({
+      batchFailed: true,
+      certificates: ['example-test', 'www-example-test'],
+    });
+    expect(payloadBytes(batchFailedOut.error)).toBeLessThanOrEqual(PAYLOAD_BOUNDS.batchErrorBytes);
+    // ... so the run's state after the batches (Summarize's input) is within the bound the
+    // deployment check computes from the names, as AWS measures it (UTF-8 bytes of its JSON)
+    const afterBatches = run.find((e) => e.type === 'StateExited' && e.state?.name === 'IssueBatches')?.state
+      ?.output;
+    const bound = runStateBytesBound(['example-test', 'www-example-test'], {
+      propagationMaxChecks: 60,
+      orderMaxChecks: 60,
+    });
+    expect(payloadBytes(afterBatches)).toBeLessThanOrEqual(bound);
+    // (measured: about 2 KB here, of which the batch's error is at most 1,000 bytes)
+    expect(payloadBytes(afterBatches)).toBeLessThan(4_000);
+    const summarizeIn = run.find((e) => e.type === 'StateEntered' && e.state?.name === 'Summarize')?.state
+      ?.input;
+    expect(payloadBytes(summarizeIn)).toBeLessThanOrEqual(bound);
+    // the report and the summary alert still say why the batch failed
+    const block = lines.filter((l) => l.startsWith('FAILED   ') || l.startsWith('  the batch'));
+    expect(block).toHaveLength(4);
+    expect(block[0]).toBe('FAILED   example-test at IssueBatch: States.TaskFailed');
+    expect(block[1]).toMatch(
+      // (the summary cuts each message to PAYLOAD_BOUNDS.messageChars)
+      /^ {2}the batch's execution ended FAILED: BatchExploded: the batch blew up: ü+\.\.\.$/,
+    );
+    const summary = alerts(batchWorkdir).find((a) => a.type === 'run-summary') as unknown as RunSummary;
+    expect(summary.failed.map((f) => [f.certificate, f.step, f.error])).toEqual([
+      ['example-test', 'IssueBatch', 'States.TaskFailed'],
+      ['www-example-test', 'IssueBatch', 'States.TaskFailed'],
+    ]);
+    expect(summary.failed[0]?.message).toMatch(
+      /^the batch's execution ended FAILED: BatchExploded: the batch blew up: ü/,
+    );
+    expect(
+      lines.some((l) =>
+        /^run\s+SomeCertificatesFailed\s+failed\s+\d+ ms {2}CertificatesFailed: /.test(withoutElapsed(l)),
+      ),
+    ).toBe(true);
   });
 
   it('prints retries and caught failures inside a Map, and a Fail state, the way local mode does', async () => {

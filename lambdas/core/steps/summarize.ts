@@ -31,25 +31,113 @@ function isBatchFailure(batch: BatchSummary | BatchFailure): batch is BatchFailu
   return (batch as BatchFailure).batchFailed === true;
 }
 
+/** The child execution's own outcome in a failed `startExecution.sync` Task's Cause, if it is one. */
+function childOutcome(
+  cause: string,
+): { ExecutionArn?: string; Status?: string; Error?: string; Cause?: string } | undefined {
+  try {
+    const child = JSON.parse(cause) as Record<string, unknown> | null;
+    if (
+      child &&
+      typeof child === 'object' &&
+      (typeof child.Error === 'string' || typeof child.Status === 'string')
+    ) {
+      const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+      return {
+        ExecutionArn: text(child.ExecutionArn),
+        Status: text(child.Status),
+        Error: text(child.Error),
+        Cause: child.Cause === undefined ? undefined : causeMessage(child.Cause),
+      };
+    }
+  } catch {
+    // not JSON: the Cause as it is
+  }
+  return undefined;
+}
+
 /**
  * Why a batch failed as a whole. A failed `startExecution.sync` Task's Cause is the child's
  * DescribeExecution result as JSON; its own Error and Cause say what happened.
  */
 function batchFailureMessage(error: { Error: string; Cause?: string }): string {
-  try {
-    // The Cause as it is (Step Functions), or inside a Lambda-style {errorType, errorMessage}.
-    const child = JSON.parse(causeMessage(error.Cause)) as {
-      Status?: string;
-      Error?: string;
-      Cause?: string;
-    };
-    if (child && typeof child === 'object' && (child.Error || child.Status)) {
-      return `the batch's execution ended ${child.Status ?? 'FAILED'}: ${child.Error ?? 'unknown error'}${child.Cause ? `: ${causeMessage(child.Cause)}` : ''}`;
-    }
-  } catch {
-    // not JSON: the Cause as it is
+  const text = causeMessage(error.Cause);
+  const child = childOutcome(text);
+  if (child) {
+    return `the batch's execution ended ${child.Status ?? 'FAILED'}: ${child.Error ?? 'unknown error'}${child.Cause ? `: ${child.Cause}` : ''}`;
   }
-  return causeMessage(error.Cause);
+  return text;
+}
+
+/** UTF-8 bytes of `value` as JSON: how Step Functions measures a state's payload. */
+export function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+}
+
+/**
+ * The longest cut of `text` (whole code points, `...` marking a cut) for which `build(cut)`
+ * takes at most `maxBytes` as JSON; `undefined` when not even the empty cut fits.
+ */
+function fitText<T>(text: string, maxBytes: number, build: (cut: string) => T): T | undefined {
+  const points = Array.from(text);
+  const cut = (n: number) =>
+    n >= points.length ? text : `${points.slice(0, Math.max(0, n - 3)).join('')}...`;
+  if (jsonBytes(build(text)) <= maxBytes) return build(text);
+  // every code point takes at least one byte: no longer cut than maxBytes can fit
+  let lo = 0;
+  let hi = Math.min(points.length - 1, maxBytes);
+  if (jsonBytes(build(cut(0))) > maxBytes) return undefined;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (jsonBytes(build(cut(mid))) <= maxBytes) lo = mid;
+    else hi = mid - 1;
+  }
+  return build(cut(lo));
+}
+
+/** Longest error name kept (Step Functions' own error names are at most 256 characters). */
+const ERROR_NAME_CHARS = 128;
+/** Longest execution ARN kept (an ARN with an 80-character state machine and execution name is well under). */
+const EXECUTION_ARN_CHARS = 300;
+
+/**
+ * A failed batch's `{Error, Cause}` cut to fit `maxBytes` of JSON (UTF-8), as BatchFailed puts it
+ * in the run's state: the Catch's error name, and of the Cause (the child's DescribeExecution,
+ * whose `Input` is the whole batch) only the child's ARN, status, error and cause, the cause cut
+ * to fit; a Cause that is not the child's outcome is cut to fit as it is.
+ */
+export function boundBatchError(
+  error: { Error?: unknown; Cause?: unknown } | undefined,
+  maxBytes: number = PAYLOAD_BOUNDS.batchErrorBytes,
+): { Error: string; Cause?: string } {
+  const name = clip(typeof error?.Error === 'string' ? error.Error : 'UnknownError', ERROR_NAME_CHARS);
+  if (error?.Cause === undefined) return { Error: name };
+  const text = causeMessage(error.Cause);
+  const child = childOutcome(text);
+  if (child) {
+    const outcome = {
+      ...(child.ExecutionArn && child.ExecutionArn.length <= EXECUTION_ARN_CHARS
+        ? { ExecutionArn: child.ExecutionArn }
+        : {}),
+      ...(child.Status ? { Status: clip(child.Status, 32) } : {}),
+      ...(child.Error ? { Error: clip(child.Error, ERROR_NAME_CHARS) } : {}),
+    };
+    const fitted = fitText(child.Cause ?? '', maxBytes, (cut) => ({
+      Error: name,
+      Cause: JSON.stringify(child.Cause === undefined ? outcome : { ...outcome, Cause: cut }),
+    }));
+    if (fitted) return fitted;
+  }
+  return fitText(text, maxBytes, (cut) => ({ Error: name, Cause: cut })) ?? { Error: name };
+}
+
+/**
+ * BatchFailed: a batch whose execution failed as a whole, as the run's state keeps it: its
+ * certificates and its error bounded ({@link boundBatchError}), so a child's large cause (its
+ * input, a long error) never grows the run's state. No alert: Summarize reports the batch.
+ */
+export function reduceBatchFailure(input: BatchFailure): BatchFailure {
+  return { batchFailed: true, certificates: input.certificates, error: boundBatchError(input.error) };
 }
 
 /** A failure as a summary carries it: the message cut short, the CA's problem left to its own alert. */
@@ -152,11 +240,15 @@ async function storedSince(
   return { stored: false, detail: notStored.join('; ') };
 }
 
-/** The Summarize function's job: one batch's summary (SummarizeBatch), or the run's (Summarize). */
+/**
+ * The Summarize function's job: one batch's summary (SummarizeBatch), the run's (Summarize), or a
+ * failed batch's bounded record (BatchFailed).
+ */
 export function summarizeRunOrBatch(
-  input: SummarizeInput | BatchSummarizeInput,
+  input: SummarizeInput | BatchSummarizeInput | BatchFailure,
   ctx: StepContext,
-): Promise<SummaryOutput | BatchSummary> {
+): Promise<SummaryOutput | BatchSummary | BatchFailure> {
+  if ('batchFailed' in input) return Promise.resolve(reduceBatchFailure(input));
   return 'summarizeBatch' in input ? summarizeBatch(input, ctx) : summarize(input, ctx);
 }
 
