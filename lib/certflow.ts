@@ -31,6 +31,7 @@ import { type CertflowProps, type ResolvedCertflowProps, validateCertflowProps }
 import { configLayerDirectory, LAYER_CONFIG_PATH } from './config-layer';
 import {
   logWriteStatements,
+  nagSuppressionsOf,
   type PolicyInputs,
   secretsKeyStatements,
   stepPolicyStatements,
@@ -234,6 +235,13 @@ export class Certflow extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    NagSuppressions.addResourceSuppressions(this.pendingTable, [
+      {
+        id: 'AwsSolutions-DDB3',
+        reason:
+          'The table holds only TXT values in flight (written, not yet removed) for minutes; restoring it to an earlier point would resurrect values already removed, so point-in-time recovery has nothing to protect',
+      },
+    ]);
 
     // ---- functions, one role each ----
     const usesAcm = config.certificates.some((c) => c.stores.includes('acm'));
@@ -309,6 +317,7 @@ export class Certflow extends Construct {
     });
     this.stateMachine = renewal.stateMachine;
     this.batchStateMachine = renewal.batchStateMachine;
+    acknowledgeStateMachineFindings(renewal);
     // The sweep's DescribeExecution on the executions that write TXT values (the batches) and the
     // runs, attached once the state machines exist.
     const cleanupRole = functions.Cleanup.role;
@@ -320,10 +329,12 @@ export class Certflow extends Construct {
           resourceName: `${machine.stateMachineName}:*`,
           arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         });
-      new iam.Policy(this, 'CleanupSweepPolicy', {
-        statements: sweepStatements([executionsOf(this.batchStateMachine), executionsOf(this.stateMachine)]),
-        roles: [cleanupRole],
-      });
+      const statements = sweepStatements([
+        executionsOf(this.batchStateMachine),
+        executionsOf(this.stateMachine),
+      ]);
+      const sweepPolicy = new iam.Policy(this, 'CleanupSweepPolicy', { statements, roles: [cleanupRole] });
+      NagSuppressions.addResourceSuppressions(sweepPolicy, nagSuppressionsOf(statements));
     }
     this.schedule = new scheduler.Schedule(this, 'RenewalSchedule', {
       description: 'certflow: scheduled renewal run (renews only what is due)',
@@ -344,7 +355,6 @@ export class Certflow extends Construct {
     });
 
     this.outputs();
-    this.suppressNagFindings();
   }
 
   /**
@@ -464,6 +474,7 @@ export class Certflow extends Construct {
   ): lambda.Function {
     const logGroup = new logs.LogGroup(this, `${step}Logs`, { retention: resolved.logRetention });
     logGroups.push(logGroup);
+    const statements = [...logWriteStatements(logGroup.logGroupArn), ...stepPolicyStatements(step, inputs)];
     const role = new iam.Role(this, `${step}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `certflow ${step}: least privilege for this step only`,
@@ -471,10 +482,13 @@ export class Certflow extends Construct {
         certflow: new iam.PolicyDocument({
           // Keep the statements exactly as lib/iam.ts builds them (tests pin them).
           minimize: false,
-          statements: [...logWriteStatements(logGroup.logGroupArn), ...stepPolicyStatements(step, inputs)],
+          statements,
         }),
       },
     });
+    // The acknowledgements the role's wildcard statements carry (lib/iam.ts), each once.
+    const acknowledged = nagSuppressionsOf(statements);
+    if (acknowledged.length > 0) NagSuppressions.addResourceSuppressions(role, acknowledged);
     const environment: Record<string, string> = {
       [ENV.configFile]: LAYER_CONFIG_PATH,
       [ENV.step]: step,
@@ -487,7 +501,7 @@ export class Certflow extends Construct {
       const value = envValues[key];
       if (value !== undefined) environment[ENV[key]] = value;
     }
-    return new lambda.Function(this, `${step}Function`, {
+    const fn = new lambda.Function(this, `${step}Function`, {
       description: `certflow ${step}`,
       code: lambda.Code.fromAsset(bundle.directory),
       handler: BUNDLE_HANDLER,
@@ -500,6 +514,14 @@ export class Certflow extends Construct {
       logGroup,
       environment,
     });
+    NagSuppressions.addResourceSuppressions(fn, [
+      {
+        id: 'AwsSolutions-L1',
+        reason:
+          'Node.js 24 is pinned on purpose: the bundles are built for target node24 and tested on it (npm run test:node24); the runtime is upgraded deliberately together with the esbuild target, not implicitly',
+      },
+    ]);
+    return fn;
   }
 
   private outputs(): void {
@@ -559,142 +581,55 @@ export class Certflow extends Construct {
       });
     }
   }
+}
 
-  /** Acknowledge the cdk-nag AwsSolutions findings that are by design, each with its reason. */
-  private suppressNagFindings(): void {
-    NagSuppressions.addResourceSuppressions(
-      [this.stateMachine, this.batchStateMachine],
-      [
-        {
-          id: 'AwsSolutions-SF1',
-          reason:
-            'Logging level ERROR with includeExecutionData false by design: execution data carries ACME order state, and failures are logged and alerted via SNS; ALL would log every state transition of every run',
-        },
-      ],
-    );
-    NagSuppressions.addResourceSuppressions(
-      [this.stateMachine.role, this.batchStateMachine.role],
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'Generated by CDK for LambdaInvoke: the function ARN with ":*" covers its versions and aliases only',
-          appliesTo: [{ regex: '/^Resource::<.*Function[0-9A-F]{8}\\.Arn>:\\*$/g' }],
-        },
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling* and CloudWatch Logs delivery actions do not support resource-level permissions (AWS requires "*")',
-          appliesTo: ['Resource::*'],
-        },
-      ],
-      true,
-    );
-    NagSuppressions.addResourceSuppressions(
-      this.stateMachine.role,
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            "Generated by CDK for startExecution.sync (RunBatch): DescribeExecution and StopExecution on the batch state machine's executions, whose ARNs are created per batch (execution:<batch state machine name>*)",
-          appliesTo: [
-            { regex: '/^Resource::arn:<AWS::Partition>:states:.*:execution:.*BatchStateMachine.*\\*$/g' },
-          ],
-        },
-      ],
-      true,
-    );
-    const usesAcm = this.config.certificates.some((c) => c.stores.includes('acm'));
-    for (const step of ['SelectDue', 'FinalizeAndStore', 'Summarize'] as const) {
-      const role = this.functions[step].role;
-      if (role === undefined || !usesAcm) continue;
-      NagSuppressions.addResourceSuppressions(role, [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'acm:ListCertificates supports no resource-level permissions; it finds the existing certflow certificate (by tag) to re-import into the same ARN',
-          appliesTo: ['Resource::*'],
-        },
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            "ACM certificate ARNs exist only after the first ImportCertificate (and differ per region), so ACM actions are scoped to certificates of this account in the configured ACM regions, and every write and DescribeCertificate to those tagged certflow:deployment=<this deployment's prefix> (aws:ResourceTag; a new import aws:RequestTag and aws:TagKeys); ListTagsForCertificate reads every certificate's tags to find that one",
-          appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:acm:.+:certificate\\/\\*$/g' }],
-        },
-      ]);
-    }
-    NagSuppressions.addResourceSuppressions(Object.values(this.functions), [
+/**
+ * The state machines' findings that are by design: ERROR-level logging without execution data,
+ * and the wildcards CDK generates in their roles (LambdaInvoke's `:*`, X-Ray and log delivery,
+ * the run's startExecution.sync on its batches).
+ */
+function acknowledgeStateMachineFindings(renewal: RenewalStateMachine): void {
+  const { stateMachine, batchStateMachine } = renewal;
+  NagSuppressions.addResourceSuppressions(
+    [stateMachine, batchStateMachine],
+    [
       {
-        id: 'AwsSolutions-L1',
+        id: 'AwsSolutions-SF1',
         reason:
-          'Node.js 24 is pinned on purpose: the bundles are built for target node24 and tested on it (npm run test:node24); the runtime is upgraded deliberately together with the esbuild target, not implicitly',
+          'Logging level ERROR with includeExecutionData false by design: execution data carries ACME order state, and failures are logged and alerted via SNS; ALL would log every state transition of every run',
       },
-    ]);
-    const secretRoles = (
-      ['SelectDue', 'CreateOrder', 'AnswerChallenges', 'CheckOrder', 'FinalizeAndStore', 'Summarize'] as const
-    )
-      .map((step) => this.functions[step].role)
-      .filter((role): role is iam.IRole => role !== undefined);
-    NagSuppressions.addResourceSuppressions(secretRoles, [
+    ],
+  );
+  NagSuppressions.addResourceSuppressions(
+    [stateMachine.role, batchStateMachine.role],
+    [
       {
         id: 'AwsSolutions-IAM5',
         reason:
-          "The functions create their secrets at run time under one name prefix (<prefix>/acme-account/*, <prefix>/certificate/*, <prefix>/pending-key/*), so the policies stay the same size for a thousand certificates; the * also covers Secrets Manager's random name suffix",
+          'Generated by CDK for LambdaInvoke: the function ARN with ":*" covers its versions and aliases only',
+        appliesTo: [{ regex: '/^Resource::<.*Function[0-9A-F]{8}\\.Arn>:\\*$/g' }],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling* and CloudWatch Logs delivery actions do not support resource-level permissions (AWS requires "*")',
+        appliesTo: ['Resource::*'],
+      },
+    ],
+    true,
+  );
+  NagSuppressions.addResourceSuppressions(
+    stateMachine.role,
+    [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          "Generated by CDK for startExecution.sync (RunBatch): DescribeExecution and StopExecution on the batch state machine's executions, whose ARNs are created per batch (execution:<batch state machine name>*)",
         appliesTo: [
-          {
-            regex:
-              '/^Resource::arn:<AWS::Partition>:secretsmanager:[a-z0-9-]+:\\d{12}:secret:.+\\/(acme-account|certificate|pending-key)\\/\\*$/g',
-          },
+          { regex: '/^Resource::arn:<AWS::Partition>:states:.*:execution:.*BatchStateMachine.*\\*$/g' },
         ],
       },
-      {
-        id: 'AwsSolutions-IAM5',
-        reason:
-          "The secrets an earlier deployment with this prefix created stay encrypted with its KMS key, which is retained on delete and whose ARN this deployment cannot know: KMS keys of this account and region, only through Secrets Manager (kms:ViaService) and only tagged certflow:deployment=<this deployment's prefix> (aws:ResourceTag)",
-        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:kms:[a-z0-9-]+:\\d{12}:key\\/\\*$/g' }],
-      },
-    ]);
-    NagSuppressions.addResourceSuppressions(this.pendingTable, [
-      {
-        id: 'AwsSolutions-DDB3',
-        reason:
-          'The table holds only TXT values in flight (written, not yet removed) for minutes; restoring it to an earlier point would resurrect values already removed, so point-in-time recovery has nothing to protect',
-      },
-    ]);
-    const finalizeRole = this.functions.FinalizeAndStore.role;
-    if (finalizeRole !== undefined && usesAcm && this.config.monitoring.acmDaysToExpiry.enabled) {
-      NagSuppressions.addResourceSuppressions(finalizeRole, [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            "FinalizeAndStore puts one alarm on ACM's DaysToExpiry per certificate it imports (the ARN exists only then): alarm names are this deployment's prefix and the certificate name, and the condition cloudwatch:AlarmActions allows only the alerts topic",
-          appliesTo: [
-            { regex: '/^Resource::arn:<AWS::Partition>:cloudwatch:.*:alarm:.+-AcmDaysToExpiry-\\*$/g' },
-          ],
-        },
-      ]);
-    }
-    const sweepPolicy = this.node.tryFindChild('CleanupSweepPolicy');
-    if (sweepPolicy) {
-      NagSuppressions.addResourceSuppressions(sweepPolicy, [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            "The sweep asks whether the execution that wrote a TXT value is still running; execution ARNs are created per run, so the resource is this state machine's executions (execution:<name>:*)",
-          appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:states:.*:execution:<.*\\.Name>:\\*$/g' }],
-        },
-      ]);
-    }
-    const checkPropagationRole = this.functions.CheckPropagation.role;
-    if (checkPropagationRole !== undefined) {
-      NagSuppressions.addResourceSuppressions(checkPropagationRole, [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'route53:GetChange takes a change id returned at write time; change ids cannot be known in advance, so the resource is arn:<partition>:route53:::change/*',
-          appliesTo: ['Resource::arn:<AWS::Partition>:route53:::change/*'],
-        },
-      ]);
-    }
-  }
+    ],
+    true,
+  );
 }

@@ -1,4 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type { NagPackSuppression } from 'cdk-nag';
 import { DEPLOYMENT_TAG } from '../lambdas/adapters/aws/deployment-tag';
 import { ACM_ARI_TAG, ACM_TAG_KEYS } from '../lambdas/adapters/store/acm/acm-tags';
 import type { TaskStep } from '../lambdas/core/state';
@@ -24,7 +25,10 @@ import type { TaskStep } from '../lambdas/core/state';
  *   a new import only with that tag in the request (`aws:RequestTag`, `aws:TagKeys`): a certificate
  *   certflow did not import (one a load balancer or CloudFront serves) cannot be overwritten.
  * - No `*` actions. `*` resources only for `acm:ListCertificates`, which supports no resource
- *   scoping (acknowledged in cdk-nag by the construct).
+ *   scoping.
+ *
+ * Each statement with a wildcard resource carries the cdk-nag AwsSolutions-IAM5 acknowledgement
+ * that excuses it, written beside it here ({@link nagSuppressionsOf} reads them back).
  */
 
 /** Everything the statements refer to. Values may be CDK tokens. */
@@ -68,6 +72,78 @@ export interface PolicyInputs {
    */
   readonly acmAlarmNamePrefix?: string;
 }
+
+/** acm:ListCertificates (see {@link acmFind}). */
+const NAG_ACM_LIST: NagPackSuppression = {
+  id: 'AwsSolutions-IAM5',
+  reason:
+    'acm:ListCertificates supports no resource-level permissions; it finds the existing certflow certificate (by tag) to re-import into the same ARN',
+  appliesTo: ['Resource::*'],
+};
+
+/** ACM actions on `certificate/*` of the account in each ACM region (see {@link acmWrites}). */
+const NAG_ACM_CERTIFICATES: NagPackSuppression = {
+  id: 'AwsSolutions-IAM5',
+  reason:
+    "ACM certificate ARNs exist only after the first ImportCertificate (and differ per region), so ACM actions are scoped to certificates of this account in the configured ACM regions, and every write and DescribeCertificate to those tagged certflow:deployment=<this deployment's prefix> (aws:ResourceTag; a new import aws:RequestTag and aws:TagKeys); ListTagsForCertificate reads every certificate's tags to find that one",
+  appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:acm:.+:certificate\\/\\*$/g' }],
+};
+
+/** The runtime-created secrets, `<prefix>/<kind>/*` (see {@link runtimeSecretsArn}). */
+const NAG_RUNTIME_SECRETS: NagPackSuppression = {
+  id: 'AwsSolutions-IAM5',
+  reason:
+    "The functions create their secrets at run time under one name prefix (<prefix>/acme-account/*, <prefix>/certificate/*, <prefix>/pending-key/*), so the policies stay the same size for a thousand certificates; the * also covers Secrets Manager's random name suffix",
+  appliesTo: [
+    {
+      regex:
+        '/^Resource::arn:<AWS::Partition>:secretsmanager:[a-z0-9-]+:\\d{12}:secret:.+\\/(acme-account|certificate|pending-key)\\/\\*$/g',
+    },
+  ],
+};
+
+/** Keys an earlier deployment retained (see {@link secretsKeyStatements}). */
+const NAG_RETAINED_KEYS: NagPackSuppression = {
+  id: 'AwsSolutions-IAM5',
+  reason:
+    "The secrets an earlier deployment with this prefix created stay encrypted with its KMS key, which is retained on delete and whose ARN this deployment cannot know: KMS keys of this account and region, only through Secrets Manager (kms:ViaService) and only tagged certflow:deployment=<this deployment's prefix> (aws:ResourceTag)",
+  appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:kms:[a-z0-9-]+:\\d{12}:key\\/\\*$/g' }],
+};
+
+/** The ACM DaysToExpiry alarms FinalizeAndStore puts (see {@link finalizeAndStore}). */
+const NAG_ACM_ALARMS: NagPackSuppression = {
+  id: 'AwsSolutions-IAM5',
+  reason:
+    "FinalizeAndStore puts one alarm on ACM's DaysToExpiry per certificate it imports (the ARN exists only then): alarm names are this deployment's prefix and the certificate name, and the condition cloudwatch:AlarmActions allows only the alerts topic",
+  appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:cloudwatch:.*:alarm:.+-AcmDaysToExpiry-\\*$/g' }],
+};
+
+/** route53:GetChange (CheckPropagation). */
+const NAG_ROUTE53_CHANGE: NagPackSuppression = {
+  id: 'AwsSolutions-IAM5',
+  reason:
+    'route53:GetChange takes a change id returned at write time; change ids cannot be known in advance, so the resource is arn:<partition>:route53:::change/*',
+  appliesTo: ['Resource::arn:<AWS::Partition>:route53:::change/*'],
+};
+
+/** The sweep's DescribeExecution (see {@link sweepStatements}). */
+export const NAG_SWEEP_EXECUTIONS: NagPackSuppression = {
+  id: 'AwsSolutions-IAM5',
+  reason:
+    "The sweep asks whether the execution that wrote a TXT value is still running; execution ARNs are created per run, so the resource is this state machine's executions (execution:<name>:*)",
+  appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:states:.*:execution:<.*\\.Name>:\\*$/g' }],
+};
+
+/** The order a role's acknowledgements are listed in its metadata. */
+const NAG_ORDER: readonly NagPackSuppression[] = [
+  NAG_ACM_LIST,
+  NAG_ACM_CERTIFICATES,
+  NAG_RUNTIME_SECRETS,
+  NAG_RETAINED_KEYS,
+  NAG_ACM_ALARMS,
+  NAG_ROUTE53_CHANGE,
+  NAG_SWEEP_EXECUTIONS,
+];
 
 /** Route 53 condition keys that confine a record change (IAM, Route 53 "fine-grained access"). */
 export function route53ChangeConditions(zone: string): Record<string, Record<string, string[]>> {
@@ -125,9 +201,12 @@ export function secretsKeyStatements(
   const via = `secretsmanager.${i.region}.amazonaws.com`;
   return [
     allow(actions, [i.secretsKeyArn], { StringEquals: { 'kms:ViaService': via } }),
-    allow(actions, [accountKeysArn(i)], {
-      StringEquals: { 'kms:ViaService': via, ...taggedForDeployment(i.secretNamePrefix) },
-    }),
+    allow(
+      actions,
+      [accountKeysArn(i)],
+      { StringEquals: { 'kms:ViaService': via, ...taggedForDeployment(i.secretNamePrefix) } },
+      NAG_RETAINED_KEYS,
+    ),
   ];
 }
 
@@ -135,13 +214,28 @@ function allow(
   actions: string[],
   resources: readonly string[],
   conditions?: iam.PolicyStatementProps['conditions'],
+  nag?: NagPackSuppression,
 ) {
-  return new iam.PolicyStatement({
+  const statement = new iam.PolicyStatement({
     effect: iam.Effect.ALLOW,
     actions,
     resources: [...resources],
     ...(conditions ? { conditions } : {}),
   });
+  if (nag) NAG_REASON.set(statement, nag);
+  return statement;
+}
+
+/** The cdk-nag acknowledgement each statement with a wildcard resource carries. */
+const NAG_REASON = new WeakMap<iam.PolicyStatement, NagPackSuppression>();
+
+/**
+ * The cdk-nag acknowledgements of `statements` (each once), in the order of {@link NAG_ORDER}:
+ * what a role holding exactly these statements needs acknowledged.
+ */
+export function nagSuppressionsOf(statements: readonly iam.PolicyStatement[]): NagPackSuppression[] {
+  const carried = new Set(statements.map((s) => NAG_REASON.get(s)));
+  return NAG_ORDER.filter((nag) => carried.has(nag));
 }
 
 /** Record writes for RFC 8555 §8.4 dns-01: read-merge-CAS with CREATE+DELETE only. */
@@ -192,7 +286,7 @@ function orderBudget(i: PolicyInputs): iam.PolicyStatement[] {
  * the state machine exists: the role is created before it.
  */
 export function sweepStatements(executionsArns: readonly string[]): iam.PolicyStatement[] {
-  return [allow(['states:DescribeExecution'], executionsArns)];
+  return [allow(['states:DescribeExecution'], executionsArns, undefined, NAG_SWEEP_EXECUTIONS)];
 }
 
 /**
@@ -208,7 +302,12 @@ export function runtimeSecretsArn(
 
 function accountSecretRead(i: PolicyInputs): iam.PolicyStatement[] {
   return [
-    allow(['secretsmanager:GetSecretValue'], [runtimeSecretsArn(i, 'acme-account')]),
+    allow(
+      ['secretsmanager:GetSecretValue'],
+      [runtimeSecretsArn(i, 'acme-account')],
+      undefined,
+      NAG_RUNTIME_SECRETS,
+    ),
     ...secretsKeyStatements(['kms:Decrypt'], i),
   ];
 }
@@ -221,7 +320,9 @@ function alertPublish(i: PolicyInputs): iam.PolicyStatement[] {
 }
 
 function certificateSecretsStatement(actions: string[], i: PolicyInputs): iam.PolicyStatement[] {
-  return i.usesSecretsManagerStore ? [allow(actions, [runtimeSecretsArn(i, 'certificate')])] : [];
+  return i.usesSecretsManagerStore
+    ? [allow(actions, [runtimeSecretsArn(i, 'certificate')], undefined, NAG_RUNTIME_SECRETS)]
+    : [];
 }
 
 /**
@@ -231,8 +332,8 @@ function certificateSecretsStatement(actions: string[], i: PolicyInputs): iam.Po
  */
 function acmFind(i: PolicyInputs): iam.PolicyStatement[] {
   return [
-    allow(['acm:ListTagsForCertificate'], acmCertificatesArns(i)),
-    allow(['acm:ListCertificates'], ['*']),
+    allow(['acm:ListTagsForCertificate'], acmCertificatesArns(i), undefined, NAG_ACM_CERTIFICATES),
+    allow(['acm:ListCertificates'], ['*'], undefined, NAG_ACM_LIST),
   ];
 }
 
@@ -299,6 +400,8 @@ function selectDue(i: PolicyInputs): iam.PolicyStatement[] {
         'secretsmanager:TagResource',
       ],
       [runtimeSecretsArn(i, 'acme-account')],
+      undefined,
+      NAG_RUNTIME_SECRETS,
     ),
     ...secretsKeyStatements(['kms:Decrypt', 'kms:GenerateDataKey'], i),
     ...storeReads(i),
@@ -324,7 +427,12 @@ function finalizeAndStore(i: PolicyInputs): iam.PolicyStatement[] {
       ],
       i,
     ),
-    allow(['secretsmanager:GetSecretValue'], [runtimeSecretsArn(i, 'acme-account')]),
+    allow(
+      ['secretsmanager:GetSecretValue'],
+      [runtimeSecretsArn(i, 'acme-account')],
+      undefined,
+      NAG_RUNTIME_SECRETS,
+    ),
     // The order's key, kept between attempts so a repeated FinalizeAndStore reuses it.
     allow(
       [
@@ -334,6 +442,8 @@ function finalizeAndStore(i: PolicyInputs): iam.PolicyStatement[] {
         'secretsmanager:TagResource',
       ],
       [runtimeSecretsArn(i, 'pending-key')],
+      undefined,
+      NAG_RUNTIME_SECRETS,
     ),
     ...secretsKeyStatements(['kms:GenerateDataKey', 'kms:Decrypt'], i),
   ];
@@ -349,6 +459,7 @@ function finalizeAndStore(i: PolicyInputs): iam.PolicyStatement[] {
         ['cloudwatch:PutMetricAlarm'],
         [`arn:${i.partition}:cloudwatch:${i.region}:${i.account}:alarm:${i.acmAlarmNamePrefix}*`],
         { 'ForAllValues:StringEquals': { 'cloudwatch:AlarmActions': [i.topicArn] } },
+        NAG_ACM_ALARMS,
       ),
     );
   }
@@ -372,7 +483,14 @@ export function stepPolicyStatements(step: TaskStep, inputs: PolicyInputs): iam.
     case 'Cleanup':
       return [...recordWrites(inputs), ...pendingRecords(step, inputs)];
     case 'CheckPropagation':
-      return [allow(['route53:GetChange'], [`arn:${inputs.partition}:route53:::change/*`])];
+      return [
+        allow(
+          ['route53:GetChange'],
+          [`arn:${inputs.partition}:route53:::change/*`],
+          undefined,
+          NAG_ROUTE53_CHANGE,
+        ),
+      ];
     case 'FinalizeAndStore':
       return finalizeAndStore(inputs);
     case 'RecordFailure':
