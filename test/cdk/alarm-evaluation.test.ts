@@ -42,7 +42,7 @@ import type { IssuedCertificate } from '../../lambdas/core/ports';
 import type { StepContext } from '../../lambdas/core/steps/context';
 import { putStoreExpiryAlarms } from '../../lambdas/core/steps/finalize-and-store';
 import { acmAlarmNamePrefix } from '../../lib/monitoring/monitoring';
-import { longestScheduleGapHours } from '../../lib/monitoring/schedule-gap';
+import { longestScheduleGapHours } from '../../lambdas/core/schedule-gap';
 import { EXAMPLE_CERTIFICATE_ARN } from '../fixtures/aws/acm';
 import { putMetricAlarmResponse } from '../fixtures/aws/cloudwatch';
 import {

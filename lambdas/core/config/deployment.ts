@@ -6,7 +6,7 @@
  * `certflow validate` (its default target, `aws`), so the two give the same verdict and the same
  * problems. Local mode's checks need the file system and the TSIG adapter: cli/config-checks.ts.
  */
-import type { ConfigProblem } from '../errors';
+import { ConfigError, type ConfigProblem } from '../errors';
 import {
   certificateEventBudget,
   certificateFitsABatch,
@@ -16,6 +16,7 @@ import {
   PLANNED_PAYLOAD_BYTES,
   runStateBytesBound,
 } from '../execution-limits';
+import { monitoringWindowHours } from '../monitoring-window';
 import { callIntervalMs } from '../renewal/request-pacing';
 import { STEP_SETTINGS } from '../step-settings';
 import { ACM_KEY_TYPES, type CertflowConfig } from './schema';
@@ -157,6 +158,15 @@ export function deploymentProblems(config: CertflowConfig): ConfigProblem[] {
 
   const problem = scheduleExpressionProblem(config.schedule.expression);
   if (problem) problems.push({ path: 'schedule.expression', message: problem });
+  else {
+    // The alarms' window: the schedule's longest gap must fit CloudWatch's evaluation range.
+    try {
+      monitoringWindowHours(config);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
 
   const { timing } = config;
   if (!certificateFitsABatch(timing)) {
