@@ -5,12 +5,10 @@
  * the stack name), and on any problem prints every problem and exits 1, so a bad configuration
  * fails the synth, not a renewal.
  */
-import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { loadConfigFile } from '../lambdas/core/config/load';
 import type { CertflowConfig } from '../lambdas/core/config/schema';
 import { ConfigError, type ConfigProblem } from '../lambdas/core/errors';
-import { deploymentProblems } from '../lib/certflow-props';
 import { CertflowStack } from '../lib/certflow-stack';
 
 /** The config file path: context `config`, then $CERTFLOW_CONFIG_FILE, then the default. */
@@ -18,15 +16,6 @@ function configPath(app: App): string {
   const fromContext: unknown = app.node.tryGetContext('config');
   if (typeof fromContext === 'string' && fromContext !== '') return fromContext;
   return process.env.CERTFLOW_CONFIG_FILE || 'certflow.config.json';
-}
-
-/** AWS-deployment problems of the raw file, listed next to schema problems (best effort). */
-function rawDeploymentProblems(file: string): ConfigProblem[] {
-  try {
-    return deploymentProblems(JSON.parse(readFileSync(file, 'utf8')));
-  } catch {
-    return [];
-  }
 }
 
 function fail(file: string, problems: ConfigProblem[]): never {
@@ -48,7 +37,9 @@ function main(): void {
   try {
     config = loadConfigFile(file);
   } catch (error) {
-    if (error instanceof ConfigError) fail(file, [...error.problems, ...rawDeploymentProblems(file)]);
+    // Schema problems first; the deployment rules (the construct's, below) need a parsed
+    // configuration: `certflow validate` reports in the same two steps.
+    if (error instanceof ConfigError) fail(file, error.problems);
     throw error;
   }
   const stackName: unknown = app.node.tryGetContext('stackName');

@@ -2,6 +2,7 @@
 import '../lambdas/runtime/polyfills';
 import { Command, Option } from 'commander';
 import { packageVersion } from '../cli/version';
+import { DEPLOYMENT_TARGETS, type DeploymentTarget } from '../lambdas/core/config/deployment-targets';
 
 /**
  * The operator CLI. This file only declares commands and options: each command loads its
@@ -86,10 +87,18 @@ program
 
 program
   .command('validate')
-  .description('validate a config file and list every problem')
+  .description('validate a config file and list every problem, with the deployment rules of the target')
   .addOption(configOption())
+  .addOption(
+    new Option(
+      '--target <target>',
+      'aws: every rule `cdk synth` runs; local: the checks `certflow local` makes before it starts (local store path, files, TSIG key)',
+    )
+      .choices(DEPLOYMENT_TARGETS)
+      .default('aws'),
+  )
   .addOption(jsonOption())
-  .action(async (opts: { config: string; json: boolean }) => {
+  .action(async (opts: { config: string; json: boolean; target: DeploymentTarget }) => {
     const { validateCommand } = await import('../cli/validate');
     setExit(await validateCommand(opts));
   });

@@ -46,9 +46,8 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { CertflowConfig } from '../../lambdas/core/config/schema';
-import { ConfigError } from '../../lambdas/core/errors';
 import { alarmedCertificates, DIMENSION, METRIC, SERVICE_DIMENSION } from '../../lambdas/core/metrics';
-import { longestScheduleGapHours, ScheduleGapError } from './schedule-gap';
+import { monitoringWindowHours } from '../../lambdas/core/monitoring-window';
 
 /** Properties of {@link CertflowMonitoring}. */
 export interface CertflowMonitoringProps {
@@ -69,47 +68,8 @@ export function acmAlarmNamePrefix(secretNamePrefix: string): string {
   return `${secretNamePrefix.replace(/\//g, '-')}-AcmDaysToExpiry-`;
 }
 
-/**
- * CloudWatch's longest alarm period times evaluation periods (7 days): PutMetricAlarm, "Period
- * multiplied by EvaluationPeriods can't be more than 604,800 seconds".
- */
-export const MAX_EVALUATION_HOURS = 168;
-
-/**
- * The hours an alarm waits for a successful run or an expiry reading: the configured
- * `noSuccessfulRun.afterHours`, else the schedule's longest gap plus its flexible window, rounded
- * up, plus one hour (a run may land anywhere in an hour bucket).
- */
-export function monitoringWindowHours(config: CertflowConfig): number {
-  const configured = config.monitoring.noSuccessfulRun.afterHours;
-  let hours: number;
-  if (configured !== undefined) {
-    hours = configured;
-  } else {
-    let gap: number;
-    try {
-      gap = longestScheduleGapHours(config.schedule.expression);
-    } catch (error) {
-      const why = error instanceof ScheduleGapError ? error.message : String(error);
-      throw new ConfigError([
-        {
-          path: 'monitoring.noSuccessfulRun.afterHours',
-          message: `the schedule's longest gap cannot be computed (${why}); set afterHours to the hours between runs plus the flexible window`,
-        },
-      ]);
-    }
-    hours = Math.ceil(gap + config.schedule.flexibleWindowMinutes / 60) + 1;
-  }
-  if (hours > MAX_EVALUATION_HOURS) {
-    throw new ConfigError([
-      {
-        path: configured !== undefined ? 'monitoring.noSuccessfulRun.afterHours' : 'schedule.expression',
-        message: `the alarms would wait ${hours} hours, more than CloudWatch's ${MAX_EVALUATION_HOURS}-hour (7-day) evaluation range: run the schedule at least every ${MAX_EVALUATION_HOURS - 2} hours`,
-      },
-    ]);
-  }
-  return hours;
-}
+/** Computed in core: the deployment rules (lambdas/core/config/deployment.ts) refuse a window past CloudWatch's range. */
+export { MAX_EVALUATION_HOURS, monitoringWindowHours } from '../../lambdas/core/monitoring-window';
 
 /** Alarms and dashboard of one certflow deployment (see the module comment). */
 export class CertflowMonitoring extends Construct {

@@ -1,31 +1,8 @@
 import type { TaskStep } from '../../lambdas/core/state';
+import { STEP_SETTINGS } from '../../lambdas/core/step-settings';
 
-/** One Task step's function: memory and timeout. The Task state waits longer (see {@link taskTimeoutSeconds}). */
-export interface StepSettings {
-  /** MB. Lambda's CPU share grows with memory; RSA 4096 key generation is CPU-bound. */
-  memoryMb: number;
-  /** The function timeout (Lambda's own timer). */
-  timeoutSeconds: number;
-}
-
-/**
- * Memory and timeout of each step's function. A slow invocation is ended by Lambda's own timer
- * and surfaces as `Sandbox.Timedout` (or `Lambda.Unknown`), which is retried: the Task state
- * waits longer than the function may run ({@link taskTimeoutSeconds}), so its retry starts only
- * once the earlier invocation is over (lib/state-machine/definition.ts).
- */
-export const STEP_SETTINGS: Record<TaskStep, StepSettings> = {
-  SelectDue: { memoryMb: 512, timeoutSeconds: 300 },
-  CreateOrder: { memoryMb: 512, timeoutSeconds: 120 },
-  PublishRecords: { memoryMb: 512, timeoutSeconds: 300 },
-  CheckPropagation: { memoryMb: 512, timeoutSeconds: 120 },
-  AnswerChallenges: { memoryMb: 512, timeoutSeconds: 60 },
-  CheckOrder: { memoryMb: 512, timeoutSeconds: 60 },
-  FinalizeAndStore: { memoryMb: 1024, timeoutSeconds: 180 },
-  Cleanup: { memoryMb: 512, timeoutSeconds: 300 },
-  RecordFailure: { memoryMb: 256, timeoutSeconds: 30 },
-  Summarize: { memoryMb: 256, timeoutSeconds: 60 },
-};
+/** Each step's function memory and timeout (lambdas/core/step-settings.ts: the deployment rules plan within them). */
+export { STEP_SETTINGS, type StepSettings } from '../../lambdas/core/step-settings';
 
 /**
  * What a Task state waits for its function beyond the function timeout: room for a cold

@@ -82,7 +82,7 @@ describe('localStoreProblems (validate)', () => {
     writeFileSync(config, JSON.stringify(raw(join(store, 'sub'))));
     giveToUnprivileged(home, config);
 
-    const result = await runCliUnprivileged(['validate', '-c', config], home);
+    const result = await runCliUnprivileged(['validate', '--target', 'local', '-c', config], home);
 
     expect(result.status).toBe(2);
     expect(result.stderr).toBe(

@@ -39,10 +39,10 @@ import {
   SERVICE_DIMENSION,
 } from '../../lambdas/core/metrics';
 import type { IssuedCertificate } from '../../lambdas/core/ports';
+import { longestScheduleGapHours } from '../../lambdas/core/schedule-gap';
 import type { StepContext } from '../../lambdas/core/steps/context';
 import { putStoreExpiryAlarms } from '../../lambdas/core/steps/finalize-and-store';
 import { acmAlarmNamePrefix } from '../../lib/monitoring/monitoring';
-import { longestScheduleGapHours } from '../../lib/monitoring/schedule-gap';
 import { EXAMPLE_CERTIFICATE_ARN } from '../fixtures/aws/acm';
 import { putMetricAlarmResponse } from '../fixtures/aws/cloudwatch';
 import {

@@ -3,7 +3,9 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { deploymentProblems, scheduleExpressionProblem } from '../../lambdas/core/config/deployment';
 import { parseConfig } from '../../lambdas/core/config/load';
+import type { KeyType } from '../../lambdas/core/config/schema';
 import { ConfigError } from '../../lambdas/core/errors';
 import {
   certificateEventBudget,
@@ -12,12 +14,7 @@ import {
   maxCertificatesPerRun,
 } from '../../lambdas/core/execution-limits';
 import { Certflow, chunkJoin, delegationRecords } from '../../lib/certflow';
-import {
-  DEFAULT_LOG_RETENTION,
-  deploymentProblems,
-  scheduleExpressionProblem,
-  validateCertflowProps,
-} from '../../lib/certflow-props';
+import { DEFAULT_LOG_RETENTION, validateCertflowProps } from '../../lib/certflow-props';
 import { CertflowStack } from '../../lib/certflow-stack';
 import { EXAMPLE_CONFIG_FILE, exampleConfig, patchedConfig } from './synth';
 
@@ -118,35 +115,51 @@ describe('validateCertflowProps', () => {
   });
 });
 
-describe('deploymentProblems (raw input, as bin/app.ts lists them next to schema problems)', () => {
+/** The example file with its sections replaced by `sections`, parsed: what the construct receives. */
+const parsedWith = (sections: Record<string, unknown>) =>
+  patchedConfig((raw) => {
+    Object.assign(raw, sections);
+  });
+const ZONE_ID = { provider: 'route53', hostedZoneId: 'Z1' };
+
+describe('deploymentProblems (the parsed configuration: what the construct and `certflow validate` both check)', () => {
   it('flags key types ACM cannot import for acm-stored certificates', () => {
-    const problems = deploymentProblems({
-      dns: { provider: 'route53', hostedZoneId: 'Z1' },
+    // Every key type the schema takes today is importable; a type ACM cannot import (one certflow
+    // may add) is refused for acm-stored certificates only.
+    const config = parsedWith({
+      dns: ZONE_ID,
       certificates: [
-        { name: 'a', keyType: 'rsa-8192', stores: ['acm'] },
-        { name: 'b', keyType: 'rsa-8192', stores: ['secretsmanager'] },
+        { name: 'a', domains: ['a.example.com'], stores: ['acm'] },
+        { name: 'b', domains: ['b.example.com'], stores: ['secretsmanager'] },
       ],
     });
+    config.certificates = config.certificates.map((c) => ({ ...c, keyType: 'rsa-8192' as KeyType }));
+    const problems = deploymentProblems(config);
     expect(problems).toEqual([
       { path: 'certificates[0].keyType', message: expect.stringMatching(/^ACM cannot import rsa-8192/) },
     ]);
   });
 
   it('needs a hosted zone id or createHostedZone, not both and not neither', () => {
-    expect(deploymentProblems({ dns: { provider: 'route53' } })).toEqual([
+    // Neither: refused by the schema, for every target.
+    expect(problemsOf(() => parsedWith({ dns: { provider: 'route53' } }))).toEqual([
       { path: 'dns.hostedZoneId', message: expect.any(String) },
     ]);
     expect(
-      deploymentProblems({ dns: { provider: 'route53', hostedZoneId: 'Z1', createHostedZone: true } }),
+      deploymentProblems(
+        parsedWith({ dns: { provider: 'route53', hostedZoneId: 'Z1', createHostedZone: true } }),
+      ),
     ).toEqual([{ path: 'dns.createHostedZone', message: expect.any(String) }]);
   });
 
   it('needs the EAB key in Secrets Manager, as a secret ARN', () => {
     const eab = (e: Record<string, string>) =>
-      deploymentProblems({
-        dns: { provider: 'route53', hostedZoneId: 'Z1' },
-        acme: { externalAccountBinding: e },
-      });
+      deploymentProblems(
+        patchedConfig((raw) => {
+          raw.dns = ZONE_ID;
+          (raw.acme as Record<string, unknown>).externalAccountBinding = e;
+        }),
+      );
     expect(
       eab({ kid: 'k', hmacKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:eab' }),
     ).toEqual([]);
@@ -165,14 +178,15 @@ describe('deploymentProblems (raw input, as bin/app.ts lists them next to schema
         domains: [`${name(i)}.example.com`],
         stores: ['acm'],
       }));
-    const base = { dns: { provider: 'route53', hostedZoneId: 'Z1' } };
+    const problemsFor = (certs: unknown[]) =>
+      deploymentProblems(parsedWith({ dns: ZONE_ID, certificates: certs }));
     const service = (i: number) => `service-${String(i).padStart(4, '0')}`;
     // default timing: 60 + 60 checks, 1123 events per certificate, 20 per batch, 50 batches
-    expect(deploymentProblems({ ...base, certificates: certificates(1000, service) })).toEqual([]);
+    expect(problemsFor(certificates(1000, service))).toEqual([]);
     // names of 40 characters still fit; the longest names the schema allows (63) do not, at 1,000
     const long = (len: number) => (i: number) => `${service(i)}-`.padEnd(len, 'x');
-    expect(deploymentProblems({ ...base, certificates: certificates(1000, long(40)) })).toEqual([]);
-    const problems = deploymentProblems({ ...base, certificates: certificates(1000, long(63)) });
+    expect(problemsFor(certificates(1000, long(40)))).toEqual([]);
+    const problems = problemsFor(certificates(1000, long(63)));
     expect(problems).toEqual([
       {
         path: 'certificates',
@@ -181,16 +195,17 @@ describe('deploymentProblems (raw input, as bin/app.ts lists them next to schema
         ),
       },
     ]);
-    expect(deploymentProblems({ ...base, certificates: certificates(800, long(63)) })).toEqual([]);
+    expect(problemsFor(certificates(800, long(63)))).toEqual([]);
   });
 
   it("refuses a concurrency at which the largest certificate's Route 53 writes, paced, could not fit PublishRecords' timeout", () => {
     const hundred = Array.from({ length: 100 }, (_, i) => `host-${i}.example.com`);
-    const config = (renewal: Record<string, number>) => ({
-      dns: { provider: 'route53', hostedZoneId: 'Z1' },
-      renewal,
-      certificates: [{ name: 'big', domains: hundred }],
-    });
+    const config = (renewal: Record<string, number>) =>
+      parsedWith({
+        dns: ZONE_ID,
+        renewal,
+        certificates: [{ name: 'big', domains: hundred }],
+      });
     // 4 x 1 in flight at 3 requests/s: a call every 1334 ms, 105 calls in 140 s (of 150 s planned)
     expect(deploymentProblems(config({ maxConcurrency: 4 }))).toEqual([]);
     expect(deploymentProblems(config({ maxConcurrency: 4, batchConcurrency: 2 }))).toEqual([
@@ -207,11 +222,13 @@ describe('deploymentProblems (raw input, as bin/app.ts lists them next to schema
       name: `certificate-${i}`,
       domains: Array.from({ length: 5 }, (_, j) => `host-${j}.service-${i}.example.com`),
     }));
-    const problems = deploymentProblems({
-      dns: { provider: 'route53', hostedZoneId: 'Z1' },
-      timing: { propagationMaxChecks: 5, orderMaxChecks: 5 },
-      certificates,
-    });
+    const problems = deploymentProblems(
+      parsedWith({
+        dns: ZONE_ID,
+        timing: { propagationMaxChecks: 5, orderMaxChecks: 5 },
+        certificates,
+      }),
+    );
     expect(problems).toEqual([]);
   });
 });
@@ -237,20 +254,16 @@ describe('the per-certificate history-event budget, refused at synth when a conf
       'timing.orderMaxChecks',
     ]);
     expect(
-      deploymentProblems({
-        dns: { provider: 'route53', hostedZoneId: 'Z1' },
-        timing: CAPPED,
-        certificates: ['a.example.com'],
-      }),
+      deploymentProblems(parsedWith({ dns: ZONE_ID, timing: CAPPED, certificates: ['a.example.com'] })),
     ).toEqual([]);
   });
 
-  it('a raw file past the caps gets the budget refusal next to the schema problems (bin/app.ts lists both), naming timing and the fix', () => {
-    const problems = deploymentProblems({
-      dns: { provider: 'route53', hostedZoneId: 'Z1' },
-      timing: { propagationMaxChecks: 1300, orderMaxChecks: 1300 },
-      certificates: ['a.example.com'],
-    });
+  it('a timing past the caps (refused by the schema first) gets the budget refusal from the deployment rules, naming timing and the fix', () => {
+    // The schema caps each at 200; the rule still guards the construct against a configuration
+    // object built without the schema.
+    const config = parsedWith({ dns: ZONE_ID, certificates: ['a.example.com'] });
+    config.timing = { ...config.timing, propagationMaxChecks: 1300, orderMaxChecks: 1300 };
+    const problems = deploymentProblems(config);
     expect(problems).toContainEqual({
       path: 'timing',
       message:

@@ -1,7 +1,7 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type { CertflowConfig } from '../../lambdas/core/config/schema';
+import { longestScheduleGapHours } from '../../lambdas/core/schedule-gap';
 import { monitoringWindowHours } from '../../lib/monitoring/monitoring';
-import { longestScheduleGapHours } from '../../lib/monitoring/schedule-gap';
 import { ACCOUNT, exampleConfig, patchedConfig, REGION, type Synthesized, synth } from './synth';
 
 type Json = Record<string, unknown>;

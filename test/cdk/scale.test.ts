@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { deploymentProblems } from '../../lambdas/core/config/deployment';
 import { parseConfig } from '../../lambdas/core/config/load';
-import { deploymentProblems } from '../../lib/certflow-props';
 import { AWS_LIMITS, scaledConfig, type TemplateStats, templateStats } from '../../lib/template-stats';
 import { EXAMPLE_CONFIG_FILE, synth } from './synth';
 
@@ -15,8 +15,9 @@ describe('one deployment, 10 to 1,000 certificates', () => {
   beforeAll(() => {
     for (const count of [10, 100, 1000]) {
       const raw = scaledConfig(example, count);
-      expect(deploymentProblems(raw)).toEqual([]);
-      stats.set(count, templateStats(synth(parseConfig(raw, `${count} certificates`)).json));
+      const config = parseConfig(raw, `${count} certificates`);
+      expect(deploymentProblems(config)).toEqual([]);
+      stats.set(count, templateStats(synth(config).json));
     }
   });
 

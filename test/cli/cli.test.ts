@@ -28,7 +28,7 @@ describe('certflow CLI', () => {
     );
   });
 
-  it('validate: checks the local store directory without creating it', () => {
+  it('validate --target local: checks the local store directory without creating it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'certflow-cli-'));
     const blocker = join(dir, 'blocker');
     writeFileSync(blocker, '');
@@ -42,19 +42,19 @@ describe('certflow CLI', () => {
         certificates: [{ name: 'www', domains: ['www.example.com'] }],
       });
     writeFileSync(file, config(join(blocker, 'certs')));
-    const bad = cli('validate', '-c', file);
+    const bad = cli('validate', '--target', 'local', '-c', file);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe(
       `${file} is invalid (1 problem):\n  - storage.localDirectory: ${join(blocker, 'certs')} cannot be created: ${blocker} is a regular file (ENOTDIR); point storage.localDirectory elsewhere or move ${blocker} away\n`,
     );
 
     writeFileSync(file, config(join(dir, 'certs')));
-    const ok = cli('validate', '-c', file);
+    const ok = cli('validate', '--target', 'local', '-c', file);
     expect(ok.stdout).toBe(`${file}: valid (1 certificate(s))\n`);
     expect(existsSync(join(dir, 'certs'))).toBe(false);
   });
 
-  it('validate: checks the TSIG key file and key name of an rfc2136 config without contacting the server', () => {
+  it('validate --target local: checks the TSIG key file and key name of an rfc2136 config without contacting the server', () => {
     const dir = mkdtempSync(join(tmpdir(), 'certflow-cli-'));
     const keyFile = join(dir, 'knot.key');
     // The key file as Knot's own tool writes it.
@@ -81,7 +81,7 @@ describe('certflow CLI', () => {
     };
 
     const good = config({ name: 'certflow-acme', algorithm: 'hmac-sha512', secretFile: keyFile });
-    const ok = cli('validate', '-c', good);
+    const ok = cli('validate', '--target', 'local', '-c', good);
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toBe(`${good}: valid (1 certificate(s))\n`);
     expect(ok.status).toBe(0);
@@ -91,7 +91,7 @@ describe('certflow CLI', () => {
       algorithm: 'hmac-sha256',
       secretFile: join(dir, 'nope.key'),
     });
-    const bad = cli('validate', '-c', missing);
+    const bad = cli('validate', '--target', 'local', '-c', missing);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe(
       `${missing} is invalid (2 problems):\n` +
@@ -100,7 +100,7 @@ describe('certflow CLI', () => {
     );
 
     const mismatch = config({ name: 'certflow-acme', secretFile: keyFile });
-    const wrong = cli('validate', '-c', mismatch);
+    const wrong = cli('validate', '--target', 'local', '-c', mismatch);
     expect(wrong.status).toBe(2);
     expect(wrong.stderr).toBe(
       `${mismatch} is invalid (1 problem):\n  - dns.tsig.algorithm: is hmac-sha256 but key "certflow-acme" in "${keyFile}" is hmac-sha512; set dns.tsig.algorithm to "hmac-sha512"\n`,

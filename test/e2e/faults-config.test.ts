@@ -92,7 +92,7 @@ describe('fault: a configuration that cannot work (local --external)', () => {
     const { validateCommand } = await import('../../cli/validate');
     const said: string[] = [];
     const code = await validateCommand(
-      { config: file },
+      { config: file, target: 'local' },
       { out: (l: string) => said.push(l), err: (l: string) => said.push(l) },
     );
     expect(code).toBe(2);
@@ -166,9 +166,9 @@ describe('fault: a configuration that cannot work (local --external)', () => {
     }
   });
 
-  /** `certflow validate -c <file>` as an operator runs it: its exit code and everything it printed. */
+  /** `certflow validate --target local -c <file>` as an operator runs it: its exit code and everything it printed. */
   const validate = async (file: string) => {
-    const run = startCli(['validate', '-c', file]);
+    const run = startCli(['validate', '--target', 'local', '-c', file]);
     const exit = await Promise.race([
       run.exited,
       new Promise<'hangs'>((r) => setTimeout(() => r('hangs'), 60_000)),
