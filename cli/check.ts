@@ -1,17 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalFileAccountStore } from '../lambdas/adapters/account/local-file-account-store';
+import { getJson } from '../lambdas/adapters/acme/transport/get-json';
+import { systemResolver, UdpDnsClient } from '../lambdas/adapters/dns/transport/udp-dns-client';
 import { type CaaIdentities, resolveCaaIdentities } from '../lambdas/core/acme/caa-identities';
 import type { CertflowConfig } from '../lambdas/core/config/schema';
 import { evaluateCaa, lookupRelevantCaa, type RelevantCaa } from '../lambdas/core/dns/caa';
 import { resolveDelegation } from '../lambdas/core/dns/delegation';
-import {
-  type DnsClient,
-  formatServer,
-  parseServerAddress,
-  systemResolver,
-  UdpDnsClient,
-} from '../lambdas/core/dns/dns-client';
+import { type DnsClient, formatServer, parseServerAddress } from '../lambdas/core/dns/dns-client';
 import { baseName, challengeName, delegationRecord } from '../lambdas/core/dns/names';
 import { checkZoneDelegation, type ZoneDelegationReport } from '../lambdas/core/dns/zone-delegation';
 import { DelegationError, describeError, UsageError } from '../lambdas/core/errors';
@@ -138,6 +134,7 @@ export async function runChecks(
       directoryUrl: config.acme.directoryUrl,
       caBundleFile: config.acme.caBundleFile,
       override: opts.caaIdentity,
+      getJson,
     }),
     checkZoneDelegation({
       zone,

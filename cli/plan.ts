@@ -1,7 +1,8 @@
+import { getJson } from '../lambdas/adapters/acme/transport/get-json';
+import { UdpDnsClient } from '../lambdas/adapters/dns/transport/udp-dns-client';
 import { type CaaIdentities, resolveCaaIdentities } from '../lambdas/core/acme/caa-identities';
 import type { CertflowConfig } from '../lambdas/core/config/schema';
 import { caaRecordText } from '../lambdas/core/dns/caa';
-import { UdpDnsClient } from '../lambdas/core/dns/dns-client';
 import {
   baseName,
   challengeName,
@@ -124,6 +125,7 @@ export async function buildPlan(
       directoryUrl: config.acme.directoryUrl,
       caBundleFile: config.acme.caBundleFile,
       override: opts.caaIdentity,
+      getJson,
     }),
   ]);
   const identity = ca.identities[0];

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { UdpDnsClient } from '../lambdas/core/dns/dns-client';
+import { UdpDnsClient } from '../lambdas/adapters/dns/transport/udp-dns-client';
 import { isAtOrBelow } from '../lambdas/core/dns/names';
 import { LocalServerError } from '../lambdas/core/errors';
 import type { ServerAddress } from '../lambdas/core/ports';

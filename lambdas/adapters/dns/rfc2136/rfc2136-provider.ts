@@ -1,7 +1,8 @@
-import { type DnsClient, formatServer, UdpDnsClient } from '../../../core/dns/dns-client';
+import { type DnsClient, formatServer } from '../../../core/dns/dns-client';
 import { isAtOrBelow } from '../../../core/dns/names';
 import { DnsUpdateError } from '../../../core/errors';
 import type { DnsProvider, ServerAddress, TxtRecord } from '../../../core/ports';
+import { UdpDnsClient } from '../transport/udp-dns-client';
 import { verifyStored } from './read-back';
 import type { TsigKey } from './tsig';
 import { sendUpdate, type UpdateOperation } from './update';

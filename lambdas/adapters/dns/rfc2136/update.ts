@@ -1,7 +1,9 @@
 import * as dnsPacket from 'dns-packet';
-import { formatServer, NoAnswerError, randomMessageId, tcpExchange } from '../../../core/dns/dns-client';
+import { formatServer } from '../../../core/dns/dns-client';
+import { randomMessageId } from '../../../core/dns/message';
 import { DnsUpdateError, DnsUpdateUnavailableError } from '../../../core/errors';
 import type { ServerAddress } from '../../../core/ports';
+import { NoAnswerError, tcpExchange } from '../transport/exchange';
 import { type AnswerSignature, describeRefusal } from './refusal';
 import { parseTsig, signMessage, TSIG_ERRORS, type TsigKey, verifyResponse } from './tsig';
 import { CLASS_IN, CLASS_NONE, codecs, HEADER } from './wire';
