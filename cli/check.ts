@@ -8,7 +8,7 @@ import type { CertflowConfig } from '../lambdas/core/config/schema';
 import { evaluateCaa, lookupRelevantCaa, type RelevantCaa } from '../lambdas/core/dns/caa';
 import { resolveDelegation } from '../lambdas/core/dns/delegation';
 import { type DnsClient, formatServer, parseServerAddress } from '../lambdas/core/dns/dns-client';
-import { baseName, challengeName, delegationRecord } from '../lambdas/core/dns/names';
+import { baseName, canonicalName, challengeName, delegationRecord } from '../lambdas/core/dns/names';
 import { checkZoneDelegation, type ZoneDelegationReport } from '../lambdas/core/dns/zone-delegation';
 import { DelegationError, describeError, UsageError } from '../lambdas/core/errors';
 import type { ServerAddress } from '../lambdas/core/ports';
@@ -92,7 +92,7 @@ function parseNameServerOverrides(values: string[] | undefined): Record<string, 
         `--nameserver "${value}": write <ns-name>=<host:port>, e.g. ns1.example.net=192.0.2.1:53`,
       );
     try {
-      out[(m[1] ?? '').toLowerCase().replace(/\.$/, '')] = parseServerAddress(m[2] ?? '');
+      out[canonicalName(m[1] ?? '')] = parseServerAddress(m[2] ?? '');
     } catch (error) {
       throw new UsageError(`--nameserver "${value}": ${describeError(error)}`);
     }

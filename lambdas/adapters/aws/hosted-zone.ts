@@ -1,4 +1,5 @@
 import { GetHostedZoneCommand, Route53Client, type Route53ClientConfig } from '@aws-sdk/client-route-53';
+import { canonicalName } from '../../core/dns/names';
 import { DnsProviderError } from '../../core/errors';
 import { route53GlobalRegion } from '../dns/route53/client';
 import { errorMessageOf, errorNameOf } from './retry';
@@ -45,7 +46,7 @@ export async function hostedZoneNameServers(client: Route53Client, hostedZoneId:
   const id = hostedZoneId.replace(/^\/?hostedzone\//, '');
   try {
     const res = await client.send(new GetHostedZoneCommand({ Id: id }));
-    return (res.DelegationSet?.NameServers ?? []).map((n) => n.toLowerCase().replace(/\.$/, ''));
+    return (res.DelegationSet?.NameServers ?? []).map((n) => canonicalName(n));
   } catch (error) {
     throw new DnsProviderError(
       `route53: GetHostedZone ${id} failed: ${errorNameOf(error)}: ${errorMessageOf(error)}`,

@@ -2,6 +2,7 @@ import { DnsQueryError } from '../errors';
 import type { ServerAddress, TxtRecord } from '../ports';
 import type { DnsClient, DnsResponse } from './dns-client';
 import { addressFamily, formatServer, isUnroutable } from './dns-client';
+import { canonicalName } from './names';
 
 /** Result of one propagation check. */
 export interface PropagationResult {
@@ -47,7 +48,7 @@ export async function checkTxtPropagation(
 ): Promise<PropagationResult> {
   const expected = new Map<string, Set<string>>();
   for (const r of records) {
-    const fqdn = r.fqdn.toLowerCase().replace(/\.$/, '');
+    const fqdn = canonicalName(r.fqdn);
     const values = expected.get(fqdn) ?? new Set<string>();
     values.add(r.value);
     expected.set(fqdn, values);
@@ -115,7 +116,7 @@ export async function discoverAuthoritativeServers(
   resolver: ServerAddress,
   client: DnsClient,
 ): Promise<ServerAddress[]> {
-  const name = zone.toLowerCase().replace(/\.$/, '');
+  const name = canonicalName(zone);
   const ns = await client.query(resolver, name, 'NS', { recursionDesired: true });
   if (ns.rcode !== 'NOERROR') {
     throw new DnsQueryError(`resolver ${formatServer(resolver)} answered ${ns.rcode} for NS ${name}`);

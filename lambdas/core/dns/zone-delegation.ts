@@ -1,6 +1,7 @@
 import type { ServerAddress } from '../ports';
 import type { DnsAnswer, DnsClient, DnsResponse, QueryType } from './dns-client';
 import { formatServer } from './dns-client';
+import { canonicalName } from './names';
 
 /**
  * Is the validation zone delegated to the servers that actually serve it? A CA resolves
@@ -58,16 +59,15 @@ export interface ZoneDelegationOptions {
   expectedNameServers?: () => Promise<{ nameServers: string[]; source: string } | undefined>;
 }
 
-const trim = (name: string): string => name.toLowerCase().replace(/\.$/, '');
-const uniqueSorted = (values: string[]): string[] => [...new Set(values.map(trim))].sort();
-const nsRecord = (zone: string, host: string): string => `${trim(zone)}. NS ${trim(host)}.`;
+const uniqueSorted = (values: string[]): string[] => [...new Set(values.map(canonicalName))].sort();
+const nsRecord = (zone: string, host: string): string => `${canonicalName(zone)}. NS ${canonicalName(host)}.`;
 
 /** Check the delegation of `opts.zone`; never throws for DNS failures (they become findings). */
 export async function checkZoneDelegation(opts: ZoneDelegationOptions): Promise<ZoneDelegationReport> {
-  const zone = trim(opts.zone);
+  const zone = canonicalName(opts.zone);
   const port = opts.port ?? 53;
   const overrides = new Map(
-    Object.entries(opts.nameServerAddresses ?? {}).map(([name, address]) => [trim(name), address]),
+    Object.entries(opts.nameServerAddresses ?? {}).map(([name, address]) => [canonicalName(name), address]),
   );
   /** Where to ask name server `name` found at `address`. */
   const reach = (name: string, address: string): ServerAddress =>
@@ -293,7 +293,7 @@ async function serversOf(
 
 async function ownNameServers(zone: string, resolver: ServerAddress, ask: Ask): Promise<string[]> {
   const r = await ask(resolver, zone || '.', 'NS', true);
-  const owner = trim(zone);
+  const owner = canonicalName(zone);
   return uniqueSorted(r.answers.filter((a) => a.type === 'NS' && a.name === owner).map((a) => a.data));
 }
 

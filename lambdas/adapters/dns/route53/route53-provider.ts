@@ -6,6 +6,7 @@ import {
   type ResourceRecordSet,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
+import { canonicalName } from '../../../core/dns/names';
 import { DnsProviderError, DnsProviderThrottledError } from '../../../core/errors';
 import type { ChangeStatusReporter, DnsProvider, TxtRecord } from '../../../core/ports';
 import { Pacer } from '../../../core/renewal/request-pacing';
@@ -97,10 +98,7 @@ export class Route53Provider implements DnsProvider, ChangeStatusReporter {
         `route53: hostedZoneId "${options.hostedZoneId}" is not a hosted zone id such as "Z0123456789ABC"`,
       );
     }
-    const zone = String(options.zone ?? '')
-      .trim()
-      .replace(/\.$/, '')
-      .toLowerCase();
+    const zone = canonicalName(String(options.zone ?? '').trim());
     if (zone === '' || !zone.split('.').every((label) => LABEL.test(label))) {
       throw new DnsProviderError(`route53: zone "${options.zone}" is not a valid zone name`);
     }
@@ -174,10 +172,7 @@ export class Route53Provider implements DnsProvider, ChangeStatusReporter {
   private group(operation: string, records: TxtRecord[]): Map<string, Set<string>> {
     const byName = new Map<string, Set<string>>();
     for (const record of records) {
-      const name = String(record?.fqdn ?? '')
-        .trim()
-        .replace(/\.$/, '')
-        .toLowerCase();
+      const name = canonicalName(String(record?.fqdn ?? '').trim());
       if (!name.endsWith(`.${this.zone}`) || !name.split('.').every((label) => LABEL.test(label))) {
         throw new DnsProviderError(
           `route53: ${operation} refused "${record?.fqdn}": certflow writes only names below the delegated zone ${this.zone}`,
