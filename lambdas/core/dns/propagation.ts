@@ -1,4 +1,4 @@
-import { DnsQueryError } from '../errors';
+import { DnsQueryError, errorMessage } from '../errors';
 import type { ServerAddress, TxtRecord } from '../ports';
 import type { DnsClient, DnsResponse } from './dns-client';
 import { addressFamily, formatServer, isUnroutable } from './dns-client';
@@ -73,7 +73,7 @@ export async function checkTxtPropagation(
           missing: [],
         };
       }
-      return { missing: [`no answer for ${where}: ${errorText(error)}`] };
+      return { missing: [`no answer for ${where}: ${errorMessage(error)}`] };
     }
     if (response.rcode !== 'NOERROR' && response.rcode !== 'NXDOMAIN') {
       return { missing: [`${response.rcode} for ${where}`] };
@@ -102,7 +102,7 @@ export async function checkTxtPropagation(
 function rootCause(error: unknown): string {
   let e: unknown = error;
   for (let depth = 0; depth < 8 && e instanceof Error && e.cause !== undefined; depth++) e = e.cause;
-  return errorText(e);
+  return errorMessage(e);
 }
 
 /**
@@ -140,8 +140,4 @@ export async function discoverAuthoritativeServers(
     throw new DnsQueryError(`none of the name servers of ${name} (${hosts.join(', ')}) has an address`);
   }
   return unique.map((host) => ({ host, port: 53 }));
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

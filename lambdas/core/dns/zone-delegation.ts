@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors';
 import type { ServerAddress } from '../ports';
 import type { DnsAnswer, DnsClient, DnsResponse, QueryType } from './dns-client';
 import { formatServer } from './dns-client';
@@ -89,7 +90,7 @@ export async function checkZoneDelegation(opts: ZoneDelegationOptions): Promise<
   try {
     parent = await findParentZone(zone, opts.resolver, ask);
   } catch (error) {
-    fail(`cannot find the zone above ${zone}: ${errorText(error)}`);
+    fail(`cannot find the zone above ${zone}: ${errorMessage(error)}`);
     return report;
   }
   report.parent = parent;
@@ -98,7 +99,7 @@ export async function checkZoneDelegation(opts: ZoneDelegationOptions): Promise<
   try {
     parentServers = await serversOf(parent, opts.resolver, ask, overrides);
   } catch (error) {
-    fail(`cannot find the name servers of the parent zone ${parent || '.'}: ${errorText(error)}`);
+    fail(`cannot find the name servers of the parent zone ${parent || '.'}: ${errorMessage(error)}`);
     return report;
   }
 
@@ -115,7 +116,7 @@ export async function checkZoneDelegation(opts: ZoneDelegationOptions): Promise<
         }
         return { server, ns: delegationIn(zone, r), rcode: r.rcode };
       } catch (error) {
-        return { server, ns: undefined, rcode: `no answer (${errorText(error)})` };
+        return { server, ns: undefined, rcode: `no answer (${errorMessage(error)})` };
       }
     }),
   );
@@ -192,7 +193,7 @@ export async function checkZoneDelegation(opts: ZoneDelegationOptions): Promise<
           for (const a of ns.answers) if (a.type === 'NS' && a.name === zone) own.add(a.data);
         }
       } catch (error) {
-        entry.problem = `did not answer (${errorText(error)})`;
+        entry.problem = `did not answer (${errorMessage(error)})`;
       }
       report.servers.push(entry);
     }
@@ -300,8 +301,4 @@ async function ownNameServers(zone: string, resolver: ServerAddress, ask: Ask): 
 async function addressesOf(host: string, resolver: ServerAddress, ask: Ask): Promise<string[]> {
   const r = await ask(resolver, host, 'A', true);
   return r.answers.filter((a) => a.type === 'A').map((a) => a.data);
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

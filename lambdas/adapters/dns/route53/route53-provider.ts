@@ -7,17 +7,10 @@ import {
   type Route53Client,
 } from '@aws-sdk/client-route-53';
 import { canonicalName } from '../../../core/dns/names';
-import { DnsProviderError, DnsProviderThrottledError } from '../../../core/errors';
+import { DnsProviderError, DnsProviderThrottledError, errorMessage } from '../../../core/errors';
 import type { ChangeStatusReporter, DnsProvider, TxtRecord } from '../../../core/ports';
 import { Pacer } from '../../../core/renewal/request-pacing';
-import {
-  type BackoffOptions,
-  backoff,
-  errorMessageOf,
-  errorNameOf,
-  isThrottlingError,
-  retryWhile,
-} from '../../aws/retry';
+import { type BackoffOptions, backoff, errorNameOf, isThrottlingError, retryWhile } from '../../aws/retry';
 import type { createRoute53Client } from './client';
 import { normalizeRoute53Name, quoteTxtValue, unquoteTxtValue } from './txt-values';
 
@@ -333,6 +326,6 @@ function routeMessages(error: unknown): string {
   const messages =
     error !== null && typeof error === 'object' ? (error as { messages?: unknown }).messages : undefined;
   const list = Array.isArray(messages) ? messages.filter((m): m is string => typeof m === 'string') : [];
-  const message = errorMessageOf(error);
+  const message = errorMessage(error);
   return [message, ...list.filter((m) => m !== message)].filter((m) => m !== '').join('; ') || 'no message';
 }
