@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalFileAccountStore } from '../lambdas/adapters/account/local-file-account-store';
-import { getJson } from '../lambdas/adapters/acme/transport/get-json';
 import { systemResolver, UdpDnsClient } from '../lambdas/adapters/dns/transport/udp-dns-client';
-import { type CaaIdentities, resolveCaaIdentities } from '../lambdas/core/acme/caa-identities';
+import type { CaaIdentities } from '../lambdas/core/acme/caa-identities';
 import type { CertflowConfig } from '../lambdas/core/config/schema';
 import { evaluateCaa, lookupRelevantCaa, type RelevantCaa } from '../lambdas/core/dns/caa';
 import { resolveDelegation } from '../lambdas/core/dns/delegation';
@@ -12,6 +11,7 @@ import { baseName, canonicalName, challengeName, delegationRecord } from '../lam
 import { checkZoneDelegation, type ZoneDelegationReport } from '../lambdas/core/dns/zone-delegation';
 import { DelegationError, describeError, UsageError } from '../lambdas/core/errors';
 import type { ServerAddress } from '../lambdas/core/ports';
+import { configuredCaaIdentities } from './ca-identities';
 import { type CliIO, EXIT, loadConfig, mapLimit, processIO, runCommand, type StackOptions } from './common';
 import { validationZoneNameServers } from './nameservers';
 
@@ -129,13 +129,7 @@ export async function runChecks(
       accountUriSource = `the local account in ${join(opts.workdir ?? '.certflow-local', 'state')}`;
   }
   const [ca, zoneReport] = await Promise.all([
-    resolveCaaIdentities({
-      directory: config.acme.directory,
-      directoryUrl: config.acme.directoryUrl,
-      caBundleFile: config.acme.caBundleFile,
-      override: opts.caaIdentity,
-      getJson,
-    }),
+    configuredCaaIdentities(config, opts.caaIdentity),
     checkZoneDelegation({
       zone,
       resolver,

@@ -237,14 +237,8 @@ export class AcmeHttp {
       const transient = res.status >= 500 || res.status === 408;
       const wait = retryAfterMs(res, this.options.maxRetryDelayMs) ?? this.delay(n);
       if (transient && n < this.options.transientAttempts && this.timeLeftMs() > wait) {
-        this.options.onRetry?.({
-          operation,
-          method,
-          url,
-          reason: 'transient',
-          attempt: n,
-          cause: `HTTP ${res.status}`,
-        });
+        const cause = `HTTP ${res.status}`;
+        this.options.onRetry?.({ operation, method, url, reason: 'transient', attempt: n, cause });
         await this.options.sleep(wait);
         continue;
       }
