@@ -3,6 +3,7 @@ import '../lambdas/runtime/polyfills';
 import { Command, Option } from 'commander';
 import { packageVersion } from '../cli/version';
 import { DEPLOYMENT_TARGETS, type DeploymentTarget } from '../lambdas/core/config/deployment-targets';
+import { errorMessage } from '../lambdas/core/errors';
 
 /**
  * The operator CLI. This file only declares commands and options: each command loads its
@@ -213,6 +214,6 @@ stackOptions(
 );
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  process.stderr.write(`certflow: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`certflow: ${errorMessage(error)}\n`);
   process.exitCode = 1;
 });

@@ -1,21 +1,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalFileAccountStore } from '../lambdas/adapters/account/local-file-account-store';
-import { type CaaIdentities, resolveCaaIdentities } from '../lambdas/core/acme/caa-identities';
+import { systemResolver, UdpDnsClient } from '../lambdas/adapters/dns/transport/udp-dns-client';
+import type { CaaIdentities } from '../lambdas/core/acme/caa-identities';
 import type { CertflowConfig } from '../lambdas/core/config/schema';
 import { evaluateCaa, lookupRelevantCaa, type RelevantCaa } from '../lambdas/core/dns/caa';
 import { resolveDelegation } from '../lambdas/core/dns/delegation';
-import {
-  type DnsClient,
-  formatServer,
-  parseServerAddress,
-  systemResolver,
-  UdpDnsClient,
-} from '../lambdas/core/dns/dns-client';
-import { baseName, challengeName, delegationRecord } from '../lambdas/core/dns/names';
+import { type DnsClient, formatServer, parseServerAddress } from '../lambdas/core/dns/dns-client';
+import { baseName, canonicalName, challengeName, delegationRecord } from '../lambdas/core/dns/names';
 import { checkZoneDelegation, type ZoneDelegationReport } from '../lambdas/core/dns/zone-delegation';
 import { DelegationError, describeError, UsageError } from '../lambdas/core/errors';
 import type { ServerAddress } from '../lambdas/core/ports';
+import { configuredCaaIdentities } from './ca-identities';
 import { type CliIO, EXIT, loadConfig, mapLimit, processIO, runCommand, type StackOptions } from './common';
 import { validationZoneNameServers } from './nameservers';
 
@@ -96,7 +92,7 @@ function parseNameServerOverrides(values: string[] | undefined): Record<string, 
         `--nameserver "${value}": write <ns-name>=<host:port>, e.g. ns1.example.net=192.0.2.1:53`,
       );
     try {
-      out[(m[1] ?? '').toLowerCase().replace(/\.$/, '')] = parseServerAddress(m[2] ?? '');
+      out[canonicalName(m[1] ?? '')] = parseServerAddress(m[2] ?? '');
     } catch (error) {
       throw new UsageError(`--nameserver "${value}": ${describeError(error)}`);
     }
@@ -133,12 +129,7 @@ export async function runChecks(
       accountUriSource = `the local account in ${join(opts.workdir ?? '.certflow-local', 'state')}`;
   }
   const [ca, zoneReport] = await Promise.all([
-    resolveCaaIdentities({
-      directory: config.acme.directory,
-      directoryUrl: config.acme.directoryUrl,
-      caBundleFile: config.acme.caBundleFile,
-      override: opts.caaIdentity,
-    }),
+    configuredCaaIdentities(config, opts.caaIdentity),
     checkZoneDelegation({
       zone,
       resolver,

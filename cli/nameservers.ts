@@ -1,5 +1,6 @@
 import type { CertflowConfig } from '../lambdas/core/config/schema';
 import { type DnsClient, formatServer, parseServerAddress } from '../lambdas/core/dns/dns-client';
+import { canonicalName } from '../lambdas/core/dns/names';
 import { describeError } from '../lambdas/core/errors';
 import { type StackOptions, stackOutputs } from './common';
 
@@ -8,7 +9,7 @@ export type ZoneNameServers =
   | { nameServers: string[]; source: string }
   | { nameServers: []; source?: undefined; unknown: string };
 
-const clean = (name: string): string => name.trim().toLowerCase().replace(/\.$/, '');
+const clean = (name: string): string => canonicalName(name.trim());
 
 /**
  * The name servers the parent zone must delegate the validation zone to:

@@ -1,7 +1,7 @@
-import { type CaaIdentities, resolveCaaIdentities } from '../lambdas/core/acme/caa-identities';
+import { UdpDnsClient } from '../lambdas/adapters/dns/transport/udp-dns-client';
+import type { CaaIdentities } from '../lambdas/core/acme/caa-identities';
 import type { CertflowConfig } from '../lambdas/core/config/schema';
 import { caaRecordText } from '../lambdas/core/dns/caa';
-import { UdpDnsClient } from '../lambdas/core/dns/dns-client';
 import {
   baseName,
   challengeName,
@@ -9,6 +9,7 @@ import {
   isAtOrBelow,
   suggestedDelegationTarget,
 } from '../lambdas/core/dns/names';
+import { configuredCaaIdentities } from './ca-identities';
 import { type CliIO, EXIT, loadConfig, processIO, runCommand, type StackOptions } from './common';
 import { validationZoneNameServers } from './nameservers';
 
@@ -119,12 +120,7 @@ export async function buildPlan(
       aws: opts.aws !== false,
       client: new UdpDnsClient({ retries: 1 }),
     }),
-    resolveCaaIdentities({
-      directory: config.acme.directory,
-      directoryUrl: config.acme.directoryUrl,
-      caBundleFile: config.acme.caBundleFile,
-      override: opts.caaIdentity,
-    }),
+    configuredCaaIdentities(config, opts.caaIdentity),
   ]);
   const identity = ca.identities[0];
   const records: PlannedCaa[] = [];

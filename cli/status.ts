@@ -1,4 +1,4 @@
-import { getJson } from '../lambdas/core/acme/directory';
+import { getJson } from '../lambdas/adapters/acme/transport/get-json';
 import type { CertflowConfig, CertificateConfig } from '../lambdas/core/config/schema';
 import { CertificateStoreError, describeError, StackLookupError } from '../lambdas/core/errors';
 import type { CertificateMetadata, StoredCertificate } from '../lambdas/core/ports';

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { UdpDnsClient } from '../lambdas/core/dns/dns-client';
-import { isAtOrBelow } from '../lambdas/core/dns/names';
+import { UdpDnsClient } from '../lambdas/adapters/dns/transport/udp-dns-client';
+import { canonicalName, isAtOrBelow } from '../lambdas/core/dns/names';
 import { LocalServerError } from '../lambdas/core/errors';
 import type { ServerAddress } from '../lambdas/core/ports';
 import { OWNED_SERVER_SPAWN, ownedServerCommand } from './server-process';
@@ -86,8 +86,6 @@ function findNamed(explicit?: string): string {
   );
 }
 
-const bare = (name: string): string => name.toLowerCase().replace(/\.$/, '');
-
 function soa(zone: string): string {
   return [
     '$TTL 60',
@@ -97,15 +95,15 @@ function soa(zone: string): string {
   ].join('\n');
 }
 
-const zoneFile = (name: string): string => `extra-${bare(name)}.zone`;
+const zoneFile = (name: string): string => `extra-${canonicalName(name)}.zone`;
 
 /** The delegated zone's clause: updatable by the key, TXT only. */
 function delegatedZoneClause(opts: BindOptions): string {
-  const delegated = bare(opts.delegatedZone);
+  const delegated = canonicalName(opts.delegatedZone);
   return `zone "${delegated}" {
   type primary;
   file "delegated.zone";
-  update-policy { grant ${bare(opts.tsig.name)} subdomain ${delegated}. TXT; };
+  update-policy { grant ${canonicalName(opts.tsig.name)} subdomain ${delegated}. TXT; };
   allow-transfer { 127.0.0.1; };
 };`;
 }
@@ -113,9 +111,9 @@ function delegatedZoneClause(opts: BindOptions): string {
 /** named.conf: loopback only, recursion for loopback with a local root zone, no rndc. */
 export function renderNamedConf(opts: BindOptions): string {
   const dir = opts.directory;
-  const primary = bare(opts.primaryZone);
-  const delegated = bare(opts.delegatedZone);
-  const key = bare(opts.tsig.name);
+  const primary = canonicalName(opts.primaryZone);
+  const delegated = canonicalName(opts.delegatedZone);
+  const key = canonicalName(opts.tsig.name);
   const delegatedClause =
     opts.delegatedZonePort === undefined
       ? `// The delegated validation zone: the key may write TXT records only, and only here.
@@ -123,7 +121,7 @@ ${delegatedZoneClause(opts)}`
       : `// The delegated validation zone lives on its own server; recursion reaches it there.
 zone "${delegated}" { type forward; forward only; forwarders { 127.0.0.1 port ${opts.delegatedZonePort}; }; };`;
   const extra = (opts.extraZones ?? [])
-    .map((z) => `\nzone "${bare(z.name)}" { type primary; file "${zoneFile(z.name)}"; };`)
+    .map((z) => `\nzone "${canonicalName(z.name)}" { type primary; file "${zoneFile(z.name)}"; };`)
     .join('');
   return `options {
   directory "${dir}";
@@ -181,7 +179,7 @@ export function renderDelegatedNamedConf(opts: BindOptions, directory: string, p
 
 controls { };
 
-key "${bare(opts.tsig.name)}" {
+key "${canonicalName(opts.tsig.name)}" {
   algorithm ${opts.tsig.algorithm};
   secret "${opts.tsig.secret}";
 };
@@ -191,8 +189,8 @@ ${delegatedZoneClause(opts)}
 }
 
 function writeZones(opts: BindOptions): void {
-  const primary = bare(opts.primaryZone);
-  const delegated = bare(opts.delegatedZone);
+  const primary = canonicalName(opts.primaryZone);
+  const delegated = canonicalName(opts.delegatedZone);
   for (const c of opts.cnames) {
     if (!isAtOrBelow(c.name, primary)) {
       throw new LocalServerError(`CNAME ${c.name} is not in the primary zone ${primary}`);
@@ -204,7 +202,7 @@ function writeZones(opts: BindOptions): void {
     '@ IN NS a.root-servers.local.',
     'a.root-servers.local. IN A 127.0.0.1',
   ].join('\n');
-  const cnames = opts.cnames.map((c) => `${bare(c.name)}. IN CNAME ${bare(c.target)}.`);
+  const cnames = opts.cnames.map((c) => `${canonicalName(c.name)}. IN CNAME ${canonicalName(c.target)}.`);
   writeFileSync(join(opts.directory, 'root.zone'), `${root}\n`);
   writeFileSync(
     join(opts.directory, 'primary.zone'),
@@ -217,7 +215,7 @@ function writeZones(opts: BindOptions): void {
   for (const z of opts.extraZones ?? []) {
     writeFileSync(
       join(opts.directory, zoneFile(z.name)),
-      `${[soa(bare(z.name)), ...z.records].join('\n')}\n`,
+      `${[soa(canonicalName(z.name)), ...z.records].join('\n')}\n`,
     );
   }
 }
@@ -357,14 +355,14 @@ export async function startBind(opts: BindOptions): Promise<BindServer> {
       directory,
       secondConfig,
       delegatedAddress,
-      [bare(opts.delegatedZone)],
+      [canonicalName(opts.delegatedZone)],
       timeoutMs,
     );
   }
   const zones = [
-    bare(opts.primaryZone),
-    ...(separate ? [] : [bare(opts.delegatedZone)]),
-    ...(opts.extraZones ?? []).map((z) => bare(z.name)),
+    canonicalName(opts.primaryZone),
+    ...(separate ? [] : [canonicalName(opts.delegatedZone)]),
+    ...(opts.extraZones ?? []).map((z) => canonicalName(z.name)),
   ];
   let main: NamedProcess;
   try {

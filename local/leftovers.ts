@@ -1,4 +1,5 @@
-import { addressFamily, formatServer, isUnroutable, UdpDnsClient } from '../lambdas/core/dns/dns-client';
+import { UdpDnsClient } from '../lambdas/adapters/dns/transport/udp-dns-client';
+import { addressFamily, formatServer, isUnroutable } from '../lambdas/core/dns/dns-client';
 import { errorText } from '../lambdas/core/errors';
 import type { PendingRecordStore, ServerAddress } from '../lambdas/core/ports';
 import type { EventLog } from './execute';

@@ -10,7 +10,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { get } from 'node:https';
 import { join, resolve } from 'node:path';
-import { LocalServerError } from '../lambdas/core/errors';
+import { errorMessage, LocalServerError } from '../lambdas/core/errors';
 import { freeTcpPort } from './ports';
 import { findExecutable, INSTALL_COMMAND } from './prerequisites';
 import { OWNED_SERVER_SPAWN, ownedServerCommand } from './server-process';
@@ -142,7 +142,7 @@ export async function startPebble(options: PebbleOptions): Promise<PebbleServer>
       if (answer.status === 200 && answer.body.includes('newOrder')) break;
       lastProblem = `HTTP ${answer.status}`;
     } catch (error) {
-      lastProblem = error instanceof Error ? error.message : String(error);
+      lastProblem = errorMessage(error);
     }
     if (Date.now() > deadline) {
       await stop();

@@ -194,6 +194,11 @@ export function errorLike(
     : undefined;
 }
 
+/** An error's own `message` (also from another realm), or the thrown value as text; no code added. */
+export function errorMessage(error: unknown): string {
+  return errorLike(error)?.message ?? String(error);
+}
+
 /**
  * The text of an error for a message: its `message`, prefixed by its OS error code (`ENOTDIR`,
  * `EACCES`...) when it has one the message does not already start with. Node's file-system errors

@@ -1,6 +1,7 @@
+import { systemResolver, UdpDnsClient } from '../adapters/dns/transport/udp-dns-client';
 import { loadConfigFile, parseConfig } from '../core/config/load';
 import type { CertflowConfig } from '../core/config/schema';
-import { type DnsClient, parseServerAddress, systemResolver, UdpDnsClient } from '../core/dns/dns-client';
+import { type DnsClient, parseServerAddress } from '../core/dns/dns-client';
 import { discoverAuthoritativeServers } from '../core/dns/propagation';
 import { ConfigError } from '../core/errors';
 import type { ServerAddress } from '../core/ports';

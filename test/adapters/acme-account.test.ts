@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalFileAccountStore } from '../../lambdas/adapters/account/local-file-account-store';
 import { ensureAccount } from '../../lambdas/core/acme/account';
-import { trustCaBundle } from '../../lambdas/core/acme/client';
 import { AcmeProblemError, AcmeRequestError } from '../../lambdas/core/errors';
 import { JsonLogger } from '../../lambdas/core/logger';
+import { configureAcmeTransport } from '../../lambdas/runtime/wiring/accounts';
 import { freeTcpPort, startTestPebble, type TestPebble } from '../support/pebble-fixture';
 
 /** The ACME account against a real Pebble that requires External Account Binding (RFC 8555 §7.3.4). */
@@ -22,7 +22,7 @@ describe('ACME account', () => {
       dnsServer: '127.0.0.1:9',
       externalAccountMacKeys: { 'kid-ops': hmacKey },
     });
-    trustCaBundle(pebble.caBundleFile);
+    configureAcmeTransport({ caBundleFile: pebble.caBundleFile });
   });
   afterAll(async () => {
     await pebble?.stop();

@@ -4,6 +4,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
 import { rootCertificates } from 'node:tls';
+import { nodeHttpsTransport } from '../../lambdas/adapters/acme/transport/node-https';
 import { AcmeClient } from '../../lambdas/core/acme/api';
 import { AcmeHttp, type AcmeRetryEvent } from '../../lambdas/core/acme/http';
 import { AccountKey, createAccountKeyPem } from '../../lambdas/core/acme/jws';
@@ -57,7 +58,7 @@ describe('ACME client: badNonce recovery against Pebble rejecting 60 % of nonces
 
   it('issues ten certificates, each request type retrying badNonce with the nonce the error carried', async () => {
     const retries: AcmeRetryEvent[] = [];
-    const http = new AcmeHttp({
+    const http = new AcmeHttp(nodeHttpsTransport, {
       ca: readFileSync(pebble.caBundleFile, 'utf8'),
       onRetry: (event) => retries.push(event),
     });
@@ -100,7 +101,10 @@ describe('ACME client: unreachable or failing CA', () => {
   it('fails at once with AcmeRequestError naming the directory URL and ECONNREFUSED', async () => {
     const directoryUrl = `https://127.0.0.1:${await freeTcpPort()}/dir`;
     const retries: AcmeRetryEvent[] = [];
-    const client = new AcmeClient({ directoryUrl, http: new AcmeHttp({ onRetry: (e) => retries.push(e) }) });
+    const client = new AcmeClient({
+      directoryUrl,
+      http: new AcmeHttp(nodeHttpsTransport, { onRetry: (e) => retries.push(e) }),
+    });
 
     const error = await client.directory().catch((e: unknown) => e);
 
@@ -119,7 +123,10 @@ describe('ACME client: unreachable or failing CA', () => {
     const address = silent.address();
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/dir`;
     try {
-      const client = new AcmeClient({ directoryUrl: url, http: new AcmeHttp({ requestTimeoutMs: 300 }) });
+      const client = new AcmeClient({
+        directoryUrl: url,
+        http: new AcmeHttp(nodeHttpsTransport, { requestTimeoutMs: 300 }),
+      });
       const error = await client.directory().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AcmeRequestError);
       expect((error as Error).message).toBe(
@@ -145,7 +152,10 @@ describe('ACME client: unreachable or failing CA', () => {
     const address = trickle.address();
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/dir`;
     try {
-      const client = new AcmeClient({ directoryUrl: url, http: new AcmeHttp({ requestTimeoutMs: 400 }) });
+      const client = new AcmeClient({
+        directoryUrl: url,
+        http: new AcmeHttp(nodeHttpsTransport, { requestTimeoutMs: 400 }),
+      });
       const started = Date.now();
       const error = await client.directory().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AcmeRequestError);
@@ -168,7 +178,7 @@ describe('ACME client: unreachable or failing CA', () => {
     try {
       const client = new AcmeClient({
         directoryUrl: url,
-        http: new AcmeHttp({ requestTimeoutMs: 60_000, deadlineMarginMs: 200 }),
+        http: new AcmeHttp(nodeHttpsTransport, { requestTimeoutMs: 60_000, deadlineMarginMs: 200 }),
       });
       const error = await withInvocationLimits({ deadline: Date.now() + 700 }, () =>
         client.directory(),
@@ -191,7 +201,10 @@ describe('ACME client: unreachable or failing CA', () => {
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/dir`;
     const stop = new AbortController();
     try {
-      const client = new AcmeClient({ directoryUrl: url, http: new AcmeHttp({ requestTimeoutMs: 60_000 }) });
+      const client = new AcmeClient({
+        directoryUrl: url,
+        http: new AcmeHttp(nodeHttpsTransport, { requestTimeoutMs: 60_000 }),
+      });
       const pending = withInvocationLimits({ signal: stop.signal }, () => client.directory()).catch(
         (e: unknown) => e,
       );
@@ -223,7 +236,7 @@ describe('ACME client: unreachable or failing CA', () => {
     });
     try {
       const waits: number[] = [];
-      const http = new AcmeHttp({ sleep: async (ms) => void waits.push(ms) });
+      const http = new AcmeHttp(nodeHttpsTransport, { sleep: async (ms) => void waits.push(ms) });
       const dir = await new AcmeClient({ directoryUrl: `${base}/dir`, http }).directory();
       expect(dir.newOrder).toBe(`${base}/order`);
       expect(calls).toBe(2);
@@ -241,7 +254,7 @@ describe('ACME client: unreachable or failing CA', () => {
       res.end('upstream exploded');
     });
     try {
-      const http = new AcmeHttp({ sleep: async () => undefined });
+      const http = new AcmeHttp(nodeHttpsTransport, { sleep: async () => undefined });
       const error = await new AcmeClient({ directoryUrl: `${base}/dir`, http })
         .directory()
         .catch((e: unknown) => e);
@@ -291,7 +304,7 @@ describe('ACME client: unreachable or failing CA', () => {
     try {
       const client = new AcmeClient({
         directoryUrl: `${base}/dir`,
-        http: new AcmeHttp(),
+        http: new AcmeHttp(nodeHttpsTransport),
         accountKey: new AccountKey(await createAccountKeyPem()),
         accountUrl: `${base}/acct/1`,
       });
@@ -339,14 +352,16 @@ describe('ACME client: TLS trust from acme.caBundleFile', () => {
   it('reaches a CA whose certificate is in the bundle, on every new connection', async () => {
     // The bundle's second certificate (after an unrelated CA's: a different subject).
     for (const ca of [trusted, `${rootCertificates[0]}\n${trusted}`]) {
-      const http = new AcmeHttp({ ca });
+      const http = new AcmeHttp(nodeHttpsTransport, { ca });
       for (let i = 0; i < 3; i++) expect((await http.get('directory', url)).status).toBe(200);
     }
   });
 
   it('refuses a CA whose certificate is not in the bundle, or with no bundle, naming acme.caBundleFile', async () => {
     for (const options of [{ ca: other }, {}]) {
-      const error = await new AcmeHttp(options).get('directory', url).catch((e: unknown) => e);
+      const error = await new AcmeHttp(nodeHttpsTransport, options)
+        .get('directory', url)
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AcmeRequestError);
       expect((error as Error).message).toContain(`GET ${url}: DEPTH_ZERO_SELF_SIGNED_CERT`);
       expect((error as Error).message).toContain('set acme.caBundleFile to its PEM');
@@ -393,7 +408,7 @@ describe('ACME client: polling a processing order', () => {
     });
     const client = new AcmeClient({
       directoryUrl: `${served.base}/dir`,
-      http: new AcmeHttp(),
+      http: new AcmeHttp(nodeHttpsTransport),
       accountKey: new AccountKey(await createAccountKeyPem()),
       accountUrl: `${served.base}/acct/1`,
     });

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { getJson } from '../../lambdas/adapters/acme/transport/get-json';
 import { resolveCaaIdentities } from '../../lambdas/core/acme/caa-identities';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
 
@@ -40,7 +41,7 @@ describe('CA identifiers for CAA', () => {
   });
 
   it('takes meta.caaIdentities from the directory when it lists them', async () => {
-    expect(await resolveCaaIdentities({ directory: directoryUrl, directoryUrl })).toEqual({
+    expect(await resolveCaaIdentities({ directory: directoryUrl, directoryUrl, getJson })).toEqual({
       identities: ['example.com'],
       source: 'directory',
       note: `meta.caaIdentities of ${directoryUrl}`,
@@ -52,6 +53,7 @@ describe('CA identifiers for CAA', () => {
       directory: pebble.directoryUrl,
       directoryUrl: pebble.directoryUrl,
       caBundleFile: pebble.caBundleFile,
+      getJson,
     });
     expect(found).toEqual({
       identities: [],
@@ -65,6 +67,7 @@ describe('CA identifiers for CAA', () => {
       directory: 'zerossl',
       // nothing listens on port 1: refused at once
       directoryUrl: 'http://127.0.0.1:1/v2/DV90',
+      getJson,
     });
     expect(found.identities).toEqual(['sectigo.com']);
     expect(found.source).toBe('built-in');
@@ -75,7 +78,7 @@ describe('CA identifiers for CAA', () => {
 
   it('--caa-identity wins', async () => {
     expect(
-      await resolveCaaIdentities({ directory: 'letsencrypt', directoryUrl, override: ['Pki.Goog'] }),
+      await resolveCaaIdentities({ directory: 'letsencrypt', directoryUrl, override: ['Pki.Goog'], getJson }),
     ).toEqual({ identities: ['pki.goog'], source: 'option', note: 'given with --caa-identity' });
   });
 });

@@ -1,5 +1,6 @@
+import { UdpDnsClient } from '../../lambdas/adapters/dns/transport/udp-dns-client';
 import { resolveDelegation } from '../../lambdas/core/dns/delegation';
-import { type DnsClient, UdpDnsClient } from '../../lambdas/core/dns/dns-client';
+import type { DnsClient } from '../../lambdas/core/dns/dns-client';
 import { DelegationError, DnsQueryError } from '../../lambdas/core/errors';
 import { freePort, startTestBind, type TestBind } from '../support/bind-fixture';
 

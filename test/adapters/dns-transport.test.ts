@@ -1,7 +1,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import * as dnsPacket from 'dns-packet';
-import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
+import { UdpDnsClient } from '../../lambdas/adapters/dns/transport/udp-dns-client';
 import { DnsQueryError } from '../../lambdas/core/errors';
 import { freeDnsPort } from '../../local/ports';
 

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BasicConstraintsExtension, X509Certificate } from '@peculiar/x509';
+import { nodeHttpsTransport } from '../../lambdas/adapters/acme/transport/node-https';
 import { LocalDirectoryStore } from '../../lambdas/adapters/store/local-directory/local-directory-store';
 import { AcmeClient } from '../../lambdas/core/acme/api';
 import { AcmeHttp } from '../../lambdas/core/acme/http';
@@ -96,7 +97,7 @@ describe('Pebble for local mode', () => {
     try {
       const client = new AcmeClient({
         directoryUrl: pebble.directoryUrl,
-        http: new AcmeHttp({ ca }),
+        http: new AcmeHttp(nodeHttpsTransport, { ca }),
         accountKey: new AccountKey(await createAccountKeyPem()),
       });
       await client.newAccount({ termsOfServiceAgreed: true });

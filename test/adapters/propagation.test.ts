@@ -1,5 +1,5 @@
 import { Rfc2136Provider } from '../../lambdas/adapters/dns/rfc2136/rfc2136-provider';
-import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
+import { UdpDnsClient } from '../../lambdas/adapters/dns/transport/udp-dns-client';
 import { checkTxtPropagation, discoverAuthoritativeServers } from '../../lambdas/core/dns/propagation';
 import { DnsQueryError, PropagationTimeoutError } from '../../lambdas/core/errors';
 import { JsonLogger } from '../../lambdas/core/logger';

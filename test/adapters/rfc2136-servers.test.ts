@@ -1,7 +1,7 @@
 import { Rfc2136Provider } from '../../lambdas/adapters/dns/rfc2136/rfc2136-provider';
 import type { TsigKey } from '../../lambdas/adapters/dns/rfc2136/tsig';
 import { sendUpdate } from '../../lambdas/adapters/dns/rfc2136/update';
-import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
+import { UdpDnsClient } from '../../lambdas/adapters/dns/transport/udp-dns-client';
 import { DnsUpdateError } from '../../lambdas/core/errors';
 import { startTestBind } from '../support/bind-fixture';
 import type { TestDnsServer } from '../support/dns-fixture';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { Rfc2136Provider } from '../../lambdas/adapters/dns/rfc2136/rfc2136-provider';
 import { sendUpdate } from '../../lambdas/adapters/dns/rfc2136/update';
-import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
+import { UdpDnsClient } from '../../lambdas/adapters/dns/transport/udp-dns-client';
 import { DnsUpdateError } from '../../lambdas/core/errors';
 import { freePort, startTestBind, type TestBind } from '../support/bind-fixture';
 

@@ -30,8 +30,10 @@ const GROUP = {
     /^node_modules\/@aws-lambda-powertools\/(commons|logger|metrics)\//,
     /^node_modules\/@aws\/lambda-invoke-store\//,
     /^lambdas\/core\/steps\/context\.ts$/,
-    // The base context's resolver and authoritative-server lookup (built lazily, on first use).
-    /^lambdas\/core\/dns\/(names|dns-client|propagation)\.ts$/,
+    // The base context's resolver and authoritative-server lookup (built lazily, on first use):
+    // the DNS client port, its messages, and the UDP/TCP transport adapter.
+    /^lambdas\/core\/dns\/(names|dns-client|message|propagation)\.ts$/,
+    /^lambdas\/adapters\/dns\/transport\/(udp-dns-client|exchange)\.ts$/,
     /^node_modules\/(dns-packet|@leichtgewicht\/ip-codec)\//,
     // The per-function SDK client cache and its factories (each client only where a step makes one).
     /^lambdas\/adapters\/aws\/(clients|retry|deployment-tag)\.ts$/,
@@ -48,6 +50,8 @@ const GROUP = {
   /** certflow's ACME client (RFC 8555) and the account it signs with. */
   acme: [
     /^lambdas\/core\/acme\//,
+    // The ACME transport adapter (node:https) behind core's port.
+    /^lambdas\/adapters\/acme\/transport\/node-https\.ts$/,
     /^lambdas\/adapters\/account\//,
     /^lambdas\/adapters\/aws\/secret-names\.ts$/,
     /^lambdas\/runtime\/wiring\/(accounts|runtime-secrets)\.ts$/,

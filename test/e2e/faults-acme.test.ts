@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { nodeHttpsTransport } from '../../lambdas/adapters/acme/transport/node-https';
 import { AcmeClient } from '../../lambdas/core/acme/api';
 import { AcmeHttp } from '../../lambdas/core/acme/http';
 import { AccountKey } from '../../lambdas/core/acme/jws';
@@ -45,7 +46,7 @@ describe('fault: the ACME CA', () => {
 
     it('the CA really rejects most nonces (a probe of the fault, with certflow’s ACME transport)', async () => {
       let badNonces = 0;
-      const http = new AcmeHttp({
+      const http = new AcmeHttp(nodeHttpsTransport, {
         ca: readFileSync(s.pebble.caBundleFile, 'utf8'),
         onRetry: (e) => {
           if (e.reason === 'badNonce') badNonces += 1;

@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { nodeHttpsTransport } from '../../lambdas/adapters/acme/transport/node-https';
+import { useAcmeTransport } from '../../lambdas/core/acme/client';
 import { fetchRenewalWindow } from '../../lambdas/core/renewal/ari';
 
 /**
@@ -13,6 +15,8 @@ describe('ACME Renewal Information (RFC 9773)', () => {
   let offerAri = true;
 
   beforeAll(async () => {
+    // The ACME transport the runtime installs (lambdas/runtime/wiring/accounts.ts).
+    useAcmeTransport(nodeHttpsTransport);
     server = createServer((req, res) => {
       requests.push(req.url ?? '');
       res.setHeader('content-type', 'application/json');

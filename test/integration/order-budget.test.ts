@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { LocalFileAccountStore } from '../../lambdas/adapters/account/local-file-account-store';
 import { LocalOrderBudgetStore } from '../../lambdas/adapters/order-budget/local-order-budget-store';
 import { LocalDirectoryStore } from '../../lambdas/adapters/store/local-directory/local-directory-store';
-import { trustCaBundle } from '../../lambdas/core/acme/client';
 import { parseConfig } from '../../lambdas/core/config/load';
 import { JsonLogger } from '../../lambdas/core/logger';
 import type { CertificateStore } from '../../lambdas/core/ports';
@@ -16,6 +15,7 @@ import {
 import type { StepContext } from '../../lambdas/core/steps/context';
 import { selectDue } from '../../lambdas/core/steps/select-due';
 import { baseContext } from '../../lambdas/runtime/base-context';
+import { configureAcmeTransport } from '../../lambdas/runtime/wiring/accounts';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
 import { RecordingMetrics } from '../support/recording-metrics';
 import { createTestPki, type TestPki } from '../support/test-pki';
@@ -68,7 +68,7 @@ describe('new-order budget across runs', () => {
 
   const contextAt = (now: Date): StepContext => {
     const cfg = config();
-    trustCaBundle(cfg.acme.caBundleFile);
+    configureAcmeTransport({ caBundleFile: cfg.acme.caBundleFile });
     const unused = (what: string) => () => {
       throw new Error(`SelectDue ${what}`);
     };

@@ -5,7 +5,6 @@ import { LocalFileAccountStore } from '../../lambdas/adapters/account/local-file
 import { LocalFileAlerter } from '../../lambdas/adapters/alerts/local-alerter';
 import { LocalOrderBudgetStore } from '../../lambdas/adapters/order-budget/local-order-budget-store';
 import { LocalDirectoryStore } from '../../lambdas/adapters/store/local-directory/local-directory-store';
-import { trustCaBundle } from '../../lambdas/core/acme/client';
 import { parseConfig } from '../../lambdas/core/config/load';
 import { InvalidInputError } from '../../lambdas/core/errors';
 import { JsonLogger } from '../../lambdas/core/logger';
@@ -15,6 +14,7 @@ import type { StepContext } from '../../lambdas/core/steps/context';
 import { selectDue } from '../../lambdas/core/steps/select-due';
 import { summarize } from '../../lambdas/core/steps/summarize';
 import { baseContext } from '../../lambdas/runtime/base-context';
+import { configureAcmeTransport } from '../../lambdas/runtime/wiring/accounts';
 import { startTestPebble, type TestPebble } from '../support/pebble-fixture';
 import { RecordingMetrics } from '../support/recording-metrics';
 import { createTestPki, type TestPki } from '../support/test-pki';
@@ -75,7 +75,7 @@ describe('SelectDue', () => {
 
   const context = (): StepContext => {
     const cfg = config();
-    trustCaBundle(cfg.acme.caBundleFile);
+    configureAcmeTransport({ caBundleFile: cfg.acme.caBundleFile });
     return {
       ...baseContext(cfg),
       logger: new JsonLogger((line) => logLines.push(line), { step: 'SelectDue' }),

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { TsigKey } from '../../lambdas/adapters/dns/rfc2136/tsig';
-import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
+import { UdpDnsClient } from '../../lambdas/adapters/dns/transport/udp-dns-client';
 import type { ServerAddress } from '../../lambdas/core/ports';
 
 /** The demo zones every DNS test uses. */

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { UdpDnsClient } from '../../lambdas/core/dns/dns-client';
+import { UdpDnsClient } from '../../lambdas/adapters/dns/transport/udp-dns-client';
 import type { ServerAddress } from '../../lambdas/core/ports';
 import { findExecutable } from '../../local/prerequisites';
 

@@ -4,9 +4,9 @@ import {
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { AccountStoreError } from '../../core/errors';
+import { AccountStoreError, errorMessage } from '../../core/errors';
 import type { AccountStore, AcmeAccount } from '../../core/ports';
-import { errorMessageOf, errorNameOf } from '../aws/retry';
+import { errorNameOf } from '../aws/retry';
 import { accountSecretName, namePrefixProblem, type RuntimeSecretOptions } from '../aws/secret-names';
 
 /** Options of {@link SecretsManagerAccountStore}. */
@@ -115,7 +115,7 @@ export class SecretsManagerAccountStore implements AccountStore {
 
   private failure(operation: string, name: string, error: unknown): AccountStoreError {
     return new AccountStoreError(
-      `secretsmanager: ${operation} on the ACME account secret ${name} failed: ${errorNameOf(error)}: ${errorMessageOf(error)}`,
+      `secretsmanager: ${operation} on the ACME account secret ${name} failed: ${errorNameOf(error)}: ${errorMessage(error)}`,
       { cause: error },
     );
   }

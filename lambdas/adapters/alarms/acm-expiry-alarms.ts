@@ -1,7 +1,7 @@
 import { type CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
-import { ExpiryAlarmError } from '../../core/errors';
+import { ExpiryAlarmError, errorMessage } from '../../core/errors';
 import type { ExpiryAlarmRequest, ExpiryAlarms } from '../../core/ports';
-import { errorMessageOf, errorNameOf } from '../aws/retry';
+import { errorNameOf } from '../aws/retry';
 
 /** Options of {@link AcmExpiryAlarms}. */
 export interface AcmExpiryAlarmsOptions {
@@ -101,7 +101,7 @@ export class AcmExpiryAlarms implements ExpiryAlarms {
         );
       } catch (error) {
         throw new ExpiryAlarmError(
-          `cloudwatch: PutMetricAlarm ${name} failed: ${errorNameOf(error)}: ${errorMessageOf(error)}`,
+          `cloudwatch: PutMetricAlarm ${name} failed: ${errorNameOf(error)}: ${errorMessage(error)}`,
           { cause: error },
         );
       }

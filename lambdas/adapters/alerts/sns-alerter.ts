@@ -1,7 +1,7 @@
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { AlertError } from '../../core/errors';
+import { AlertError, errorMessage } from '../../core/errors';
 import type { Alerter, CertificateFailure, RunSummary, ValuesLeftBehind } from '../../core/ports';
-import { errorMessageOf, errorNameOf } from '../aws/retry';
+import { errorNameOf } from '../aws/retry';
 
 /** Issued certificates named in a run-summary alert (the rest are counted). */
 const ISSUED_LISTED = 50;
@@ -187,7 +187,7 @@ export class SnsAlerter implements Alerter {
       );
     } catch (error) {
       throw new AlertError(
-        `sns: Publish to ${this.topicArn} for ${what} failed: ${errorNameOf(error)}: ${errorMessageOf(error)}`,
+        `sns: Publish to ${this.topicArn} for ${what} failed: ${errorNameOf(error)}: ${errorMessage(error)}`,
         { cause: error },
       );
     }

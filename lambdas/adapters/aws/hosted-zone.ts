@@ -1,7 +1,8 @@
 import { GetHostedZoneCommand, Route53Client, type Route53ClientConfig } from '@aws-sdk/client-route-53';
-import { DnsProviderError } from '../../core/errors';
+import { canonicalName } from '../../core/dns/names';
+import { DnsProviderError, errorMessage } from '../../core/errors';
 import { route53GlobalRegion } from '../dns/route53/client';
-import { errorMessageOf, errorNameOf } from './retry';
+import { errorNameOf } from './retry';
 
 /**
  * The region the SDK resolves when none is given (AWS_REGION, then the shared config profile), or
@@ -45,10 +46,10 @@ export async function hostedZoneNameServers(client: Route53Client, hostedZoneId:
   const id = hostedZoneId.replace(/^\/?hostedzone\//, '');
   try {
     const res = await client.send(new GetHostedZoneCommand({ Id: id }));
-    return (res.DelegationSet?.NameServers ?? []).map((n) => n.toLowerCase().replace(/\.$/, ''));
+    return (res.DelegationSet?.NameServers ?? []).map((n) => canonicalName(n));
   } catch (error) {
     throw new DnsProviderError(
-      `route53: GetHostedZone ${id} failed: ${errorNameOf(error)}: ${errorMessageOf(error)}`,
+      `route53: GetHostedZone ${id} failed: ${errorNameOf(error)}: ${errorMessage(error)}`,
       { cause: error },
     );
   }

@@ -33,12 +33,6 @@ export function errorNameOf(error: unknown): string {
   return typeof name === 'string' ? name : 'Error';
 }
 
-/** The message of an error-like value, without stack. */
-export function errorMessageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
-
 /** True for throttling: a known throttling error name (HTTP 400 or 429), or any HTTP 429. */
 export function isThrottlingError(error: unknown): boolean {
   return THROTTLING_ERROR_NAMES.has(errorNameOf(error)) || httpStatusOf(error) === 429;

@@ -3,8 +3,8 @@ import {
   DescribeStacksCommand,
   type DescribeStacksCommandOutput,
 } from '@aws-sdk/client-cloudformation';
-import { StackLookupError } from '../../core/errors';
-import { errorMessageOf, errorNameOf } from './retry';
+import { errorMessage, StackLookupError } from '../../core/errors';
+import { errorNameOf } from './retry';
 
 /** A CloudFormation client for the operator CLI. */
 export function createCloudFormationClient(region?: string): CloudFormationClient {
@@ -25,7 +25,7 @@ export async function describeStackOutputs(
     stacks = await client.send(new DescribeStacksCommand({ StackName: stackName }));
   } catch (error) {
     throw new StackLookupError(
-      `CloudFormation DescribeStacks for stack "${stackName}" failed: ${errorNameOf(error)}: ${errorMessageOf(error)}; pass --stack-name for another stack, or --stack-outputs with the file \`cdk deploy --outputs-file\` wrote`,
+      `CloudFormation DescribeStacks for stack "${stackName}" failed: ${errorNameOf(error)}: ${errorMessage(error)}; pass --stack-name for another stack, or --stack-outputs with the file \`cdk deploy --outputs-file\` wrote`,
       { cause: error },
     );
   }

@@ -6,8 +6,8 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { ExecutionFollowError } from '../../core/errors';
-import { errorMessageOf, errorNameOf } from './retry';
+import { ExecutionFollowError, errorMessage } from '../../core/errors';
+import { errorNameOf } from './retry';
 
 /** A Step Functions client for the operator CLI (region from the ARN, else the SDK's default chain). */
 export function createStepFunctionsClient(region?: string): SFNClient {
@@ -146,7 +146,7 @@ export class StepFunctionsExecutions {
       return await fn();
     } catch (error) {
       throw new ExecutionFollowError(
-        `${operation} for ${arn} failed: ${errorNameOf(error)}: ${errorMessageOf(error)}`,
+        `${operation} for ${arn} failed: ${errorNameOf(error)}: ${errorMessage(error)}`,
         { cause: error },
       );
     }

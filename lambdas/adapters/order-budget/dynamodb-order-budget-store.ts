@@ -4,10 +4,10 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { OrderBudgetError } from '../../core/errors';
+import { errorMessage, OrderBudgetError } from '../../core/errors';
 import type { OrderBudgetStore } from '../../core/ports';
 import type { OrderBudgetState } from '../../core/renewal/order-budget';
-import { errorMessageOf, errorNameOf } from '../aws/retry';
+import { errorNameOf } from '../aws/retry';
 
 /** Attempts before a budget update gives up to concurrent writers. */
 const ATTEMPTS = 8;
@@ -53,7 +53,7 @@ export class DynamoDbOrderBudgetStore implements OrderBudgetStore {
       } catch (error) {
         if (errorNameOf(error) === 'ConditionalCheckFailedException' && attempt < ATTEMPTS) continue;
         throw new OrderBudgetError(
-          `dynamodb: PutItem of the new-order budget for ${key} on ${tableName} failed: ${errorNameOf(error)}: ${errorMessageOf(error)}`,
+          `dynamodb: PutItem of the new-order budget for ${key} on ${tableName} failed: ${errorNameOf(error)}: ${errorMessage(error)}`,
           { cause: error },
         );
       }
@@ -65,7 +65,7 @@ export class DynamoDbOrderBudgetStore implements OrderBudgetStore {
       return await fn();
     } catch (error) {
       throw new OrderBudgetError(
-        `dynamodb: ${operation} of a new-order budget on ${this.options.tableName} failed: ${errorNameOf(error)}: ${errorMessageOf(error)}`,
+        `dynamodb: ${operation} of a new-order budget on ${this.options.tableName} failed: ${errorNameOf(error)}: ${errorMessage(error)}`,
         { cause: error },
       );
     }

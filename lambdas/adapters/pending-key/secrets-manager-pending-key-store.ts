@@ -4,9 +4,9 @@ import {
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { PendingKeyStoreError } from '../../core/errors';
+import { errorMessage, PendingKeyStoreError } from '../../core/errors';
 import type { PendingKeyStore } from '../../core/ports';
-import { errorMessageOf, errorNameOf } from '../aws/retry';
+import { errorNameOf } from '../aws/retry';
 import {
   isSecretNameSegment,
   namePrefixProblem,
@@ -124,7 +124,7 @@ export class SecretsManagerPendingKeyStore implements PendingKeyStore {
 
   private failure(operation: string, name: string, error: unknown): PendingKeyStoreError {
     return new PendingKeyStoreError(
-      `secretsmanager: ${operation} on the pending key secret ${name} failed: ${errorNameOf(error)}: ${errorMessageOf(error)}`,
+      `secretsmanager: ${operation} on the pending key secret ${name} failed: ${errorNameOf(error)}: ${errorMessage(error)}`,
       { cause: error },
     );
   }

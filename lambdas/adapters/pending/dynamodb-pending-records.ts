@@ -5,9 +5,9 @@ import {
   PutItemCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import { PendingRecordError } from '../../core/errors';
+import { errorMessage, PendingRecordError } from '../../core/errors';
 import type { PendingRecord, PendingRecordStore, TxtRecord } from '../../core/ports';
-import { errorMessageOf, errorNameOf } from '../aws/retry';
+import { errorNameOf } from '../aws/retry';
 
 /** Options of {@link DynamoDbPendingRecordStore}. */
 export interface DynamoDbPendingRecordStoreOptions {
@@ -125,7 +125,7 @@ export class DynamoDbPendingRecordStore implements PendingRecordStore {
       return await fn();
     } catch (error) {
       throw new PendingRecordError(
-        `dynamodb: ${operation} on ${this.tableName} failed: ${errorNameOf(error)}: ${errorMessageOf(error)}`,
+        `dynamodb: ${operation} on ${this.tableName} failed: ${errorNameOf(error)}: ${errorMessage(error)}`,
         { cause: error },
       );
     }

@@ -1,4 +1,4 @@
-import { getJson } from './directory';
+import { errorMessage } from '../errors';
 
 /**
  * The domain names a CA recognises in CAA `issue`/`issuewild` properties (RFC 8659 §4.2), from
@@ -17,6 +17,15 @@ export const KNOWN_CAA_IDENTITIES: Record<string, { identities: string[]; source
     source: 'https://help.zerossl.com/hc/en-us/articles/360060119753-Invalid-CAA-Records',
   },
 };
+
+/**
+ * One GET of a JSON resource with one timeout and no retries (the port; the adapter is
+ * lambdas/adapters/acme/transport/get-json.ts). `body` is undefined when the answer is not JSON.
+ */
+export type JsonGet = (
+  url: string,
+  opts: { caBundleFile?: string; timeoutMs?: number },
+) => Promise<{ status: number; body: unknown }>;
 
 export type CaaIdentitySource = 'option' | 'directory' | 'built-in' | 'none';
 
@@ -40,6 +49,8 @@ export async function resolveCaaIdentities(input: {
   caBundleFile?: string;
   override?: string[];
   timeoutMs?: number;
+  /** How the directory is fetched. */
+  getJson: JsonGet;
 }): Promise<CaaIdentities> {
   if (input.override && input.override.length > 0) {
     const identities = input.override.map((i) => i.trim().toLowerCase()).filter(Boolean);
@@ -47,7 +58,7 @@ export async function resolveCaaIdentities(input: {
   }
   let why: string;
   try {
-    const res = await getJson(input.directoryUrl, {
+    const res = await input.getJson(input.directoryUrl, {
       caBundleFile: input.caBundleFile,
       timeoutMs: input.timeoutMs ?? 5000,
     });
@@ -66,7 +77,7 @@ export async function resolveCaaIdentities(input: {
         ? `${input.directoryUrl} lists no meta.caaIdentities`
         : `${input.directoryUrl} answered HTTP ${res.status}`;
   } catch (error) {
-    why = `${input.directoryUrl} was not reachable (${error instanceof Error ? error.message : String(error)})`;
+    why = `${input.directoryUrl} was not reachable (${errorMessage(error)})`;
   }
   const known = KNOWN_CAA_IDENTITIES[input.directory];
   if (known) {

@@ -1,8 +1,9 @@
 /**
  * certflow's ACME client for one process: the transport settings of the cold start (the CA
  * bundle from `acme.caBundleFile`) and a client per account. Layers: `jws.ts` (RFC 7515/8555
- * §6.2 signatures), `http.ts` (transport, nonces, retries, problem documents), `api.ts`
- * (RFC 8555 §7 resources and RFC 9773).
+ * §6.2 signatures), `transport.ts` (the port the socket adapter implements, installed by the
+ * runtime with {@link useAcmeTransport}), `http.ts` (nonces, retries, problem documents),
+ * `api.ts` (RFC 8555 §7 resources and RFC 9773).
  */
 import { ConfigFileProblem, readConfigFile } from '../config/files';
 import { CertflowError } from '../errors';
@@ -10,10 +11,13 @@ import type { AcmeAccount } from '../ports';
 import { AcmeClient } from './api';
 import { AcmeHttp, type AcmeHttpOptions } from './http';
 import { AccountKey } from './jws';
+import type { AcmeTransport } from './transport';
 
 export type { EabKey } from './jws';
 
 let transport: AcmeHttpOptions = {};
+/** What moves the bytes: installed once per process by the runtime (lambdas/runtime/wiring/accounts.ts). */
+let wire: AcmeTransport | undefined;
 /** One transport (and so one nonce pool) per directory URL, reused across invocations. */
 const transports = new Map<string, AcmeHttp>();
 
@@ -53,11 +57,20 @@ export function setAcmeTransport(options: AcmeHttpOptions): void {
   transports.clear();
 }
 
+/** Install the transport every client made after this call sends through (the runtime's adapter). */
+export function useAcmeTransport(adapter: AcmeTransport): void {
+  if (wire === adapter) return;
+  wire = adapter;
+  transports.clear();
+}
+
 /** The shared transport for a directory URL. */
 export function acmeHttp(directoryUrl: string): AcmeHttp {
   let http = transports.get(directoryUrl);
   if (!http) {
-    http = new AcmeHttp(transport);
+    if (!wire)
+      throw new CertflowError('no ACME transport installed: the runtime calls useAcmeTransport first');
+    http = new AcmeHttp(wire, transport);
     transports.set(directoryUrl, http);
   }
   return http;

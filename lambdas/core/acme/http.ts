@@ -1,6 +1,6 @@
 /**
- * The ACME transport (RFC 8555 §6): node:http/node:https with an optional extra CA bundle,
- * connect and overall timeouts (a total deadline per request, whatever the socket does, never
+ * The ACME HTTP layer (RFC 8555 §6) over an {@link AcmeTransport} (the socket adapter), with an
+ * optional extra CA bundle, connect and overall timeouts (a total deadline per request, whatever the socket does, never
  * past the invocation's own deadline, and cut short when the invocation is aborted),
  * Replay-Nonce bookkeeping (§7.2), `badNonce` retries with the
  * nonce from the error response (§6.5), bounded retries of transient failures (HTTP 5xx,
@@ -8,9 +8,6 @@
  * errors it throws. Knows nothing of keys: signed requests get their body from a callback that
  * is given each attempt's nonce.
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
-import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { withProblem } from '../ca-problem';
 import { AcmeProblemError, AcmeRequestError } from '../errors';
 import { invocationLimits } from '../invocation-limits';
@@ -22,6 +19,9 @@ import {
   parseProblem,
   summarizeProblem,
 } from './problem';
+import { ABORTED, type AcmeResponse, type AcmeTransport, AcmeTransportError } from './transport';
+
+export type { AcmeResponse } from './transport';
 
 /** What the transport may be told; every field has a default. */
 export interface AcmeHttpOptions {
@@ -72,18 +72,7 @@ export interface AcmeRetryEvent {
   cause: string;
 }
 
-/** One HTTP answer. */
-export interface AcmeResponse {
-  url: string;
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
 const USER_AGENT = 'certflow-acme/1 (node:https; RFC 8555)';
-/** The transport's code for a request stopped because its invocation was aborted. */
-const ABORTED = 'ABORT_ERR';
-const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MAX_NONCES = 16;
 /** Transport errors worth an immediate new attempt: the connection broke after it was made. */
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
@@ -96,51 +85,6 @@ const TLS_TRUST_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-const agents = new Map<string, https.Agent>();
-const plainAgent = new http.Agent({ keepAlive: true });
-
-/**
- * One TLS context trusting Node's bundled roots and `ca`, made once and shared by every
- * connection of the agent (an agent given `ca` makes a new context per connection, parsing ~140
- * root PEMs each time: ~20 ms of CPU per connection). The extra bundle is added to a default
- * context, whose roots Node parsed once per process; when that native method is not there, the
- * documented way (roots and bundle as `ca`, parsed once here) gives the same trust.
- */
-function trustContext(ca: string): SecureContext {
-  const context = createSecureContext();
-  const native = (context as unknown as { context?: { addCACert?: (pem: string) => void } }).context;
-  if (typeof native?.addCACert !== 'function') return createSecureContext({ ca: [...rootCertificates, ca] });
-  native.addCACert(ca); // every certificate in the bundle, as `ca` adds it
-  return context;
-}
-
-/** One keep-alive agent per trusted bundle, shared by every client of the process. */
-function httpsAgent(ca: string | undefined): https.Agent {
-  const key = ca ?? '';
-  let agent = agents.get(key);
-  if (!agent) {
-    agent = new https.Agent({ keepAlive: true, ...(ca ? { secureContext: trustContext(ca) } : {}) });
-    agents.set(key, agent);
-  }
-  return agent;
-}
-
-/** An error of the transport itself (no HTTP answer), with its OS/TLS code. */
-class TransportFailure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-function codeOf(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'ERR_NETWORK';
-}
-
 /** The HTTP client every ACME request goes through. Keeps the nonces the CA hands out. */
 export class AcmeHttp {
   private readonly options: Required<Omit<AcmeHttpOptions, 'ca' | 'onRetry'>> &
@@ -148,7 +92,13 @@ export class AcmeHttp {
   private readonly nonces: string[] = [];
   private newNonceUrl: (() => Promise<string>) | undefined;
 
-  constructor(options: AcmeHttpOptions = {}) {
+  /**
+   * @param transport what moves the bytes (lambdas/adapters/acme/transport/node-https.ts).
+   */
+  constructor(
+    private readonly transport: AcmeTransport,
+    options: AcmeHttpOptions = {},
+  ) {
     this.options = {
       connectTimeoutMs: 5000,
       requestTimeoutMs: 10_000,
@@ -256,7 +206,7 @@ export class AcmeHttp {
       try {
         outcome = await attempt();
       } catch (error) {
-        if (!(error instanceof TransportFailure)) throw error;
+        if (!(error instanceof AcmeTransportError)) throw error;
         if (
           RETRYABLE_CODES.has(error.code) &&
           n < this.options.transientAttempts &&
@@ -287,14 +237,8 @@ export class AcmeHttp {
       const transient = res.status >= 500 || res.status === 408;
       const wait = retryAfterMs(res, this.options.maxRetryDelayMs) ?? this.delay(n);
       if (transient && n < this.options.transientAttempts && this.timeLeftMs() > wait) {
-        this.options.onRetry?.({
-          operation,
-          method,
-          url,
-          reason: 'transient',
-          attempt: n,
-          cause: `HTTP ${res.status}`,
-        });
+        const cause = `HTTP ${res.status}`;
+        this.options.onRetry?.({ operation, method, url, reason: 'transient', attempt: n, cause });
         await this.options.sleep(wait);
         continue;
       }
@@ -325,120 +269,45 @@ export class AcmeHttp {
    * or what the invocation has left less the margin when that is sooner. Stopped at once when
    * the invocation is aborted. Keeps the answer's nonce.
    */
-  private send(method: string, url: string, body?: string, accept?: string): Promise<AcmeResponse> {
+  private async send(method: string, url: string, body?: string, accept?: string): Promise<AcmeResponse> {
     const { connectTimeoutMs } = this.options;
     const { signal } = invocationLimits();
     const left = this.timeLeftMs();
     const requestTimeoutMs = Math.max(0, Math.floor(Math.min(this.options.requestTimeoutMs, left)));
-    const bound =
+    const requestBound =
       requestTimeoutMs < this.options.requestTimeoutMs
         ? `within ${requestTimeoutMs} ms (what the function had left, less ${this.options.deadlineMarginMs} ms)`
         : `within ${requestTimeoutMs} ms`;
-    return new Promise<AcmeResponse>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(new TransportFailure(ABORTED, 'not sent: the run was stopped'));
-        return;
-      }
-      if (requestTimeoutMs <= 0) {
-        reject(
-          new TransportFailure(
-            'ETIMEDOUT',
-            `not sent: the function had less than ${this.options.deadlineMarginMs} ms left`,
-          ),
-        );
-        return;
-      }
-      let target: URL;
-      try {
-        target = new URL(url);
-      } catch (cause) {
-        reject(new TransportFailure('ERR_INVALID_URL', 'not a URL', { cause }));
-        return;
-      }
-      const secure = target.protocol === 'https:';
-      if (!secure && target.protocol !== 'http:') {
-        reject(new TransportFailure('ERR_INVALID_URL', `unsupported scheme ${target.protocol}`));
-        return;
-      }
-      const headers: http.OutgoingHttpHeaders = { 'user-agent': USER_AGENT };
-      if (accept) headers.accept = accept;
-      if (body !== undefined) {
-        headers['content-type'] = 'application/jose+json';
-        headers['content-length'] = Buffer.byteLength(body);
-      }
-      let settled = false;
-      const finish = (error: Error | undefined, response?: AcmeResponse): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(connectTimer);
-        clearTimeout(overallTimer);
-        signal?.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else if (response) resolve(response);
-      };
-      const request = (secure ? https : http).request(target, {
-        method,
-        headers,
-        agent: secure ? httpsAgent(this.options.ca) : plainAgent,
-      });
-      const connectTimer = setTimeout(() => {
-        request.destroy(
-          new TransportFailure('ETIMEDOUT', `no connection to ${target.host} within ${connectTimeoutMs} ms`),
-        );
-      }, connectTimeoutMs);
-      const overallTimer = setTimeout(() => {
-        request.destroy(new TransportFailure('ETIMEDOUT', `no complete answer from ${target.host} ${bound}`));
-      }, requestTimeoutMs);
-      const onAbort = (): void => {
-        request.destroy(
-          new TransportFailure(ABORTED, `stopped waiting for ${target.host}: the run was stopped`),
-        );
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      request.on('socket', (socket) => {
-        if (!socket.connecting) clearTimeout(connectTimer);
-        else socket.once('connect', () => clearTimeout(connectTimer));
-      });
-      request.on('error', (error) => {
-        finish(
-          error instanceof TransportFailure
-            ? error
-            : new TransportFailure(codeOf(error), error.message, { cause: error }),
-        );
-      });
-      request.on('response', (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_BODY_BYTES) {
-            request.destroy(
-              new TransportFailure('ERR_RESPONSE_TOO_LARGE', `answer larger than ${MAX_BODY_BYTES} bytes`),
-            );
-            return;
-          }
-          chunks.push(chunk);
-        });
-        response.on('error', (error) => {
-          finish(new TransportFailure(codeOf(error), error.message, { cause: error }));
-        });
-        response.on('end', () => {
-          const answer: AcmeResponse = {
-            url,
-            status: response.statusCode ?? 0,
-            headers: response.headers,
-            body: Buffer.concat(chunks),
-          };
-          const nonce = header(answer, 'replay-nonce');
-          if (nonce && /^[A-Za-z0-9_-]+$/.test(nonce)) {
-            this.nonces.push(nonce);
-            if (this.nonces.length > MAX_NONCES) this.nonces.shift();
-          }
-          finish(undefined, answer);
-        });
-      });
-      request.end(body);
+    if (signal?.aborted) throw new AcmeTransportError(ABORTED, 'not sent: the run was stopped');
+    if (requestTimeoutMs <= 0) {
+      throw new AcmeTransportError(
+        'ETIMEDOUT',
+        `not sent: the function had less than ${this.options.deadlineMarginMs} ms left`,
+      );
+    }
+    const headers: Record<string, string | number> = { 'user-agent': USER_AGENT };
+    if (accept) headers.accept = accept;
+    if (body !== undefined) {
+      headers['content-type'] = 'application/jose+json';
+      headers['content-length'] = Buffer.byteLength(body);
+    }
+    const answer = await this.transport.send({
+      method,
+      url,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      ...(this.options.ca !== undefined ? { ca: this.options.ca } : {}),
+      connectTimeoutMs,
+      requestTimeoutMs,
+      requestBound,
+      ...(signal ? { signal } : {}),
     });
+    const nonce = header(answer, 'replay-nonce');
+    if (nonce && /^[A-Za-z0-9_-]+$/.test(nonce)) {
+      this.nonces.push(nonce);
+      if (this.nonces.length > MAX_NONCES) this.nonces.shift();
+    }
+    return answer;
   }
 }
 

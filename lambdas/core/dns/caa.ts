@@ -2,7 +2,7 @@ import { DnsQueryError } from '../errors';
 import type { ServerAddress } from '../ports';
 import type { DnsAnswer, DnsClient } from './dns-client';
 import { formatServer } from './dns-client';
-import { baseName } from './names';
+import { baseName, canonicalName } from './names';
 
 /**
  * Certification Authority Authorization (RFC 8659) as a CA evaluates it before issuing, with
@@ -31,8 +31,6 @@ export interface RelevantCaa {
   records: CaaRecord[];
 }
 
-const trim = (name: string): string => name.toLowerCase().replace(/\.$/, '');
-
 /**
  * Find the Relevant RRset (RFC 8659 §3): ask the resolver (RD=1, so aliases are followed as
  * ordinary DNS resolution follows them) for CAA at the name, then at each parent, up to but not
@@ -46,7 +44,7 @@ export async function lookupRelevantCaa(
   domain: string,
   opts: { resolver: ServerAddress; client: DnsClient; timeoutMs?: number },
 ): Promise<RelevantCaa> {
-  const name = trim(baseName(trim(domain)));
+  const name = canonicalName(baseName(canonicalName(domain)));
   const labels = name.split('.');
   for (let i = 0; i < labels.length; i++) {
     const candidate = labels.slice(i).join('.');
@@ -123,7 +121,7 @@ const CRITICAL = 128;
 
 /** A CAA record in zone-file form (RFC 8659 §4.1.1). */
 export function caaRecordText(owner: string, tag: string, value: string, flags = 0): string {
-  return `${trim(owner)}. CAA ${flags} ${tag} "${value.replace(/(["\\])/g, '\\$1')}"`;
+  return `${canonicalName(owner)}. CAA ${flags} ${tag} "${value.replace(/(["\\])/g, '\\$1')}"`;
 }
 
 export type CaaStatus = 'permitted' | 'forbidden' | 'unknown';

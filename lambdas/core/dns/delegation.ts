@@ -2,7 +2,7 @@ import { DelegationError, DnsQueryError } from '../errors';
 import type { ServerAddress } from '../ports';
 import type { DnsClient } from './dns-client';
 import { formatServer } from './dns-client';
-import { challengeName, delegationRecord, isAtOrBelow } from './names';
+import { canonicalName, challengeName, delegationRecord, isAtOrBelow } from './names';
 
 export interface DelegationOptions {
   /** The delegated validation zone certflow writes in. */
@@ -36,9 +36,9 @@ export interface Delegation {
  * @throws DnsQueryError when the resolver cannot answer (retryable).
  */
 export async function resolveDelegation(domain: string, opts: DelegationOptions): Promise<Delegation> {
-  const zone = opts.zone.toLowerCase().replace(/\.$/, '');
-  const start = challengeName(domain.toLowerCase().replace(/\.$/, ''));
-  const fix = delegationRecord(domain.toLowerCase().replace(/\.$/, ''), zone);
+  const zone = canonicalName(opts.zone);
+  const start = challengeName(canonicalName(domain));
+  const fix = delegationRecord(canonicalName(domain), zone);
   const chain: string[] = [];
   const fail = (message: string): DelegationError =>
     new DelegationError(`${message}; add to the primary zone: ${fix}`, domain, fix, { chain: [...chain] });

@@ -54,10 +54,18 @@ export function challengeName(domain: string): string {
   return `_acme-challenge.${baseName(domain)}`;
 }
 
+/**
+ * A DNS name as certflow compares it: lowercase (names compare case-insensitively, RFC 4343 §3)
+ * and without the trailing dot of the fully qualified form. The one place this is written.
+ */
+export function canonicalName(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
 /** True when `name` equals `zone` or lies below it. */
 export function isAtOrBelow(name: string, zone: string): boolean {
-  const n = name.toLowerCase().replace(/\.$/, '');
-  const z = zone.toLowerCase().replace(/\.$/, '');
+  const n = canonicalName(name);
+  const z = canonicalName(zone);
   return n === z || n.endsWith(`.${z}`);
 }
 

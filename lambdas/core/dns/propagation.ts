@@ -1,7 +1,8 @@
-import { DnsQueryError } from '../errors';
+import { DnsQueryError, errorMessage } from '../errors';
 import type { ServerAddress, TxtRecord } from '../ports';
 import type { DnsClient, DnsResponse } from './dns-client';
 import { addressFamily, formatServer, isUnroutable } from './dns-client';
+import { canonicalName } from './names';
 
 /** Result of one propagation check. */
 export interface PropagationResult {
@@ -47,7 +48,7 @@ export async function checkTxtPropagation(
 ): Promise<PropagationResult> {
   const expected = new Map<string, Set<string>>();
   for (const r of records) {
-    const fqdn = r.fqdn.toLowerCase().replace(/\.$/, '');
+    const fqdn = canonicalName(r.fqdn);
     const values = expected.get(fqdn) ?? new Set<string>();
     values.add(r.value);
     expected.set(fqdn, values);
@@ -72,7 +73,7 @@ export async function checkTxtPropagation(
           missing: [],
         };
       }
-      return { missing: [`no answer for ${where}: ${errorText(error)}`] };
+      return { missing: [`no answer for ${where}: ${errorMessage(error)}`] };
     }
     if (response.rcode !== 'NOERROR' && response.rcode !== 'NXDOMAIN') {
       return { missing: [`${response.rcode} for ${where}`] };
@@ -101,7 +102,7 @@ export async function checkTxtPropagation(
 function rootCause(error: unknown): string {
   let e: unknown = error;
   for (let depth = 0; depth < 8 && e instanceof Error && e.cause !== undefined; depth++) e = e.cause;
-  return errorText(e);
+  return errorMessage(e);
 }
 
 /**
@@ -115,7 +116,7 @@ export async function discoverAuthoritativeServers(
   resolver: ServerAddress,
   client: DnsClient,
 ): Promise<ServerAddress[]> {
-  const name = zone.toLowerCase().replace(/\.$/, '');
+  const name = canonicalName(zone);
   const ns = await client.query(resolver, name, 'NS', { recursionDesired: true });
   if (ns.rcode !== 'NOERROR') {
     throw new DnsQueryError(`resolver ${formatServer(resolver)} answered ${ns.rcode} for NS ${name}`);
@@ -139,8 +140,4 @@ export async function discoverAuthoritativeServers(
     throw new DnsQueryError(`none of the name servers of ${name} (${hosts.join(', ')}) has an address`);
   }
   return unique.map((host) => ({ host, port: 53 }));
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

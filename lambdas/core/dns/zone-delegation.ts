@@ -1,6 +1,8 @@
+import { errorMessage } from '../errors';
 import type { ServerAddress } from '../ports';
 import type { DnsAnswer, DnsClient, DnsResponse, QueryType } from './dns-client';
 import { formatServer } from './dns-client';
+import { canonicalName } from './names';
 
 /**
  * Is the validation zone delegated to the servers that actually serve it? A CA resolves
@@ -58,16 +60,15 @@ export interface ZoneDelegationOptions {
   expectedNameServers?: () => Promise<{ nameServers: string[]; source: string } | undefined>;
 }
 
-const trim = (name: string): string => name.toLowerCase().replace(/\.$/, '');
-const uniqueSorted = (values: string[]): string[] => [...new Set(values.map(trim))].sort();
-const nsRecord = (zone: string, host: string): string => `${trim(zone)}. NS ${trim(host)}.`;
+const uniqueSorted = (values: string[]): string[] => [...new Set(values.map(canonicalName))].sort();
+const nsRecord = (zone: string, host: string): string => `${canonicalName(zone)}. NS ${canonicalName(host)}.`;
 
 /** Check the delegation of `opts.zone`; never throws for DNS failures (they become findings). */
 export async function checkZoneDelegation(opts: ZoneDelegationOptions): Promise<ZoneDelegationReport> {
-  const zone = trim(opts.zone);
+  const zone = canonicalName(opts.zone);
   const port = opts.port ?? 53;
   const overrides = new Map(
-    Object.entries(opts.nameServerAddresses ?? {}).map(([name, address]) => [trim(name), address]),
+    Object.entries(opts.nameServerAddresses ?? {}).map(([name, address]) => [canonicalName(name), address]),
   );
   /** Where to ask name server `name` found at `address`. */
   const reach = (name: string, address: string): ServerAddress =>
@@ -89,7 +90,7 @@ export async function checkZoneDelegation(opts: ZoneDelegationOptions): Promise<
   try {
     parent = await findParentZone(zone, opts.resolver, ask);
   } catch (error) {
-    fail(`cannot find the zone above ${zone}: ${errorText(error)}`);
+    fail(`cannot find the zone above ${zone}: ${errorMessage(error)}`);
     return report;
   }
   report.parent = parent;
@@ -98,7 +99,7 @@ export async function checkZoneDelegation(opts: ZoneDelegationOptions): Promise<
   try {
     parentServers = await serversOf(parent, opts.resolver, ask, overrides);
   } catch (error) {
-    fail(`cannot find the name servers of the parent zone ${parent || '.'}: ${errorText(error)}`);
+    fail(`cannot find the name servers of the parent zone ${parent || '.'}: ${errorMessage(error)}`);
     return report;
   }
 
@@ -115,7 +116,7 @@ export async function checkZoneDelegation(opts: ZoneDelegationOptions): Promise<
         }
         return { server, ns: delegationIn(zone, r), rcode: r.rcode };
       } catch (error) {
-        return { server, ns: undefined, rcode: `no answer (${errorText(error)})` };
+        return { server, ns: undefined, rcode: `no answer (${errorMessage(error)})` };
       }
     }),
   );
@@ -192,7 +193,7 @@ export async function checkZoneDelegation(opts: ZoneDelegationOptions): Promise<
           for (const a of ns.answers) if (a.type === 'NS' && a.name === zone) own.add(a.data);
         }
       } catch (error) {
-        entry.problem = `did not answer (${errorText(error)})`;
+        entry.problem = `did not answer (${errorMessage(error)})`;
       }
       report.servers.push(entry);
     }
@@ -293,15 +294,11 @@ async function serversOf(
 
 async function ownNameServers(zone: string, resolver: ServerAddress, ask: Ask): Promise<string[]> {
   const r = await ask(resolver, zone || '.', 'NS', true);
-  const owner = trim(zone);
+  const owner = canonicalName(zone);
   return uniqueSorted(r.answers.filter((a) => a.type === 'NS' && a.name === owner).map((a) => a.data));
 }
 
 async function addressesOf(host: string, resolver: ServerAddress, ask: Ask): Promise<string[]> {
   const r = await ask(resolver, host, 'A', true);
   return r.answers.filter((a) => a.type === 'A').map((a) => a.data);
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,5 @@
 import { type DnsClient, formatServer } from '../../../core/dns/dns-client';
-import { DnsUpdateError, DnsUpdateUnavailableError } from '../../../core/errors';
+import { DnsUpdateError, DnsUpdateUnavailableError, errorMessage } from '../../../core/errors';
 import type { ServerAddress, TxtRecord } from '../../../core/ports';
 
 /** Where to read back from: the server that took the update. */
@@ -58,7 +58,7 @@ export async function verifyStored(
       } catch (error) {
         if (op === 'delete') return { fqdn, total: values.size, wrong: 0 };
         throw new DnsUpdateUnavailableError(
-          `${head}, but reading the values back from ${server} (RD=0) failed: ${error instanceof Error ? error.message : String(error)}; the values may not be served`,
+          `${head}, but reading the values back from ${server} (RD=0) failed: ${errorMessage(error)}; the values may not be served`,
           { cause: error },
         );
       }

@@ -1,7 +1,8 @@
-import { type DnsClient, formatServer, UdpDnsClient } from '../../../core/dns/dns-client';
-import { isAtOrBelow } from '../../../core/dns/names';
+import { type DnsClient, formatServer } from '../../../core/dns/dns-client';
+import { canonicalName, isAtOrBelow } from '../../../core/dns/names';
 import { DnsUpdateError } from '../../../core/errors';
 import type { DnsProvider, ServerAddress, TxtRecord } from '../../../core/ports';
+import { UdpDnsClient } from '../transport/udp-dns-client';
 import { verifyStored } from './read-back';
 import type { TsigKey } from './tsig';
 import { sendUpdate, type UpdateOperation } from './update';
@@ -46,7 +47,7 @@ export class Rfc2136Provider implements DnsProvider {
   private readonly readBackClient: DnsClient;
 
   constructor(private readonly options: Rfc2136ProviderOptions) {
-    this.zone = options.zone.toLowerCase().replace(/\.$/, '');
+    this.zone = canonicalName(options.zone);
     this.ttl = options.ttl ?? 60;
     // Over TCP, like the UPDATE itself: the server answered on TCP a moment ago.
     this.readBackClient = options.readBackClient ?? new UdpDnsClient({ transport: 'tcp' });
@@ -66,7 +67,7 @@ export class Rfc2136Provider implements DnsProvider {
   private async update(op: UpdateOperation['op'], records: TxtRecord[]): Promise<void> {
     const unique = new Map<string, TxtRecord>();
     for (const r of records) {
-      const fqdn = r.fqdn.toLowerCase().replace(/\.$/, '');
+      const fqdn = canonicalName(r.fqdn);
       unique.set(`${fqdn}\u0000${r.value}`, { fqdn, value: r.value });
     }
     const outside = [...unique.values()].filter((r) => !isAtOrBelow(r.fqdn, this.zone)).map((r) => r.fqdn);

@@ -1,4 +1,5 @@
 import type { CertflowConfig } from '../../../core/config/schema';
+import { canonicalName } from '../../../core/dns/names';
 import { ConfigError, type ConfigProblem } from '../../../core/errors';
 import { TSIG_ALGORITHMS } from './tsig';
 import { readTsigSecret } from './tsig-secret';
@@ -12,7 +13,7 @@ const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
  * 253 characters in all; BIND, Knot and PowerDNS all accept letters, digits, `-` and `_`.
  */
 export function tsigKeyNameProblem(name: string): string | undefined {
-  const bare = name.trim().replace(/\.$/, '');
+  const bare = canonicalName(name.trim());
   if (bare === '') return 'is empty; use the key name the server knows, e.g. "certflow-acme"';
   if (bare.length > 253) return `"${name}" is longer than 253 characters`;
   const bad = bare.split('.').find((label) => !LABEL.test(label));

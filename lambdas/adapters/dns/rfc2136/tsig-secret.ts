@@ -1,4 +1,5 @@
 import { ConfigFileProblem, readConfigFile } from '../../../core/config/files';
+import { canonicalName } from '../../../core/dns/names';
 import { ConfigError } from '../../../core/errors';
 import { TSIG_ALGORITHMS } from './tsig';
 
@@ -51,7 +52,7 @@ const PDNS_LISTED = /^(\S+)\s+(hmac-[a-z0-9.-]+)\s+(\S+)$/i;
 const COLON_TRIPLE = /^#?\s*(?:(hmac-[a-z0-9.-]+):)?([^:\s]+):([A-Za-z0-9+/=]+)$/i;
 
 /** Lowercase, without the trailing dot: how key and algorithm names compare (RFC 8945 §4.2 names). */
-export const bareName = (name: string): string => name.trim().toLowerCase().replace(/\.$/, '');
+export const bareName = (name: string): string => canonicalName(name.trim());
 
 /** The algorithm name as certflow spells it: BIND's long HMAC-MD5 name shortened, lowercase. */
 function algorithmName(name: string): string {

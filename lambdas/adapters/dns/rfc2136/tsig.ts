@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { canonicalName, codecs, HEADER, recordSpans } from './wire';
+import { canonicalName } from '../../../core/dns/names';
+import { canonicalWireName, codecs, HEADER, recordSpans } from './wire';
 
 /** HMAC algorithms of RFC 8945 §6 that certflow signs with (HMAC-MD5 is deliberately absent). */
 export type TsigAlgorithm = 'hmac-sha256' | 'hmac-sha384' | 'hmac-sha512' | 'hmac-sha1';
@@ -79,10 +80,10 @@ function tsigVariables(
   t: Omit<TsigRecord, 'mac' | 'originalId' | 'keyName' | 'algorithm'>,
 ): Buffer {
   return Buffer.concat([
-    canonicalName(key.name),
+    canonicalWireName(key.name),
     u16(255), // CLASS ANY
     Buffer.alloc(4), // TTL 0
-    canonicalName(key.algorithm),
+    canonicalWireName(key.algorithm),
     u48(t.timeSigned),
     u16(t.fudge),
     u16(t.error),
@@ -132,7 +133,7 @@ export function signMessage(
   const error = opts.error ?? 0;
   const mac = computeMac(key, message, { timeSigned, fudge, error }, opts.requestMac);
   const rdata = Buffer.concat([
-    canonicalName(key.algorithm),
+    canonicalWireName(key.algorithm),
     u48(timeSigned),
     u16(fudge),
     u16(mac.length),
@@ -142,7 +143,7 @@ export function signMessage(
     u16(0),
   ]);
   const rr = codecs.answer.encode({
-    name: key.name.toLowerCase().replace(/\.$/, ''),
+    name: canonicalName(key.name),
     type: 'TSIG',
     class: 'ANY',
     ttl: 0,
@@ -213,8 +214,8 @@ export function verifyResponse(
     return { ok: false, reason: 'tsig-error', error: TSIG_ERRORS[tsig.error] ?? `TSIG error ${tsig.error}` };
   }
   if (
-    tsig.keyName.replace(/\.$/, '') !== key.name.toLowerCase().replace(/\.$/, '') ||
-    tsig.algorithm.replace(/\.$/, '') !== key.algorithm
+    canonicalName(tsig.keyName) !== canonicalName(key.name) ||
+    canonicalName(tsig.algorithm) !== key.algorithm
   ) {
     return { ok: false, reason: 'wrong-key' };
   }

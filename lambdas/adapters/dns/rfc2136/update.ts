@@ -1,7 +1,9 @@
 import * as dnsPacket from 'dns-packet';
-import { formatServer, NoAnswerError, randomMessageId, tcpExchange } from '../../../core/dns/dns-client';
-import { DnsUpdateError, DnsUpdateUnavailableError } from '../../../core/errors';
+import { formatServer } from '../../../core/dns/dns-client';
+import { randomMessageId } from '../../../core/dns/message';
+import { DnsUpdateError, DnsUpdateUnavailableError, errorMessage } from '../../../core/errors';
 import type { ServerAddress } from '../../../core/ports';
+import { NoAnswerError, tcpExchange } from '../transport/exchange';
 import { type AnswerSignature, describeRefusal } from './refusal';
 import { parseTsig, signMessage, TSIG_ERRORS, type TsigKey, verifyResponse } from './tsig';
 import { CLASS_IN, CLASS_NONE, codecs, HEADER } from './wire';
@@ -82,7 +84,7 @@ export async function sendUpdate(target: UpdateTarget, operations: UpdateOperati
   } catch (error) {
     const unanswered = error instanceof NoAnswerError && error.sent;
     throw new DnsUpdateUnavailableError(
-      `DNS UPDATE of zone ${target.zone} at ${server} failed: ${error instanceof Error ? error.message : String(error)}${unanswered ? '; the server may still apply it' : ''}`,
+      `DNS UPDATE of zone ${target.zone} at ${server} failed: ${errorMessage(error)}${unanswered ? '; the server may still apply it' : ''}`,
       { cause: error, unanswered },
     );
   }

@@ -1,4 +1,5 @@
 import * as dnsPacket from 'dns-packet';
+import { canonicalName } from '../../../core/dns/names';
 
 /**
  * Typed access to the per-part codecs `dns-packet` exports at runtime but its type declarations
@@ -41,8 +42,8 @@ export const CLASS_NONE = 254;
 export const CLASS_ANY = 255;
 
 /** Domain name in canonical wire form: lowercase, uncompressed (RFC 4034 §6.2, RFC 8945 §4.3.3). */
-export function canonicalName(name: string): Buffer {
-  return codecs.name.encode(name.toLowerCase().replace(/\.$/, ''));
+export function canonicalWireName(name: string): Buffer {
+  return codecs.name.encode(canonicalName(name));
 }
 
 /** One resource record's place in a message. */

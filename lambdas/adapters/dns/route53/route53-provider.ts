@@ -6,17 +6,11 @@ import {
   type ResourceRecordSet,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
-import { DnsProviderError, DnsProviderThrottledError } from '../../../core/errors';
+import { canonicalName } from '../../../core/dns/names';
+import { DnsProviderError, DnsProviderThrottledError, errorMessage } from '../../../core/errors';
 import type { ChangeStatusReporter, DnsProvider, TxtRecord } from '../../../core/ports';
 import { Pacer } from '../../../core/renewal/request-pacing';
-import {
-  type BackoffOptions,
-  backoff,
-  errorMessageOf,
-  errorNameOf,
-  isThrottlingError,
-  retryWhile,
-} from '../../aws/retry';
+import { type BackoffOptions, backoff, errorNameOf, isThrottlingError, retryWhile } from '../../aws/retry';
 import type { createRoute53Client } from './client';
 import { normalizeRoute53Name, quoteTxtValue, unquoteTxtValue } from './txt-values';
 
@@ -97,10 +91,7 @@ export class Route53Provider implements DnsProvider, ChangeStatusReporter {
         `route53: hostedZoneId "${options.hostedZoneId}" is not a hosted zone id such as "Z0123456789ABC"`,
       );
     }
-    const zone = String(options.zone ?? '')
-      .trim()
-      .replace(/\.$/, '')
-      .toLowerCase();
+    const zone = canonicalName(String(options.zone ?? '').trim());
     if (zone === '' || !zone.split('.').every((label) => LABEL.test(label))) {
       throw new DnsProviderError(`route53: zone "${options.zone}" is not a valid zone name`);
     }
@@ -174,10 +165,7 @@ export class Route53Provider implements DnsProvider, ChangeStatusReporter {
   private group(operation: string, records: TxtRecord[]): Map<string, Set<string>> {
     const byName = new Map<string, Set<string>>();
     for (const record of records) {
-      const name = String(record?.fqdn ?? '')
-        .trim()
-        .replace(/\.$/, '')
-        .toLowerCase();
+      const name = canonicalName(String(record?.fqdn ?? '').trim());
       if (!name.endsWith(`.${this.zone}`) || !name.split('.').every((label) => LABEL.test(label))) {
         throw new DnsProviderError(
           `route53: ${operation} refused "${record?.fqdn}": certflow writes only names below the delegated zone ${this.zone}`,
@@ -338,6 +326,6 @@ function routeMessages(error: unknown): string {
   const messages =
     error !== null && typeof error === 'object' ? (error as { messages?: unknown }).messages : undefined;
   const list = Array.isArray(messages) ? messages.filter((m): m is string => typeof m === 'string') : [];
-  const message = errorMessageOf(error);
+  const message = errorMessage(error);
   return [message, ...list.filter((m) => m !== message)].filter((m) => m !== '').join('; ') || 'no message';
 }

@@ -1,3 +1,4 @@
+import { canonicalName } from '../../../core/dns/names';
 /**
  * Route 53's text forms of TXT data and record names. Route 53 writes each TXT character-string
  * (RFC 1035 §3.3.14) in double quotes, with `\"`, `\\` and `\ddd` (octal) escapes, and returns
@@ -69,8 +70,7 @@ export function unquoteTxtValue(raw: string): string {
 
 /** A Route 53 record name as certflow writes names: `\ddd` decoded, lowercase, no trailing dot. */
 export function normalizeRoute53Name(name: string): string {
-  return name
-    .replace(/\\([0-7]{3})/g, (_m, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)))
-    .replace(/\.$/, '')
-    .toLowerCase();
+  return canonicalName(
+    name.replace(/\\([0-7]{3})/g, (_m, octal: string) => String.fromCharCode(Number.parseInt(octal, 8))),
+  );
 }

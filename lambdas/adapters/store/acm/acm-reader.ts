@@ -5,9 +5,9 @@ import {
   ListTagsForCertificateCommand,
   type Tag,
 } from '@aws-sdk/client-acm';
-import { CertificateStoreError } from '../../../core/errors';
+import { CertificateStoreError, errorMessage } from '../../../core/errors';
 import type { StoredCertificate } from '../../../core/ports';
-import { errorMessageOf, errorNameOf } from '../../aws/retry';
+import { errorNameOf } from '../../aws/retry';
 import { ACM_CERTIFICATE_TAG, ALL_KEY_ALGORITHMS, toMetadata } from './acm-store';
 
 /** An ACM client for the operator CLI. */
@@ -98,7 +98,7 @@ export class AcmCertificateReader {
       return await fn();
     } catch (error) {
       throw new CertificateStoreError(
-        `acm: ${operation} in ${this.region} (${subject}) failed: ${errorNameOf(error)}: ${errorMessageOf(error)}`,
+        `acm: ${operation} in ${this.region} (${subject}) failed: ${errorNameOf(error)}: ${errorMessage(error)}`,
         { cause: error },
       );
     }

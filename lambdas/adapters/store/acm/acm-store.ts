@@ -12,7 +12,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-acm';
 import { ACM_KEY_TYPES } from '../../../core/config/schema';
-import { CertificateStoreError } from '../../../core/errors';
+import { CertificateStoreError, errorMessage } from '../../../core/errors';
 import type {
   CertificateMetadata,
   CertificateStore,
@@ -21,7 +21,7 @@ import type {
   StoredCertificate,
   StoredLocation,
 } from '../../../core/ports';
-import { errorMessageOf, errorNameOf } from '../../aws/retry';
+import { errorNameOf } from '../../aws/retry';
 import { ACM_ARI_TAG, ACM_CERTIFICATE_TAG, ACM_DEPLOYMENT_TAG } from './acm-tags';
 
 export { ACM_ARI_TAG, ACM_CERTIFICATE_TAG, ACM_DEPLOYMENT_TAG } from './acm-tags';
@@ -366,7 +366,7 @@ export class AcmCertificateStore implements CertificateStore {
       return await fn();
     } catch (error) {
       throw new CertificateStoreError(
-        `acm: ${operation} in ${region} for certificate "${name}" failed: ${errorNameOf(error)}: ${errorMessageOf(error)}${outcome}`,
+        `acm: ${operation} in ${region} for certificate "${name}" failed: ${errorNameOf(error)}: ${errorMessage(error)}${outcome}`,
         { cause: error },
       );
     }

@@ -7,7 +7,7 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { CertificateStoreError } from '../../../core/errors';
+import { CertificateStoreError, errorMessage } from '../../../core/errors';
 import type {
   CertificateMetadata,
   CertificateStore,
@@ -15,7 +15,7 @@ import type {
   StoredCertificate,
   StoredLocation,
 } from '../../../core/ports';
-import { errorMessageOf, errorNameOf } from '../../aws/retry';
+import { errorNameOf } from '../../aws/retry';
 import {
   certificateSecretName,
   isSecretNameSegment,
@@ -301,7 +301,7 @@ export class SecretsManagerCertificateStore implements CertificateStore {
     outcome?: string,
   ): CertificateStoreError {
     return new CertificateStoreError(
-      `secretsmanager: ${operation} for certificate "${name}" (${arn}) failed: ${errorNameOf(error)}: ${errorMessageOf(error)}${outcome ? `; ${outcome}` : ''}`,
+      `secretsmanager: ${operation} for certificate "${name}" (${arn}) failed: ${errorNameOf(error)}: ${errorMessage(error)}${outcome ? `; ${outcome}` : ''}`,
       { cause: error },
     );
   }

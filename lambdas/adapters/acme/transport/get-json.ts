@@ -2,16 +2,16 @@ import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 
+import type { JsonGet } from '../../../core/acme/caa-identities';
+
+/** What {@link getJson} returns: the status, and the body when it is JSON. */
+export type JsonGetResult = Awaited<ReturnType<JsonGet>>;
+
 /**
  * One GET of an ACME resource that returns JSON (the directory, RFC 8555 §7.1.1; renewal
  * information, RFC 9773 §4.2), with one timeout and no retries, for the operator CLI: it reports
- * an unreachable CA at once instead of backing off the way acme-client's HTTP instance does.
+ * an unreachable CA at once instead of backing off the way the step's ACME transport does.
  */
-export interface JsonGetResult {
-  status: number;
-  body: unknown;
-}
-
 export async function getJson(
   url: string,
   opts: { caBundleFile?: string; timeoutMs?: number } = {},
