@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { type LocalRunResult, runLocal } from '../../local/run-local';
 import { startTestBind, type TestBind } from './bind-fixture';
 import { opensslVerify } from './certificates';
+import { checkIssuedCliRun } from './issued-check';
 import { startTestPebble, type TestPebble } from './pebble-fixture';
 
 const REPO = resolve(__dirname, '..', '..');
@@ -224,6 +225,11 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliR
       done({ code, signal });
       for (const w of [...watchers]) w();
     });
+  }).then(async (ended) => {
+    // After every successful `certflow local`, as after an in-process run: each certificate it
+    // reports ISSUED verifies against the CA's root and matches its key (issued-check.ts).
+    if (ended.code === 0) await checkIssuedCliRun({ args, cwd: REPO, stdout });
+    return ended;
   });
   const run: CliRun = {
     child,

@@ -6,7 +6,7 @@
  * test/support/check-issued-runs.ts; it is not a test of its own.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LocalRunResult } from '../../local/run-local';
@@ -84,3 +84,32 @@ export async function checkIssuedCertificates(result: LocalRunResult): Promise<v
 }
 
 const live = (store: string): string => join(resolve(store), 'live');
+
+/**
+ * The same check for a `certflow local` child process that exited 0: the certificates its report
+ * names ISSUED (a named line, not a count), in the newest run record of its work directory.
+ */
+export async function checkIssuedCliRun(run: { args: string[]; cwd: string; stdout: string }): Promise<void> {
+  const [command, ...rest] = run.args;
+  if (command !== 'local' || rest.includes('--dry-run')) return;
+  const flag = rest.findIndex((a) => a === '--workdir' || a === '-w');
+  const workdir = resolve(run.cwd, flag >= 0 ? (rest[flag + 1] ?? '.certflow-local') : '.certflow-local');
+  const runs = join(workdir, 'runs');
+  if (!existsSync(runs)) return;
+  const newest = readdirSync(runs).sort().pop();
+  if (!newest) return;
+  const issued = [
+    ...run.stdout.matchAll(/^ISSUED {3}(\S+)(?: \(notAfter [^)]*\))?(?: WITH VALUES LEFT BEHIND)?$/gm),
+  ]
+    .map((m) => m[1] as string)
+    .filter((name) => !/^\d+$/.test(name));
+  const bundledRoots = join(workdir, 'pebble-roots.pem');
+  await checkIssuedCertificates({
+    exitCode: 0,
+    runDirectory: join(runs, newest),
+    historyFile: join(runs, newest, 'history.json'),
+    durationMs: 0,
+    ...(existsSync(bundledRoots) ? { caRootFile: bundledRoots } : {}),
+    summary: { issued: issued.map((certificate) => ({ certificate })) },
+  } as unknown as LocalRunResult);
+}
