@@ -58,12 +58,12 @@ describe('local runs count and limit like Step Functions', () => {
       workdir,
       force: true,
       out: (l) => lines.push(l),
-      limits: { historyEvents: 35 },
+      limits: { historyEvents: 40 },
     });
     expect(result.exitCode).toBe(1);
-    // the run itself finished (34 events: within the limit of 35), ending as a run with failed
-    // certificates does; the batch (97 events at full length) did not
-    expect(result.execution?.historyEvents).toBe(34);
+    // the run itself finished (37 events, BatchFailed's Lambda Task included: within the limit of
+    // 40), ending as a run with failed certificates does; the batch (97 events at full length) did not
+    expect(result.execution?.historyEvents).toBe(37);
     expect(result.execution?.error).toMatch(/^CertificatesFailed: /);
     expect(result.execution?.batches).toEqual([expect.objectContaining({ status: 'FAILED' })]);
     expect(result.summary?.failed.map((f) => [f.certificate, f.step, f.error])).toEqual([
@@ -71,7 +71,7 @@ describe('local runs count and limit like Step Functions', () => {
       ['www-example-test', 'IssueBatch', 'States.TaskFailed'],
     ]);
     expect(result.summary?.failed[0]?.message).toMatch(
-      /^the batch's execution ended FAILED: States\.Runtime: The execution reached the maximum number of history events \(35\)\. \(local: not stored by this run\)$/,
+      /^the batch's execution ended FAILED: States\.Runtime: The execution reached the maximum number of history events \(40\)\. \(local: not stored by this run\)$/,
     );
     // the batch died with values published: they stay owned, and the next run removes them
     const next = await runLocal({ workdir, force: true, out: () => undefined });
